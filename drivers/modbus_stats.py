@@ -1,0 +1,58 @@
+"""Request counters and round-trip times of one Modbus connection, for the diagnostics view."""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+
+RATE_WINDOW_S = 10.0
+RTT_SAMPLES = 1000
+
+
+class RequestStats:
+    """Counts requests and errors and keeps the latest round-trip times (bounded)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.errors = 0
+        self.exception_responses = 0
+        self.last_error = ""
+        self._rtts: collections.deque[float] = collections.deque(maxlen=RTT_SAMPLES)
+        self._done_at: collections.deque[float] = collections.deque()
+
+    def record(self, rtt: float, now: float | None = None) -> None:
+        """A request that got an answer (normal or exception response) after ``rtt`` seconds."""
+        now = time.monotonic() if now is None else now
+        self.requests += 1
+        self._rtts.append(rtt)
+        self._done_at.append(now)
+        self._forget_before(now - RATE_WINDOW_S)
+
+    def record_error(self, message: str, exception_response: bool = False) -> None:
+        """A request that failed: no answer, a lost link, or an exception response."""
+        self.errors += 1
+        if exception_response:
+            self.exception_responses += 1
+        self.last_error = message
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._done_at and self._done_at[0] < cutoff:
+            self._done_at.popleft()
+
+    def requests_per_s(self, now: float | None = None) -> float:
+        """Answered requests per second over the last few seconds."""
+        now = time.monotonic() if now is None else now
+        self._forget_before(now - RATE_WINDOW_S)
+        if not self._done_at:
+            return 0.0
+        span = max(now - self._done_at[0], 1e-3)
+        return len(self._done_at) / min(max(span, 1.0), RATE_WINDOW_S)
+
+    def rtt_ms(self) -> tuple[float, float]:
+        """Mean and 99th percentile of the latest round-trip times, in milliseconds."""
+        if not self._rtts:
+            return 0.0, 0.0
+        ordered = sorted(self._rtts)
+        p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+        return 1000.0 * sum(ordered) / len(ordered), 1000.0 * p99

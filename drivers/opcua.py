@@ -1,0 +1,326 @@
+"""OPC UA client driver: one session per connection, one handler-mode subscription per scan period.
+
+The base class supervises the link. Here ``_connect`` opens a session (with
+channel security and user identity when configured), caches the data type of
+every writable node and subscribes; ``_serve`` waits until asyncua's watchdog
+declares the link lost (socket closed, or the server stopped answering its
+probes); ``write`` converts a value to the node's exact type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from asyncua import Client, ua
+from asyncua.client.ua_client import UaClientState
+from asyncua.common.ua_utils import data_type_to_variant_type
+
+from drivers.base import Backoff, Driver, SampleSink, StatusSink
+from drivers.opcua_coerce import CoercionError, to_variant
+from drivers.opcua_nodeid import parse_node_id
+from drivers.opcua_quality import status_name
+from drivers.opcua_security import APPLICATION_NAME, SecuritySetupError, application_uri, secure_client
+from drivers.opcua_subscriptions import (
+    NotificationCounters,
+    NotificationRouter,
+    plan_monitored_items,
+    subscribe,
+)
+from drivers.settings import OpcUaSettings
+from hmi.model import ConnectionState, Reason, Sample, TagDef, WriteError
+
+log = logging.getLogger(__name__)
+
+WATCHDOG_INTERVAL = 1.0
+"""Seconds between asyncua's liveness probes: a silent server is noticed within about two of these."""
+
+SESSION_TIMEOUT_MS = 60_000
+"""A session we could not close (crash, cable pulled) is freed by the server after this."""
+
+DISCONNECT_TIMEOUT = 2.0
+"""Closing a session politely is worth this long; then the socket is simply dropped."""
+
+LOST_LINK_DISCONNECT_TIMEOUT = 0.5
+"""After the link was declared lost the server is unlikely to answer: do not keep tags waiting for it."""
+
+RATE_WINDOW = 1.0
+"""Seconds over which notifications per second are measured."""
+
+READS_PER_CALL = 500
+
+
+class OpcUaDriver(Driver):
+    """Subscribes to OPC UA nodes (``tag.address`` is a NodeId such as ``ns=2;s=Plant.Tank1.Temperature``)."""
+
+    # Data changes arrive only when a value changes; the session keep-alive proves the rest fresh.
+    reports_every_scan = False
+
+    def __init__(
+        self,
+        name: str,
+        settings: OpcUaSettings,
+        tags: Sequence[TagDef],
+        on_sample: SampleSink,
+        on_status: StatusSink,
+        backoff: Backoff | None = None,
+        pki_dir: Path | None = None,
+    ) -> None:
+        super().__init__(name, tags, on_sample, on_status, backoff)
+        self.settings = settings
+        self._pki_dir = pki_dir
+        self._node_ids: dict[str, ua.NodeId] = {}
+        self._invalid_addresses: dict[str, str] = {}
+        for tag in self.tags:
+            try:
+                self._node_ids[tag.name] = _node_id_of(tag.address)
+            except ValueError as exc:
+                self._invalid_addresses[tag.name] = str(exc)
+        self._client: Client | None = None
+        self._router: NotificationRouter | None = None
+        self._variant_types: dict[str, ua.VariantType] = {}
+        self._link_lost = asyncio.Event()
+        self._link_error = ""
+        self._session_id = ""
+        self._subscriptions = 0
+        self._items = 0
+        self._refused: dict[str, str] = {}
+        self._counters = NotificationCounters()
+        self._rate = 0.0
+        self._rate_mark = (time.monotonic(), 0)
+
+    def diagnostics(self) -> dict[str, float | int | str]:
+        """Figures for the connection's status page; counters run since the driver was made."""
+        counters = self._counters
+        return {
+            "state": self.status.state.value,
+            "endpoint": self.settings.endpoint,
+            "security": self._security_in_use(),
+            "session_id": self._session_id,
+            "subscriptions": self._subscriptions,
+            "items": self._items,
+            "refused_items": len(self._refused) + len(self._invalid_addresses),
+            "notifications": counters.received,
+            "notifications_per_s": round(self._rate, 1),
+            "dropped": counters.dropped,
+            "late_after_link_loss": counters.late,
+            "unrouted": counters.unrouted,
+            "server_queue_overflows": counters.server_overflows,
+            "last_error": self.status.last_error,
+        }
+
+    def _security_in_use(self) -> str:
+        """The policy and mode of the live channel when connected, else the configured ones."""
+        client = self._client
+        if client is None or self.status.state is not ConnectionState.CONNECTED:
+            return f"{self.settings.security}/{self.settings.mode}"
+        policy = client.security_policy
+        mode = ua.MessageSecurityMode(policy.Mode).name.rstrip("_")
+        return f"{policy.URI.rsplit('#', 1)[-1]}/{mode}"
+
+    async def write(self, tag: TagDef, value: Any) -> None:
+        """Write ``value`` converted to the node's type; a refusal raises WriteError with the StatusCode."""
+        client = self._client
+        if client is None or self.status.state is not ConnectionState.CONNECTED:
+            raise WriteError(f"{tag.name}: connection {self.name} is not connected")
+        node_id = self._node_ids.get(tag.name)
+        if node_id is None:
+            reason = self._invalid_addresses.get(tag.name, f"not a tag of connection {self.name}")
+            raise WriteError(f"{tag.name}: {reason}")
+        vtype = self._variant_types.get(tag.name)
+        if vtype is None:
+            vtype = await self._read_variant_type(client, tag, node_id)
+        try:
+            variant = to_variant(value, vtype)
+        except CoercionError as exc:
+            raise WriteError(
+                f"{tag.name}: cannot write {value!r} to {vtype.name} node {tag.address}: {exc}"
+            ) from None
+        request = ua.WriteValue(
+            NodeId=node_id,
+            AttributeId=ua.AttributeIds.Value,
+            Value=ua.DataValue(variant),
+        )
+        parameters = ua.WriteParameters(NodesToWrite=[request])
+        status = (await self._request(tag, client.uaclient.write(parameters)))[0]
+        if not status.is_good():
+            name = status_name(status.value)
+            raise WriteError(f"{tag.name}: {name} writing {variant.Value!r} to {tag.address}: {status.doc}")
+
+    async def _read_variant_type(self, client: Client, tag: TagDef, node_id: ua.NodeId) -> ua.VariantType:
+        read = client.uaclient.read_attributes([node_id], ua.AttributeIds.DataType)
+        data_type = (await self._request(tag, read))[0]
+        vtype = await self._request(tag, _variant_type_of(client, data_type))
+        if vtype is None:
+            code = data_type.StatusCode.value if data_type.StatusCode is not None else ua.StatusCodes.Bad
+            raise WriteError(f"{tag.name}: {status_name(code)} reading the data type of {tag.address}")
+        self._variant_types[tag.name] = vtype
+        return vtype
+
+    async def _request(self, tag: TagDef, call: Any) -> Any:
+        """Await one service call for a write, turning every failure into a WriteError for the operator."""
+        try:
+            async with asyncio.timeout(self.settings.timeout + 1.0):
+                return await call
+        except TimeoutError:
+            endpoint, timeout = self.settings.endpoint, self.settings.timeout
+            raise WriteError(f"{tag.name}: no answer from {endpoint} within {timeout} s") from None
+        except ua.UaStatusCodeError as exc:
+            raise WriteError(f"{tag.name}: {status_name(exc.code)} from {self.settings.endpoint}") from None
+        except (ConnectionError, OSError) as exc:
+            raise WriteError(f"{tag.name}: connection {self.name} lost during the write ({exc})") from None
+
+    async def _connect(self) -> None:
+        self._link_lost = asyncio.Event()
+        self._link_error = ""
+        client = _SessionClient(self.settings.endpoint, self.settings.timeout)
+        self._client = client
+        client.connection_lost_callback = self._on_connection_lost
+        # Each request is bounded by settings.timeout; this bounds the whole session set-up.
+        async with asyncio.timeout(self.settings.timeout * 3):
+            await secure_client(client, self.settings, self._pki_dir)
+            self._set_identity(client)
+            await client.connect(auto_reconnect=False)
+        self._session_id = client.session_id
+        await self._cache_variant_types(client)
+        await self._subscribe(client)
+
+    def _set_identity(self, client: Client) -> None:
+        if not self.settings.username:
+            return
+        client.set_user(self.settings.username)
+        env = self.settings.password_env
+        if env:
+            password = os.environ.get(env)
+            if password is None:
+                raise SecuritySetupError(f"password environment variable {env} is not set")
+            client.set_password(password)
+
+    async def _cache_variant_types(self, client: Client) -> None:
+        # A restarted server may have new node types: never trust the previous session's cache.
+        self._variant_types = {}
+        writable = [tag.name for tag in self.tags if tag.writable and tag.name in self._node_ids]
+        for start in range(0, len(writable), READS_PER_CALL):
+            names = writable[start : start + READS_PER_CALL]
+            values = await client.uaclient.read_attributes(
+                [self._node_ids[name] for name in names], ua.AttributeIds.DataType
+            )
+            for name, value in zip(names, values, strict=True):
+                try:
+                    vtype = await _variant_type_of(client, value)
+                except (ua.UaError, ValueError) as exc:
+                    # Not fatal to the connection: write() looks again and reports it to the operator.
+                    log.warning("%s: data type of tag %s is not usable: %s", self.name, name, exc)
+                    continue
+                if vtype is not None:
+                    self._variant_types[name] = vtype
+
+    async def _subscribe(self, client: Client) -> None:
+        by_tag = {tag.name: tag for tag in self.tags}
+        plans = plan_monitored_items(
+            {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()}
+        )
+        self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
+        outcome = await subscribe(client, plans, self._router)
+        self._subscriptions, self._items = len(outcome.subscriptions), outcome.items
+        self._refused = outcome.refused
+        refused = {**self._invalid_addresses, **outcome.refused}
+        for name, why in refused.items():
+            log.error("%s: tag %s (%s) is not subscribed: %s", self.name, name, by_tag[name].address, why)
+            self.publish(name, Sample.bad(Reason.CONFIG_ERROR))
+
+    async def _serve(self) -> None:
+        client = self._client
+        assert client is not None, "_serve runs only after a successful _connect"
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RATE_WINDOW):
+                    await self._link_lost.wait()
+            if self._link_lost.is_set():
+                raise ConnectionError(self._link_error)
+            if client.state is not UaClientState.CONNECTED:
+                raise ConnectionError(f"session lost ({client.state.value})")
+            self._measure_rate()
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if self._router is not None:
+            self._router.close()
+        self._session_id = ""
+        self._subscriptions = self._items = 0
+        self._rate = 0.0
+        if client is None:
+            return
+        patience = LOST_LINK_DISCONNECT_TIMEOUT if self._link_lost.is_set() else DISCONNECT_TIMEOUT
+        try:
+            async with asyncio.timeout(patience):
+                await client.disconnect()
+        except TimeoutError:
+            log.info("%s: the server did not answer the session close; dropping the socket", self.name)
+        except Exception as exc:  # a dead server makes closing fail; the socket is dropped below anyway
+            log.debug("%s: closing the session failed: %s", self.name, exc)
+        finally:
+            client.disconnect_socket()
+
+    async def _on_connection_lost(self, exc: Exception) -> None:
+        self._declare_link_lost(f"connection lost: {type(exc).__name__}: {exc}".rstrip(": "))
+
+    def _declare_link_lost(self, reason: str) -> None:
+        if not self._link_lost.is_set():
+            self._link_error = reason
+            self._link_lost.set()
+            if self._router is not None:
+                self._router.close()
+
+    def _measure_rate(self) -> None:
+        now, received = time.monotonic(), self._counters.received
+        since, before = self._rate_mark
+        if now > since:
+            self._rate = (received - before) / (now - since)
+        self._rate_mark = (now, received)
+
+
+class _SessionClient(Client):
+    """asyncua's Client, named for this application, remembering the id of the session it created."""
+
+    def __init__(self, endpoint: str, timeout: float) -> None:
+        super().__init__(endpoint, timeout=timeout, watchdog_intervall=WATCHDOG_INTERVAL)
+        self.name = self.description = APPLICATION_NAME
+        self.application_uri = application_uri()
+        self.product_uri = "urn:converge-hmi"
+        self.session_timeout = SESSION_TIMEOUT_MS
+        self.session_id = ""
+
+    async def create_session(self) -> ua.CreateSessionResult:
+        """Create the session as asyncua does, keeping its id for diagnostics."""
+        result = await super().create_session()
+        self.session_id = result.SessionId.to_string()
+        return result
+
+
+def _node_id_of(address: str) -> ua.NodeId:
+    """Parse a tag address; the project's own syntax check gives the clearer message."""
+    parse_node_id(address)
+    try:
+        return ua.NodeId.from_string(address)
+    except ua.UaError as exc:
+        raise ValueError(f"bad OPC UA NodeId {address!r}: {exc}") from None
+
+
+async def _variant_type_of(client: Client, data_type: ua.DataValue) -> ua.VariantType | None:
+    """The built-in type to encode values of a node whose DataType attribute read as ``data_type``."""
+    if data_type.StatusCode is not None and not data_type.StatusCode.is_good():
+        return None
+    if data_type.Value is None or not isinstance(data_type.Value.Value, ua.NodeId):
+        return None
+    type_id: ua.NodeId = data_type.Value.Value
+    if type_id.NamespaceIndex == 0 and isinstance(type_id.Identifier, int) and 1 <= type_id.Identifier <= 21:
+        return ua.VariantType(type_id.Identifier)
+    # Subtypes (Duration, UtcTime, enumerations, vendor types) resolve through the type hierarchy.
+    return await data_type_to_variant_type(client.get_node(type_id))

@@ -1,0 +1,158 @@
+"""OPC UA subscriptions in handler mode: one per scan period, and a router from notifications to tags.
+
+asyncua's iterator mode keeps at most 1,000 events and silently drops the
+oldest, so the driver uses handler mode: asyncua calls ``NotificationRouter``
+for every notification, and the router turns it into a Sample at once (no IO,
+no awaits). Anything that cannot be delivered is counted, never lost silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncua import Client, Node, ua
+from asyncua.common.subscription import DataChangeNotif, Subscription
+
+from drivers.opcua_quality import has_overflowed, sample_of, status_name
+from hmi.model import Sample
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 10_000
+"""Server-side queue per monitored item: a burst between two publishes is delivered whole."""
+
+ITEMS_PER_CALL = 500
+"""Servers cap the items in one CreateMonitoredItems call; stay well below common limits."""
+
+
+@dataclass(slots=True)
+class NotificationCounters:
+    """Running totals since the driver was made; a healthy link has zero in every 'lost' column."""
+
+    received: int = 0
+    server_overflows: int = 0
+    late: int = 0
+    unrouted: int = 0
+
+    @property
+    def dropped(self) -> int:
+        """Notifications received but not published (after the link was declared lost, or unknown)."""
+        return self.late + self.unrouted
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoredItemPlan:
+    """One monitored item: a node sampled at one interval, feeding one or more tags."""
+
+    handle: int
+    node_id: ua.NodeId
+    interval_ms: float
+    tags: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class SubscribeOutcome:
+    """What the server accepted: live subscriptions, the item count, and the tags it refused (tag → why)."""
+
+    subscriptions: list[Subscription] = field(default_factory=list)
+    items: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def plan_monitored_items(nodes: Mapping[str, tuple[ua.NodeId, float]]) -> list[MonitoredItemPlan]:
+    """Group tags (name → node id, scan period in s) into items; tags sharing node and period share one."""
+    grouped: dict[tuple[float, ua.NodeId], list[str]] = {}
+    for tag, (node_id, period) in nodes.items():
+        grouped.setdefault((round(period * 1000.0, 3), node_id), []).append(tag)
+    return [
+        MonitoredItemPlan(handle, node_id, interval_ms, tuple(tags))
+        for handle, ((interval_ms, node_id), tags) in enumerate(grouped.items(), start=1)
+    ]
+
+
+class NotificationRouter:
+    """asyncua's handler for one session: routes each DataValue to its tags as a Sample.
+
+    Runs inside asyncua's dispatch tasks: it must stay cheap and never do IO.
+    After ``close()`` (the link was declared lost) notifications still in flight
+    are counted as late instead of overwriting the bad quality just published.
+    """
+
+    def __init__(
+        self,
+        plans: Iterable[MonitoredItemPlan],
+        publish: Callable[[str, Sample], None],
+        on_link_error: Callable[[str], None],
+        counters: NotificationCounters,
+    ) -> None:
+        self._routes = {plan.handle: plan.tags for plan in plans}
+        self._publish = publish
+        self._on_link_error = on_link_error
+        self._counters = counters
+        self._open = True
+
+    def close(self) -> None:
+        """Stop publishing: the session this router served is gone."""
+        self._open = False
+
+    def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
+        """asyncua callback: one monitored item changed."""
+        item = data.monitored_item
+        self._counters.received += 1
+        if not self._open:
+            self._counters.late += 1
+            return
+        tags = self._routes.get(item.ClientHandle)
+        if tags is None:
+            self._counters.unrouted += 1
+            log.warning("notification for unknown client handle %s (node %s)", item.ClientHandle, node)
+            return
+        if item.Value.StatusCode is not None and has_overflowed(item.Value.StatusCode.value):
+            self._counters.server_overflows += 1
+        sample = sample_of(item.Value)
+        for tag in tags:
+            self._publish(tag, sample)
+
+    def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
+        """asyncua callback: the server (or asyncua on link loss) changed the subscription's status."""
+        if self._open and not status.Status.is_good():
+            self._on_link_error(f"subscription status {status_name(status.Status.value)}")
+
+
+async def subscribe(
+    client: Client, plans: list[MonitoredItemPlan], router: NotificationRouter
+) -> SubscribeOutcome:
+    """Create one subscription per sampling interval and its monitored items; report refused tags."""
+    outcome = SubscribeOutcome()
+    by_interval: dict[float, list[MonitoredItemPlan]] = {}
+    for plan in plans:
+        by_interval.setdefault(plan.interval_ms, []).append(plan)
+    for interval_ms, group in by_interval.items():
+        subscription = await client.create_subscription(interval_ms, router)
+        outcome.subscriptions.append(subscription)
+        for start in range(0, len(group), ITEMS_PER_CALL):
+            chunk = group[start : start + ITEMS_PER_CALL]
+            results = await subscription.create_monitored_items([_item_request(plan) for plan in chunk])
+            for plan, result in zip(chunk, results, strict=True):
+                if isinstance(result, ua.StatusCode):
+                    outcome.refused.update(dict.fromkeys(plan.tags, status_name(result.value)))
+                else:
+                    outcome.items += 1
+    return outcome
+
+
+def _item_request(plan: MonitoredItemPlan) -> ua.MonitoredItemCreateRequest:
+    parameters = ua.MonitoringParameters(
+        ClientHandle=plan.handle,
+        SamplingInterval=plan.interval_ms,
+        QueueSize=QUEUE_SIZE,
+        DiscardOldest=True,
+    )
+    return ua.MonitoredItemCreateRequest(
+        ItemToMonitor=ua.ReadValueId(NodeId=plan.node_id, AttributeId=ua.AttributeIds.Value),
+        MonitoringMode=ua.MonitoringMode.Reporting,
+        RequestedParameters=parameters,
+    )

@@ -1,0 +1,37 @@
+"""Per-connection settings of each driver, built by the project loader from validated YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BYTE_ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
+"""Register byte/word orders: ABCD big-endian words and bytes, CDAB swapped words, BADC swapped bytes."""
+
+SECURITY_POLICIES = ("None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss")
+"""OPC UA policies we accept. Basic128Rsa15 and Basic256 are deprecated and refused."""
+
+SECURITY_MODES = ("None", "Sign", "SignAndEncrypt")
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusSettings:
+    """A Modbus TCP connection."""
+
+    host: str
+    port: int = 502
+    unit: int = 1
+    timeout: float = 1.0
+    byte_order: str = "ABCD"
+    max_gap: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaSettings:
+    """An OPC UA client connection."""
+
+    endpoint: str
+    security: str = "None"
+    mode: str = "None"
+    timeout: float = 4.0
+    username: str | None = None
+    password_env: str | None = None

@@ -1,0 +1,1 @@
+"""ISA-18.2 style alarm engine and its journal."""

@@ -1,0 +1,122 @@
+"""The ``hmi`` command line: the contract that tests and automation rely on (see docs/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from hmi.project.errors import ProjectInvalid
+
+
+def _version() -> str:
+    try:
+        return version("converge-hmi")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="hmi", description="Converge HMI: mimic screens, trends, alarms.")
+    parser.add_argument("--version", action="version", version=f"hmi {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--headless", action="store_true", help="no window: runtime, history and alarms only")
+        p.add_argument(
+            "--for", dest="seconds", type=float, metavar="SECONDS", help="run that long, then exit 0"
+        )
+        p.add_argument(
+            "--snapshot", type=Path, metavar="FILE.png", help="save the main window as PNG after --for"
+        )
+
+    demo = sub.add_parser("demo", help="run the built-in demo plant")
+    add_run_options(demo)
+    demo.add_argument("--data-dir", type=Path, help="where the demo keeps its history")
+
+    run = sub.add_parser("run", help="run a project")
+    run.add_argument("project", type=Path)
+    add_run_options(run)
+
+    check = sub.add_parser("check", help="validate a project; exit 2 with file:line: message per error")
+    check.add_argument("project", type=Path)
+
+    history = sub.add_parser("history", help="history tools")
+    history_sub = history.add_subparsers(dest="history_command", required=True)
+    export = history_sub.add_parser("export", help="print a tag's history")
+    export.add_argument("project", help="project folder, or 'demo'")
+    export.add_argument("--tag", required=True)
+    export.add_argument("--from", dest="start", help="ISO time, epoch seconds or relative (-1h)")
+    export.add_argument("--to", dest="end", help="ISO time, epoch seconds or relative (-10m)")
+    export.add_argument("--format", choices=["csv"], default="csv")
+    export.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
+
+    bench = sub.add_parser("bench", help="run benchmarks, print JSON")
+    bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hmi`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("asyncua", "pymodbus"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return _dispatch(args)
+    except ProjectInvalid as invalid:
+        for error in invalid.errors:
+            print(error, file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from hmi.project.loader import check_project, load_project
+
+    if args.command == "check":
+        errors = check_project(args.project)
+        for error in errors:
+            print(error)
+        if not errors:
+            print(f"{args.project}: ok")
+        return 2 if errors else 0
+    if args.command == "history":
+        from hmi.history_cli import export_history
+
+        return export_history(args)
+    if args.command == "bench":
+        from benchmarks.runner import run_benchmarks
+
+        return run_benchmarks(args.name)
+    if args.command == "demo":
+        from hmi.demo import default_data_dir
+
+        data_dir = args.data_dir or default_data_dir()
+        if args.headless:
+            from hmi.headless import run_headless
+            from hmi.resources import demo_project_dir
+
+            return asyncio.run(run_headless(load_project(demo_project_dir()), args.seconds, data_dir))
+        from hmi.ui.app import run_gui
+
+        return run_gui(None, args.seconds, args.snapshot, demo_data_dir=data_dir)
+    # run
+    if args.headless:
+        from hmi.headless import run_headless
+
+        return asyncio.run(run_headless(load_project(args.project), args.seconds))
+    from hmi.ui.app import run_gui
+
+    return run_gui(args.project, args.seconds, args.snapshot)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

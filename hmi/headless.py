@@ -1,0 +1,77 @@
+"""``hmi run --headless`` and ``hmi demo --headless``: the station under plain asyncio, logging to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.model import ConnectionStatus
+from hmi.project.config import Project
+from hmi.station import Station
+
+log = logging.getLogger("hmi")
+
+DIAGNOSTICS_EVERY = 10.0
+
+
+async def run_headless(project: Project, seconds: float | None, demo_data_dir: Path | None = None) -> int:
+    """Run ``project`` (the demo plant with ``demo_data_dir``) until ``seconds`` pass or a signal arrives."""
+    plant = None
+    if demo_data_dir is not None:
+        from drivers.sim.plant import DemoPlant
+        from hmi.demo import demo_project
+
+        plant = DemoPlant()
+        await plant.start()
+        project = demo_project(plant, demo_data_dir)
+        log.info("demo plant: modbus 127.0.0.1:%d, opc ua %s", plant.modbus_port, plant.opcua_endpoint)
+    station = Station(project, project.history.path)
+    station.runtime.subscribe_status(_log_status)
+    station.alarms.subscribe(_log_alarm)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no add_signal_handler
+            loop.add_signal_handler(sig, stop.set)
+    await station.start()
+    reporter = asyncio.create_task(_report_diagnostics(station), name="headless:diagnostics")
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+        await station.stop()
+        if plant is not None:
+            await plant.stop()
+    stats = station.history.stats()
+    log.info(
+        "stopped: %s samples written to %s, %s dropped",
+        stats.get("written"),
+        project.history.path,
+        stats.get("dropped"),
+    )
+    return 0
+
+
+def _log_status(status: ConnectionStatus) -> None:
+    detail = f" ({status.last_error})" if status.last_error else ""
+    log.info("connection %s: %s%s", status.name, status.state.value, detail)
+
+
+def _log_alarm(event: AlarmEvent, _status: AlarmStatus) -> None:
+    log.warning("alarm %s %s [%s]: %s", event.alarm, event.kind.value, event.priority, event.message)
+
+
+async def _report_diagnostics(station: Station) -> None:
+    while True:
+        await asyncio.sleep(DIAGNOSTICS_EVERY)
+        for name, driver in station.runtime.drivers.items():
+            diagnostics = getattr(driver, "diagnostics", None)
+            if diagnostics is not None:
+                log.info("diagnostics %s: %s", name, diagnostics())

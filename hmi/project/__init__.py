@@ -1,0 +1,1 @@
+"""Load and validate project folders (project.yaml + screens/*.yaml)."""

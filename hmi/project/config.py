@@ -1,0 +1,101 @@
+"""The validated project, as plain frozen dataclasses the runtime and the UI consume.
+
+``hmi.project.loader`` builds these from YAML after strict validation; nothing
+downstream ever sees raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hmi.model import TagDef
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfig:
+    """One PLC or server link. ``settings`` is the driver's own settings dataclass."""
+
+    name: str
+    driver: str
+    settings: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmDef:
+    """A limit alarm on one tag (ISA-18.2 style: deadband and on/off delays)."""
+
+    name: str
+    tag: str
+    type: str  # hihi | hi | lo | lolo
+    limit: float
+    deadband: float = 0.0
+    on_delay: float = 0.0
+    off_delay: float = 0.0
+    priority: str = "medium"  # low | medium | high | urgent
+    message: str = ""
+    screen: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """Where and how long samples are kept."""
+
+    path: Path
+    retention: float = 400 * 86400.0
+    max_size: int = 20 * 1024**3
+    commit_interval: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenItem:
+    """One element of a mimic screen: a symbol, a value, an entry, a trend..."""
+
+    type: str
+    id: str
+    x: float
+    y: float
+    w: float
+    h: float
+    tag: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenDef:
+    """A mimic screen loaded from ``screens/NAME.yaml``."""
+
+    name: str
+    title: str
+    path: Path
+    width: int
+    height: int
+    items: tuple[ScreenItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendDef:
+    """A saved trend: its pens (tag names) and the default time span in seconds."""
+
+    name: str
+    title: str
+    pens: tuple[str, ...]
+    span: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """Everything a runtime and a UI need to run one plant."""
+
+    name: str
+    root: Path
+    connections: dict[str, ConnectionConfig]
+    scan_classes: dict[str, float]
+    tags: dict[str, TagDef]
+    alarms: dict[str, AlarmDef]
+    history: HistorySettings
+    screens: dict[str, ScreenDef]
+    trends: dict[str, TrendDef] = field(default_factory=dict)
+    start_screen: str | None = None

@@ -1,0 +1,336 @@
+"""Load a project folder (``project.yaml``, ``screens/*.yaml``); every error as ``file:line: message``.
+
+Validation runs in two layers: the schema judges each entry on its own
+(:mod:`hmi.project.schema`), then the checks here follow references between
+entries. References to an entry that is present but invalid are not reported
+again as unknown, so one typo yields one error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from drivers.modbus_address import MAX_ADDRESS, ModbusAddress, check_type_fits, parse_address, register_count
+from drivers.opcua_nodeid import parse_node_id
+from hmi.model import DataType, TagDef
+from hmi.project.config import Project, ScreenDef
+from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
+from hmi.project.schema import (
+    SECTION_NOUNS,
+    AlarmSpec,
+    ConnectionSpec,
+    PositiveDuration,
+    ProjectSpec,
+    TagSpec,
+    TrendSpec,
+)
+from hmi.project.screens import ScreenContext, load_screen
+from hmi.project.yaml_source import YamlDocument, read_yaml
+
+PROJECT_FILE = "project.yaml"
+SCREENS_FOLDER = "screens"
+SCREEN_SUFFIX = ".yaml"
+
+_ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "connections": TypeAdapter(ConnectionSpec),
+    "scan_classes": TypeAdapter(PositiveDuration),
+    "tags": TypeAdapter(TagSpec),
+    "alarms": TypeAdapter(AlarmSpec),
+    "trends": TypeAdapter(TrendSpec),
+}
+
+
+def load_project(path: Path | str) -> Project:
+    """Load the project in folder ``path`` (or from its ``project.yaml`` file).
+
+    Raises :class:`ProjectInvalid` listing every error, in file and line order.
+    """
+    project, errors = _read_project(Path(path))
+    if errors or project is None:
+        raise ProjectInvalid(errors)
+    return project
+
+
+def check_project(path: Path | str) -> list[ProjectError]:
+    """Every error in the project at ``path``, in file and line order; empty when it is valid."""
+    return _read_project(Path(path))[1]
+
+
+def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
+    """The project (``None`` when anything is wrong) and every error found.
+
+    Error paths start with ``path`` as given, so they read the same as the command line that named it.
+    """
+    folder, project_file = (path.parent, path) if path.is_file() else (path, path / PROJECT_FILE)
+    if not folder.is_dir():
+        return None, [ProjectError(path, 0, "no such project folder")]
+    if not project_file.is_file():
+        return None, [ProjectError(project_file, 0, f"no {PROJECT_FILE} in the project folder {folder}")]
+    screen_files, errors = _find_screen_files(folder / SCREENS_FOLDER)
+    screen_names = frozenset(file.stem for file in screen_files)
+    document, yaml_errors = read_yaml(project_file, project_file)
+    errors += yaml_errors
+    spec, declared, issues = _validate_project(document, screen_names)
+    errors += [document.error(issue) for issue in issues] if document is not None else []
+    tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
+    context = ScreenContext(tags, declared["tags"], screen_names)
+    screens: dict[str, ScreenDef] = {}
+    for file in screen_files:
+        screen, screen_errors = load_screen(file, context)
+        errors += screen_errors
+        if screen is not None:
+            screens[screen.name] = screen
+    if errors or document is None:
+        return None, _reading_order(errors, [project_file, *screen_files])
+    return _project(spec, folder.resolve(), tags, screens), []
+
+
+def _reading_order(errors: list[ProjectError], files: list[Path]) -> list[ProjectError]:
+    rank = {file: position for position, file in enumerate(files)}
+    return sorted(errors, key=lambda error: (rank.get(error.file, len(files)), error.line))
+
+
+def _find_screen_files(folder: Path) -> tuple[list[Path], list[ProjectError]]:
+    """The screen files, by name; a ``.yml`` file would be silently skipped, so it is an error."""
+    if not folder.is_dir():
+        return [], []
+    files = sorted(file for file in folder.iterdir() if file.is_file())
+    misnamed = [file for file in files if file.suffix.lower() == ".yml"]
+    errors = [ProjectError(file, 0, f"screen files must end in {SCREEN_SUFFIX}") for file in misnamed]
+    return [file for file in files if file.suffix == SCREEN_SUFFIX], errors
+
+
+Declared = dict[str, frozenset[str] | None]
+"""Names each section declares, valid or not; ``None`` when the section is unreadable (skip its checks)."""
+
+
+def _validate_project(
+    document: YamlDocument | None, screen_names: frozenset[str]
+) -> tuple[ProjectSpec, Declared, list[Issue]]:
+    """The spec (only its valid entries when it has errors), the names each section declares, issues."""
+    data = document.data if document is not None else None
+    if not isinstance(data, dict):
+        unreadable: Declared = dict.fromkeys(SECTION_NOUNS)
+        issues = (
+            []
+            if document is None
+            else [Issue((), f"{PROJECT_FILE} must be a mapping: name, connections, tags...")]
+        )
+        return ProjectSpec.model_construct(), unreadable, issues
+    declared: Declared = {section: _declared_names(data.get(section)) for section in SECTION_NOUNS}
+    try:
+        spec, issues = ProjectSpec.model_validate(data), []
+    except ValidationError as exc:
+        spec, issues = _salvage(data), issues_from_validation(exc, data, ProjectSpec, _subject)
+    connections = data.get("connections")
+    drivers = {
+        str(name): entry.get("driver")
+        for name, entry in (connections.items() if isinstance(connections, dict) else [])
+        if isinstance(entry, dict)
+    }
+    return spec, declared, issues + _reference_issues(spec, declared, drivers, screen_names)
+
+
+def _subject(loc: Loc, data: Any) -> tuple[str, Loc]:
+    if len(loc) >= 2 and loc[0] in SECTION_NOUNS:
+        return f"{SECTION_NOUNS[str(loc[0])]} {loc[1]!r}", loc[2:]
+    if loc and loc[0] == "history":
+        return "history", loc[1:]
+    return "", loc
+
+
+def _salvage(data: dict[str, Any]) -> ProjectSpec:
+    """A spec made of the entries that are valid on their own, so cross-checks can still run on them."""
+    sections: dict[str, Any] = {}
+    for section, adapter in _ENTRY_ADAPTERS.items():
+        raw = data.get(section)
+        if not isinstance(raw, dict):
+            continue
+        valid = {}
+        for name, entry in raw.items():
+            with contextlib.suppress(ValidationError):  # already reported by the whole-file validation
+                valid[str(name)] = adapter.validate_python(entry)
+        sections[section] = valid
+    start_screen = data.get("start_screen")
+    return ProjectSpec.model_construct(
+        start_screen=start_screen if isinstance(start_screen, str) else None, **sections
+    )
+
+
+def _declared_names(section: Any) -> frozenset[str] | None:
+    if section is None:
+        return frozenset()
+    return frozenset(map(str, section)) if isinstance(section, dict) else None
+
+
+def _reference_issues(
+    spec: ProjectSpec, declared: Declared, drivers: dict[str, Any], screen_names: frozenset[str]
+) -> list[Issue]:
+    """Problems in references between entries: unknown names, wrong tag types, clashing addresses.
+
+    A tag's address is checked by its connection's driver, even when the connection itself has errors.
+    """
+    issues: list[Issue] = []
+    if spec.start_screen is not None:
+        issues += _unknown(("start_screen",), "start_screen", "screen", spec.start_screen, screen_names)
+    modbus_addresses: dict[str, ModbusAddress] = {}
+    for name, tag in spec.tags.items():
+        issues += _tag_issues(name, tag, spec, declared)
+        driver = drivers.get(tag.connection or "")
+        if driver == "modbus":
+            issues += _modbus_tag_issues(name, tag, modbus_addresses)
+        elif driver == "opcua":
+            issues += _opcua_tag_issues(name, tag)
+    issues += _overlap_issues(spec, modbus_addresses)
+    for name, alarm in spec.alarms.items():
+        issues += _alarm_issues(name, alarm, spec, declared, screen_names)
+    for name, trend in spec.trends.items():
+        for index, pen in enumerate(trend.pens):
+            loc, subject = ("trends", name, "pens", index), f"trend {name!r}"
+            issues += _unknown(loc, subject, "tag", pen, declared["tags"])
+            if pen in spec.tags and spec.tags[pen].type is DataType.STRING:
+                issues.append(
+                    Issue(loc, f"{subject}: pen {pen!r} is a string tag; trends plot numbers and bools")
+                )
+    return issues
+
+
+def _unknown(loc: Loc, subject: str, kind: str, name: str, known: Collection[str] | None) -> list[Issue]:
+    """An 'unknown NAME' issue with a suggestion, unless ``name`` is known (or the names are unknowable)."""
+    if known is None or name in known:
+        return []
+    return [Issue(loc, f"{subject}: unknown {kind} {name!r}" + did_you_mean(name, known))]
+
+
+def _tag_issues(name: str, tag: TagSpec, spec: ProjectSpec, declared: Declared) -> list[Issue]:
+    at, subject = ("tags", name), f"tag {name!r}"
+    issues: list[Issue] = []
+    if tag.connection is None:
+        issues.append(
+            Issue(at, f"{subject}: missing required key 'connection' (every tag needs one, for now)")
+        )
+    else:
+        issues += _unknown(
+            (*at, "connection"), subject, "connection", tag.connection, declared["connections"]
+        )
+    if tag.scan in spec.scan_classes:
+        pass
+    elif "scan" in tag.model_fields_set and declared["scan_classes"] is not None:
+        known = declared["scan_classes"] | spec.scan_classes.keys()
+        issues += _unknown((*at, "scan"), subject, "scan class", tag.scan, known)
+    elif declared["scan_classes"] is not None:
+        issues.append(Issue(at, f"{subject}: no scan given, and scan_classes lacks the default {tag.scan!r}"))
+    return issues
+
+
+def _modbus_tag_issues(name: str, tag: TagSpec, addresses: dict[str, ModbusAddress]) -> list[Issue]:
+    """Address syntax and fit; a tag with a usable address is added to ``addresses`` for the overlap check."""
+    at, subject = ("tags", name), f"tag {name!r}"
+    try:
+        address = parse_address(tag.address)
+        check_type_fits(address, tag.type)
+    except ValueError as exc:
+        return [Issue((*at, "address"), f"{subject}: {exc}")]
+    issues: list[Issue] = []
+    if tag.writable and not address.table.is_writable:
+        reason = f"{address} is in a read-only table (discrete inputs and input registers)"
+        issues.append(Issue((*at, "writable"), f"{subject}: writable: {reason}"))
+    if tag.type is DataType.STRING and tag.length is None:
+        reason = "a Modbus string needs its length in characters"
+        issues.append(Issue((*at, "length"), f"{subject}: missing required key 'length' ({reason})"))
+    last = address.index + _register_span(tag, address) - 1
+    if last > MAX_ADDRESS:
+        issues.append(
+            Issue((*at, "address"), f"{subject}: {tag.type} at {address} runs past address {MAX_ADDRESS}")
+        )
+    else:
+        addresses[name] = address
+    return issues
+
+
+def _opcua_tag_issues(name: str, tag: TagSpec) -> list[Issue]:
+    at, subject = ("tags", name), f"tag {name!r}"
+    issues: list[Issue] = []
+    try:
+        parse_node_id(tag.address)
+    except ValueError as exc:
+        issues.append(Issue((*at, "address"), f"{subject}: {exc}"))
+    for key in ("byte_order", "length"):
+        if getattr(tag, key) is not None:
+            issues.append(Issue((*at, key), f"{subject}: {key}: not allowed on an OPC UA tag (Modbus only)"))
+    return issues
+
+
+def _register_span(tag: TagSpec, address: ModbusAddress) -> int:
+    """How many consecutive addresses the tag occupies in its table."""
+    if address.table.is_bit or address.bit is not None:
+        return 1
+    return register_count(tag.type, tag.length or 0)
+
+
+def _overlap_issues(spec: ProjectSpec, addresses: dict[str, ModbusAddress]) -> list[Issue]:
+    """One issue per pair of tags sharing an address on one connection, at the later of the two.
+
+    Bits of one register are separate: ``hr:5.0`` and ``hr:5.1`` coexist, but not ``hr:5.0`` and ``hr:5``.
+    """
+    occupants: dict[tuple[str, str, int], list[tuple[str, int | None]]] = defaultdict(list)
+    issues: list[Issue] = []
+    for name, address in addresses.items():
+        tag = spec.tags[name]
+        clashes: dict[str, None] = {}
+        for index in range(address.index, address.index + _register_span(tag, address)):
+            cell = occupants[(str(tag.connection), address.table.value, index)]
+            for other, other_bit in cell:
+                if address.bit is None or other_bit is None or other_bit == address.bit:
+                    clashes[other] = None
+            cell.append((name, address.bit))
+        for other in clashes:
+            where = f"{other!r} ({spec.tags[other].address}) on connection {tag.connection!r}"
+            issues.append(
+                Issue(("tags", name, "address"), f"tag {name!r}: address {address} overlaps tag {where}")
+            )
+    return issues
+
+
+def _alarm_issues(
+    name: str, alarm: AlarmSpec, spec: ProjectSpec, declared: Declared, screen_names: frozenset[str]
+) -> list[Issue]:
+    at, subject = ("alarms", name), f"alarm {name!r}"
+    issues = _unknown((*at, "tag"), subject, "tag", alarm.tag, declared["tags"])
+    tag = spec.tags.get(alarm.tag)
+    if tag is not None and not tag.type.is_numeric:
+        issues.append(
+            Issue((*at, "tag"), f"{subject}: tag {alarm.tag!r} is {tag.type}; limit alarms need a number")
+        )
+    if alarm.screen is not None:
+        issues += _unknown((*at, "screen"), subject, "screen", alarm.screen, screen_names)
+    return issues
+
+
+def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec) -> TagDef:
+    """A tag as the runtime sees it; unknown references resolve to defaults so screens can be checked."""
+    connection = spec.connections.get(tag.connection or "")
+    return tag.to_def(name, getattr(connection, "byte_order", None), spec.scan_classes.get(tag.scan, 0.0))
+
+
+def _project(
+    spec: ProjectSpec, root: Path, tags: dict[str, TagDef], screens: dict[str, ScreenDef]
+) -> Project:
+    return Project(
+        name=spec.name,
+        root=root,
+        connections={name: connection.to_config(name) for name, connection in spec.connections.items()},
+        scan_classes=dict(spec.scan_classes),
+        tags=tags,
+        alarms={name: alarm.to_def(name) for name, alarm in spec.alarms.items()},
+        history=spec.history.to_settings(root),
+        screens=screens,
+        trends={name: trend.to_def(name) for name, trend in spec.trends.items()},
+        start_screen=spec.start_screen,
+    )

@@ -1,0 +1,152 @@
+"""YAML files read with their line numbers, so that every error can point at the offending line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from hmi.project.errors import Issue, Loc, ProjectError
+
+MERGE_KEY = "<<"
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """A parsed YAML file: plain Python ``data`` to validate, and the ruamel ``tree`` that knows lines.
+
+    ``path`` is the file as it should appear in error messages.
+    """
+
+    path: Path
+    data: Any
+    tree: Any
+
+    def line_of(self, loc: Loc) -> int:
+        """The 1-based line of the deepest key or item of ``loc`` present in the file.
+
+        Parts of ``loc`` absent from the file (a missing key, a schema's union tag)
+        are skipped, so a missing key points at the mapping that lacks it.
+        """
+        line = _start_line(self.tree)
+        node = self.tree
+        for element in loc:
+            if isinstance(node, CommentedMap):
+                key = _find_key(node, element)
+                if key is _ABSENT:
+                    continue
+                line, node = node.lc.key(key)[0] + 1, node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(element, int) and 0 <= element < len(node):
+                line, node = node.lc.item(element)[0] + 1, node[element]
+        return line
+
+    def error(self, issue: Issue) -> ProjectError:
+        """A :class:`ProjectError` in this file at the line of ``issue.loc``."""
+        return ProjectError(self.path, self.line_of(issue.loc), issue.message)
+
+
+def read_yaml(path: Path, shown_as: Path) -> tuple[YamlDocument | None, list[ProjectError]]:
+    """Parse ``path``; return the document (``None`` when unreadable) and any syntax or duplicate-key errors.
+
+    Duplicate keys are all reported, and the document is still returned (first
+    value kept) so that the rest of the file gets checked too.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, [ProjectError(shown_as, line, f"file is not valid UTF-8 text ({exc.reason})")]
+    except OSError as exc:
+        return None, [ProjectError(shown_as, 0, f"cannot read the file: {exc.strerror or exc}")]
+    try:
+        root = _new_yaml().compose(text)
+        duplicates = [ProjectError(shown_as, line, message) for line, message in _duplicate_keys(root)]
+        tree = _new_yaml().load(text)
+    except MarkedYAMLError as exc:
+        return None, [ProjectError(shown_as, _mark_line(exc), _syntax_message(exc))]
+    except YAMLError as exc:
+        return None, [ProjectError(shown_as, 0, f"YAML error: {exc}")]
+    return YamlDocument(shown_as, _plain(tree), tree), duplicates
+
+
+def _new_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    # Duplicates are found on the node tree instead, so that all of them get reported.
+    yaml.allow_duplicate_keys = True
+    return yaml
+
+
+def _duplicate_keys(root: Node | None) -> Iterator[tuple[int, str]]:
+    """``(line, message)`` for every key repeated within one mapping, anywhere in the tree."""
+    seen_nodes: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if id(node) in seen_nodes:  # aliases may share (or even cycle back to) a node
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                pending.append(value_node)
+                if not isinstance(key_node, ScalarNode) or key_node.value == MERGE_KEY:
+                    continue
+                line = key_node.start_mark.line + 1
+                key = key_node.value
+                if key not in first_line:
+                    first_line[key] = line
+                    continue
+                yield line, f"duplicate key {key!r} (first defined on line {first_line[key]})"
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+
+
+def _mark_line(exc: MarkedYAMLError) -> int:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark is not None else 0
+
+
+def _syntax_message(exc: MarkedYAMLError) -> str:
+    """ruamel's problem and its context in one line, without its multi-line source excerpts."""
+    parts = [part for part in (exc.problem, exc.context) if part]
+    if exc.problem and exc.context and exc.context_mark is not None and exc.problem_mark is not None:
+        parts[1] = f"{exc.context} (line {exc.context_mark.line + 1})"
+    return "YAML syntax error: " + "; ".join(parts or [str(exc)])
+
+
+def _plain(node: Any) -> Any:
+    """The tree as plain dicts, lists, str, int, float and bool (ruamel's subclasses removed)."""
+    if isinstance(node, dict):
+        return {_plain(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(item) for item in node]
+    if isinstance(node, bool | ScalarBoolean):  # ScalarBoolean is an int subclass, not a bool
+        return bool(node)
+    for plain_type in (int, float, str):
+        if isinstance(node, plain_type):
+            return plain_type(node)
+    return node
+
+
+_ABSENT = object()
+
+
+def _find_key(mapping: CommentedMap, element: str | int) -> Any:
+    """The key of ``mapping`` that ``element`` names; a number key is matched by its text too."""
+    if element in mapping:
+        return element
+    for key in mapping:
+        if str(key) == str(element):
+            return key
+    return _ABSENT
+
+
+def _start_line(tree: Any) -> int:
+    return tree.lc.line + 1 if isinstance(tree, CommentedMap | CommentedSeq) else 1

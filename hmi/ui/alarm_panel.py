@@ -1,0 +1,86 @@
+"""The alarm summary: active and unacknowledged alarms, most important first, with acknowledge buttons."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hmi.alarms.engine import AlarmState, AlarmStatus
+
+PRIORITY_COLOURS = {"urgent": "#b3261e", "high": "#d9531e", "medium": "#d4a017", "low": "#5b7fa6"}
+COLUMNS = ("Time", "Priority", "State", "Alarm", "Message", "Value")
+
+
+class AlarmPanel(QWidget):
+    """Table of shown alarms; an operator acknowledges the selected one or all."""
+
+    sig_acknowledge_requested = Signal(object)
+    """(alarm name, or None for all): the operator asked to acknowledge."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.summary = QLabel("No alarms")
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_all_button = QPushButton("Acknowledge all")
+        self.ack_button.clicked.connect(self._acknowledge_selected)
+        self.ack_all_button.clicked.connect(lambda: self.sig_acknowledge_requested.emit(None))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.summary, 1)
+        buttons.addWidget(self.ack_button)
+        buttons.addWidget(self.ack_all_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table)
+        self.rows: list[AlarmStatus] = []
+
+    def set_alarms(self, rows: list[AlarmStatus]) -> None:
+        """Show a new snapshot of the alarm list."""
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for index, status in enumerate(rows):
+            raised = time.strftime("%H:%M:%S", time.localtime(status.raised_at)) if status.raised_at else ""
+            value = f"{status.value:.2f}" if isinstance(status.value, float) else str(status.value)
+            state = status.state.value + (" · bad quality" if status.bad_quality else "")
+            cells = (raised, status.definition.priority, state, status.name, status.message, value)
+            unacked = status.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
+            colour = QColor(PRIORITY_COLOURS.get(status.definition.priority, "#777777"))
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setData(Qt.ItemDataRole.UserRole, status.name)
+                if column == 1:
+                    cell.setBackground(QBrush(colour))
+                    cell.setForeground(QBrush(QColor("white")))
+                font = cell.font()
+                font.setBold(unacked)
+                cell.setFont(font)
+                self.table.setItem(index, column, cell)
+        active = sum(1 for s in rows if s.active)
+        unacked_count = sum(1 for s in rows if s.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED))
+        self.summary.setText(f"{active} active, {unacked_count} unacknowledged" if rows else "No alarms")
+
+    def _acknowledge_selected(self) -> None:
+        selected = self.table.selectedItems()
+        if selected:
+            self.sig_acknowledge_requested.emit(selected[0].data(Qt.ItemDataRole.UserRole))

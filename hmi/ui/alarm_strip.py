@@ -1,0 +1,70 @@
+"""The strip across the top of the window: the most important alarm, always in view."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from hmi.alarms.engine import AlarmState, AlarmStatus
+from hmi.ui.alarm_panel import PRIORITY_COLOURS
+
+NO_ALARM_BACKGROUND = "#5a5a5a"
+NO_ALARM_TEXT = "#e0e0e0"
+
+
+class AlarmStrip(QWidget):
+    """One line: the top alarm's priority, time and message, how many others, and an acknowledge button."""
+
+    sig_acknowledge_requested = Signal(object)
+    """(alarm name): acknowledge the alarm shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarm-strip")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.text = QLabel("No active alarms")
+        self.text.setObjectName("alarm-strip-text")
+        self.others = QLabel("")
+        self.ack = QPushButton("Acknowledge")
+        self.ack.setVisible(False)
+        self.ack.clicked.connect(self._acknowledge)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 8, 2)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.others)
+        layout.addWidget(self.ack)
+        self.shown: AlarmStatus | None = None
+        self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+        self.setFixedHeight(34)
+
+    def set_alarms(self, rows: list[AlarmStatus]) -> None:
+        """Show the first (most important) of ``rows``."""
+        self.shown = rows[0] if rows else None
+        if self.shown is None:
+            self.text.setText("No active alarms")
+            self.others.setText("")
+            self.ack.setVisible(False)
+            self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+            return
+        top = self.shown
+        when = time.strftime("%H:%M:%S", time.localtime(top.raised_at)) if top.raised_at else ""
+        self.text.setText(f"{when}  {top.definition.priority.upper()}  {top.message}  [{top.state.value}]")
+        self.others.setText(f"+{len(rows) - 1} more" if len(rows) > 1 else "")
+        unacked = top.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
+        self.ack.setVisible(unacked)
+        colour = PRIORITY_COLOURS.get(top.definition.priority, "#777777")
+        self._style(colour if top.active else "#6b6b6b", "white")
+
+    def _style(self, background: str, foreground: str) -> None:
+        # Object-name selectors so the application theme's generic QWidget rule cannot win.
+        self.setStyleSheet(
+            f"QWidget#alarm-strip {{ background: {background}; }}"
+            f"QWidget#alarm-strip QLabel {{ background: transparent; color: {foreground};"
+            " font-weight: bold; font-size: 14px; }"
+        )
+
+    def _acknowledge(self) -> None:
+        if self.shown is not None:
+            self.sig_acknowledge_requested.emit(self.shown.name)

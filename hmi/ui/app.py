@@ -1,0 +1,88 @@
+"""Start the GUI: QApplication with a qasync loop, the runtime session, the main window, --for/--snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from hmi.project.config import Project
+from hmi.project.errors import ProjectInvalid
+from hmi.ui.bridge import RuntimeBridge
+from hmi.ui.main_window import MainWindow
+from hmi.ui.session import GuiSession
+from hmi.ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+
+def _load(project_path: Path | None) -> Project:
+    from hmi.project.loader import load_project
+    from hmi.resources import demo_project_dir
+
+    return load_project(project_path or demo_project_dir())
+
+
+def run_gui(
+    project_path: Path | None,
+    seconds: float | None = None,
+    snapshot: Path | None = None,
+    demo_data_dir: Path | None = None,
+) -> int:
+    """Run the window until it is closed, or for ``seconds`` then save ``snapshot``; returns the exit code."""
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Converge HMI")
+    apply_theme(app)
+    try:
+        project = _load(project_path)
+    except ProjectInvalid as invalid:
+        for error in invalid.errors:
+            print(error, file=sys.stderr)
+        if seconds is None:
+            QMessageBox.critical(None, "Converge HMI: the project is invalid", str(invalid))
+        return 2
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    bridge = RuntimeBridge()
+    session = GuiSession(project, bridge, demo_data_dir)
+    window = MainWindow(project, session)
+    window.show()
+    window.relay.watch(session.start(), lambda f: _on_started(window, f))
+    exit_code = 0
+
+    if seconds is not None:
+
+        def finish() -> None:
+            nonlocal exit_code
+            if snapshot is not None:
+                snapshot.parent.mkdir(parents=True, exist_ok=True)
+                if not window.grab().save(str(snapshot)):
+                    print(f"could not write {snapshot}", file=sys.stderr)
+                    exit_code = 1
+            window.close()
+
+        QTimer.singleShot(round(seconds * 1000), finish)
+
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    session.stop()
+    return exit_code
+
+
+def _on_started(window: MainWindow, future: object) -> None:
+    error = future.exception()  # type: ignore[attr-defined]
+    if error is not None:
+        log.error("runtime failed to start: %s", error)
+        window.message.setText(f"Runtime failed to start: {error}")
+        return
+    window.on_runtime_started()

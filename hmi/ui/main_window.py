@@ -1,0 +1,156 @@
+"""The operator's main window: the mimic screen, a live trend, the alarm summary and connection states.
+
+Each area is its own panel; this class only lays them out and wires them to the
+bridge and the session (connect here, disconnect in ``shutdown``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+
+from hmi.alarms.engine import AlarmStatus
+from hmi.model import Sample
+from hmi.project.config import Project
+from hmi.ui.alarm_panel import AlarmPanel
+from hmi.ui.alarm_strip import AlarmStrip
+from hmi.ui.connection_bar import ConnectionBar
+from hmi.ui.futures import FutureRelay
+from hmi.ui.screen_view import ScreenView
+from hmi.ui.session import GuiSession
+from hmi.ui.trend_panel import TrendPanel
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Screen + trend + alarms + status bar for one running project."""
+
+    def __init__(self, project: Project, session: GuiSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.session = session
+        self.relay = FutureRelay(self)
+        self.setWindowTitle(f"{project.name} — Converge HMI")
+        self.resize(1600, 940)
+
+        self.alarm_strip = AlarmStrip()
+        self.screens: dict[str, ScreenView] = {}
+        screen_name = project.start_screen or next(iter(project.screens), None)
+        self.screen_view = self._open_screen(screen_name) if screen_name else None
+        trend_def = next(iter(project.trends.values()), None)
+        self.trend_panel = TrendPanel(trend_def, project, self.relay) if trend_def else None
+        self.alarm_panel = AlarmPanel()
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        if self.screen_view is not None:
+            top.addWidget(self.screen_view)
+        if self.trend_panel is not None:
+            top.addWidget(self.trend_panel)
+        top.setSizes([980, 620])
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(self.alarm_strip)
+        body.addWidget(top)
+        body.addWidget(self.alarm_panel)
+        body.setStretchFactor(1, 1)
+        body.setSizes([40, 660, 200])
+        self.setCentralWidget(body)
+
+        self.connection_bar = ConnectionBar(list(project.connections))
+        self.statusBar().addPermanentWidget(self.connection_bar)
+        self.message = QLabel("")
+        self.statusBar().addWidget(self.message, 1)
+        self._build_menus()
+
+        bridge = session.bridge
+        bridge.sig_values_changed.connect(self._on_values)
+        bridge.sig_status_changed.connect(self.connection_bar.apply_statuses)
+        bridge.sig_alarms_changed.connect(self._on_alarms)
+        self.alarm_panel.sig_acknowledge_requested.connect(self._acknowledge)
+        self.alarm_strip.sig_acknowledge_requested.connect(self._acknowledge)
+        self.latest: dict[str, Sample] = {}
+
+    # -- building ------------------------------------------------------------------
+    def _open_screen(self, name: str) -> ScreenView:
+        view = ScreenView(self.project.screens[name], self.project)
+        view.sig_write_requested.connect(self._write)
+        self.screens[name] = view
+        return view
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut("Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        alarms_menu = self.menuBar().addMenu("&Alarms")
+        ack_all = QAction("Acknowledge &all", self)
+        ack_all.setShortcut("Ctrl+K")
+        ack_all.triggered.connect(lambda: self._acknowledge(None))
+        alarms_menu.addAction(ack_all)
+        if self.session.is_demo:
+            demo_menu = self.menuBar().addMenu("&Demo")
+            self.cut_modbus = QAction("Cut the PLC's Modbus link", self)
+            self.cut_modbus.setCheckable(True)
+            self.cut_modbus.toggled.connect(self._toggle_plant_modbus)
+            demo_menu.addAction(self.cut_modbus)
+
+    # -- runtime → GUI -------------------------------------------------------------
+    def _on_values(self, values: dict[str, Sample]) -> None:
+        self.latest.update(values)
+        if self.screen_view is not None:
+            self.screen_view.apply_values(values)
+        if self.trend_panel is not None:
+            self.trend_panel.apply_values(values)
+
+    def _on_alarms(self, rows: list[AlarmStatus]) -> None:
+        self.alarm_panel.set_alarms(rows)
+        self.alarm_strip.set_alarms(rows)
+
+    def on_runtime_started(self) -> None:
+        """Called once the station runs: backfill the trend from history."""
+        if self.trend_panel is not None:
+            self.trend_panel.backfill(self.session.history_path)
+
+    # -- GUI → runtime -------------------------------------------------------------
+    def _write(self, tag: str, value: Any, entry: Any) -> None:
+        future = self.session.write(tag, value)
+
+        def done(result: concurrent.futures.Future[Any]) -> None:
+            error = result.exception()
+            text = f"{tag} ← {result.result()}" if error is None else str(error)
+            self.message.setText(text)
+            if entry is not None:
+                entry.set_write_result(error is None, "written" if error is None else str(error))
+
+        self.relay.watch(future, done)
+
+    def _acknowledge(self, alarm: str | None) -> None:
+        self.relay.watch(self.session.acknowledge(alarm), lambda _f: None)
+
+    def _toggle_plant_modbus(self, cut: bool) -> None:
+        future = self.session.set_plant_modbus(not cut)
+        self.message.setText("Demo: PLC Modbus link cut" if cut else "Demo: PLC Modbus link restored")
+        if future is not None:
+            self.relay.watch(future, lambda _f: None)
+
+    # -- shutdown --------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Disconnect from the bridge and stop the panels' timers and workers."""
+        bridge = self.session.bridge
+        bridge.sig_values_changed.disconnect(self._on_values)
+        bridge.sig_status_changed.disconnect(self.connection_bar.apply_statuses)
+        bridge.sig_alarms_changed.disconnect(self._on_alarms)
+        self.relay.close()
+        if self.trend_panel is not None:
+            self.trend_panel.close_panel()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the panels; the application then stops the runtime (flushing history)."""
+        self.shutdown()
+        super().closeEvent(event)

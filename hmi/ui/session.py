@@ -1,0 +1,137 @@
+"""The GUI's handle on the runtime: a station on its own loop thread (plus the demo plant on another).
+
+Everything here is called on the GUI thread and returns at once; work happens on the
+loop threads and comes back through the bridge or through futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.host import LoopThread
+from hmi.project.config import Project
+from hmi.station import Station
+from hmi.ui.bridge import RuntimeBridge
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 15.0
+
+
+class GuiSession:
+    """Starts, feeds and stops the runtime side for one window."""
+
+    def __init__(self, project: Project, bridge: RuntimeBridge, demo_data_dir: Path | None = None) -> None:
+        self.project = project
+        self.bridge = bridge
+        self.demo_data_dir = demo_data_dir
+        self.runtime_thread = LoopThread("runtime")
+        self.plant_thread: LoopThread | None = LoopThread("plant") if demo_data_dir is not None else None
+        self.plant: Any = None
+        self.station: Station | None = None
+        self.started: concurrent.futures.Future[None] | None = None
+        self._stopped = False
+
+    @property
+    def is_demo(self) -> bool:
+        """True when this session runs the built-in demo plant."""
+        return self.plant_thread is not None
+
+    def start(self) -> concurrent.futures.Future[None]:
+        """Start the loop threads, then (asynchronously) the plant and the station."""
+        self.runtime_thread.start()
+        if self.plant_thread is not None:
+            self.plant_thread.start()
+        self.bridge.start()
+        self.started = self.runtime_thread.submit(self._start_station())
+        return self.started
+
+    async def _start_station(self) -> None:
+        project = self.project
+        if self.plant_thread is not None and self.demo_data_dir is not None:
+            from drivers.sim.plant import DemoPlant
+            from hmi.demo import demo_project
+
+            self.plant = DemoPlant()
+            await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
+            project = demo_project(self.plant, self.demo_data_dir)
+        station = Station(project, project.history.path)
+        station.runtime.subscribe(self.bridge.offer_sample)
+        station.runtime.subscribe_status(self.bridge.offer_status)
+        station.alarms.subscribe(self._offer_alarms)
+        self.station = station
+        await station.start()
+
+    def _offer_alarms(self, event: AlarmEvent, _status: AlarmStatus) -> None:
+        assert self.station is not None
+        shown = [dataclasses.replace(s) for s in self.station.alarms.shown()]
+        self.bridge.offer_alarms(event, shown)
+
+    @property
+    def history_path(self) -> Path:
+        """The history database the station writes (the demo's data folder in demo mode)."""
+        if self.demo_data_dir is not None:
+            return self.demo_data_dir / "history.db"
+        return self.project.history.path
+
+    # -- operator actions (GUI thread) -----------------------------------------------
+    def write(self, tag: str, value: Any) -> concurrent.futures.Future[Any]:
+        """Hand a write to the runtime; the future carries the value written or a WriteError."""
+        return self.runtime_thread.submit(self._write(tag, value))
+
+    async def _write(self, tag: str, value: Any) -> Any:
+        if self.station is None:
+            from hmi.model import WriteError
+
+            raise WriteError(f"{tag}: the runtime is still starting")
+        return await self.station.runtime.write(tag, value)
+
+    def acknowledge(self, alarm: str | None, user: str = "operator") -> concurrent.futures.Future[int]:
+        """Acknowledge one alarm, or all of them when ``alarm`` is None."""
+        return self.runtime_thread.submit(self._acknowledge(alarm, user))
+
+    async def _acknowledge(self, alarm: str | None, user: str) -> int:
+        if self.station is None:
+            return 0
+        if alarm is None:
+            return self.station.alarms.acknowledge_all(user)
+        return int(self.station.alarms.acknowledge(alarm, user))
+
+    def set_plant_modbus(self, running: bool) -> concurrent.futures.Future[None] | None:
+        """Demo only: stop or restart the simulated PLC's Modbus server (to show a comm failure)."""
+        if self.plant is None or self.plant_thread is None:
+            return None
+        action = self.plant.start_modbus() if running else self.plant.stop_modbus()
+        return self.plant_thread.submit(action)
+
+    # -- shutdown ----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the station (flushing history) and the plant, then the loop threads. Bounded; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.bridge.stop()
+        try:
+            if self.started is not None:
+                self.started.result(timeout=STOP_TIMEOUT)
+        except Exception:
+            log.exception("runtime failed to start")
+        if self.station is not None:
+            try:
+                self.runtime_thread.call(self.station.stop(), timeout=STOP_TIMEOUT)
+            except Exception:
+                log.exception("runtime did not stop cleanly")
+        if self.plant is not None and self.plant_thread is not None:
+            try:
+                self.plant_thread.call(self.plant.stop(), timeout=STOP_TIMEOUT)
+            except Exception:
+                log.exception("demo plant did not stop cleanly")
+        self.runtime_thread.stop()
+        if self.plant_thread is not None:
+            self.plant_thread.stop()

@@ -1,0 +1,83 @@
+"""Suite-wide set-up: headless Qt, free loopback ports, and a guard against leaked tasks and threads."""
+
+from __future__ import annotations
+
+import os
+
+# Must precede any Qt import: without a display, the xcb plugin aborts the interpreter.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import asyncio
+import functools
+import inspect
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def get_free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """Call it for each port a test needs."""
+    return get_free_port
+
+
+def require_program(name: str) -> str:
+    """Path of a system program a test peer needs; skip without it locally, fail on CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (.ci/run installs it)"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _live_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads_or_tasks() -> Iterator[None]:
+    """Fail a test that leaves threads or asyncio tasks running behind it."""
+    before = _live_threads()
+    yield
+    leaked = [t for t in _live_threads() - before if not t.daemon or t.name.startswith("hmi-")]
+    for thread in leaked:
+        thread.join(timeout=5)  # give a thread that was told to stop the time to finish
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"test left threads running: {still}"
+
+
+def _checking_tasks(test: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an async test so that it fails when it leaves asyncio tasks pending on its loop."""
+
+    @functools.wraps(test)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = await test(*args, **kwargs)
+        await asyncio.sleep(0)  # let tasks cancelled in the test's own clean-up finish
+        me = asyncio.current_task()
+        pending = [t.get_name() for t in asyncio.all_tasks() if t is not me and not t.done()]
+        assert not pending, f"test left asyncio tasks running: {pending}"
+        return result
+
+    return wrapper
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.obj = _checking_tasks(item.obj)
