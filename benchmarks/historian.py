@@ -41,7 +41,9 @@ def _bare(path: Path, samples: list[tuple[str, Sample]]) -> float:
     tag_ids = {f"TAG{i:03d}": i + 1 for i in range(TAGS)}
     db.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", [(i, n) for n, i in tag_ids.items()])
     began = time.perf_counter()
-    rows = [(tag_ids[t], seconds_to_micros(s.ts), s.value, int(s.quality), s.reason.value) for t, s in samples]
+    rows = [
+        (tag_ids[t], seconds_to_micros(s.ts), s.value, int(s.quality), s.reason.value) for t, s in samples
+    ]
     # Same batching as the writer sees at this rate (about one commit per BATCH rows): one giant
     # transaction spills SQLite's page cache and would make the bare side look slow.
     # The connection is in autocommit mode (isolation_level=None): BEGIN/COMMIT explicitly.

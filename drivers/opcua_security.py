@@ -1,9 +1,9 @@
 """OPC UA channel security: the client's own certificate and the server certificates it trusts.
 
 The client certificate and key are generated on first use into ``<pki>/own`` and
-``<pki>/private``. A server certificate is trusted on first use and pinned in
-``<pki>/trusted``; if the server later presents a different one, the connection
-is refused until an engineer removes the pinned file. Certificates and keys are
+``<pki>/private``. A server certificate must be in ``<pki>/trusted``; an unknown one is
+saved in ``<pki>/rejected`` for an engineer to inspect, and the connection is refused
+until an engineer moves it to ``trusted``. Certificates and keys are
 created and read in a worker thread so that the event loop never waits on RSA
 or the disk.
 """
@@ -14,7 +14,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import re
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -84,7 +83,7 @@ async def secure_client(client: Client, settings: OpcUaSettings, pki_dir: Path |
     client.application_uri = application_uri()
     identity = await in_worker_thread(ensure_client_identity, pki_dir, client.application_uri)
     server_cert = await _server_certificate(client, policy.URI, mode)
-    await in_worker_thread(pin_server_certificate, pki_dir, settings.endpoint, server_cert)
+    await in_worker_thread(require_trusted_server, pki_dir, settings.endpoint, server_cert)
     await client.set_security(
         policy,
         certificate=uacrypto.CertProperties(identity.certificate, extension="der"),
@@ -154,20 +153,37 @@ def _still_valid(cert: x509.Certificate, app_uri: str) -> bool:
     return cert.not_valid_after_utc > soon and app_uri in uris
 
 
-def pin_server_certificate(pki_dir: Path, endpoint: str, certificate: bytes) -> None:
-    """Trust ``certificate`` for ``endpoint`` on first use; refuse a different one later."""
-    pinned = pki_dir / "trusted" / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', endpoint).strip('_')}.der"
-    if pinned.is_file():
-        known = pinned.read_bytes()
-        if known != certificate:
-            raise SecuritySetupError(
-                f"server certificate of {endpoint} changed (was {_fingerprint(known)}, now "
-                f"{_fingerprint(certificate)}); delete {pinned} to trust the new one"
-            )
+def thumbprint(certificate: bytes) -> str:
+    """The OPC UA thumbprint of a DER certificate: SHA-1, upper-case hex, as servers and tools show it."""
+    return hashlib.sha1(certificate, usedforsecurity=False).hexdigest().upper()
+
+
+def trust_certificate(pki_dir: Path, certificate: bytes) -> Path:
+    """Add a server certificate to the trust list (what an engineer's approval does); returns its file."""
+    trusted = pki_dir / "trusted" / f"{thumbprint(certificate)}.der"
+    trusted.parent.mkdir(parents=True, exist_ok=True)
+    trusted.write_bytes(certificate)
+    rejected = pki_dir / "rejected" / trusted.name
+    rejected.unlink(missing_ok=True)
+    return trusted
+
+
+def require_trusted_server(pki_dir: Path, endpoint: str, certificate: bytes) -> None:
+    """Refuse a server certificate that is not in the trust list; never trust one silently.
+
+    An unknown certificate is saved under ``<pki>/rejected`` so that an engineer can
+    inspect it and, if it is the right server, move it to ``<pki>/trusted``.
+    """
+    trusted_dir = pki_dir / "trusted"
+    if trusted_dir.is_dir() and any(p.read_bytes() == certificate for p in trusted_dir.glob("*.der")):
         return
-    pinned.parent.mkdir(parents=True, exist_ok=True)
-    pinned.write_bytes(certificate)
-    log.warning("trusting server certificate of %s on first use (%s)", endpoint, _fingerprint(certificate))
+    rejected = pki_dir / "rejected" / f"{thumbprint(certificate)}.der"
+    rejected.parent.mkdir(parents=True, exist_ok=True)
+    rejected.write_bytes(certificate)
+    raise SecuritySetupError(
+        f"server certificate of {endpoint} is not trusted (thumbprint {thumbprint(certificate)}); "
+        f"it was saved as {rejected}: move it into {trusted_dir} to trust this server"
+    )
 
 
 def _fingerprint(certificate: bytes) -> str:

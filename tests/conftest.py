@@ -81,3 +81,61 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
             item.obj = _checking_tasks(item.obj)
+
+
+class _QtTimerWatch:
+    """Remembers every QTimer started during a test, so that one left running fails the test."""
+
+    def __init__(self) -> None:
+        self.started: list[Any] = []
+        self._original_start: Any = None
+
+    def install(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        original = QTimer.start
+        watch = self
+
+        def start(timer: QTimer, *args: Any) -> None:
+            watch.started.append(timer)
+            original(timer, *args)
+
+        self._original_start = original
+        QTimer.start = start  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.start = self._original_start  # type: ignore[method-assign]
+
+    def still_running(self) -> list[str]:
+        import shiboken6
+
+        running = []
+        for timer in self.started:
+            if shiboken6.isValid(timer) and timer.isActive():
+                running.append(f"{type(timer.parent()).__name__ if timer.parent() else 'no parent'}"
+                               f" interval={timer.interval()}")
+        return running
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_qt_timers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a GUI test that leaves a QTimer running (a panel not closed, a bridge not stopped)."""
+    if "qtbot" not in request.fixturenames and request.node.get_closest_marker("gui") is None:
+        yield
+        return
+    watch = _QtTimerWatch()
+    watch.install()
+    try:
+        yield
+    finally:
+        watch.uninstall()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()  # let deleteLater() and close events land before judging
+    running = watch.still_running()
+    watch.started.clear()
+    assert not running, f"test left Qt timers running: {running}"

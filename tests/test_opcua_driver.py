@@ -18,7 +18,7 @@ from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
 from drivers.opcua_coerce import CoercionError, coerce_to, to_variant
 from drivers.opcua_quality import epoch_of, has_overflowed, quality_of
-from drivers.opcua_security import SecuritySetupError, pin_server_certificate
+from drivers.opcua_security import SecuritySetupError, require_trusted_server, thumbprint, trust_certificate
 from drivers.opcua_subscriptions import plan_monitored_items
 from drivers.settings import OpcUaSettings
 from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample, TagDef, WriteError
@@ -322,6 +322,13 @@ async def test_signed_and_encrypted_session_with_user_password(
         )
         await driver.start()
         try:
+            # Never trusted silently: the first attempt is refused and names the thumbprint...
+            await wait_for(lambda: "not trusted" in driver.status.last_error, within=8.0)
+            assert thumbprint(server_identity.certificate) in driver.status.last_error
+            assert not recorder.is_good("TANK1.TEMP", 19.5)
+            # ...until an engineer approves the certificate the driver saved in rejected/.
+            rejected = pki / "rejected" / f"{thumbprint(server_identity.certificate)}.der"
+            trust_certificate(pki, rejected.read_bytes())
             await wait_for(lambda: recorder.is_good("TANK1.TEMP", 19.5), within=8.0)
             assert driver.diagnostics()["security"] == "Basic256Sha256/SignAndEncrypt"
         finally:
@@ -329,6 +336,7 @@ async def test_signed_and_encrypted_session_with_user_password(
         assert (pki / "own" / "client_cert.der").is_file()
         assert (pki / "private" / "client_key.pem").is_file()
         assert [p.read_bytes() for p in (pki / "trusted").iterdir()] == [server_identity.certificate]
+        assert list((pki / "rejected").iterdir()) == []
 
         for policy, mode in (("Aes128_Sha256_RsaOaep", "SignAndEncrypt"), ("Aes256_Sha256_RsaPss", "Sign")):
             other = Recorder()
@@ -403,12 +411,16 @@ async def test_unusable_security_settings_fail_with_a_clear_error(
 # --- pure parts -------------------------------------------------------------------------------
 
 
-def test_changed_server_certificate_is_refused(tmp_path):
+def test_an_unknown_server_certificate_is_refused_until_trusted(tmp_path):
     endpoint = "opc.tcp://plc7:4840/"
-    pin_server_certificate(tmp_path, endpoint, b"first certificate")
-    pin_server_certificate(tmp_path, endpoint, b"first certificate")
-    with pytest.raises(SecuritySetupError, match=r"server certificate of opc\.tcp://plc7:4840/ changed"):
-        pin_server_certificate(tmp_path, endpoint, b"another certificate")
+    with pytest.raises(SecuritySetupError, match=f"not trusted \\(thumbprint {thumbprint(b'server A')}\\)"):
+        require_trusted_server(tmp_path, endpoint, b"server A")
+    assert (tmp_path / "rejected" / f"{thumbprint(b'server A')}.der").read_bytes() == b"server A"
+    trust_certificate(tmp_path, b"server A")
+    require_trusted_server(tmp_path, endpoint, b"server A")
+    assert not (tmp_path / "rejected" / f"{thumbprint(b'server A')}.der").exists()
+    with pytest.raises(SecuritySetupError, match="not trusted"):
+        require_trusted_server(tmp_path, endpoint, b"server B, an impostor")
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,14 @@ def make_runtime(**tag_overrides):
         "SP": TagDef("SP", "plc", "hr:10", DataType.UINT16, writable=True, limits=(0, 1500)),
     }
     project = Project(
-        name="t", root=Path("."), connections={"plc": ConnectionConfig("plc", "scripted", None)},
-        scan_classes={}, tags=tags, alarms={}, history=HistorySettings(Path("h.db")), screens={},
+        name="t",
+        root=Path("."),
+        connections={"plc": ConnectionConfig("plc", "scripted", None)},
+        scan_classes={},
+        tags=tags,
+        alarms={},
+        history=HistorySettings(Path("h.db")),
+        screens={},
     )
     drivers = {}
 
@@ -73,7 +79,7 @@ async def test_deadband_filters_small_moves_but_never_a_quality_change():
 
 
 async def test_a_polled_value_not_refreshed_turns_stale_then_fresh_again():
-    runtime, drivers, seen = make_runtime()
+    runtime, drivers, _seen = make_runtime()
     await runtime.start()
     drivers["plc"].publish("LEVEL", Sample.good(42.0))
     for _ in range(60):  # bounded: 3 s at most
@@ -110,7 +116,7 @@ async def test_stop_leaves_every_tag_not_connected():
 
 
 async def test_a_failing_listener_does_not_starve_the_others():
-    runtime, drivers, seen = make_runtime()
+    runtime, drivers, _seen = make_runtime()
     runtime.subscribe(lambda tag, sample: 1 / 0)
     after = []
     runtime.subscribe(lambda tag, sample: after.append(tag))

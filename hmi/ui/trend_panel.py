@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hmi.historian.reader import HistoryReader
 from hmi.model import Sample
@@ -32,17 +32,33 @@ class TrendPanel(QWidget):
         self.relay = relay
         self.title = QLabel(trend.title)
         self.title.setObjectName("panel-title")
+        # Panning or zooming pauses the scrolling; this button brings the operator back to "now".
+        self.live_button = QPushButton("Live")
+        self.live_button.setCheckable(True)
+        self.live_button.setChecked(True)
+        self.live_button.setToolTip("Follow the newest values (pan or zoom the chart to pause)")
         self.trend = TrendWidget(self)
         self.trend.set_span(trend.span)
         for pen in trend.pens:
             tag = project.tags.get(pen)
             self.trend.add_pen(pen, tag.units if tag else "")
+        self.trend.sig_paused_changed.connect(lambda paused: self.live_button.setChecked(not paused))
+        self.live_button.toggled.connect(self._on_live_toggled)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.live_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
+        layout.addLayout(header)
         layout.addWidget(self.trend, 1)
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hmi-trend")
         self.backfilled = False
+
+    def _on_live_toggled(self, live: bool) -> None:
+        if live:
+            self.trend.resume()
+        else:
+            self.trend.pause()
 
     def backfill(self, history_path: Path) -> None:
         """Load the trend's span from history off the GUI thread, then draw it."""
