@@ -104,3 +104,38 @@ def test_history_export_without_history_says_so(tmp_path):
     result = hmi("history", "export", "demo", "--data-dir", str(tmp_path), "--tag", "X")
     assert result.returncode == 1 and "no history" in result.stderr
     assert Path(tmp_path).exists()
+
+
+@pytest.mark.gui
+def test_sigterm_closes_the_window_gracefully_and_flushes_history(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hmi.cli", "demo", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        db_path = tmp_path / "history.db"
+        while time.monotonic() < deadline:
+            if db_path.exists():
+                with sqlite3.connect(db_path) as db:
+                    if db.execute("SELECT count(*) FROM samples").fetchone()[0] > 20:
+                        break
+            time.sleep(0.2)  # test process, not an event loop: polling a child is fine here
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output[-2000:]
+    assert "history flushed" in output
+    with sqlite3.connect(db_path) as db:
+        reasons = {r for (r,) in db.execute("SELECT DISTINCT reason FROM samples")}
+    assert "not connected" in reasons  # the stop itself is in history: every tag went bad at close

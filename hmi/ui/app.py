@@ -15,6 +15,7 @@ from hmi.project.errors import ProjectInvalid
 from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
+from hmi.ui.stop_signals import StopSignals
 from hmi.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def run_gui(
     session = GuiSession(project, bridge, demo_data_dir)
     window = MainWindow(project, session)
     window.show()
+    stop_signals = StopSignals(window.close)
     window.relay.watch(session.start(), lambda f: _on_started(window, f))
     exit_code = 0
 
@@ -75,7 +77,9 @@ def run_gui(
     app.lastWindowClosed.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
+    stop_signals.restore()
     session.stop()
+    log.info("stopped; history flushed to %s", session.history_path)
     return exit_code
 
 
