@@ -8,6 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+PEERS_STAMP := tests/peers/node_modules/.installed
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint install clean
@@ -15,7 +16,7 @@ PYTEST_ARGS ?=
 demo: $(STAMP)
 	$(BIN)/hmi demo
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(PEERS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
@@ -25,6 +26,12 @@ lint: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 install: $(STAMP)
+
+# Test peers from npm (node-opcua...). Without npm the interop tests skip locally and fail on CI.
+$(PEERS_STAMP): $(wildcard tests/peers/package.json tests/peers/package-lock.json)
+	@if [ -f tests/peers/package.json ] && command -v npm >/dev/null 2>&1; then \
+		npm install --prefix tests/peers --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm or tests/peers/package.json missing: interop peers not installed"; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

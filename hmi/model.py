@@ -107,6 +107,7 @@ class TagDef:
     limits: tuple[float, float] | None = None
     decimals: int = 2
     string_length: int = 0
+    unit: int | None = None  # Modbus unit id overriding the connection's (gateways serve many)
 
 
 class ConnectionState(enum.StrEnum):
