@@ -78,3 +78,19 @@ def test_losing_the_plcs_modbus_server_turns_its_tags_bad_and_they_recover(runni
     session.set_plant_modbus(True).result(timeout=10)
     qtbot.waitUntil(lambda: all_good(window, modbus_tags), timeout=20000)
     qtbot.waitUntil(lambda: window.connection_bar.states.get("plc1") is ConnectionState.CONNECTED)
+
+
+def test_operator_navigates_to_the_pump_screen_and_stops_the_pump(running_demo, qtbot):
+    _project, session, window = running_demo
+    qtbot.waitUntil(lambda: all_good(window, ["PUMP1.RUN", "PUMP1.AUTO", "PUMP1.SPEED"]), timeout=20000)
+    window.screen_view.items_by_id["to_pump"].click()
+    assert window.screen_view.screen_def.name == "pump1"
+    speed = window.screen_view.items_by_id["speed"]
+    assert "rpm" in speed.display_text()  # latest values applied at once, not on the next change
+    window.screen_view.items_by_id["auto_off"].click()
+    qtbot.waitUntil(lambda: window.latest["PUMP1.AUTO"].value is False, timeout=10000)
+    window.screen_view.items_by_id["stop"].click()
+    qtbot.waitUntil(lambda: window.latest["PUMP1.RUN"].value is False, timeout=10000)
+    assert session.plant.process.pump_running is False
+    window.screen_view.items_by_id["back"].click()
+    assert window.screen_view.screen_def.name == "overview"

@@ -29,6 +29,9 @@ class AlarmPanel(QWidget):
     sig_acknowledge_requested = Signal(object)
     """(alarm name, or None for all): the operator asked to acknowledge."""
 
+    sig_alarm_activated = Signal(str)
+    """(alarm name): the operator double-clicked an alarm, to go to its screen."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -44,6 +47,9 @@ class AlarmPanel(QWidget):
         self.ack_button = QPushButton("Acknowledge")
         self.ack_all_button = QPushButton("Acknowledge all")
         self.ack_button.clicked.connect(self._acknowledge_selected)
+        self.table.itemDoubleClicked.connect(
+            lambda item: self.sig_alarm_activated.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
         self.ack_all_button.clicked.connect(lambda: self.sig_acknowledge_requested.emit(None))
         buttons = QHBoxLayout()
         buttons.addWidget(self.summary, 1)

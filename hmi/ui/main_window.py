@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
 
 from hmi.alarms.engine import AlarmStatus
 from hmi.model import Sample
@@ -39,17 +39,22 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{project.name} — Converge HMI")
         self.resize(1600, 940)
 
+        self.latest: dict[str, Sample] = {}
         self.alarm_strip = AlarmStrip()
         self.screens: dict[str, ScreenView] = {}
-        screen_name = project.start_screen or next(iter(project.screens), None)
-        self.screen_view = self._open_screen(screen_name) if screen_name else None
+        self.screen_stack = QStackedWidget()
+        for name in project.screens:
+            self.screen_stack.addWidget(self._build_screen(name))
+        self.screen_view: ScreenView | None = None
+        start = project.start_screen or next(iter(project.screens), None)
+        if start is not None:
+            self.show_screen(start)
         trend_def = next(iter(project.trends.values()), None)
         self.trend_panel = TrendPanel(trend_def, project, self.relay) if trend_def else None
         self.alarm_panel = AlarmPanel()
 
         top = QSplitter(Qt.Orientation.Horizontal)
-        if self.screen_view is not None:
-            top.addWidget(self.screen_view)
+        top.addWidget(self.screen_stack)
         if self.trend_panel is not None:
             top.addWidget(self.trend_panel)
         top.setSizes([980, 620])
@@ -73,14 +78,26 @@ class MainWindow(QMainWindow):
         bridge.sig_alarms_changed.connect(self._on_alarms)
         self.alarm_panel.sig_acknowledge_requested.connect(self._acknowledge)
         self.alarm_strip.sig_acknowledge_requested.connect(self._acknowledge)
-        self.latest: dict[str, Sample] = {}
+        self.alarm_panel.sig_alarm_activated.connect(self._open_alarm_screen)
 
     # -- building ------------------------------------------------------------------
-    def _open_screen(self, name: str) -> ScreenView:
+    def _build_screen(self, name: str) -> ScreenView:
         view = ScreenView(self.project.screens[name], self.project)
         view.sig_write_requested.connect(self._write)
+        view.sig_navigate.connect(self.show_screen)
         self.screens[name] = view
         return view
+
+    def show_screen(self, name: str) -> None:
+        """Bring screen ``name`` to the front, showing the latest values at once."""
+        view = self.screens.get(name)
+        if view is None:
+            self.message.setText(f"No screen named {name!r}")
+            return
+        self.screen_stack.setCurrentWidget(view)
+        self.screen_view = view
+        view.apply_values(self.latest)
+        self.setWindowTitle(f"{view.screen_def.title} — {self.project.name} — Converge HMI")
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -88,6 +105,13 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut("Ctrl+Q")
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        screens_menu = self.menuBar().addMenu("&Screens")
+        for number, (name, screen) in enumerate(self.project.screens.items(), start=1):
+            action = QAction(screen.title, self)
+            if number <= 9:
+                action.setShortcut(f"F{number}")
+            action.triggered.connect(lambda _checked=False, target=name: self.show_screen(target))
+            screens_menu.addAction(action)
         alarms_menu = self.menuBar().addMenu("&Alarms")
         ack_all = QAction("Acknowledge &all", self)
         ack_all.setShortcut("Ctrl+K")
@@ -129,6 +153,11 @@ class MainWindow(QMainWindow):
                 entry.set_write_result(error is None, "written" if error is None else str(error))
 
         self.relay.watch(future, done)
+
+    def _open_alarm_screen(self, alarm: str) -> None:
+        definition = self.project.alarms.get(alarm)
+        if definition is not None and definition.screen:
+            self.show_screen(definition.screen)
 
     def _acknowledge(self, alarm: str | None) -> None:
         self.relay.watch(self.session.acknowledge(alarm), lambda _f: None)
