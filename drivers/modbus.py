@@ -1,15 +1,17 @@
 """Modbus TCP driver: polls coalesced block reads on fixed deadlines and writes typed values.
 
-One connection per driver (``ModbusLink``), one request on it at a time: every
-request takes the link's ``PriorityLock``, and writes (with their readback) are
-served before queued polls. The supervisor in ``drivers.base`` owns reconnects.
+One or more connections per driver (``ModbusLink``, ``sockets`` in the settings),
+one request on each at a time: every request takes its link's ``PriorityLock``,
+and writes (with their readback) are served before queued polls. Each scan group's
+blocks are dealt over the links, so a device that serves several sockets in
+parallel is polled in parallel. The supervisor in ``drivers.base`` owns reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,14 +20,15 @@ from pymodbus.pdu import ModbusPDU
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from drivers.modbus_address import Table
-from drivers.modbus_codec import Value, as_bool, decode, decode_bit, encode, with_bit
 from drivers.modbus_errors import LinkError, describe_exception, reason_for_exception, splitting_may_help
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_lock import POLL, WRITE
 from drivers.modbus_plan import ModbusPollPlan, PlannedTag, ReadBlock, block_of, plan_tag, split_block
-from drivers.modbus_schedule import DeadlineSchedule
+from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
+from drivers.modbus_stats import RequestStats
+from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
 from drivers.settings import ModbusSettings
-from hmi.model import Reason, Sample, TagDef, WriteError
+from hmi.model import Quality, Reason, Sample, TagDef, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ _TABLE_NAMES = {
 
 
 class ModbusDriver(Driver):
-    """A Modbus TCP client polling one device (unit) for its tags."""
+    """A Modbus TCP client polling one device (or the units behind a gateway) for its tags."""
 
     def __init__(
         self,
@@ -51,11 +54,22 @@ class ModbusDriver(Driver):
     ) -> None:
         super().__init__(name, tags, on_sample, on_status, backoff)
         self.settings = settings
-        self.plan = ModbusPollPlan.build(self.tags, settings.max_gap)
-        self._link = ModbusLink(name, settings)
+        self.plan = ModbusPollPlan.build(self.tags, settings.max_gap, settings.unit)
+        self._stats = RequestStats()
+        self._links = [
+            ModbusLink(name if n == 0 else f"{name}#{n}", settings, self._stats)
+            for n in range(max(1, settings.sockets))
+        ]
         self._overruns = 0
         self._decode_errors = 0
-        self._failing_blocks: set[ReadBlock] = set()
+        self._failing_blocks: set[tuple[int, Table, int, int]] = set()
+        # Per tag: the words of its last good read and the sample published for them. Unchanged words
+        # read again soon re-publish that very sample (stamped when the value was first seen, which is
+        # the sample the runtime keeps anyway): no decoding, no new object, every tag, every cycle.
+        # Any bad sample forgets it, and a block read after a gap long enough for the runtime to have
+        # called its values stale ignores it: a recovery is always stamped afresh, never back in time.
+        self._last_good: dict[str, tuple[list, Sample]] = {}
+        self._block_read_at: dict[tuple[int, Table, int, int], float] = {}
         for tag_name, reason in self.plan.rejected.items():
             log.error("%s: tag %s cannot be polled: %s", name, tag_name, reason)
 
@@ -76,71 +90,79 @@ class ModbusDriver(Driver):
             self.publish(tag_name, Sample.bad(Reason.CONFIG_ERROR, ts=now))
 
     async def _connect(self) -> None:
-        await self._link.open()
+        # All sockets or none: a device that accepts fewer than configured is a configuration to fix.
+        results = await asyncio.gather(*(link.open() for link in self._links), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _disconnect(self) -> None:
-        self._link.close()
+        for link in self._links:
+            link.close()
 
     async def _serve(self) -> None:
         loop_tasks = [
             asyncio.create_task(
-                self._scan(group.period, group.blocks), name=f"{self.name}: scan {group.period:g}s"
+                self._scan(group.period, share, link),
+                name=f"{self.name}: scan {group.period:g}s on {link.name}",
             )
             for group in self.plan.groups
+            for share, link in zip(group.dealt(len(self._links)), self._links, strict=False)
         ]
-        loop_tasks.append(
-            asyncio.create_task(self._watch_link(self._link.lost), name=f"{self.name}: link watch")
-        )
+        loop_tasks += [
+            asyncio.create_task(self._watch_link(link.lost), name=f"{self.name}: watch {link.name}")
+            for link in self._links
+        ]
         try:
             done, _ = await asyncio.wait(loop_tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if not task.cancelled() and (error := task.exception()) is not None:
                     raise error
         finally:
-            for task in loop_tasks:
-                task.cancel()
-            await asyncio.gather(*loop_tasks, return_exceptions=True)
+            await cancel_and_wait(loop_tasks)
 
     async def _watch_link(self, link_lost: asyncio.Event) -> None:
         # Fails the scan at once when the peer closes, rather than after a request times out.
         await link_lost.wait()
-        self._link.stats.record_error("connection lost")
+        self._stats.record_error("connection lost")
         raise LinkError("connection lost")
 
     # ------------------------------------------------------------------ polling
 
-    async def _scan(self, period: float, blocks: Sequence[ReadBlock]) -> None:
+    async def _scan(self, period: float, blocks: Sequence[ReadBlock], link: ModbusLink) -> None:
         loop = asyncio.get_running_loop()
         schedule = DeadlineSchedule(period, loop.time())
         active = list(blocks)
         while True:
-            active = await self._poll(active)
+            active = await self._poll(active, link)
             overruns_before = schedule.overruns
             wait = schedule.advance(loop.time())
             self._overruns += schedule.overruns - overruns_before
             await asyncio.sleep(wait)
+            self._stats.record_cycle_start(loop.time() - schedule.deadline)
 
-    async def _poll(self, blocks: Sequence[ReadBlock]) -> list[ReadBlock]:
+    async def _poll(self, blocks: Sequence[ReadBlock], link: ModbusLink) -> list[ReadBlock]:
         """Read each block and publish its tags; returns the blocks to read next cycle (some split)."""
         next_blocks: list[ReadBlock] = []
         for block in blocks:
-            next_blocks.extend(await self._poll_block(block))
+            next_blocks.extend(await self._poll_block(block, link))
         return next_blocks
 
-    async def _poll_block(self, block: ReadBlock) -> list[ReadBlock]:
-        async with self._link.lock.hold(POLL):
-            response = await self._link.read(block.table, block.start, block.count)
+    async def _poll_block(self, block: ReadBlock, link: ModbusLink) -> list[ReadBlock]:
+        async with link.lock.hold(POLL):
+            response = await link.read(block.table, block.start, block.count, block.unit)
         if not response.isError():
-            self._failing_blocks.discard(block)
+            if self._failing_blocks:
+                self._failing_blocks.discard(block.key)
             self._publish_block(block, response)
             return [block]
         code = response.exception_code
         if splitting_may_help(code) and len(block.tags) > 1:
             # Keep the halves from now on: the good part of the block polls at full speed.
             log.warning("%s: read %s refused (%s); splitting it", self.name, block, describe_exception(code))
-            return await self._poll(split_block(block))
-        if block not in self._failing_blocks:
-            self._failing_blocks.add(block)
+            return await self._poll(split_block(block), link)
+        if block.key not in self._failing_blocks:
+            self._failing_blocks.add(block.key)
             names = ", ".join(p.tag.name for p in block.tags)
             log.warning(
                 "%s: read %s refused (%s); bad: %s", self.name, block, describe_exception(code), names
@@ -151,19 +173,42 @@ class ModbusDriver(Driver):
     def _publish_block(self, block: ReadBlock, response: ModbusPDU) -> None:
         data = response.bits if block.table.is_bit else response.registers
         if len(data) < block.count:
-            self._link.stats.record_error(f"read {block}: short response ({len(data)} values)")
+            self._stats.record_error(f"read {block}: short response ({len(data)} values)")
             self._mark_block_bad(block, Reason.DEVICE_FAILURE)
             return
-        now = time.time()
+        now, read_at, key = time.time(), time.monotonic(), block.key
+        previous_read = self._block_read_at.get(key, -math.inf)
+        self._block_read_at[key] = read_at
+        reusable = read_at - previous_read < _reuse_window(block)
+        last_good, publish, base = self._last_good, self._on_sample, block.start
+        # The hot path of a poll (every tag, every cycle): locals on purpose.
         for planned in block.tags:
+            name = planned.tag.name
+            offset = planned.address.index - base
+            words = data[offset : offset + planned.count]
+            last = last_good.get(name) if reusable else None
+            if last is not None and last[0] == words:
+                publish(name, last[1])
+                continue
             try:
-                value = _decode(planned, block.span_of(planned, data))
+                sample = Sample(decode_planned(planned, words), Quality.GOOD, now)
             except ValueError as exc:
                 self._decode_errors += 1
-                log.warning("%s: tag %s: %s", self.name, planned.tag.name, exc)
-                self.publish(planned.tag.name, Sample.bad(Reason.CONFIG_ERROR, ts=now))
+                log.warning("%s: tag %s: %s", self.name, name, exc)
+                self.publish(name, Sample.bad(Reason.CONFIG_ERROR, ts=now))
                 continue
-            self.publish(planned.tag.name, Sample.good(value, now))
+            last_good[name] = (words, sample)
+            publish(name, sample)
+
+    def publish(self, tag: str, sample: Sample) -> None:
+        """Hand one sample to the runtime; a bad one makes the next good read stamp a fresh sample."""
+        if not sample.is_good:
+            self._last_good.pop(tag, None)
+        super().publish(tag, sample)
+
+    def _mark_all_bad(self, reason: Reason) -> None:
+        self._last_good.clear()
+        super()._mark_all_bad(reason)
 
     def _mark_block_bad(self, block: ReadBlock, reason: Reason) -> None:
         now = time.time()
@@ -173,67 +218,68 @@ class ModbusDriver(Driver):
     # ------------------------------------------------------------------ writing
 
     async def write(self, tag: TagDef, value: Any) -> None:
-        """Write a typed value to a coil, holding register(s) or register bit, then read it back."""
+        """Write a typed value to a coil, holding register(s) or register bit, then read it back.
+
+        With ``verify`` (the tag's, else the connection's) a readback that fails or differs from
+        what was written raises ``WriteError``; without it the readback only refreshes the value.
+        """
         try:
-            planned = plan_tag(tag)
+            planned = plan_tag(tag, self.settings.unit)
         except ValueError as exc:
             raise WriteError(f"{tag.name}: {exc}") from None
         table = planned.address.table
         if not table.is_writable:
             raise WriteError(f"{tag.name}: {_TABLE_NAMES[table]} are read-only ({planned.address})")
         try:
-            payload = _encode(planned, value)
+            payload = encode_planned(planned, value)
         except ValueError as exc:
             raise WriteError(f"{tag.name}: {exc}") from None
-        if not self._link.connected:
+        link = self._write_link()
+        if link is None:
             raise WriteError(f"{tag.name}: not connected")
-        async with self._link.lock.hold(WRITE):
+        verify = self.settings.verify if tag.verify is None else tag.verify
+        async with link.lock.hold(WRITE):
             try:
-                response = await self._send_write(planned, payload)
+                response = await send_write(link, planned, payload)
             except LinkError as exc:
                 raise WriteError(f"{tag.name}: {exc}") from exc
             if response.isError():
                 raise WriteError(
                     f"{tag.name}: device refused the write: {describe_exception(response.exception_code)}"
                 )
-            # The write went through; a failed readback is for the scan loop to notice, not the operator.
-            with contextlib.suppress(LinkError):
-                await self._read_back(planned)
+            try:
+                block, readback = await self._read_back(link, planned)
+            except LinkError as exc:
+                # Unverified, the write went through; a failed readback is for the scan loop to notice.
+                if verify:
+                    raise WriteError(f"{tag.name}: written, but the readback failed: {exc}") from exc
+                return
+        if verify and (mismatch := readback_mismatch(planned, payload, block, readback)) is not None:
+            raise WriteError(f"{tag.name}: wrote {value!r}, not verified: {mismatch}")
 
-    async def _send_write(self, planned: PlannedTag, payload: bool | list[int]) -> ModbusPDU:
-        address = planned.address
-        if address.table is Table.COIL:
-            return await self._link.write_coil(address.index, bool(payload))
-        if address.bit is not None:
-            return await self._write_bit(address.index, address.bit, bool(payload))
-        assert isinstance(payload, list)
-        return await self._link.write_registers(address.index, payload)
+    def _write_link(self) -> ModbusLink | None:
+        """An idle connected link if there is one (the write goes at once), else any connected link."""
+        connected = [link for link in self._links if link.connected]
+        idle = [link for link in connected if not link.lock.locked]
+        return (idle or connected or [None])[0]
 
-    async def _write_bit(self, index: int, bit: int, value: bool) -> ModbusPDU:
-        # Read-modify-write under our lock keeps out our own requests, but not the PLC:
-        # should its program change another bit of this register between our read and
-        # our write, that change is overwritten. Mask write (FC22) would be atomic but
-        # many devices lack it; a register shared by HMI and PLC bits is a design risk.
-        current = await self._link.read(Table.HOLDING_REGISTER, index, 1)
-        if current.isError() or not current.registers:
-            return current
-        return await self._link.write_registers(index, [with_bit(current.registers[0], bit, value)])
-
-    async def _read_back(self, planned: PlannedTag) -> None:
+    async def _read_back(self, link: ModbusLink, planned: PlannedTag) -> tuple[ReadBlock, ModbusPDU]:
         """Publish the written tag (and polled tags inside its span) at once rather than next scan."""
         block = self.plan.readback_block(planned.tag.name) or block_of([planned])
-        response = await self._link.read(block.table, block.start, block.count)
+        response = await link.read(block.table, block.start, block.count, block.unit)
         if response.isError():
             self._mark_block_bad(block, reason_for_exception(response.exception_code))
         else:
             self._publish_block(block, response)
+        return block, response
 
     # ------------------------------------------------------------------ diagnostics
 
     def diagnostics(self) -> dict[str, float | int | str]:
         """Counters for the connection diagnostics view."""
-        stats = self._link.stats
+        stats = self._stats
         rtt_mean, rtt_p99 = stats.rtt_ms()
+        _, lateness_p99 = stats.lateness_ms()
         return {
             "state": self.status.state.value,
             "requests": stats.requests,
@@ -244,23 +290,17 @@ class ModbusDriver(Driver):
             "rtt_p99_ms": round(rtt_p99, 3),
             "last_error": stats.last_error or self.status.last_error,
             "overruns": self._overruns,
+            "cycles": stats.cycles,
+            "lateness_p99_ms": round(lateness_p99, 3),
             "blocks": self.plan.block_count,
+            "sockets": len(self._links),
             "rejected_tags": len(self.plan.rejected),
             "decode_errors": self._decode_errors,
         }
 
 
-def _decode(planned: PlannedTag, words: list) -> Value:
-    address, tag = planned.address, planned.tag
-    if address.table.is_bit:
-        return bool(words[0])
-    if address.bit is not None:
-        return decode_bit(words[0], address.bit)
-    return decode(words, tag.type, tag.byte_order, tag.string_length)
-
-
-def _encode(planned: PlannedTag, value: Value) -> bool | list[int]:
-    address, tag = planned.address, planned.tag
-    if address.table.is_bit or address.bit is not None:
-        return as_bool(value)
-    return encode(value, tag.type, tag.byte_order, tag.string_length)
+def _reuse_window(block: ReadBlock) -> float:
+    """How long after a read of a block the same words may re-publish their samples: well inside the
+    runtime's stale limit (3 scan periods, at least 2 s), so a value it flagged stale is never re-sent
+    as is. The tags of a block share their scan period."""
+    return max(2.0 * block.tags[0].tag.scan_period, 1.0)

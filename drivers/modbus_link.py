@@ -30,14 +30,18 @@ Request = Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
 
 
 class ModbusLink:
-    """A Modbus TCP client connection to one unit, with its request lock and statistics."""
+    """A Modbus TCP client connection to one device, with its request lock and statistics.
 
-    def __init__(self, name: str, settings: ModbusSettings) -> None:
+    Requests name their unit id; without one they go to the connection's. Several links
+    to one device may share one ``RequestStats``.
+    """
+
+    def __init__(self, name: str, settings: ModbusSettings, stats: RequestStats | None = None) -> None:
         self.name = name
         self.settings = settings
         self.lock = PriorityLock()
         """Taken around every request (or read-modify-write); writes pass queued polls."""
-        self.stats = RequestStats()
+        self.stats = stats or RequestStats()
         self.lost = asyncio.Event()
         """Set when the peer closes the current connection."""
         self._client: AsyncModbusTcpClient | None = None
@@ -106,9 +110,9 @@ class ModbusLink:
             self.stats.record_error(f"{what}: {describe_exception(response.exception_code)}", True)
         return response
 
-    async def read(self, table: Table, start: int, count: int) -> ModbusPDU:
+    async def read(self, table: Table, start: int, count: int, unit: int | None = None) -> ModbusPDU:
         """Read ``count`` bits or registers of ``table`` from ``start``; the caller holds ``lock``."""
-        unit = self.settings.unit
+        unit = self.settings.unit if unit is None else unit
 
         def send(client: AsyncModbusTcpClient) -> Awaitable[ModbusPDU]:
             match table:
@@ -121,16 +125,19 @@ class ModbusLink:
                 case Table.HOLDING_REGISTER:
                     return client.read_holding_registers(start, count=count, device_id=unit)
 
-        return await self.call(f"read {table.value}:{start}+{count}", send)
+        return await self.call(f"read unit {unit} {table.value}:{start}+{count}", send)
 
-    async def write_coil(self, index: int, value: bool) -> ModbusPDU:
+    async def write_coil(self, index: int, value: bool, unit: int | None = None) -> ModbusPDU:
         """Write one coil (function 5); the caller holds ``lock``."""
-        unit = self.settings.unit
-        return await self.call(f"write co:{index}", lambda c: c.write_coil(index, value, device_id=unit))
+        unit = self.settings.unit if unit is None else unit
+        return await self.call(
+            f"write unit {unit} co:{index}", lambda c: c.write_coil(index, value, device_id=unit)
+        )
 
-    async def write_registers(self, index: int, values: Sequence[int]) -> ModbusPDU:
+    async def write_registers(self, index: int, values: Sequence[int], unit: int | None = None) -> ModbusPDU:
         """Write holding registers: function 6 for one, 16 for several; the caller holds ``lock``."""
-        unit, what = self.settings.unit, f"write hr:{index}"
+        unit = self.settings.unit if unit is None else unit
+        what = f"write unit {unit} hr:{index}"
         if len(values) == 1:
             return await self.call(what, lambda c: c.write_register(index, values[0], device_id=unit))
         return await self.call(what, lambda c: c.write_registers(index, list(values), device_id=unit))

@@ -1,6 +1,6 @@
 """The poll plan: which block reads serve which tags, grouped by scan period. Built once per driver.
 
-Tags of one scan period and one table are coalesced into block reads: tags
+Tags of one scan period, one unit id and one table are coalesced into block reads: tags
 whose registers overlap always share a read (so no register is read twice in a
 cycle), and neighbours join a block while the unused registers between them
 stay within ``max_gap`` and the block within the protocol limit (125 registers,
@@ -26,6 +26,7 @@ from drivers.modbus_address import (
 from drivers.modbus_codec import check_byte_order
 from hmi.model import DataType, TagDef
 
+MAX_UNIT = 255
 MAX_READ_REGISTERS = 125
 MAX_READ_BITS = 2000
 BITS_PER_GAP_REGISTER = 16
@@ -38,6 +39,7 @@ class PlannedTag:
     tag: TagDef
     address: ModbusAddress
     count: int
+    unit: int
 
     @property
     def start(self) -> int:
@@ -52,17 +54,23 @@ class PlannedTag:
 
 @dataclass(frozen=True, slots=True)
 class ReadBlock:
-    """One read request: ``count`` registers or bits from ``start`` in ``table``, serving ``tags``."""
+    """One read request: ``count`` registers or bits from ``start`` in ``table`` of ``unit``, for ``tags``."""
 
     table: Table
     start: int
     count: int
     tags: tuple[PlannedTag, ...]
+    unit: int
 
     @property
     def end(self) -> int:
         """One past the last register (or bit) read."""
         return self.start + self.count
+
+    @property
+    def key(self) -> tuple[int, Table, int, int]:
+        """What identifies the read; far cheaper to hash than the block with all its tags."""
+        return self.unit, self.table, self.start, self.count
 
     def span_of(self, planned: PlannedTag, data: Sequence[int] | Sequence[bool]) -> list:
         """The part of a block's response that belongs to one of its tags."""
@@ -70,7 +78,7 @@ class ReadBlock:
         return list(data[offset : offset + planned.count])
 
     def __str__(self) -> str:
-        return f"{self.table.value}:{self.start}+{self.count}"
+        return f"unit {self.unit} {self.table.value}:{self.start}+{self.count}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +88,22 @@ class ScanGroup:
     period: float
     blocks: tuple[ReadBlock, ...]
 
+    def dealt(self, sockets: int) -> list[tuple[ReadBlock, ...]]:
+        """The blocks dealt round-robin over ``sockets`` connections (empty shares left out)."""
+        shares = [self.blocks[first::sockets] for first in range(max(1, sockets))]
+        return [share for share in shares if share]
+
 
 def read_limit(table: Table) -> int:
     """The most registers or bits one read request may ask for in ``table``."""
     return MAX_READ_BITS if table.is_bit else MAX_READ_REGISTERS
 
 
-def plan_tag(tag: TagDef) -> PlannedTag:
-    """Parse and check one tag's address, type and byte order; ``ValueError`` names the reason."""
+def plan_tag(tag: TagDef, default_unit: int = 1) -> PlannedTag:
+    """Parse and check one tag's address, type and byte order; ``ValueError`` names the reason.
+
+    The tag's own unit id wins over ``default_unit``, the connection's.
+    """
     address = parse_address(tag.address)
     check_type_fits(address, tag.type)
     if tag.type is not DataType.BOOL:
@@ -104,15 +120,18 @@ def plan_tag(tag: TagDef) -> PlannedTag:
         raise ValueError(f"{tag.type.value} at {address} runs past the last address {MAX_ADDRESS}")
     if not tag.scan_period > 0:
         raise ValueError(f"scan period must be positive, got {tag.scan_period}")
-    return PlannedTag(tag, address, count)
+    unit = default_unit if tag.unit is None else tag.unit
+    if not 0 <= unit <= MAX_UNIT:
+        raise ValueError(f"unit id {unit} is outside 0..{MAX_UNIT}")
+    return PlannedTag(tag, address, count, unit)
 
 
 def block_of(tags: Iterable[PlannedTag]) -> ReadBlock:
-    """The tightest block covering ``tags`` (all of one table)."""
+    """The tightest block covering ``tags`` (all of one unit and table)."""
     ordered = tuple(sorted(tags, key=lambda p: (p.start, p.end, p.tag.name)))
     start = ordered[0].start
     end = max(p.end for p in ordered)
-    return ReadBlock(ordered[0].address.table, start, end - start, ordered)
+    return ReadBlock(ordered[0].address.table, start, end - start, ordered, ordered[0].unit)
 
 
 def split_block(block: ReadBlock) -> tuple[ReadBlock, ReadBlock]:
@@ -138,7 +157,7 @@ def _clusters(tags: list[PlannedTag]) -> list[list[PlannedTag]]:
 
 
 def coalesce(tags: Sequence[PlannedTag], max_gap: int) -> list[ReadBlock]:
-    """Blocks for tags of one table: overlapping tags share, neighbours join within gap and limit."""
+    """Blocks for tags of one unit and table: overlapping tags share, neighbours join within gap and limit."""
     if not tags:
         return []
     table = tags[0].address.table
@@ -177,24 +196,24 @@ class ModbusPollPlan:
         self._planned = planned
 
     @classmethod
-    def build(cls, tags: Sequence[TagDef], max_gap: int) -> ModbusPollPlan:
-        """Group ``tags`` by scan period and table and coalesce them into block reads."""
+    def build(cls, tags: Sequence[TagDef], max_gap: int, default_unit: int = 1) -> ModbusPollPlan:
+        """Group ``tags`` by scan period, unit id and table and coalesce them into block reads."""
         if max_gap < 0:
             raise ValueError(f"max_gap must be zero or more, got {max_gap}")
         rejected: dict[str, str] = {}
         planned: dict[str, PlannedTag] = {}
-        by_group: dict[tuple[float, Table], list[PlannedTag]] = defaultdict(list)
+        by_group: dict[tuple[float, int, Table], list[PlannedTag]] = defaultdict(list)
         for tag in tags:
             try:
-                slot = plan_tag(tag)
+                slot = plan_tag(tag, default_unit)
             except ValueError as exc:
                 rejected[tag.name] = str(exc)
                 continue
             planned[tag.name] = slot
-            by_group[(tag.scan_period, slot.address.table)].append(slot)
+            by_group[(tag.scan_period, slot.unit, slot.address.table)].append(slot)
         blocks_by_period: dict[float, list[ReadBlock]] = defaultdict(list)
-        for (period, _table), members in sorted(
-            by_group.items(), key=lambda item: (item[0][0], item[0][1].value)
+        for (period, _unit, _table), members in sorted(
+            by_group.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value)
         ):
             blocks_by_period[period].extend(coalesce(members, max_gap))
         groups = tuple(
@@ -219,6 +238,9 @@ class ModbusPollPlan:
         inside = [
             p
             for p in self._planned.values()
-            if p.address.table is target.address.table and target.start <= p.start and p.end <= target.end
+            if p.unit == target.unit
+            and p.address.table is target.address.table
+            and target.start <= p.start
+            and p.end <= target.end
         ]
         return block_of(inside)

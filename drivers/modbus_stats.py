@@ -1,4 +1,4 @@
-"""Request counters and round-trip times of one Modbus connection, for the diagnostics view."""
+"""Request counters, round-trip times and scan lateness of one Modbus connection, for diagnostics."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import time
 
 RATE_WINDOW_S = 10.0
 RTT_SAMPLES = 1000
+LATENESS_SAMPLES = 1000
 
 
 class RequestStats:
-    """Counts requests and errors and keeps the latest round-trip times (bounded)."""
+    """Counts requests and errors and keeps the latest round-trip times and scan lateness (bounded)."""
 
     def __init__(self) -> None:
         self.requests = 0
@@ -19,6 +20,8 @@ class RequestStats:
         self.exception_responses = 0
         self.last_error = ""
         self._rtts: collections.deque[float] = collections.deque(maxlen=RTT_SAMPLES)
+        self._lateness: collections.deque[float] = collections.deque(maxlen=LATENESS_SAMPLES)
+        self.cycles = 0
         self._done_at: collections.deque[float] = collections.deque()
 
     def record(self, rtt: float, now: float | None = None) -> None:
@@ -49,10 +52,23 @@ class RequestStats:
         span = max(now - self._done_at[0], 1e-3)
         return len(self._done_at) / min(max(span, 1.0), RATE_WINDOW_S)
 
+    def record_cycle_start(self, lateness: float) -> None:
+        """A scan cycle started ``lateness`` seconds after its deadline."""
+        self.cycles += 1
+        self._lateness.append(max(0.0, lateness))
+
     def rtt_ms(self) -> tuple[float, float]:
         """Mean and 99th percentile of the latest round-trip times, in milliseconds."""
-        if not self._rtts:
-            return 0.0, 0.0
-        ordered = sorted(self._rtts)
-        p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
-        return 1000.0 * sum(ordered) / len(ordered), 1000.0 * p99
+        return _mean_and_p99_ms(self._rtts)
+
+    def lateness_ms(self) -> tuple[float, float]:
+        """Mean and 99th percentile of how late the latest scan cycles started, in milliseconds."""
+        return _mean_and_p99_ms(self._lateness)
+
+
+def _mean_and_p99_ms(seconds: collections.deque[float]) -> tuple[float, float]:
+    if not seconds:
+        return 0.0, 0.0
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+    return 1000.0 * sum(ordered) / len(ordered), 1000.0 * p99

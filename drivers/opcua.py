@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,14 +19,19 @@ from typing import Any
 
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
+from asyncua.common.subscription import Subscription
 from asyncua.common.ua_utils import data_type_to_variant_type
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
+from drivers.opcua_client import SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
+from drivers.opcua_credentials import apply_login
 from drivers.opcua_nodeid import parse_node_id
 from drivers.opcua_quality import status_name
-from drivers.opcua_security import APPLICATION_NAME, SecuritySetupError, application_uri, secure_client
+from drivers.opcua_security import secure_client
 from drivers.opcua_subscriptions import (
+    Deadband,
+    ItemParameters,
     NotificationCounters,
     NotificationRouter,
     plan_monitored_items,
@@ -37,12 +41,6 @@ from drivers.settings import OpcUaSettings
 from hmi.model import ConnectionState, Reason, Sample, TagDef, WriteError
 
 log = logging.getLogger(__name__)
-
-WATCHDOG_INTERVAL = 1.0
-"""Seconds between asyncua's liveness probes: a silent server is noticed within about two of these."""
-
-SESSION_TIMEOUT_MS = 60_000
-"""A session we could not close (crash, cable pulled) is freed by the server after this."""
 
 DISCONNECT_TIMEOUT = 2.0
 """Closing a session politely is worth this long; then the socket is simply dropped."""
@@ -74,7 +72,8 @@ class OpcUaDriver(Driver):
     ) -> None:
         super().__init__(name, tags, on_sample, on_status, backoff)
         self.settings = settings
-        self._pki_dir = pki_dir
+        # An explicit folder (the runtime's resolved one, a test's) wins over the project setting.
+        self._pki_dir = pki_dir or (Path(settings.pki_dir) if settings.pki_dir else None)
         self._node_ids: dict[str, ua.NodeId] = {}
         self._invalid_addresses: dict[str, str] = {}
         for tag in self.tags:
@@ -88,12 +87,18 @@ class OpcUaDriver(Driver):
         self._link_lost = asyncio.Event()
         self._link_error = ""
         self._session_id = ""
-        self._subscriptions = 0
+        self._subscriptions: list[Subscription] = []
         self._items = 0
         self._refused: dict[str, str] = {}
+        self._unfiltered: dict[str, str] = {}
         self._counters = NotificationCounters()
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+
+    @property
+    def pki_dir(self) -> Path | None:
+        """Where the client certificate and the trust list live (None: security None only)."""
+        return self._pki_dir
 
     def diagnostics(self) -> dict[str, float | int | str]:
         """Figures for the connection's status page; counters run since the driver was made."""
@@ -103,17 +108,24 @@ class OpcUaDriver(Driver):
             "endpoint": self.settings.endpoint,
             "security": self._security_in_use(),
             "session_id": self._session_id,
-            "subscriptions": self._subscriptions,
+            "subscriptions": len(self._subscriptions),
             "items": self._items,
             "refused_items": len(self._refused) + len(self._invalid_addresses),
+            "items_without_deadband": len(self._unfiltered),
             "notifications": counters.received,
             "notifications_per_s": round(self._rate, 1),
+            "keepalive_age_s": self._keepalive_age(),
             "dropped": counters.dropped,
             "late_after_link_loss": counters.late,
             "unrouted": counters.unrouted,
             "server_queue_overflows": counters.server_overflows,
             "last_error": self.status.last_error,
         }
+
+    def _keepalive_age(self) -> float | str:
+        """Seconds since the server last answered a publish (data or keep-alive); empty when unknown."""
+        stamps = [s.last_publish_at for s in self._subscriptions if s.last_publish_at is not None]
+        return round(time.monotonic() - max(stamps), 1) if stamps else ""
 
     def _security_in_use(self) -> str:
         """The policy and mode of the live channel when connected, else the configured ones."""
@@ -179,28 +191,17 @@ class OpcUaDriver(Driver):
     async def _connect(self) -> None:
         self._link_lost = asyncio.Event()
         self._link_error = ""
-        client = _SessionClient(self.settings.endpoint, self.settings.timeout)
+        client = SessionClient(self.settings.endpoint, self.settings.timeout)
         self._client = client
         client.connection_lost_callback = self._on_connection_lost
         # Each request is bounded by settings.timeout; this bounds the whole session set-up.
         async with asyncio.timeout(self.settings.timeout * 3):
             await secure_client(client, self.settings, self._pki_dir)
-            self._set_identity(client)
+            await apply_login(client, self.settings)
             await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
         await self._cache_variant_types(client)
         await self._subscribe(client)
-
-    def _set_identity(self, client: Client) -> None:
-        if not self.settings.username:
-            return
-        client.set_user(self.settings.username)
-        env = self.settings.password_env
-        if env:
-            password = os.environ.get(env)
-            if password is None:
-                raise SecuritySetupError(f"password environment variable {env} is not set")
-            client.set_password(password)
 
     async def _cache_variant_types(self, client: Client) -> None:
         # A restarted server may have new node types: never trust the previous session's cache.
@@ -224,12 +225,14 @@ class OpcUaDriver(Driver):
     async def _subscribe(self, client: Client) -> None:
         by_tag = {tag.name: tag for tag in self.tags}
         plans = plan_monitored_items(
-            {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()}
+            {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()},
+            {name: Deadband.of(tag.deadband, tag.deadband_percent) for name, tag in by_tag.items()},
         )
         self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
-        outcome = await subscribe(client, plans, self._router)
-        self._subscriptions, self._items = len(outcome.subscriptions), outcome.items
-        self._refused = outcome.refused
+        parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)
+        outcome = await subscribe(client, plans, self._router, parameters)
+        self._subscriptions, self._items = outcome.subscriptions, outcome.items
+        self._refused, self._unfiltered = outcome.refused, outcome.unfiltered
         refused = {**self._invalid_addresses, **outcome.refused}
         for name, why in refused.items():
             log.error("%s: tag %s (%s) is not subscribed: %s", self.name, name, by_tag[name].address, why)
@@ -253,7 +256,7 @@ class OpcUaDriver(Driver):
         if self._router is not None:
             self._router.close()
         self._session_id = ""
-        self._subscriptions = self._items = 0
+        self._subscriptions, self._items = [], 0
         self._rate = 0.0
         if client is None:
             return
@@ -284,24 +287,6 @@ class OpcUaDriver(Driver):
         if now > since:
             self._rate = (received - before) / (now - since)
         self._rate_mark = (now, received)
-
-
-class _SessionClient(Client):
-    """asyncua's Client, named for this application, remembering the id of the session it created."""
-
-    def __init__(self, endpoint: str, timeout: float) -> None:
-        super().__init__(endpoint, timeout=timeout, watchdog_intervall=WATCHDOG_INTERVAL)
-        self.name = self.description = APPLICATION_NAME
-        self.application_uri = application_uri()
-        self.product_uri = "urn:converge-hmi"
-        self.session_timeout = SESSION_TIMEOUT_MS
-        self.session_id = ""
-
-    async def create_session(self) -> ua.CreateSessionResult:
-        """Create the session as asyncua does, keeping its id for diagnostics."""
-        result = await super().create_session()
-        self.session_id = result.SessionId.to_string()
-        return result
 
 
 def _node_id_of(address: str) -> ua.NodeId:

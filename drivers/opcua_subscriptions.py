@@ -22,7 +22,17 @@ from hmi.model import Sample
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 10_000
-"""Server-side queue per monitored item: a burst between two publishes is delivered whole."""
+"""Default server-side queue per monitored item: a burst between two publishes is delivered whole."""
+
+FILTER_REFUSALS = frozenset(
+    {
+        ua.StatusCodes.BadFilterNotAllowed,
+        ua.StatusCodes.BadMonitoredItemFilterUnsupported,
+        ua.StatusCodes.BadMonitoredItemFilterInvalid,
+        ua.StatusCodes.BadDeadbandFilterInvalid,
+    }
+)
+"""Codes of a server that will not apply a deadband to an item: subscribe it unfiltered instead."""
 
 ITEMS_PER_CALL = 500
 """Servers cap the items in one CreateMonitoredItems call; stay well below common limits."""
@@ -44,32 +54,68 @@ class NotificationCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadband:
+    """A server-side deadband: ``absolute`` in engineering units, or ``percent`` of the node's EURange."""
+
+    kind: ua.DeadbandType = ua.DeadbandType.None_
+    value: float = 0.0
+
+    @classmethod
+    def of(cls, absolute: float, percent: float) -> Deadband:
+        """The deadband a tag asks for; percent wins when both are given (it adapts to the range)."""
+        if percent > 0:
+            return cls(ua.DeadbandType.Percent, percent)
+        if absolute > 0:
+            return cls(ua.DeadbandType.Absolute, absolute)
+        return cls()
+
+
+NO_DEADBAND = Deadband()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemParameters:
+    """Per-connection monitored item settings: the server queue and which end of it overflows."""
+
+    queue_size: int = QUEUE_SIZE
+    discard_oldest: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class MonitoredItemPlan:
-    """One monitored item: a node sampled at one interval, feeding one or more tags."""
+    """One monitored item: a node sampled at one interval (and deadband), feeding one or more tags."""
 
     handle: int
     node_id: ua.NodeId
     interval_ms: float
     tags: tuple[str, ...]
+    deadband: Deadband = NO_DEADBAND
 
 
 @dataclass(slots=True)
 class SubscribeOutcome:
-    """What the server accepted: live subscriptions, the item count, and the tags it refused (tag → why)."""
+    """What the server accepted: live subscriptions, the item count, the tags it refused (tag → why)
+    and the tags subscribed without their deadband because the server refused the filter (tag → why)."""
 
     subscriptions: list[Subscription] = field(default_factory=list)
     items: int = 0
     refused: dict[str, str] = field(default_factory=dict)
+    unfiltered: dict[str, str] = field(default_factory=dict)
 
 
-def plan_monitored_items(nodes: Mapping[str, tuple[ua.NodeId, float]]) -> list[MonitoredItemPlan]:
-    """Group tags (name → node id, scan period in s) into items; tags sharing node and period share one."""
-    grouped: dict[tuple[float, ua.NodeId], list[str]] = {}
+def plan_monitored_items(
+    nodes: Mapping[str, tuple[ua.NodeId, float]], deadbands: Mapping[str, Deadband] | None = None
+) -> list[MonitoredItemPlan]:
+    """Group tags (name → node id, scan period in s) into items; tags sharing node, period and deadband
+    share one."""
+    deadbands = deadbands or {}
+    grouped: dict[tuple[float, ua.NodeId, Deadband], list[str]] = {}
     for tag, (node_id, period) in nodes.items():
-        grouped.setdefault((round(period * 1000.0, 3), node_id), []).append(tag)
+        key = (round(period * 1000.0, 3), node_id, deadbands.get(tag, NO_DEADBAND))
+        grouped.setdefault(key, []).append(tag)
     return [
-        MonitoredItemPlan(handle, node_id, interval_ms, tuple(tags))
-        for handle, ((interval_ms, node_id), tags) in enumerate(grouped.items(), start=1)
+        MonitoredItemPlan(handle, node_id, interval_ms, tuple(tags), deadband)
+        for handle, ((interval_ms, node_id, deadband), tags) in enumerate(grouped.items(), start=1)
     ]
 
 
@@ -123,9 +169,17 @@ class NotificationRouter:
 
 
 async def subscribe(
-    client: Client, plans: list[MonitoredItemPlan], router: NotificationRouter
+    client: Client,
+    plans: list[MonitoredItemPlan],
+    router: NotificationRouter,
+    parameters: ItemParameters | None = None,
 ) -> SubscribeOutcome:
-    """Create one subscription per sampling interval and its monitored items; report refused tags."""
+    """Create one subscription per sampling interval and its monitored items; report refused tags.
+
+    An item whose deadband the server refuses is created again without it: a value
+    reported too often is better than a tag with no value at all.
+    """
+    parameters = parameters or ItemParameters()
     outcome = SubscribeOutcome()
     by_interval: dict[float, list[MonitoredItemPlan]] = {}
     for plan in plans:
@@ -135,24 +189,57 @@ async def subscribe(
         outcome.subscriptions.append(subscription)
         for start in range(0, len(group), ITEMS_PER_CALL):
             chunk = group[start : start + ITEMS_PER_CALL]
-            results = await subscription.create_monitored_items([_item_request(plan) for plan in chunk])
-            for plan, result in zip(chunk, results, strict=True):
-                if isinstance(result, ua.StatusCode):
-                    outcome.refused.update(dict.fromkeys(plan.tags, status_name(result.value)))
-                else:
-                    outcome.items += 1
+            retry = await _create_items(subscription, chunk, parameters, outcome, filtered=True)
+            if retry:
+                await _create_items(subscription, retry, parameters, outcome, filtered=False)
     return outcome
 
 
-def _item_request(plan: MonitoredItemPlan) -> ua.MonitoredItemCreateRequest:
-    parameters = ua.MonitoringParameters(
+async def _create_items(
+    subscription: Subscription,
+    chunk: list[MonitoredItemPlan],
+    parameters: ItemParameters,
+    outcome: SubscribeOutcome,
+    *,
+    filtered: bool,
+) -> list[MonitoredItemPlan]:
+    """Create ``chunk``'s items, recording the outcome; returns the items whose filter was refused."""
+    requests = [_item_request(plan, parameters, filtered) for plan in chunk]
+    results = await subscription.create_monitored_items(requests)
+    retry: list[MonitoredItemPlan] = []
+    for plan, result in zip(chunk, results, strict=True):
+        if not isinstance(result, ua.StatusCode):
+            outcome.items += 1
+            continue
+        code = result.value & 0xFFFF0000
+        if filtered and code in FILTER_REFUSALS and plan.deadband.kind is not ua.DeadbandType.None_:
+            kind = plan.deadband.kind.name.lower()
+            why = f"server refused the {kind} deadband: {status_name(result.value)}"
+            log.warning("%s: subscribing without a deadband (%s)", ", ".join(plan.tags), why)
+            outcome.unfiltered.update(dict.fromkeys(plan.tags, why))
+            retry.append(plan)
+        else:
+            outcome.refused.update(dict.fromkeys(plan.tags, status_name(result.value)))
+    return retry
+
+
+def _item_request(
+    plan: MonitoredItemPlan, parameters: ItemParameters, filtered: bool
+) -> ua.MonitoredItemCreateRequest:
+    request_parameters = ua.MonitoringParameters(
         ClientHandle=plan.handle,
         SamplingInterval=plan.interval_ms,
-        QueueSize=QUEUE_SIZE,
-        DiscardOldest=True,
+        QueueSize=parameters.queue_size,
+        DiscardOldest=parameters.discard_oldest,
     )
+    if filtered and plan.deadband.kind is not ua.DeadbandType.None_:
+        request_parameters.Filter = ua.DataChangeFilter(
+            Trigger=ua.DataChangeTrigger.StatusValue,
+            DeadbandType=plan.deadband.kind.value,
+            DeadbandValue=plan.deadband.value,
+        )
     return ua.MonitoredItemCreateRequest(
         ItemToMonitor=ua.ReadValueId(NodeId=plan.node_id, AttributeId=ua.AttributeIds.Value),
         MonitoringMode=ua.MonitoringMode.Reporting,
-        RequestedParameters=parameters,
+        RequestedParameters=request_parameters,
     )

@@ -23,6 +23,10 @@ class ModbusSettings:
     timeout: float = 1.0
     byte_order: str = "ABCD"
     max_gap: int = 8
+    sockets: int = 1
+    """TCP connections opened to the device; scan work is spread over them (each serializes its own)."""
+    verify: bool = False
+    """Read every write back and fail it when the device holds another value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +39,11 @@ class OpcUaSettings:
     timeout: float = 4.0
     username: str | None = None
     password_env: str | None = None
+    password_keyring: str | None = None
+    """``SERVICE/USER`` of an entry in the OS keyring holding the password."""
+    queue_size: int = 10_000
+    """Server-side queue per monitored item: a burst between two publishes is delivered whole."""
+    discard_oldest: bool = True
+    """When a monitored item's queue overflows the server drops the oldest value (else the newest)."""
+    pki_dir: str | None = None
+    """Folder of the client certificate and trust list; default: CONVERGE_HMI_PKI or the user data dir."""

@@ -57,14 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv"], default="csv")
     export.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
 
+    from hmi.browse_cli import add_browse_parser
+    from hmi.certs_cli import add_certs_parser
+
+    add_certs_parser(sub)
+    add_browse_parser(sub)
+
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
     return parser
 
 
+RELATIVE_TIME_OPTIONS = ("--from", "--to")
+
+
+def _join_relative_times(argv: list[str]) -> list[str]:
+    """Let ``--from -1d`` mean ``--from=-1d``: argparse would take ``-1d`` for an option."""
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if word in RELATIVE_TIME_OPTIONS and following.startswith("-"):
+            joined.append(f"{word}={following}")
+            index += 2
+        else:
+            joined.append(word)
+            index += 1
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hmi`` console script."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -97,6 +122,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.history_cli import export_history
 
         return export_history(args)
+    if args.command == "certs":
+        from hmi.certs_cli import run_certs
+
+        return run_certs(args)
+    if args.command == "browse":
+        from hmi.browse_cli import run_browse
+
+        return run_browse(args)
     if args.command == "bench":
         from benchmarks.runner import run_benchmarks
 

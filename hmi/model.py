@@ -103,11 +103,16 @@ class TagDef:
     scan: str = "normal"
     scan_period: float = 1.0
     deadband: float = 0.0
+    deadband_percent: float = 0.0  # OPC UA percent-of-EURange deadband applied by the server
     writable: bool = False
     limits: tuple[float, float] | None = None
     decimals: int = 2
     string_length: int = 0
     unit: int | None = None  # Modbus unit id overriding the connection's (gateways serve many)
+    verify: bool | None = None  # read back after a write and compare; None = the connection's choice
+    history_deadband: float = 0.0  # storage deadband in the historian, engineering units
+    history_deadband_percent: float = 0.0  # storage deadband as a percentage of the limits' span
+    history_swinging_door: bool = False  # the storage band as a swinging-door deviation instead
 
 
 class ConnectionState(enum.StrEnum):

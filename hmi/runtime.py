@@ -43,8 +43,10 @@ def create_driver(
         return ModbusDriver(config.name, config.settings, tags, on_sample, on_status)
     if config.driver == "opcua":
         from drivers.opcua import OpcUaDriver
+        from hmi.certs import resolve_pki_dir
 
-        return OpcUaDriver(config.name, config.settings, tags, on_sample, on_status)
+        pki_dir = resolve_pki_dir(config.settings.pki_dir)
+        return OpcUaDriver(config.name, config.settings, tags, on_sample, on_status, pki_dir=pki_dir)
     raise ValueError(f"connection {config.name!r}: unknown driver {config.driver!r}")
 
 

@@ -6,17 +6,38 @@ Pure asyncio, no Qt: the GUI drives it on a loop thread, ``hmi run --headless`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
+from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
-from hmi.project.config import Project
+from hmi.model import Sample
+from hmi.project.config import AlarmDef, Project
 from hmi.runtime import TagRuntime
 
 log = logging.getLogger(__name__)
+
+DISK_FULL_ALARM = "SYSTEM.HISTORY.DISK_FULL"
+"""Built-in alarm: the history disk is full; samples wait in memory (counted and dropped past the limit)."""
+
+HEALTH_CHECK_EVERY = 2.0
+
+
+def _system_alarms(history_path: Path) -> dict[str, AlarmDef]:
+    return {
+        DISK_FULL_ALARM: AlarmDef(
+            name=DISK_FULL_ALARM,
+            tag=DISK_FULL_ALARM,
+            type="hi",
+            limit=0.5,
+            priority="urgent",
+            message=f"History disk full: free space for {history_path}; samples are held in memory meanwhile",
+        )
+    }
 
 
 @dataclass
@@ -32,8 +53,17 @@ class Station:
 
     def __post_init__(self) -> None:
         self.runtime = TagRuntime(self.project)
-        self.history = HistoryWriter(self.history_path, commit_interval=self.project.history.commit_interval)
-        self.alarms = AlarmEngine(self.project.alarms)
+        settings = self.project.history
+        self.history = HistoryWriter(
+            self.history_path,
+            commit_interval=settings.commit_interval,
+            deadbands=storage_deadbands(self.project.tags.values()),
+            swinging_door=swinging_door_tags(self.project.tags.values()),
+            retention=settings.retention,
+            max_size=settings.max_size,
+        )
+        self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
+        self._health: asyncio.Task[None] | None = None
         self.journal = AlarmJournal(self.history_path)
 
     async def start(self) -> None:
@@ -46,6 +76,7 @@ class Station:
         self.runtime.subscribe(self.alarms.on_sample)
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
+        self._health = asyncio.create_task(self._watch_health(), name="station:health")
         log.info(
             "%s: running with %d tags on %d connections",
             self.project.name,
@@ -55,7 +86,18 @@ class Station:
 
     async def stop(self) -> None:
         """Stop the drivers, then flush history and the journal (bounded) off the loop."""
+        if self._health is not None:
+            self._health.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health
         await self.runtime.stop()
         self.alarms.close()
         await asyncio.to_thread(self.history.stop)
         await asyncio.to_thread(self.journal.stop)
+
+    async def _watch_health(self) -> None:
+        """Turn the historian's state into the built-in disk-full alarm (stats() is a cheap, locked read)."""
+        while True:
+            full = bool(self.history.stats().get("disk_full"))
+            self.alarms.on_sample(DISK_FULL_ALARM, Sample.good(1.0 if full else 0.0))
+            await asyncio.sleep(HEALTH_CHECK_EVERY)

@@ -162,6 +162,43 @@ class OpcUaTestServer:
         """The variable's current value as the server holds it."""
         return self.server.read_attribute_value(ua.NodeId(path, self._ns)).Value.Value
 
+    async def add_analog_variable(
+        self,
+        path: str,
+        value: float,
+        vtype: ua.VariantType,
+        *,
+        units: str,
+        eu_range: tuple[float, float],
+        parent: str | None = None,
+        writable: bool = False,
+    ) -> str:
+        """A variable with EngineeringUnits and EURange properties (as an AnalogItem has), under
+        the folder ``parent`` (made with ``add_folder``) or Objects; returns its NodeId string."""
+        folder = self.server.get_node(ua.NodeId(parent, self._ns)) if parent else self.server.nodes.objects
+        node = await folder.add_variable(
+            ua.NodeId(path, self._ns), ua.QualifiedName(path.rsplit(".", 1)[-1], self._ns), value, vtype
+        )
+        if writable:
+            await node.set_writable()
+        info = ua.EUInformation(
+            NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
+            UnitId=-1,
+            DisplayName=ua.LocalizedText(units),
+            Description=ua.LocalizedText(units),
+        )
+        await node.add_property(0, "EngineeringUnits", info)
+        await node.add_property(0, "EURange", ua.Range(Low=eu_range[0], High=eu_range[1]))
+        self._types[path] = vtype
+        return self.node_id(path)
+
+    async def add_folder(self, path: str) -> str:
+        """A folder under Objects; returns its NodeId string."""
+        await self.server.nodes.objects.add_folder(
+            ua.NodeId(path, self._ns), ua.QualifiedName(path.rsplit(".", 1)[-1], self._ns)
+        )
+        return self.node_id(path)
+
 
 @asynccontextmanager
 async def opcua_test_server(

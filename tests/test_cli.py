@@ -139,3 +139,21 @@ def test_sigterm_closes_the_window_gracefully_and_flushes_history(tmp_path):
     with sqlite3.connect(db_path) as db:
         reasons = {r for (r,) in db.execute("SELECT DISTINCT reason FROM samples")}
     assert "not connected" in reasons  # the stop itself is in history: every tag went bad at close
+
+
+def test_history_export_accepts_relative_times_after_the_option(tmp_path):
+    result = hmi(
+        "history",
+        "export",
+        "demo",
+        "--data-dir",
+        str(tmp_path),
+        "--tag",
+        "X",
+        "--from",
+        "-1d",
+        "--to",
+        "-10m",
+    )
+    assert "expected one argument" not in result.stderr
+    assert result.returncode == 1 and "no history" in result.stderr

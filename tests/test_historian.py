@@ -490,3 +490,46 @@ def test_parse_time_refuses_anything_else_clearly(text):
 def test_relative_times_count_back_from_now(amount, unit):
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
     assert parse_time(f"-{amount}{unit}", now=T0) == T0 - amount * seconds
+
+
+# -- hand-off -------------------------------------------------------------------------
+
+
+def test_the_lock_free_hand_off_loses_nothing_between_threads():
+    from hmi.historian.handoff import SampleQueue
+
+    queue = SampleQueue(10_000_000)
+    per_thread = 30_000
+    taken: list[tuple[str, Sample]] = []
+    done = threading.Event()
+
+    def append(name: str) -> None:
+        for i in range(per_thread):
+            queue.append(name, Sample.good(float(i), T0 + i))
+
+    def take() -> None:
+        while not done.is_set():
+            taken.extend(queue.take())
+        taken.extend(queue.take())
+
+    taker = threading.Thread(target=take, name="hmi-test-taker")
+    appenders = [
+        threading.Thread(target=append, args=(f"T{n}",), name=f"hmi-test-append-{n}") for n in range(4)
+    ]
+    taker.start()
+    for thread in appenders:
+        thread.start()
+    for thread in appenders:
+        thread.join()
+    done.set()
+    taker.join()
+    assert len(taken) == 4 * per_thread and len(queue) == 0 and queue.dropped == 0
+    for n in range(4):  # each thread's samples arrive once each, in the order appended
+        assert [s.value for tag, s in taken if tag == f"T{n}"] == [float(i) for i in range(per_thread)]
+
+
+def test_a_batch_of_nothing_but_unstorable_samples_is_rejected_not_retried(make_writer, db_path):
+    writer = write_all(make_writer, [("T", Sample.good(1.0, math.nan)), ("T", Sample.good(2.0, "soon"))])
+    stats = writer.stats()
+    assert stats["rejected"] == 2 and stats["written"] == 0 and not stats["failing"]
+    assert stats["failed_attempts"] == 0

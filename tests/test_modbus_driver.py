@@ -6,106 +6,18 @@ import asyncio
 import contextlib
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
+from modbus_peer import Recorder, device, make_driver, modbus_server, running, tag, wait_for
 from pymodbus.pdu import ModbusPDU
-from pymodbus.server import ModbusTcpServer
 
-from drivers.base import Backoff
-from drivers.modbus import ModbusDriver
 from drivers.modbus_codec import encode
 from drivers.modbus_errors import reason_for_exception, splitting_may_help
-from drivers.settings import BYTE_ORDERS, ModbusSettings
-from hmi.model import ConnectionState, ConnectionStatus, DataType, Quality, Reason, Sample, TagDef, WriteError
+from drivers.settings import BYTE_ORDERS
+from hmi.model import ConnectionState, DataType, Quality, Reason, WriteError
 
 FC_READ_COILS, FC_READ_DISCRETE, FC_READ_HOLDING, FC_READ_INPUT = 1, 2, 3, 4
-FAST_BACKOFF = Backoff(initial=0.1, maximum=0.3, jitter=0.0)
-
-
-class Recorder:
-    """Collects what a driver publishes."""
-
-    def __init__(self) -> None:
-        self.samples: dict[str, Sample] = {}
-        self.counts: Counter[str] = Counter()
-        self.statuses: list[ConnectionStatus] = []
-
-    def on_sample(self, name: str, sample: Sample) -> None:
-        self.samples[name] = sample
-        self.counts[name] += 1
-
-    def on_status(self, status: ConnectionStatus) -> None:
-        self.statuses.append(status)
-
-    def good(self, *names: str) -> bool:
-        return all(name in self.samples and self.samples[name].is_good for name in names)
-
-    def value(self, name: str) -> Any:
-        return self.samples[name].value
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 3.0) -> None:
-    """Poll ``predicate`` until true; fail the test after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
-
-
-def device(
-    hr: list[int] | None = None,
-    ir: list[int] | None = None,
-    co: list[bool] | None = None,
-    di: list[bool] | None = None,
-) -> ModbusDeviceContext:
-    # In pymodbus 3.16 a block starting at 1 serves protocol address 0.
-    return ModbusDeviceContext(
-        hr=ModbusSequentialDataBlock(1, hr or [0] * 50),
-        ir=ModbusSequentialDataBlock(1, ir or [0] * 50),
-        co=ModbusSequentialDataBlock(1, co or [False] * 50),
-        di=ModbusSequentialDataBlock(1, di or [False] * 50),
-    )
-
-
-@contextlib.asynccontextmanager
-async def modbus_server(
-    port: int, context: ModbusDeviceContext, trace: Callable[[bool, ModbusPDU], ModbusPDU] | None = None
-) -> AsyncIterator[ModbusTcpServer]:
-    server = ModbusTcpServer(
-        ModbusServerContext(devices=context), address=("127.0.0.1", port), trace_pdu=trace
-    )
-    await server.serve_forever(background=True)
-    try:
-        yield server
-    finally:
-        await server.shutdown()
-
-
-@contextlib.asynccontextmanager
-async def running(driver: ModbusDriver) -> AsyncIterator[ModbusDriver]:
-    await driver.start()
-    try:
-        yield driver
-    finally:
-        await driver.stop()
-
-
-def make_driver(
-    port: int, tags: list[TagDef], recorder: Recorder, timeout: float = 1.0, max_gap: int = 8
-) -> ModbusDriver:
-    settings = ModbusSettings("127.0.0.1", port, unit=1, timeout=timeout, max_gap=max_gap)
-    return ModbusDriver("plc", settings, tags, recorder.on_sample, recorder.on_status, FAST_BACKOFF)
-
-
-def tag(
-    name: str, address: str, data_type: DataType = DataType.UINT16, period: float = 0.1, **kw: Any
-) -> TagDef:
-    return TagDef(name, "plc", address, data_type, scan_period=period, **kw)
 
 
 EXAMPLES = {

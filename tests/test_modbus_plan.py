@@ -19,7 +19,7 @@ from drivers.modbus_plan import (
     read_limit,
     split_block,
 )
-from drivers.modbus_schedule import DeadlineSchedule
+from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
 from hmi.model import DataType, TagDef
 
 
@@ -250,3 +250,20 @@ async def test_a_cancelled_waiter_does_not_lose_the_lock() -> None:
     assert lock.locked
     lock.release()
     assert not lock.locked
+
+
+async def test_cancel_and_wait_ends_a_task_that_swallows_a_cancellation() -> None:
+    swallowed = asyncio.Event()
+
+    async def stubborn() -> None:
+        # As asyncio.wait_for on Python 3.11 may do when a response lands with the cancellation.
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            swallowed.set()
+        await asyncio.sleep(10)
+
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait([task]), 2)
+    assert swallowed.is_set() and task.cancelled()

@@ -125,6 +125,7 @@ async def test_values_arrive_by_subscription_and_bad_nodes_are_config_errors(fre
                 assert diagnostics["session_id"]
                 assert (diagnostics["subscriptions"], diagnostics["items"]) == (2, 2)
                 assert diagnostics["refused_items"] == 2
+                assert isinstance(diagnostics["keepalive_age_s"], float)  # a publish was answered
                 assert diagnostics["dropped"] == 0
             finally:
                 await driver.stop()

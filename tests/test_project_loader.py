@@ -94,8 +94,8 @@ def test_demo_project_yields_connections_alarms_trends_history_and_screens() -> 
     assert project.history.path == DEMO / "history.db"
     assert (project.history.retention, project.history.max_size) == (30 * 86400.0, 1024**3)
     assert project.start_screen == "overview"
-    assert list(project.screens) == ["overview"]
-    assert len(project.screens["overview"].items) == 17
+    assert list(project.screens) == ["overview", "pump1"]
+    assert len(project.screens["overview"].items) == 19
 
 
 def test_project_file_itself_or_a_string_path_works(tmp_path: Path) -> None:

@@ -127,8 +127,7 @@ def test_each_unit_gets_its_own_axis(trend):
     assert views["TANK1.LEVEL"] is views["TANK1.LEVEL.SP"] is trend.plot_item.vb
     assert len({id(v) for v in views.values()}) == 3
     assert trend.plot_item.getAxis("right").isVisible()
-    legend_labels = [label.text for _, label in trend.legend.items]
-    assert "TANK1.TEMP [°C]" in legend_labels
+    assert "°C" in trend.plot_item.getAxis("right").labelText
     with pytest.raises(ValueError, match="already has a pen"):
         trend.add_pen("TANK1.TEMP")
 
@@ -137,12 +136,12 @@ def test_redraws_only_what_changed(trend):
     trend.append("TANK1.LEVEL", Sample.good(1.0, NOW - 10))
     trend.append("TANK1.LEVEL", Sample.bad(Reason.COMM_FAILURE, None, NOW - 5))  # no held tail
     trend.refresh()
-    assert trend.redraw_count == 1
+    first = trend.redraw_count  # the new pens draw once, empty
     trend.refresh()
-    assert trend.redraw_count == 1
+    assert trend.redraw_count == first
     trend.append("TANK1.TEMP", Sample.bad(Reason.NOT_CONNECTED, None, NOW - 1))
     trend.refresh()
-    assert trend.redraw_count == 2
+    assert trend.redraw_count == first + 1
 
 
 def test_scrolls_with_the_clock_and_pauses(qtbot, trend, clock):
@@ -216,3 +215,144 @@ def test_parent_comes_first_as_for_any_qt_widget(qtbot):
 
 def test_date_axis_on_the_bottom(trend):
     assert isinstance(trend.plot_item.getAxis("bottom"), pg.DateAxisItem)
+
+
+def test_remove_pen_drops_its_curve_and_an_axis_left_without_pens(trend):
+    trend.add_pen("PUMP1.VIBRATION", "mm/s")
+    assert len(trend._axes.units) == 3
+    vibration_curve = trend.curve("PUMP1.VIBRATION")
+    trend.remove_pen("TANK1.TEMP")
+    assert trend.pen_names == ["TANK1.LEVEL", "PUMP1.VIBRATION"]
+    assert trend._axes.units == ["%", "mm/s"]
+    assert vibration_curve.getViewBox() is not trend.plot_item.vb
+    assert "mm/s" in trend.plot_item.getAxis("right").labelText
+    trend.remove_pen("TANK1.LEVEL")
+    assert trend.curve("PUMP1.VIBRATION").getViewBox() is trend.plot_item.vb  # the left axis now
+    assert not trend.plot_item.getAxis("right").isVisible()
+    trend.add_pen("TANK1.LEVEL", "%")  # a removed pen's colour is free again
+    assert trend.pen_colour("TANK1.LEVEL") != trend.pen_colour("PUMP1.VIBRATION")
+
+
+def test_refresh_rate_is_clamped_between_1_and_30_hz(trend):
+    trend.set_refresh_rate(100)
+    assert trend.refresh_rate == pytest.approx(30, rel=0.05)
+    trend.set_refresh_rate(0.1)
+    assert trend.refresh_rate == pytest.approx(1)
+
+
+def test_cursor_reads_each_pens_value_and_quality_at_its_time(qtbot, trend):
+    trend.append("TANK1.LEVEL", Sample.good(10.0, NOW - 30))
+    trend.append("TANK1.LEVEL", Sample.bad(Reason.COMM_FAILURE, 10.0, NOW - 20))
+    trend.append("TANK1.TEMP", Sample(40.0, Quality.UNCERTAIN, NOW - 25, Reason.STALE))
+    with qtbot.waitSignal(trend.sig_cursor_moved) as moved:
+        trend.cursor.place(NOW - 22)
+    assert moved.args == [NOW - 22] and trend.cursor.pinned
+    readings = trend.readings_at(NOW - 22)
+    assert readings["TANK1.LEVEL"].value == 10.0 and readings["TANK1.LEVEL"].quality is Quality.GOOD
+    assert readings["TANK1.TEMP"].quality is Quality.UNCERTAIN
+    bad = trend.readings_at(NOW - 15)["TANK1.LEVEL"]
+    assert bad.quality is Quality.BAD and np.isnan(bad.value)
+    assert trend.readings_at(NOW - 100) == {"TANK1.LEVEL": None, "TANK1.TEMP": None}
+
+
+def test_bad_quality_spans_are_shaded_until_good_data_returns(trend):
+    trend.append("TANK1.LEVEL", Sample.good(10.0, NOW - 30))
+    trend.append("TANK1.LEVEL", Sample.bad(Reason.COMM_FAILURE, None, NOW - 20))
+    trend.append("TANK1.LEVEL", Sample.good(11.0, NOW - 10))
+    trend.append("TANK1.TEMP", Sample.bad(Reason.NOT_CONNECTED, None, NOW - 5))  # still bad: up to now
+    trend.refresh()
+    spans = {tuple(map(tuple, (s, e))) for _, s, e in trend.bands._spans if len(s)}
+    assert spans == {((NOW - 20,), (NOW - 10,)), ((NOW - 5,), (NOW,))}
+    assert trend.bands.span_count == 2
+
+
+def test_a_dropped_tag_is_handed_to_the_owner(qtbot, trend):
+    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from widgets.trend_mime import TAG_MIME_TYPE, tag_from_mime, tag_mime_data
+
+    mime = tag_mime_data("PUMP1.SPEED")
+    assert mime.hasFormat(TAG_MIME_TYPE) and tag_from_mime(mime) == "PUMP1.SPEED"
+    assert tag_from_mime(QMimeData()) is None
+    enter = QDragEnterEvent(
+        trend.rect().center(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(trend, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(trend.sig_tag_dropped) as dropped:
+        QApplication.sendEvent(trend, drop)
+    assert dropped.args == ["PUMP1.SPEED"]
+
+
+def test_paused_shows_loaded_history_and_live_again_on_resume(trend, clock):
+    trend.append("TANK1.LEVEL", Sample.good(5.0, NOW - 1))
+    trend.show_time_range(NOW - 7300, NOW - 7100)
+    assert trend.paused
+    ts = NOW - 7200 + np.arange(10.0)
+    trend.show_history("TANK1.LEVEL", ts, np.arange(10.0), None)
+    assert trend.series("TANK1.LEVEL").ts[0] == NOW - 7200
+    trend.refresh()
+    assert curve_data(trend, "TANK1.LEVEL")[1][0] == 0.0
+    trend.resume()
+    assert trend.series("TANK1.LEVEL").values.tolist() == [5.0]
+
+
+def test_peak_decimation_keeps_every_peak_and_the_edges():
+    from widgets.trend_buffer import peak_decimate
+
+    ts = np.arange(100_000.0)
+    values = np.zeros(100_000)
+    values[54_321] = 9.0
+    values[77_777] = -4.0
+    values[60_000:60_010] = np.nan
+    x, y = peak_decimate(ts, values, 10_000, 90_000, 400)
+    assert len(x) <= 2 * 400 + 2 * 200 + 4
+    assert np.nanmax(y) == 9.0 and np.nanmin(y) == -4.0
+    assert np.isnan(y).any()  # the gap survives
+    assert x[0] <= 10_000 and x[-1] >= 90_000
+    small_x, _ = peak_decimate(ts[:50], values[:50], 0, 49, 400)
+    assert len(small_x) == 50  # nothing to decimate
+
+
+def test_curves_get_at_most_a_few_points_per_pixel(trend):
+    trend.set_span(100_000)
+    ts = NOW - 100_000 + np.arange(100_000.0)
+    trend.set_history("TANK1.LEVEL", ts, np.sin(ts / 500), None)
+    trend.refresh()
+    x, _ = curve_data(trend, "TANK1.LEVEL")
+    assert len(x) <= 4 * trend.plot_width_px() + 10
+
+
+def test_cursor_follows_the_mouse_until_a_click_pins_it(trend):
+    trend.show()
+    view = trend.plot_item.vb
+    scene = trend.plot_item.scene()
+    inside = view.mapViewToScene(pg.Point(NOW - 300, 0))
+    scene.sigMouseMoved.emit(inside)
+    assert trend.cursor.time == pytest.approx(NOW - 300) and not trend.cursor.pinned
+    trend.cursor.place(NOW - 100)  # a click pins it
+    scene.sigMouseMoved.emit(view.mapViewToScene(pg.Point(NOW - 500, 0)))
+    assert trend.cursor.time == pytest.approx(NOW - 100)
+    trend.close()
+
+
+def test_a_span_still_bad_grows_with_the_clock(trend, clock):
+    trend.append("TANK1.LEVEL", Sample.bad(Reason.COMM_FAILURE, None, NOW - 5))
+    trend.refresh()
+    clock.now += 30
+    trend.refresh()  # no new sample: the runtime sends changes only
+    [(_, starts, ends)] = [spans for spans in trend.bands._spans if len(spans[1])]
+    assert (starts[0], ends[0]) == (NOW - 5, NOW + 30)

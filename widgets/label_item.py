@@ -43,5 +43,6 @@ class LabelItem(QGraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         painter.setFont(self._font)
         painter.setPen(palette.TEXT)
-        painter.drawText(self.boundingRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                         self._text)
+        painter.drawText(
+            self.boundingRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self._text
+        )

@@ -46,10 +46,16 @@ class PumpSymbol(MimicSymbol):
         stub = max(radius * 0.3, 3.0)
 
         # nozzles reach the box edges so that pipes ending there look connected
-        centre_line(painter, QPointF(0, centre.y()), QPointF(centre.x() - radius, centre.y()),
-                    palette.PIPE_EDGE, stub)
-        centre_line(painter, QPointF(centre.x() + radius, centre.y()), QPointF(self._w, centre.y()),
-                    palette.PIPE_EDGE, stub)
+        centre_line(
+            painter, QPointF(0, centre.y()), QPointF(centre.x() - radius, centre.y()), palette.PIPE_EDGE, stub
+        )
+        centre_line(
+            painter,
+            QPointF(centre.x() + radius, centre.y()),
+            QPointF(self._w, centre.y()),
+            palette.PIPE_EDGE,
+            stub,
+        )
 
         outline = palette.outline_pen(self._style, palette.EQUIPMENT_LINE, 1.6)
         painter.setPen(outline)
@@ -68,17 +74,24 @@ class PumpSymbol(MimicSymbol):
         draw_text(painter, QRectF(-10, 0, self._w + 20, line_h), self._label, font, palette.TEXT)
         state_colour = palette.look_for(self._style).value_colour
         state_font = palette.label_font(int(line_h * 0.85))
-        draw_text(painter, QRectF(-10, self._h - line_h, self._w + 20, line_h), self.display_text(),
-                  state_font, state_colour)
+        draw_text(
+            painter,
+            QRectF(-10, self._h - line_h, self._w + 20, line_h),
+            self.display_text(),
+            state_font,
+            state_colour,
+        )
 
     def _paint_impeller(self, painter: QPainter, centre: QPointF, radius: float) -> None:
         # the triangle points downstream; its colour inverts with the body fill
         r = radius * 0.62
-        triangle = QPolygonF([
-            QPointF(centre.x() + r, centre.y()),
-            QPointF(centre.x() - r * 0.5, centre.y() - r * 0.87),
-            QPointF(centre.x() - r * 0.5, centre.y() + r * 0.87),
-        ])
+        triangle = QPolygonF(
+            [
+                QPointF(centre.x() + r, centre.y()),
+                QPointF(centre.x() - r * 0.5, centre.y() - r * 0.87),
+                QPointF(centre.x() - r * 0.5, centre.y() + r * 0.87),
+            ]
+        )
         if self._running:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.EQUIPMENT_MARK_ON)

@@ -124,8 +124,13 @@ class TankSymbol(MimicSymbol):
         painter.setPen(palette.outline_pen(self._style, palette.EQUIPMENT_LINE, 2.0))
         painter.drawPath(shell)
 
-        draw_text(painter, QRectF(0, 0, self._w, _LABEL_H), self._label,
-                  palette.label_font(15, bold=True), palette.TEXT)
+        draw_text(
+            painter,
+            QRectF(0, 0, self._w, _LABEL_H),
+            self._label,
+            palette.label_font(15, bold=True),
+            palette.TEXT,
+        )
         self._paint_value_box(painter, vessel)
 
     def _paint_scale(self, painter: QPainter, vessel: QRectF) -> None:
@@ -140,8 +145,14 @@ class TankSymbol(MimicSymbol):
             painter.setPen(QPen(palette.TEXT_DIM, 1.0))
             painter.drawLine(QPointF(vessel.left() + 4, y), QPointF(vessel.left() + 12, y))
             text = f"{value:g}"
-            draw_text(painter, QRectF(vessel.left() + 14, y - 7, 40, 14), text, font, palette.TEXT_DIM,
-                      Qt.AlignmentFlag.AlignLeft)
+            draw_text(
+                painter,
+                QRectF(vessel.left() + 14, y - 7, 40, 14),
+                text,
+                font,
+                palette.TEXT_DIM,
+                Qt.AlignmentFlag.AlignLeft,
+            )
 
     def _paint_limits(self, painter: QPainter, vessel: QRectF) -> None:
         inset = vessel.height() * 0.04
@@ -154,8 +165,14 @@ class TankSymbol(MimicSymbol):
             pen = QPen(palette.EQUIPMENT_LINE, 1.2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.drawLine(QPointF(vessel.right() - 28, y), QPointF(vessel.right() - 4, y))
-            draw_text(painter, QRectF(vessel.right() - 44, y - 7, 14, 14), tag, font, palette.TEXT,
-                      Qt.AlignmentFlag.AlignRight)
+            draw_text(
+                painter,
+                QRectF(vessel.right() - 44, y - 7, 14, 14),
+                tag,
+                font,
+                palette.TEXT,
+                Qt.AlignmentFlag.AlignRight,
+            )
 
     def _paint_value_box(self, painter: QPainter, vessel: QRectF) -> None:
         # right of the scale numbers, so neither hides the other

@@ -1,9 +1,11 @@
-"""Live and historical trend: one curve per pen, redrawn from a timer, bad quality drawn as gaps.
+"""Live and historical trend: one curve per pen, redrawn from a timer, bad quality as shaded gaps.
 
 Samples are only stored when they arrive (``append`` is cheap); a timer at a
 few hertz pushes changed pens to their curves with ``setData`` and scrolls
-the time axis. Each engineering unit gets its own y axis, so a level in % and
-a temperature in °C are both readable on one chart.
+the time axis. Paused, a pen shows the history its owner loaded for the
+visible range (``show_history``) instead of its live buffer. Each engineering
+unit gets its own y axis, so a level in % and a temperature in °C are both
+readable on one chart.
 """
 
 from __future__ import annotations
@@ -15,90 +17,35 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from hmi.model import Quality, Sample
+from hmi.model import Sample
 from widgets import palette
+from widgets.trend_axes import UnitAxes, trend_plot_widget
+from widgets.trend_buffer import (
+    BAD,
+    Reading,
+    Series,
+    TraceBuffer,
+    as_series,
+    bad_spans,
+    peak_decimate,
+    reading_at,
+    sample_to_point,
+    sort_series,
+    with_gap_edges,
+    with_newer_points,
+)
+from widgets.trend_mime import TagDropFilter
+from widgets.trend_overlays import BadQualityBands, TrendCursor
+
+__all__ = ["REFRESH_HZ", "TraceBuffer", "TrendWidget", "sample_to_point"]
 
 REFRESH_HZ = 8
-_MIN_CAPACITY = 1024
-
-
-class TraceBuffer:
-    """Growing time/value arrays of one pen; NaN marks bad quality. One spare slot holds the live tail."""
-
-    def __init__(self, max_points: int = 500_000) -> None:
-        self.max_points = max_points
-        self._ts = np.empty(_MIN_CAPACITY)
-        self._values = np.empty(_MIN_CAPACITY)
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def ts(self) -> np.ndarray:
-        """Timestamps (epoch s), ascending."""
-        return self._ts[: self._n]
-
-    @property
-    def values(self) -> np.ndarray:
-        """Values, NaN where quality was bad."""
-        return self._values[: self._n]
-
-    def append(self, ts: float, value: float) -> None:
-        """Add one point; a gap starts at its own timestamp, holding the last value until then."""
-        if self._n and ts < self._ts[self._n - 1]:
-            self._insert_late(ts, value)
-            return
-        if np.isnan(value) and self._n and not np.isnan(self._values[self._n - 1]):
-            self._push(ts, self._values[self._n - 1])
-        self._push(ts, value)
-
-    def replace_history(self, ts: np.ndarray, values: np.ndarray) -> None:
-        """Backfill: history up to its last timestamp, then the live points that are newer."""
-        order = np.argsort(ts, kind="stable") if np.any(np.diff(ts) < 0) else slice(None)
-        ts, values = ts[order], values[order]
-        gaps = np.flatnonzero(np.isnan(values[1:]) & ~np.isnan(values[:-1])) + 1
-        ts = np.insert(ts, gaps, ts[gaps])
-        values = np.insert(values, gaps, values[gaps - 1])
-        newer = self.ts > ts[-1] if len(ts) else np.ones(self._n, dtype=bool)
-        self._reset(np.concatenate([ts, self.ts[newer]]), np.concatenate([values, self.values[newer]]))
-
-    def drawable(self, now: float | None) -> tuple[np.ndarray, np.ndarray]:
-        """Views to plot; with ``now``, a finite last value is held up to now in the spare slot."""
-        n = self._n
-        if now is None or n == 0 or np.isnan(self._values[n - 1]) or now <= self._ts[n - 1]:
-            return self._ts[:n], self._values[:n]
-        self._ts[n], self._values[n] = now, self._values[n - 1]
-        return self._ts[: n + 1], self._values[: n + 1]
-
-    def _push(self, ts: float, value: float) -> None:
-        if self._n + 1 >= len(self._ts):
-            self._grow()
-        self._ts[self._n], self._values[self._n] = ts, value
-        self._n += 1
-
-    def _grow(self) -> None:
-        keep = self._n
-        if keep + 1 >= self.max_points:
-            keep = self.max_points * 3 // 4  # drop the oldest quarter: memory stays bounded
-        ts, values = self.ts[self._n - keep :], self.values[self._n - keep :]
-        # fresh arrays, never shifted in place: a curve may still hold views of the old ones
-        capacity = min(max(2 * keep + 2, _MIN_CAPACITY), self.max_points + 1)
-        self._reset(ts.copy(), values.copy(), capacity=capacity)
-
-    def _insert_late(self, ts: float, value: float) -> None:
-        at = int(np.searchsorted(self.ts, ts, side="right"))
-        self._reset(np.insert(self.ts, at, ts), np.insert(self.values, at, value))
-
-    def _reset(self, ts: np.ndarray, values: np.ndarray, capacity: int | None = None) -> None:
-        n = len(ts)
-        size = max(capacity or 0, n + 1, _MIN_CAPACITY)
-        self._ts, self._values = np.empty(size), np.empty(size)
-        self._ts[:n], self._values[:n] = ts, values
-        self._n = n
+MIN_REFRESH_HZ, MAX_REFRESH_HZ = 1, 30
+PAN_MARGIN = 0.5
+"""Paused, curves hold this share of the visible width beyond each edge."""
 
 
 @dataclass(eq=False)
@@ -108,22 +55,28 @@ class _Pen:
     colour: str
     curve: pg.PlotDataItem
     buffer: TraceBuffer = field(default_factory=TraceBuffer)
+    history: Series | None = None  # loaded for the visible range while paused
     dirty: bool = False
 
 
-def sample_to_point(sample: Sample) -> float:
-    """The value a trend plots for a sample: NaN (a gap) for bad quality or a non-numeric value."""
-    if sample.quality is Quality.BAD:
-        return float("nan")
-    number = palette.numeric_value(sample)
-    return float("nan") if number is None else number
-
-
 class TrendWidget(QWidget):
-    """A trend chart of named pens with a date/time axis, a legend with units and one y axis per unit."""
+    """A trend chart of named pens with a date/time axis, one y axis per unit, a cursor and quality shading.
+
+    Accepts a tag dropped on it (:data:`widgets.trend_mime.TAG_MIME_TYPE`) and
+    tells its owner through ``sig_tag_dropped``.
+    """
 
     sig_paused_changed = Signal(bool)
     """Scrolling was paused (True: the operator panned/zoomed or called ``pause``) or resumed."""
+
+    sig_view_range_changed = Signal(float, float)
+    """(start, end epoch s): the visible time range changed while paused (time to load history)."""
+
+    sig_cursor_moved = Signal(float)
+    """(epoch s): the cursor moved, or the data under it changed."""
+
+    sig_tag_dropped = Signal(str)
+    """(tag name): a tag was dropped on the chart."""
 
     def __init__(
         self, parent: QWidget | None = None, *, span: float = 600.0, clock: Callable[[], float] = time.time
@@ -133,29 +86,23 @@ class TrendWidget(QWidget):
         self._clock = clock
         self._paused = False
         self._pens: dict[str, _Pen] = {}
-        self._views: dict[str, pg.ViewBox] = {}  # one view (and y axis) per unit
         self.redraw_count = 0  # curves pushed with setData; lets tests see 'only when changed'
 
-        self._plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-        self._plot_widget.setBackground(palette.TREND_BACKGROUND)
+        self._plot_widget = trend_plot_widget()
+        self._drop_filter = TagDropFilter(self)
+        self._drop_filter.sig_tag_dropped.connect(self.sig_tag_dropped)
         self.plot_item = self._plot_widget.getPlotItem()
-        self.plot_item.setDownsampling(auto=True, mode="peak")  # the pyqtgraph 0.14 way: per PlotItem
-        self.plot_item.setClipToView(True)
-        self.plot_item.showGrid(x=True, y=True, alpha=palette.TREND_GRID_ALPHA)
-        self.plot_item.setMenuEnabled(False)
-        self.plot_item.hideButtons()
-        self.plot_item.vb.disableAutoRange(axis=pg.ViewBox.XAxis)
-        self.plot_item.vb.setAutoVisible(y=True)
-        self.plot_item.vb.sigRangeChangedManually.connect(self._on_operator_zoom)
-        self.plot_item.vb.sigResized.connect(self._align_views)
-        for name in ("left", "bottom", "right"):
-            axis = self.plot_item.getAxis(name)
-            axis.setPen(pg.mkPen(palette.TEXT_DIM))
-            axis.setTextPen(pg.mkPen(palette.TEXT))
-        legend_brush = pg.mkBrush(palette.PANEL.red(), palette.PANEL.green(), palette.PANEL.blue(), 220)
-        self.legend = self.plot_item.addLegend(
-            offset=(8, 8), brush=legend_brush, pen=pg.mkPen(palette.TEXT_DIM), labelTextColor=palette.TEXT
-        )
+        main_view = self.plot_item.vb
+        main_view.disableAutoRange(axis=pg.ViewBox.XAxis)
+        main_view.setAutoVisible(y=True)
+        main_view.sigRangeChangedManually.connect(self._on_operator_zoom)
+        main_view.sigXRangeChanged.connect(self._on_x_range_changed)
+        main_view.sigResized.connect(self._redraw_all)  # the decimation depends on the width
+        self._axes = UnitAxes(self.plot_item, self._on_operator_zoom)
+        self.bands = BadQualityBands(main_view)
+        self.plot_item.scene().addItem(self.bands)
+        self.cursor = TrendCursor(self.plot_item)
+        self.cursor.sig_moved.connect(self.sig_cursor_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._plot_widget)
@@ -166,30 +113,34 @@ class TrendWidget(QWidget):
         self._scroll_x()
 
     # --- configuration ---------------------------------------------------------------------------------
-    def add_pen(self, name: str, units: str = "", color: str | None = None, *, width: float = 1.0) -> None:
-        """Add a named pen; pens sharing units share a y axis, a new unit gets its own axis on the right.
+    def add_pen(self, name: str, units: str = "", color: str | None = None, *, width: float = 1.0) -> str:
+        """Add a named pen and return its colour; pens sharing units share a y axis.
 
         Wider pens cost: on a software raster a 1.6 px line paints about half as fast as a 1 px one.
         """
         if name in self._pens:
             raise ValueError(f"trend already has a pen {name!r}")
-        colour = color or palette.TREND_PENS[len(self._pens) % len(palette.TREND_PENS)]
+        used = {pen.colour for pen in self._pens.values()}
+        free = [colour for colour in palette.TREND_PENS if colour not in used]
+        colour = color or (free[0] if free else palette.TREND_PENS[len(self._pens) % len(palette.TREND_PENS)])
         curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=width), connect="finite")
-        view = self._view_for(units, colour)
-        if view is self.plot_item.vb:
-            self.plot_item.addItem(curve)  # takes the PlotItem's downsampling and clip settings
-        else:
-            view.addItem(curve)
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-        self.legend.addItem(curve, f"{name} [{units}]" if units else name)
-        self._pens[name] = _Pen(name, units, colour, curve)
+        self._pens[name] = pen = _Pen(name, units, colour, curve, dirty=True)
+        self._axes.attach(curve, units, colour)
+        return pen.colour
+
+    def remove_pen(self, name: str) -> None:
+        """Remove a pen with its curve; an axis left without pens goes too."""
+        self._pens.pop(name)
+        self._axes.rebuild([(pen.curve, pen.units, pen.colour) for pen in self._pens.values()])
+        self._update_bands()
+        self._redraw_all()
 
     def set_span(self, seconds: float) -> None:
         """Width of the live time window."""
         self._span = max(float(seconds), 1.0)
         if not self._paused:
             self._scroll_x()
+            self._redraw_all()
 
     @property
     def span(self) -> float:
@@ -201,33 +152,77 @@ class TrendWidget(QWidget):
         """Pens in the order they were added."""
         return list(self._pens)
 
+    def pen_colour(self, name: str) -> str:
+        """The colour of a pen's curve."""
+        return self._pens[name].colour
+
+    def set_refresh_rate(self, hz: float) -> None:
+        """Redraws per second while live, clamped to 1–30."""
+        hz = min(max(float(hz), MIN_REFRESH_HZ), MAX_REFRESH_HZ)
+        self._timer.setInterval(round(1000 / hz))
+
+    @property
+    def refresh_rate(self) -> float:
+        """Redraws per second."""
+        return 1000 / self._timer.interval()
+
     # --- data --------------------------------------------------------------------------------------------
     def set_history(
         self, name: str, ts: np.ndarray, values: np.ndarray, quality: np.ndarray | None = None
     ) -> None:
-        """Backfill a pen from history; ``quality`` holds :class:`Quality` codes (None: all good)."""
-        values = np.asarray(values, dtype=float).copy()
-        ts = np.asarray(ts, dtype=float)
-        if quality is not None:
-            values[np.asarray(quality) == int(Quality.BAD)] = np.nan
+        """Backfill a pen's live buffer; ``quality`` holds :class:`Quality` codes (None: all good)."""
+        series = as_series(ts, values, quality)
         pen = self._pens[name]
-        pen.buffer.replace_history(ts, values)
+        pen.buffer.replace_history(*series)
+        pen.dirty = True
+
+    def show_history(
+        self, name: str, ts: np.ndarray, values: np.ndarray, quality: np.ndarray | None = None
+    ) -> None:
+        """While paused, draw this loaded history instead of the pen's live buffer."""
+        pen = self._pens[name]
+        series = with_gap_edges(sort_series(as_series(ts, values, quality)))
+        pen.history = with_newer_points(series, pen.buffer.series())
         pen.dirty = True
 
     def append(self, name: str, sample: Sample) -> None:
         """Store one live sample; drawing waits for the next timer tick."""
         pen = self._pens[name]
-        pen.buffer.append(sample.ts, sample_to_point(sample))
+        pen.buffer.append(sample.ts, sample_to_point(sample), int(sample.quality))
         pen.dirty = True
 
     def data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The stored (ts, values) of a pen, NaN where quality was bad."""
+        """The stored live (ts, values) of a pen, NaN where quality was bad."""
         buffer = self._pens[name].buffer
         return buffer.ts, buffer.values
+
+    def series(self, name: str) -> Series:
+        """What the pen shows now: the loaded history while paused, else its live buffer."""
+        pen = self._pens[name]
+        return pen.history if (self._paused and pen.history is not None) else pen.buffer.series()
+
+    def readings_at(self, ts: float) -> dict[str, Reading | None]:
+        """Each pen's last value at or before ``ts`` (None where it has none)."""
+        return {name: reading_at(self.series(name), ts) for name in self._pens}
 
     def curve(self, name: str) -> pg.PlotDataItem:
         """The pen's curve (for tests and screenshots)."""
         return self._pens[name].curve
+
+    # --- time range --------------------------------------------------------------------------------------
+    def visible_range(self) -> tuple[float, float]:
+        """The time range on screen (epoch s)."""
+        start, end = self.plot_item.vb.viewRange()[0]
+        return float(start), float(end)
+
+    def plot_width_px(self) -> int:
+        """Width of the plotting area in device pixels (at least 100, before the first layout)."""
+        return max(int(self.plot_item.vb.width()), 100)
+
+    def show_time_range(self, start: float, end: float) -> None:
+        """Pause and show ``start``–``end``."""
+        self.pause()
+        self.plot_item.setXRange(start, end, padding=0)
 
     # --- live behaviour ---------------------------------------------------------------------------------
     @property
@@ -244,27 +239,44 @@ class TrendWidget(QWidget):
         """Stop scrolling so the operator can look back; data keeps being stored."""
         if not self._paused:
             self._paused = True
+            self._redraw_all()
             self.sig_paused_changed.emit(True)
+            self.sig_view_range_changed.emit(*self.visible_range())
 
     def resume(self) -> None:
-        """Follow the clock again, with y axes back on auto scale."""
+        """Follow the clock again over the live buffers, with y axes back on auto scale."""
         if self._paused:
             self._paused = False
-            for view in self._views.values():
-                view.enableAutoRange(axis=pg.ViewBox.YAxis)
+            for pen in self._pens.values():
+                pen.history, pen.dirty = None, True
+            self._axes.auto_range_y()
             self._scroll_x()
             self.sig_paused_changed.emit(False)
 
     def refresh(self) -> None:
-        """One frame: push changed pens to their curves and scroll the time axis."""
+        """One frame: push changed pens to their curves (decimated to the view) and scroll the time axis."""
         now = None if self._paused else self._clock()
+        start, end = (now - self._span, now) if now is not None else self.visible_range()
+        # paused, a margin on both sides lets a short pan show data before the next redraw
+        margin = 0.0 if now is not None else PAN_MARGIN * (end - start)
+        columns = round(self.plot_width_px() * (1 + 2 * PAN_MARGIN)) if margin else self.plot_width_px()
+        changed = False
         for pen in self._pens.values():
-            ts, values = pen.buffer.drawable(now)
-            held = len(ts) > len(pen.buffer)  # the last value is being held up to now
+            if self._paused and pen.history is not None:
+                ts, values, held = pen.history.ts, pen.history.values, False
+            else:
+                ts, values = pen.buffer.drawable(now)
+                held = len(ts) > len(pen.buffer)  # the last value is being held up to now
             if pen.dirty or held:
-                pen.curve.setData(ts, values, connect="finite")
+                x, y = peak_decimate(ts, values, start - margin, end + margin, columns)
+                pen.curve.setData(x, y, connect="finite")
+                changed = changed or pen.dirty
                 pen.dirty = False
                 self.redraw_count += 1
+        if changed or (now is not None and self._any_bad_now()):
+            self._update_bands(now)  # a span still bad grows with the clock, without new samples
+        if changed and self.cursor.time is not None:
+            self.sig_cursor_moved.emit(self.cursor.time)
         if now is not None:
             self._scroll_x(now)
 
@@ -295,32 +307,24 @@ class TrendWidget(QWidget):
     def _on_operator_zoom(self, *_: object) -> None:
         self.pause()
 
-    def _view_for(self, units: str, colour: str) -> pg.ViewBox:
-        if units in self._views:
-            return self._views[units]
-        if not self._views:
-            view, axis = self.plot_item.vb, self.plot_item.getAxis("left")
-        else:
-            view = pg.ViewBox(enableMenu=False)
-            view.setAutoVisible(y=True)
-            axis = self.plot_item.getAxis("right") if len(self._views) == 1 else pg.AxisItem("right")
-            if len(self._views) > 1:
-                self.plot_item.layout.addItem(axis, 2, len(self._views) + 1)
-            self.plot_item.showAxis("right")
-            self.plot_item.scene().addItem(view)
-            axis.linkToView(view)
-            view.setXLink(self.plot_item.vb)
-            view.sigRangeChangedManually.connect(self._on_operator_zoom)
-            axis.setPen(pg.mkPen(palette.TEXT_DIM))
-        axis.setLabel(units or "value", color=colour)
-        axis.setTextPen(pg.mkPen(colour))
-        self._views[units] = view
-        self._align_views()
-        return view
+    def _on_x_range_changed(self, _view: pg.ViewBox, x_range: tuple[float, float]) -> None:
+        if self._paused:
+            self._redraw_all()  # the curves hold points decimated for the previous range
+            self.sig_view_range_changed.emit(float(x_range[0]), float(x_range[1]))
 
-    def _align_views(self, *_: object) -> None:
-        main = self.plot_item.vb
-        for view in self._views.values():
-            if view is not main:
-                view.setGeometry(main.sceneBoundingRect())
-                view.linkedViewChanged(main, view.XAxis)
+    def _redraw_all(self, *_: object) -> None:
+        for pen in self._pens.values():
+            pen.dirty = True
+        if self._paused:
+            self.refresh()
+
+    def _any_bad_now(self) -> bool:
+        return any(len(pen.buffer) and pen.buffer.quality[-1] == BAD for pen in self._pens.values())
+
+    def _update_bands(self, now: float | None = None) -> None:
+        spans = []
+        for name, pen in self._pens.items():
+            held_until = now if not (self._paused and pen.history is not None) else None
+            starts, ends = bad_spans(self.series(name), until=held_until)
+            spans.append((QColor(pen.colour), starts, ends))
+        self.bands.set_spans(spans)

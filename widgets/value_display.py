@@ -110,20 +110,44 @@ class ValueDisplay(QGraphicsObject):
             half = inner.height() / 2
             label_rect.setHeight(half)
             reason_rect = QRectF(inner.left(), inner.top() + half, label_w + 30, half)
-            draw_text(painter, reason_rect, reason, palette.label_font(int(min(half * 0.72, 12))),
-                      palette.look_for(self._style).outline, Qt.AlignmentFlag.AlignLeft)
-        draw_text(painter, label_rect, self._label, palette.label_font(int(min(max(self._h * 0.3, 10), 14))),
-                  palette.TEXT_DIM, Qt.AlignmentFlag.AlignLeft)
+            draw_text(
+                painter,
+                reason_rect,
+                reason,
+                palette.label_font(int(min(half * 0.72, 12))),
+                palette.look_for(self._style).outline,
+                Qt.AlignmentFlag.AlignLeft,
+            )
+        draw_text(
+            painter,
+            label_rect,
+            self._label,
+            palette.label_font(int(min(max(self._h * 0.3, 10), 14))),
+            palette.TEXT_DIM,
+            Qt.AlignmentFlag.AlignLeft,
+        )
 
         value_w = inner.width() - label_w - units_w
         value_rect = QRectF(inner.left() + label_w, inner.top(), value_w, inner.height())
         colour = palette.look_for(self._style).value_colour
-        draw_text(painter, value_rect, self.value_text(), palette.value_font(value_px), colour,
-                  Qt.AlignmentFlag.AlignRight)
+        draw_text(
+            painter,
+            value_rect,
+            self.value_text(),
+            palette.value_font(value_px),
+            colour,
+            Qt.AlignmentFlag.AlignRight,
+        )
         if self._units:
             units_rect = QRectF(inner.right() - units_w + 5, inner.top(), units_w - 5, inner.height())
-            draw_text(painter, units_rect, self._units, palette.label_font(int(value_px * 0.75)),
-                      palette.TEXT_DIM, Qt.AlignmentFlag.AlignLeft)
+            draw_text(
+                painter,
+                units_rect,
+                self._units,
+                palette.label_font(int(value_px * 0.75)),
+                palette.TEXT_DIM,
+                Qt.AlignmentFlag.AlignLeft,
+            )
 
     def _units_width(self, value_px: int) -> float:
         if not self._units:

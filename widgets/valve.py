@@ -76,13 +76,25 @@ class ValveSymbol(MimicSymbol):
         painter.drawChord(dome, 0, 180 * 16)
 
         body = QPainterPath()
-        body.addPolygon(QPolygonF([
-            QPointF(cx - half_w, cy - half_h), QPointF(cx, cy), QPointF(cx - half_w, cy + half_h),
-        ]))
+        body.addPolygon(
+            QPolygonF(
+                [
+                    QPointF(cx - half_w, cy - half_h),
+                    QPointF(cx, cy),
+                    QPointF(cx - half_w, cy + half_h),
+                ]
+            )
+        )
         body.closeSubpath()
-        body.addPolygon(QPolygonF([
-            QPointF(cx + half_w, cy - half_h), QPointF(cx, cy), QPointF(cx + half_w, cy + half_h),
-        ]))
+        body.addPolygon(
+            QPolygonF(
+                [
+                    QPointF(cx + half_w, cy - half_h),
+                    QPointF(cx, cy),
+                    QPointF(cx + half_w, cy + half_h),
+                ]
+            )
+        )
         body.closeSubpath()
 
         painter.setPen(Qt.PenStyle.NoPen)
@@ -106,5 +118,10 @@ class ValveSymbol(MimicSymbol):
         font = palette.label_font(int(line_h * 0.85), bold=True)
         draw_text(painter, QRectF(-14, 0, self._w + 28, line_h), self._label, font, palette.TEXT)
         state_colour = palette.look_for(self._style).value_colour
-        draw_text(painter, QRectF(-14, self._h - line_h, self._w + 28, line_h), self.display_text(),
-                  palette.label_font(int(line_h * 0.85)), state_colour)
+        draw_text(
+            painter,
+            QRectF(-14, self._h - line_h, self._w + 28, line_h),
+            self.display_text(),
+            palette.label_font(int(line_h * 0.85)),
+            state_colour,
+        )

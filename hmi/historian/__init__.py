@@ -1,4 +1,5 @@
-"""SQLite history: a batching writer thread, thread-safe queries and CSV export.
+"""SQLite history: a batching writer thread with storage deadband, rollups and retention;
+thread-safe queries (raw, downsampled for trends, value at a time, aggregates); CSV export.
 
 Runtime-side: imports hmi.model only of ours, and never Qt.
 """

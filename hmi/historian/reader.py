@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from hmi.historian import query
 from hmi.historian.schema import micros_to_seconds, open_for_reading, seconds_to_micros
 from hmi.model import Quality
 
@@ -157,3 +158,42 @@ class HistoryReader:
             np.array(values, dtype=np.float64),  # None becomes NaN
             np.array(quality, dtype=np.int8),
         )
+
+    def plot_series(
+        self, tag: str, start: float, end: float, max_points: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The tag over [start, end] for a trend: (ts seconds float64, value float64, quality int8).
+
+        Value is NaN where the sample is bad or not numeric: the trend draws a gap.
+        When the range holds at most ``max_points`` samples they come back as
+        they are. Otherwise the range is cut into ``max_points // 2`` equal time
+        buckets and each gives its lowest and highest sample in time order, plus
+        its first gap when it has one, so every peak and every bad span survives:
+        at most ``max_points`` points, plus one per bucket that holds a gap.
+        Long ranges read the 10 s, 1 min or 1 h rollups, never every raw row
+        (then a bucket is never narrower than one rollup bucket, and a point's
+        quality is uncertain when any sample of its rollup bucket was). ValueError
+        for a range that is not two finite times in order, or ``max_points`` < 2.
+        """
+        return query.plot_series(self._query, tag, start, end, max_points)
+
+    def value_at(self, tag: str, ts: float, interpolate: bool = False) -> HistoryRow | None:
+        """The value in force at ``ts``: the last sample at or before it, or None before the first.
+
+        With ``interpolate`` a numeric value between two usable samples is
+        interpolated linearly and stamped ``ts``, with the worse of their qualities.
+        """
+        found = query.value_at(self._query, tag, ts, interpolate)
+        if found is None:
+            return None
+        stamp, value, quality, reason = found
+        return HistoryRow(stamp, value, _QUALITY_BY_CODE.get(quality, Quality.BAD), reason)
+
+    def aggregate(self, tag: str, start: float, end: float) -> dict[str, float | int | None]:
+        """Statistics over [start, end]: min, max, avg, first, last, count, good_count.
+
+        ``count`` counts every sample and ``good_count`` the good ones; the value
+        statistics use the numeric samples that are not bad (None when there are
+        none). Long ranges read the rollups, never every raw row.
+        """
+        return query.aggregate(self._query, tag, start, end)

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from hmi.model import Quality, Sample
+from hmi.historian import rollup, upkeep
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MICROS_PER_SECOND = 1_000_000
 _INT64_MAX = 2**63 - 1
 
@@ -62,10 +62,6 @@ def micros_to_seconds(micros: int) -> float:
     return micros / MICROS_PER_SECOND
 
 
-SampleRow = tuple[int, int, float | str | None, int, str]
-_QUALITY_CODE = {quality: int(quality) for quality in Quality}
-
-
 def storable_value(value: Any) -> float | str | None:
     """The value as stored: numbers and bools as REAL, text as TEXT, None as NULL, anything else as text.
 
@@ -86,16 +82,6 @@ def storable_value(value: Any) -> float | str | None:
     return str(value)
 
 
-def sample_rows(batch: list[tuple[str, Sample]], tag_ids: dict[str, int]) -> list[SampleRow]:
-    """(tag, sample) pairs as `samples` rows; TypeError/ValueError/OverflowError for an unstorable one."""
-    # Locals and a dict for the enum: this runs once per sample, the writer's hot loop.
-    to_micros, to_value, quality_code = seconds_to_micros, storable_value, _QUALITY_CODE
-    return [
-        (tag_ids[tag], to_micros(s.ts), to_value(s.value), quality_code[s.quality], str(s.reason))
-        for tag, s in batch
-    ]
-
-
 def _create_version_1(db: Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
     db["tags"].create({"id": int, "name": str}, pk="id", not_null={"name"})
@@ -105,8 +91,14 @@ def _create_version_1(db: Database) -> None:
     db["meta"].insert({"key": "ts_unit", "value": "microseconds since 1970-01-01 UTC"})
 
 
+def _add_rollups_version_2(db: Database) -> None:
+    for table in rollup.LEVELS.values():
+        db.execute(rollup.rollup_ddl(table))
+    upkeep.backfill(db.conn)
+
+
 # Each entry moves a file from version N-1 to N; append, never edit a released one.
-_MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_version_1}
+_MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_version_1, 2: _add_rollups_version_2}
 
 
 def _stored_version(db: Database, path: Path) -> int:
@@ -134,6 +126,9 @@ def ensure_schema(path: Path, busy_timeout: float = 5.0) -> int:
         raise sqlite3.OperationalError(f"cannot open history database {path}: {error}") from error
     try:
         db = Database(conn, execute_plugins=False, recursive_triggers=False)
+        if not db.table_names():
+            # Only an empty file can take it (or a VACUUM): lets retention give freed pages back to the disk.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.enable_wal()  # persistent in the file: every later connection reads beside the writer
         # IMMEDIATE takes the write lock before reading the version, so two
         # processes opening a new file cannot both run the same migration.

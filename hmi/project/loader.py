@@ -79,7 +79,7 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     spec, declared, issues = _validate_project(document, screen_names)
     errors += [document.error(issue) for issue in issues] if document is not None else []
     tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
-    context = ScreenContext(tags, declared["tags"], screen_names)
+    context = ScreenContext(tags, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
         screen, screen_errors = load_screen(file, context)
@@ -238,6 +238,10 @@ def _modbus_tag_issues(name: str, tag: TagSpec, addresses: dict[str, ModbusAddre
     except ValueError as exc:
         return [Issue((*at, "address"), f"{subject}: {exc}")]
     issues: list[Issue] = []
+    if tag.deadband_percent is not None:
+        reason = "an OPC UA server applies it against the node's EURange; use deadband"
+        message = f"{subject}: deadband_percent: not on Modbus ({reason})"
+        issues.append(Issue((*at, "deadband_percent"), message))
     if tag.writable and not address.table.is_writable:
         reason = f"{address} is in a read-only table (discrete inputs and input registers)"
         issues.append(Issue((*at, "writable"), f"{subject}: writable: {reason}"))
@@ -261,7 +265,7 @@ def _opcua_tag_issues(name: str, tag: TagSpec) -> list[Issue]:
         parse_node_id(tag.address)
     except ValueError as exc:
         issues.append(Issue((*at, "address"), f"{subject}: {exc}"))
-    for key in ("byte_order", "length"):
+    for key in ("byte_order", "length", "unit", "verify"):
         if getattr(tag, key) is not None:
             issues.append(Issue((*at, key), f"{subject}: {key}: not allowed on an OPC UA tag (Modbus only)"))
     return issues
@@ -275,23 +279,28 @@ def _register_span(tag: TagSpec, address: ModbusAddress) -> int:
 
 
 def _overlap_issues(spec: ProjectSpec, addresses: dict[str, ModbusAddress]) -> list[Issue]:
-    """One issue per pair of tags sharing an address on one connection, at the later of the two.
+    """One issue per pair of tags sharing an address on one connection and unit, at the later of the two.
 
     Bits of one register are separate: ``hr:5.0`` and ``hr:5.1`` coexist, but not ``hr:5.0`` and ``hr:5``.
+    Units behind one gateway are separate devices: ``hr:0`` of unit 1 and of unit 2 coexist.
     """
-    occupants: dict[tuple[str, str, int], list[tuple[str, int | None]]] = defaultdict(list)
+    occupants: dict[tuple[str, int, str, int], list[tuple[str, int | None]]] = defaultdict(list)
     issues: list[Issue] = []
     for name, address in addresses.items():
         tag = spec.tags[name]
+        connection = spec.connections.get(tag.connection or "")
+        unit = tag.unit if tag.unit is not None else getattr(connection, "unit", None)
         clashes: dict[str, None] = {}
         for index in range(address.index, address.index + _register_span(tag, address)):
-            cell = occupants[(str(tag.connection), address.table.value, index)]
+            cell = occupants[(str(tag.connection), -1 if unit is None else unit, address.table.value, index)]
             for other, other_bit in cell:
                 if address.bit is None or other_bit is None or other_bit == address.bit:
                     clashes[other] = None
             cell.append((name, address.bit))
         for other in clashes:
             where = f"{other!r} ({spec.tags[other].address}) on connection {tag.connection!r}"
+            if tag.unit is not None or spec.tags[other].unit is not None:
+                where += f" unit {unit}"
             issues.append(
                 Issue(("tags", name, "address"), f"tag {name!r}: address {address} overlaps tag {where}")
             )

@@ -86,11 +86,20 @@ class ModbusConnectionSpec(StrictModel):
     timeout: PositiveDuration = 1.0
     byte_order: ByteOrder = "ABCD"
     max_gap: StrictInt = Field(8, ge=0, le=125)
+    sockets: StrictInt = Field(1, ge=1, le=16)
+    verify: StrictBool = False
 
     def to_config(self, name: str) -> ConnectionConfig:
         """The validated connection as the runtime takes it."""
         settings = ModbusSettings(
-            self.host, self.port, self.unit, self.timeout, self.byte_order, self.max_gap
+            self.host,
+            self.port,
+            self.unit,
+            self.timeout,
+            self.byte_order,
+            self.max_gap,
+            sockets=self.sockets,
+            verify=self.verify,
         )
         return ConnectionConfig(name, self.driver, settings)
 
@@ -105,6 +114,10 @@ class OpcUaConnectionSpec(StrictModel):
     timeout: PositiveDuration = 4.0
     username: Text | None = None
     password_env: str | None = None
+    password_keyring: str | None = None
+    queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
+    discard_oldest: StrictBool = True
+    pki_dir: Text | None = None
     # Declared only to refuse it with a useful message; never stored.
     password: Any = Field(None, exclude=True)
 
@@ -156,6 +169,25 @@ class OpcUaConnectionSpec(StrictModel):
             raise ValueError("needs a username to go with it")
         return value
 
+    @field_validator("password_keyring")
+    @classmethod
+    def _check_password_keyring(cls, value: str, info: ValidationInfo) -> str:
+        service, _, user = value.rpartition("/")
+        if not service.strip() or not user.strip():
+            raise ValueError(f"{value!r} is not SERVICE/USER (the keyring entry holding the password)")
+        if info.data.get("password_env") is not None:
+            raise ValueError("give either password_env or password_keyring, not both")
+        if "username" in info.data and info.data["username"] is None:
+            raise ValueError("needs a username to go with it")
+        return value
+
+    @field_validator("pki_dir")
+    @classmethod
+    def _check_pki_dir(cls, value: str) -> str:
+        if not Path(value).expanduser().is_absolute():
+            raise ValueError(f"{value!r} must be an absolute path (it holds the client's private key)")
+        return value
+
     @field_validator("password")
     @classmethod
     def _refuse_password(cls, value: Any) -> Any:
@@ -174,7 +206,16 @@ class OpcUaConnectionSpec(StrictModel):
     def to_config(self, name: str) -> ConnectionConfig:
         """The validated connection as the runtime takes it."""
         settings = OpcUaSettings(
-            self.endpoint, self.security, self.effective_mode, self.timeout, self.username, self.password_env
+            self.endpoint,
+            self.security,
+            self.effective_mode,
+            self.timeout,
+            self.username,
+            self.password_env,
+            password_keyring=self.password_keyring,
+            queue_size=self.queue_size,
+            discard_oldest=self.discard_oldest,
+            pki_dir=str(Path(self.pki_dir).expanduser()) if self.pki_dir else None,
         )
         return ConnectionConfig(name, self.driver, settings)
 
@@ -193,10 +234,16 @@ class TagSpec(StrictModel):
     description: str = ""
     scan: str = "normal"
     deadband: StrictFloat | None = Field(None, ge=0)
+    deadband_percent: StrictFloat | None = Field(None, gt=0, le=100)
     writable: StrictBool = False
     limits: tuple[StrictFloat, StrictFloat] | None = None
     decimals: StrictInt | None = Field(None, ge=0, le=12)
     length: StrictInt | None = Field(None, ge=1, le=MAX_STRING_LENGTH)
+    unit: StrictInt | None = Field(None, ge=0, le=255)
+    verify: StrictBool | None = None
+    history_deadband: StrictFloat | None = Field(None, ge=0)
+    history_deadband_percent: StrictFloat | None = Field(None, gt=0, le=100)
+    history_swinging_door: StrictBool = False
 
     @field_validator("limits")
     @classmethod
@@ -207,12 +254,28 @@ class TagSpec(StrictModel):
         return value
 
     # `type` is declared above these keys, so it is already in info.data when they are checked.
-    @field_validator("limits", "deadband", "decimals")
+    @field_validator(
+        "limits", "deadband", "deadband_percent", "decimals", "history_deadband", "history_deadband_percent"
+    )
     @classmethod
     def _only_numeric(cls, value: Any, info: ValidationInfo) -> Any:
         data_type = info.data.get("type")
         if data_type is not None and not data_type.is_numeric:
             raise ValueError(f"not allowed on a {data_type} tag (numeric tags only)")
+        return value
+
+    @field_validator("history_deadband_percent")
+    @classmethod
+    def _percent_of_limits(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("limits") is None:
+            raise ValueError("needs limits: [low, high], the range the percentage is taken of")
+        return value
+
+    @field_validator("history_swinging_door")
+    @classmethod
+    def _door_needs_a_band(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not (info.data.get("history_deadband") or info.data.get("history_deadband_percent")):
+            raise ValueError("needs history_deadband or history_deadband_percent: the deviation it allows")
         return value
 
     @field_validator("length")
@@ -236,10 +299,16 @@ class TagSpec(StrictModel):
             scan=self.scan,
             scan_period=scan_period,
             deadband=self.deadband or 0.0,
+            deadband_percent=self.deadband_percent or 0.0,
             writable=self.writable,
             limits=self.limits,
             decimals=_TAG_DEFAULTS["decimals"] if self.decimals is None else self.decimals,
             string_length=self.length or 0,
+            unit=self.unit,
+            verify=self.verify,
+            history_deadband=self.history_deadband or 0.0,
+            history_deadband_percent=self.history_deadband_percent or 0.0,
+            history_swinging_door=self.history_swinging_door,
         )
 
 

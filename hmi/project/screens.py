@@ -116,17 +116,19 @@ class WriteAction(StrictModel):
 
 
 class ButtonProps(StrictModel):
-    """A push button that either navigates to ``screen`` or performs ``write``."""
+    """A push button that navigates to ``screen``, performs ``write`` or opens saved trend ``trend``."""
 
     label: Label = ""
     screen: str | None = None
     write: WriteAction | None = None
+    trend: str | None = None
 
     @model_validator(mode="after")
     def _check_one_action(self) -> ButtonProps:
-        if (self.screen is None) == (self.write is None):
+        if [self.screen, self.write, self.trend].count(None) != 2:
             raise ValueError(
-                "a button needs exactly one action: screen (to navigate) or write (to set a tag)"
+                "a button needs exactly one action: screen (to navigate), write (to set a tag)"
+                " or trend (to open a saved trend)"
             )
         return self
 
@@ -251,6 +253,7 @@ class ScreenContext:
     tags: Mapping[str, TagDef]
     declared_tags: Collection[str] | None
     screen_names: Collection[str]
+    trend_names: Collection[str] | None = None  # None: the trends could not be read, so are not checked
 
 
 def load_screen(path: Path, context: ScreenContext) -> tuple[ScreenDef | None, list[ProjectError]]:
@@ -340,6 +343,10 @@ def _binding_issues(
 
 
 def _button_issues(at: Loc, item_name: str, props: ButtonProps, context: ScreenContext) -> list[Issue]:
+    trends = context.trend_names
+    if props.trend is not None and trends is not None and props.trend not in trends:
+        message = f"item {item_name}: unknown trend {props.trend!r}"
+        return [Issue((*at, "props", "trend"), message + did_you_mean(props.trend, trends))]
     if props.screen is not None and props.screen not in context.screen_names:
         message = f"item {item_name}: unknown screen {props.screen!r}"
         return [Issue((*at, "props", "screen"), message + did_you_mean(props.screen, context.screen_names))]

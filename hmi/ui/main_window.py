@@ -20,6 +20,8 @@ from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_strip import AlarmStrip
 from hmi.ui.connection_bar import ConnectionBar
+from hmi.ui.connections_menu import ConnectionsMenu
+from hmi.ui.connections_view import ConnectionsDock
 from hmi.ui.futures import FutureRelay
 from hmi.ui.screen_view import ScreenView
 from hmi.ui.session import GuiSession
@@ -40,6 +42,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 940)
 
         self.latest: dict[str, Sample] = {}
+        self._shut_down = False
         self.alarm_strip = AlarmStrip()
         self.screens: dict[str, ScreenView] = {}
         self.screen_stack = QStackedWidget()
@@ -50,7 +53,9 @@ class MainWindow(QMainWindow):
         if start is not None:
             self.show_screen(start)
         trend_def = next(iter(project.trends.values()), None)
-        self.trend_panel = TrendPanel(trend_def, project, self.relay) if trend_def else None
+        self.trend_panel = (
+            TrendPanel(trend_def, project, self.relay, can_save=not session.is_demo) if trend_def else None
+        )
         self.alarm_panel = AlarmPanel()
 
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         bridge = session.bridge
         bridge.sig_values_changed.connect(self._on_values)
         bridge.sig_status_changed.connect(self.connection_bar.apply_statuses)
+        bridge.sig_status_changed.connect(self.connections_menu.apply_statuses)
         bridge.sig_alarms_changed.connect(self._on_alarms)
         self.alarm_panel.sig_acknowledge_requested.connect(self._acknowledge)
         self.alarm_strip.sig_acknowledge_requested.connect(self._acknowledge)
@@ -85,8 +91,17 @@ class MainWindow(QMainWindow):
         view = ScreenView(self.project.screens[name], self.project)
         view.sig_write_requested.connect(self._write)
         view.sig_navigate.connect(self.show_screen)
+        view.sig_open_trend.connect(self.open_trend)
         self.screens[name] = view
         return view
+
+    def open_trend(self, name: str) -> None:
+        """Show saved trend ``name`` in the trend panel."""
+        trend = self.project.trends.get(name)
+        if trend is None or self.trend_panel is None:
+            self.message.setText(f"No trend named {name!r}")
+            return
+        self.trend_panel.open_trend(trend)
 
     def show_screen(self, name: str) -> None:
         """Bring screen ``name`` to the front, showing the latest values at once."""
@@ -117,12 +132,27 @@ class MainWindow(QMainWindow):
         ack_all.setShortcut("Ctrl+K")
         ack_all.triggered.connect(lambda: self._acknowledge(None))
         alarms_menu.addAction(ack_all)
+        view_menu = self.menuBar().addMenu("&View")
+        self.connections_view_action = QAction("&Connections", self)
+        self.connections_view_action.triggered.connect(self.show_connections_view)
+        view_menu.addAction(self.connections_view_action)
+        self.connections_dock: ConnectionsDock | None = None
+        self.connections_menu = ConnectionsMenu(self, self.project, self.message.setText)
         if self.session.is_demo:
             demo_menu = self.menuBar().addMenu("&Demo")
             self.cut_modbus = QAction("Cut the PLC's Modbus link", self)
             self.cut_modbus.setCheckable(True)
             self.cut_modbus.toggled.connect(self._toggle_plant_modbus)
             demo_menu.addAction(self.cut_modbus)
+
+    def show_connections_view(self) -> ConnectionsDock:
+        """Open (or bring back) the connections view as a dock below the screen."""
+        if self.connections_dock is None:
+            self.connections_dock = ConnectionsDock(self.session.diagnostics, self.relay, self)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.connections_dock)
+        self.connections_dock.show()
+        self.connections_dock.raise_()
+        return self.connections_dock
 
     # -- runtime → GUI -------------------------------------------------------------
     def _on_values(self, values: dict[str, Sample]) -> None:
@@ -170,11 +200,18 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Disconnect from the bridge and stop the panels' timers and workers."""
+        """Disconnect from the bridge and stop the panels' timers and workers (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         bridge = self.session.bridge
         bridge.sig_values_changed.disconnect(self._on_values)
         bridge.sig_status_changed.disconnect(self.connection_bar.apply_statuses)
+        bridge.sig_status_changed.disconnect(self.connections_menu.apply_statuses)
         bridge.sig_alarms_changed.disconnect(self._on_alarms)
+        self.connections_menu.close()
+        if self.connections_dock is not None:
+            self.connections_dock.view.stop()
         self.relay.close()
         if self.trend_panel is not None:
             self.trend_panel.close_panel()

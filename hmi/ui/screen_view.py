@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWid
 
 from hmi.model import Sample
 from hmi.project.config import Project, ScreenDef, ScreenItem
+from hmi.ui.trend_drag import TagDragSource
 from widgets.button_item import ButtonItem
 from widgets.label_item import LabelItem
 from widgets.palette import SCREEN_BACKGROUND
@@ -35,6 +36,9 @@ class ScreenView(QGraphicsView):
     sig_symbol_clicked = Signal(str)
     """(tag): an operator clicked an equipment symbol (faceplates open from here)."""
 
+    sig_open_trend = Signal(str)
+    """(trend name): an operator clicked a button that opens a saved trend."""
+
     def __init__(self, screen: ScreenDef, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.screen_def = screen
@@ -51,6 +55,16 @@ class ScreenView(QGraphicsView):
             if graphics is not None:
                 self.items_by_id[item.id] = graphics
                 self.scene().addItem(graphics)
+        self.tag_drag = TagDragSource(self, self._draggable_tags())
+
+    def _draggable_tags(self) -> dict[int, str]:
+        """Bound items an operator can drag onto a trend (setpoint entries are for typing into)."""
+        items = self.screen_def.items
+        return {
+            id(self.items_by_id[item.id]): item.tag
+            for item in items
+            if item.tag and item.type != "setpoint" and item.id in self.items_by_id
+        }
 
     @property
     def bound_tags(self) -> set[str]:
@@ -163,4 +177,7 @@ class ScreenView(QGraphicsView):
             button.sig_clicked.connect(
                 lambda: self.sig_write_requested.emit(str(write["tag"]), write.get("value"), None)
             )
+        elif item.props.get("trend"):
+            trend = str(item.props["trend"])
+            button.sig_clicked.connect(lambda: self.sig_open_trend.emit(trend))
         return button

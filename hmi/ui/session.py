@@ -103,6 +103,23 @@ class GuiSession:
             return self.station.alarms.acknowledge_all(user)
         return int(self.station.alarms.acknowledge(alarm, user))
 
+    def diagnostics(self) -> concurrent.futures.Future[dict[str, dict[str, Any]]]:
+        """Every connection's state, last error and traffic figures, copied on the runtime thread."""
+        return self.runtime_thread.submit(self._diagnostics())
+
+    async def _diagnostics(self) -> dict[str, dict[str, Any]]:
+        # Runs on the runtime loop, where the drivers live; the GUI only ever sees the copies.
+        if self.station is None:
+            return {}
+        report: dict[str, dict[str, Any]] = {}
+        for name, driver in self.station.runtime.drivers.items():
+            figures = getattr(driver, "diagnostics", None)
+            copied = dict(figures()) if figures is not None else {}
+            copied.setdefault("state", driver.status.state.value)
+            copied["last_error"] = copied.get("last_error") or driver.status.last_error
+            report[name] = copied
+        return report
+
     def set_plant_modbus(self, running: bool) -> concurrent.futures.Future[None] | None:
         """Demo only: stop or restart the simulated PLC's Modbus server (to show a comm failure)."""
         if self.plant is None or self.plant_thread is None:

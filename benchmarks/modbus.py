@@ -1,0 +1,259 @@
+"""Modbus TCP polling: our driver against bare pymodbus on the same blocks, a 1,000-tag scan, and scaling
+over four connections. Every server is a pymodbus server in its own process on 127.0.0.1, so the
+client side is what is measured (and a server never competes with the client for one event loop).
+
+- ``throughput``: the driver polling back to back (decoding and publishing every tag) against a bare
+  ``AsyncModbusTcpClient`` reading the same blocks in a loop, alternately, in the same run; then the
+  same blocks with only two tags each, which leaves the driver's per-request machinery alone.
+- ``scan_1000``: 1,000 tags at 100 ms on one connection: cycles kept, overruns, p99 lateness of the
+  cycle starts against their deadlines.
+- ``four_connections``: four drivers on four server processes against one, back to back; once with
+  servers answering at once (CPU bound: client and servers share the machine's cores) and once with
+  servers answering after a fixed delay, as a PLC answers at the end of its scan (latency bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import statistics
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+
+from pymodbus.client import AsyncModbusTcpClient
+
+from drivers.base import Backoff
+from drivers.modbus import ModbusDriver
+from drivers.settings import ModbusSettings
+from hmi.model import DataType, TagDef
+
+ROUNDS = 3
+ROUND_S = 1.5
+SCAN_S = 6.0
+DEVICE_DELAY_S = 0.005
+REGISTERS = 4000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def _servers(count: int, delay: float = 0.0) -> AsyncIterator[list[int]]:
+    """``count`` pymodbus servers, each in its own process; yields their ports."""
+    ports = [_free_port() for _ in range(count)]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.modbus",
+            str(port),
+            str(delay),
+            stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            if b"listening" not in line:
+                raise RuntimeError(f"benchmark server did not start: {line!r}")
+        yield ports
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+
+def _tags(count: int, period: float) -> list[TagDef]:
+    """A plant-like mix: half float32 (two registers), a third uint16, the rest coils."""
+    floats, words = count // 2, count // 3
+    tags = [
+        TagDef(f"F{i}", "plc", f"hr:{2 * i}", DataType.FLOAT32, scan_period=period) for i in range(floats)
+    ]
+    base = 2 * floats
+    tags += [
+        TagDef(f"W{i}", "plc", f"hr:{base + i}", DataType.UINT16, scan_period=period) for i in range(words)
+    ]
+    tags += [
+        TagDef(f"C{i}", "plc", f"co:{i}", DataType.BOOL, scan_period=period)
+        for i in range(count - floats - words)
+    ]
+    return tags
+
+
+def _driver(port: int, tags: Sequence[TagDef], published: list[int]) -> ModbusDriver:
+    def on_sample(_name: str, _sample: object) -> None:
+        published[0] += 1
+
+    settings = ModbusSettings("127.0.0.1", port, timeout=2.0)
+    return ModbusDriver(f"plc:{port}", settings, tags, on_sample, lambda _s: None, Backoff())
+
+
+async def _wait_connected(drivers: Sequence[ModbusDriver]) -> None:
+    for _ in range(500):
+        if all(d.diagnostics()["requests"] > 0 for d in drivers):
+            return
+        await asyncio.sleep(0.01)
+    raise RuntimeError("drivers did not connect")
+
+
+async def _driver_blocks_per_s(ports: Sequence[int], tags: Sequence[TagDef], seconds: float) -> float:
+    """Blocks per second read by one driver per port, each polling back to back."""
+    published = [0]
+    drivers = [_driver(port, tags, published) for port in ports]
+    for driver in drivers:
+        await driver.start()
+    try:
+        await _wait_connected(drivers)
+        before = sum(int(d.diagnostics()["requests"]) for d in drivers)
+        await asyncio.sleep(seconds)
+        after = sum(int(d.diagnostics()["requests"]) for d in drivers)
+    finally:
+        for driver in drivers:
+            await driver.stop()
+    return (after - before) / seconds
+
+
+async def _bare_blocks_per_s(port: int, blocks: Sequence[tuple[bool, int, int]], seconds: float) -> float:
+    """Blocks per second read by a bare pymodbus client looping over the same blocks."""
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2.0, retries=0, reconnect_delay=0)
+    await client.connect()
+    loop = asyncio.get_running_loop()
+    reads, end = 0, loop.time() + seconds
+    try:
+        while loop.time() < end:
+            for is_bit, start, count in blocks:
+                if is_bit:
+                    response = await client.read_coils(start, count=count, device_id=1)
+                else:
+                    response = await client.read_holding_registers(start, count=count, device_id=1)
+                if response.isError():
+                    raise RuntimeError(f"bare read failed: {response}")
+                reads += 1
+    finally:
+        client.close()
+    return reads / seconds
+
+
+def _one_tag_per_block(tags: Sequence[TagDef], blocks: Sequence[tuple[bool, int, int]]) -> list[TagDef]:
+    """Tags spanning the same blocks with just two tags each (first and last address): protocol cost only."""
+    ends = []
+    for index, (is_bit, start, count) in enumerate(blocks):
+        table, kind = ("co", DataType.BOOL) if is_bit else ("hr", DataType.UINT16)
+        ends += [
+            TagDef(f"S{index}", "plc", f"{table}:{start}", kind, scan_period=tags[0].scan_period),
+            TagDef(f"E{index}", "plc", f"{table}:{start + count - 1}", kind, scan_period=tags[0].scan_period),
+        ]
+    return ends
+
+
+async def _throughput(sparse: bool = False) -> dict[str, float | int]:
+    tags = _tags(1000, 0.001)  # a period far below the cycle time: the driver polls back to back
+    plan = ModbusDriver("plan", ModbusSettings("127.0.0.1"), tags, lambda *_: None, lambda _s: None).plan
+    blocks = [(b.table.is_bit, b.start, b.count) for g in plan.groups for b in g.blocks]
+    if sparse:
+        tags = _one_tag_per_block(tags, blocks)
+    ours, bare = [], []
+    async with _servers(1) as (port,):
+        for _ in range(ROUNDS):
+            ours.append(await _driver_blocks_per_s([port], tags, ROUND_S))
+            bare.append(await _bare_blocks_per_s(port, blocks, ROUND_S))
+    return {
+        "tags": len(tags),
+        "blocks_per_cycle": len(blocks),
+        "ours_blocks_per_s": round(statistics.median(ours)),
+        "bare_blocks_per_s": round(statistics.median(bare)),
+        "ratio": round(statistics.median(ours) / statistics.median(bare), 3),
+    }
+
+
+async def _scan_1000() -> dict[str, float | int]:
+    tags = _tags(1000, 0.1)
+    published = [0]
+    async with _servers(1) as (port,):
+        driver = _driver(port, tags, published)
+        await driver.start()
+        try:
+            await _wait_connected([driver])
+            start = driver.diagnostics()
+            await asyncio.sleep(SCAN_S)
+            end = driver.diagnostics()
+        finally:
+            await driver.stop()
+    cycles = int(end["cycles"]) - int(start["cycles"])
+    return {
+        "tags": len(tags),
+        "blocks_per_cycle": int(end["blocks"]),
+        "period_ms": 100,
+        "cycles": cycles,
+        "expected_cycles": round(SCAN_S / 0.1),
+        "overruns": int(end["overruns"]),
+        "lateness_p99_ms": end["lateness_p99_ms"],
+        "rtt_mean_ms": end["rtt_mean_ms"],
+    }
+
+
+async def _four_connections(delay: float) -> dict[str, float]:
+    tags = _tags(1000, 0.001)
+    async with _servers(4, delay) as ports:
+        one = await _driver_blocks_per_s(ports[:1], tags, ROUND_S)
+        four = await _driver_blocks_per_s(ports, tags, ROUND_S)
+    return {"one_blocks_per_s": round(one), "four_blocks_per_s": round(four), "ratio": round(four / one, 2)}
+
+
+async def _all() -> dict[str, object]:
+    return {
+        "throughput": await _throughput(),
+        "throughput_two_tags_per_block": await _throughput(sparse=True),
+        "scan_1000": await _scan_1000(),
+        "four_connections_cpu_bound": await _four_connections(0.0),
+        f"four_connections_device_delay_{DEVICE_DELAY_S * 1000:g}ms": await _four_connections(DEVICE_DELAY_S),
+    }
+
+
+def run() -> dict[str, object]:
+    """Run the three measurements; every server runs in its own process."""
+    # pymodbus logs a warning for each request cut short when a driver stops: not a result.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    return asyncio.run(_all())
+
+
+# ---------------------------------------------------------------- the server process
+
+
+async def _serve(port: int, delay: float) -> None:
+    from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
+    from pymodbus.server import ModbusTcpServer
+
+    logging.disable(logging.WARNING)  # pymodbus's deprecation notices are not results
+    device = ModbusDeviceContext(
+        hr=ModbusSequentialDataBlock(1, [i % 65536 for i in range(REGISTERS)]),
+        ir=ModbusSequentialDataBlock(1, [0] * 16),
+        co=ModbusSequentialDataBlock(1, [bool(i % 3) for i in range(REGISTERS)]),
+        di=ModbusSequentialDataBlock(1, [False] * 16),
+    )
+    if delay > 0:
+
+        async def answer_late(*_request: object) -> None:
+            await asyncio.sleep(delay)
+
+        device.simdevice.action = answer_late
+    server = ModbusTcpServer(ModbusServerContext(devices=device), address=("127.0.0.1", port))
+    await server.serve_forever(background=True)
+    print("listening", flush=True)
+    # Serve until the benchmark closes our stdin (or dies): never outlive it.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2])))

@@ -1,0 +1,61 @@
+"""``hmi certs list|trust|reject [THUMBPRINT]``: the OPC UA trust list and decisions on it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hmi.certs import CertificateInfo
+
+
+def add_certs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``hmi certs`` and its actions on the top-level subcommands."""
+    certs = sub.add_parser("certs", help="OPC UA certificates: list, trust or reject server certificates")
+    certs.add_argument(
+        "--pki", type=Path, metavar="DIR", help="PKI folder (default: $CONVERGE_HMI_PKI, else user data)"
+    )
+    actions = certs.add_subparsers(dest="certs_command", required=True)
+    actions.add_parser("list", help="our own certificate, trusted and rejected server certificates")
+    for name, text in (("trust", "move a rejected certificate to trusted"), ("reject", "stop trusting one")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("thumbprint", help="SHA-1 thumbprint (or its start) from 'hmi certs list'")
+
+
+def run_certs(args: argparse.Namespace) -> int:
+    """Carry out ``hmi certs``; exit 1 with a message when the decision cannot be made."""
+    # Imported here: every other ``hmi`` command starts without loading the OPC UA stack.
+    from hmi.certs import CertificateError, list_certificates, own_identity, reject, resolve_pki_dir, trust
+
+    pki_dir = resolve_pki_dir(args.pki)
+    try:
+        if args.certs_command == "list":
+            own_identity(pki_dir)  # created on first run, so it can be handed to a server's administrator
+            print(f"PKI folder: {pki_dir}")
+            for cert in list_certificates(pki_dir):
+                print(format_certificate(cert))
+            return 0
+        decide = trust if args.certs_command == "trust" else reject
+        cert = decide(pki_dir, args.thumbprint)
+    except (CertificateError, OSError) as exc:
+        print(f"hmi certs {args.certs_command}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{cert.status}: {cert.thumbprint} {cert.subject}")
+    return 0
+
+
+def format_certificate(cert: CertificateInfo) -> str:
+    """A certificate as a block of indented lines, headed by its status and thumbprint."""
+    lines = [f"{cert.status:9} {cert.thumbprint}"]
+    if cert.error:
+        lines.append(f"          file {cert.path}: {cert.error}")
+        return "\n".join(lines)
+    lines += [
+        f"          subject   {cert.subject}",
+        f"          valid     {cert.validity()}",
+        f"          app uri   {cert.application_uri or '(none)'}",
+        f"          file      {cert.path}",
+    ]
+    return "\n".join(lines)

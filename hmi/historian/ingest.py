@@ -1,0 +1,160 @@
+"""One commit's worth of samples into the file: raw rows and their rollups, column by column.
+
+Conversion works on whole columns (C-level ``map`` and numpy) rather than one
+Python call per sample: at hundreds of thousands of samples a second the
+per-sample function calls were most of the writer's cost.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from operator import attrgetter, itemgetter
+
+import numpy as np
+
+from hmi.historian import rollup, upkeep
+from hmi.historian.schema import MICROS_PER_SECOND, storable_value
+from hmi.model import Quality, Sample
+
+INSERT_SAMPLE = "INSERT OR REPLACE INTO samples (tag_id, ts, value, quality, reason) VALUES (?, ?, ?, ?, ?)"
+
+_TS, _VALUE, _QUALITY, _REASON = (attrgetter(name) for name in ("ts", "value", "quality", "reason"))
+_TAG, _SAMPLE = itemgetter(0), itemgetter(1)
+_QUALITY_CODE = {quality: int(quality) for quality in Quality}
+_FLOATS = {float, type(None)}
+_NUMBERS = {float, int, bool, type(None)}
+_STAMPS = {float, int}
+_LIMIT = float(2**63 - 1024)  # the largest float below int64's limit, so the cast cannot wrap
+
+
+@dataclass(slots=True)
+class Columns:
+    """A batch as storable columns, plus the numpy views the rollups need."""
+
+    tag_id: np.ndarray  # int64
+    ts: np.ndarray  # int64 microseconds
+    stored: list[float | str | None]
+    quality: np.ndarray  # int8
+    reason: list[str]
+    usable: np.ndarray  # float64: the value when numeric and not bad, else NaN
+
+    def rows(self) -> zip[tuple[int, int, float | str | None, int, str]]:
+        """The `samples` rows, built lazily by ``zip`` as executemany consumes them."""
+        return zip(
+            self.tag_id.tolist(),
+            self.ts.tolist(),
+            self.stored,
+            self.quality.tolist(),
+            self.reason,
+            strict=True,
+        )
+
+
+def to_columns(batch: list[tuple[str, Sample]], tag_ids: dict[str, int]) -> Columns:
+    """Columns of a batch; ValueError/TypeError/OverflowError/KeyError when some sample cannot be stored."""
+    samples = list(map(_SAMPLE, batch))
+    ids = np.array(list(map(tag_ids.__getitem__, map(_TAG, batch))), dtype=np.int64)
+    stamps = list(map(_TS, samples))
+    if not set(map(type, stamps)) <= _STAMPS:
+        raise TypeError("a timestamp is not a number of seconds")
+    micros = np.rint(np.array(stamps, dtype=np.float64) * MICROS_PER_SECOND)
+    if not np.all(np.abs(micros) <= _LIMIT):  # also false for NaN
+        raise OverflowError("a timestamp is NaN or outside the range SQLite can store")
+    values = list(map(_VALUE, samples))
+    kinds = set(map(type, values))
+    if kinds <= _FLOATS:
+        stored: list[float | str | None] = values  # SQLite stores a NaN as NULL by itself
+        numeric = np.array(values, dtype=np.float64)  # None -> NaN
+    elif kinds <= _NUMBERS:
+        numeric = np.array(values, dtype=np.float64)
+        stored = numeric.tolist()
+    else:
+        stored = [storable_value(v) for v in values]
+        numeric = np.array([v if type(v) is float else np.nan for v in stored], dtype=np.float64)
+    # Through a dict: plain ints bind fast, and a quality that is not ours raises KeyError.
+    quality = np.array(list(map(_QUALITY_CODE.__getitem__, map(_QUALITY, samples))), dtype=np.int8)
+    # Plain str: sqlite3 binds an enum member through its slow adaptation path (~1 us each).
+    reasons = list(map(str, map(_REASON, samples)))
+    usable = np.where(quality > 0, numeric, np.nan)
+    return Columns(ids, micros.astype(np.int64), stored, quality, reasons, usable)
+
+
+def to_columns_refusing(
+    batch: list[tuple[str, Sample]], tag_ids: dict[str, int]
+) -> tuple[Columns, tuple[int, str] | None]:
+    """Columns of the storable samples, and (how many were refused, why the first was) if any were."""
+    try:
+        return to_columns(batch, tag_ids), None
+    except (TypeError, ValueError, OverflowError, KeyError):
+        pass
+    # Slow path only when some sample cannot be stored (NaN or absurd timestamp, foreign quality).
+    storable: list[tuple[str, Sample]] = []
+    first_refusal = ""
+    for tag, sample in batch:
+        try:
+            to_columns([(tag, sample)], tag_ids)
+        except (TypeError, ValueError, OverflowError, KeyError) as error:
+            first_refusal = first_refusal or f"{tag} at ts={sample.ts!r}: {error}"
+        else:
+            storable.append((tag, sample))
+    return to_columns(storable, tag_ids), (len(batch) - len(storable), first_refusal)
+
+
+def insert_new_tags(
+    conn: sqlite3.Connection, batch: list[tuple[str, Sample]], known: dict[str, int]
+) -> dict[str, int]:
+    """Insert the batch's tag names not in ``known``, inside the open transaction; returns their ids.
+
+    The caller adopts the ids only after COMMIT, so a rolled-back batch never leaves a stale id behind.
+    """
+    names = set(map(_TAG, batch)).difference(known)
+    if not names:
+        return {}
+    next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM tags").fetchone()[0]
+    new_ids = {name: next_id + offset for offset, name in enumerate(sorted(names))}
+    conn.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", [(i, n) for n, i in new_ids.items()])
+    return new_ids
+
+
+def insert(conn: sqlite3.Connection, columns: Columns, newest: dict[int, int]) -> dict[int, int]:
+    """Write raw rows and fold them into the rollups, inside the caller's transaction.
+
+    ``newest`` maps tag id to the latest stored timestamp (filled here for tags
+    it lacks). A tag whose samples all come after it replaces nothing, so its
+    rollups are merged cheaply; a late, duplicate or replacing sample makes
+    this commit recompute that tag's touched buckets from raw rows. Returns the
+    new latest timestamps, for the caller to adopt once the transaction commits.
+    """
+    if columns.ts.size == 0:
+        return {}
+    order = np.lexsort((columns.ts, columns.tag_id))
+    ids, ts = columns.tag_id[order], columns.ts[order]
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(ids) != 0)))
+    ends = np.append(starts[1:], ids.size) - 1
+    for tag_id in ids[starts].tolist():
+        if tag_id not in newest:
+            found = conn.execute("SELECT max(ts) FROM samples WHERE tag_id = ?", (tag_id,)).fetchone()[0]
+            newest[tag_id] = rollup.NO_TS_LOW if found is None else found
+    conn.executemany(INSERT_SAMPLE, columns.rows())
+
+    repeated = np.zeros(ids.size, bool)
+    repeated[1:] = (np.diff(ids) == 0) & (np.diff(ts) == 0)
+    late_tags = [
+        tag_id
+        for tag_id, first, start, end in zip(
+            ids[starts].tolist(), ts[starts].tolist(), starts, ends, strict=True
+        )
+        if first <= newest[tag_id] or repeated[start : end + 1].any()
+    ]
+    stats = rollup.from_samples(ids, ts, columns.usable[order], columns.quality[order])
+    if late_tags:
+        late = np.isin(ids, late_tags)
+        for tag_id in late_tags:
+            upkeep.rebuild_buckets(conn, tag_id, ts[ids == tag_id])
+        stats = stats.take(~late)
+    upkeep.merge_new_samples(conn, stats)
+    return {
+        tag_id: max(last, newest[tag_id])
+        for tag_id, last in zip(ids[starts].tolist(), ts[ends].tolist(), strict=True)
+    }

@@ -1,0 +1,107 @@
+"""The main window's Connections menu: OPC UA certificates, browsing, and a hint when a server is refused.
+
+Kept apart from the main window so that it only has to add the menu, feed it
+connection states and close it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QMainWindow
+
+from hmi.model import ConnectionStatus
+from hmi.project.config import ConnectionConfig, Project
+
+if TYPE_CHECKING:
+    from hmi.ui.browse_dialog import BrowseDialog
+    from hmi.ui.cert_dialog import CertificateDialog
+
+_UNTRUSTED = re.compile(r"not trusted \(thumbprint ([0-9A-F]{40})\)")
+"""How drivers.opcua_security names a refused server certificate in a connection's error."""
+
+
+def untrusted_thumbprint(error: str) -> str | None:
+    """The thumbprint named by a driver's 'server certificate ... is not trusted' error, else None."""
+    match = _UNTRUSTED.search(error)
+    return match.group(1) if match else None
+
+
+class ConnectionsMenu:
+    """Adds "Connections" to ``window``'s menu bar; opens the certificate and browse dialogs (non-modal)."""
+
+    def __init__(self, window: QMainWindow, project: Project, show_message: Callable[[str], None]) -> None:
+        self._window = window
+        self._show_message = show_message
+        self._opcua = {n: c for n, c in project.connections.items() if c.driver == "opcua"}
+        self.untrusted: dict[str, str] = {}
+        """Connection name → thumbprint of the server certificate it refused most recently."""
+        self.dialogs: list[QDialog] = []
+        self.menu = window.menuBar().addMenu("&Connections")
+        self.certificates_action = QAction("&Certificates…", window)
+        self.certificates_action.triggered.connect(lambda: self.open_certificates())
+        self.menu.addAction(self.certificates_action)
+        self.browse_actions: dict[str, QAction] = {}
+        for name in self._opcua:
+            action = QAction(f"&Browse {name}…", window)
+            action.triggered.connect(lambda _checked=False, target=name: self.open_browser(target))
+            self.menu.addAction(action)
+            self.browse_actions[name] = action
+        self.menu.setEnabled(bool(self._opcua))
+
+    def apply_statuses(self, statuses: dict[str, ConnectionStatus]) -> None:
+        """Notice a connection refusing its server's certificate and tell the engineer where to look."""
+        for name, status in statuses.items():
+            thumbprint = untrusted_thumbprint(status.last_error) if name in self._opcua else None
+            if thumbprint is None or self.untrusted.get(name) == thumbprint:
+                continue
+            self.untrusted[name] = thumbprint
+            self._show_message(
+                f"{name}: the server certificate {thumbprint[:12]}… is not trusted; "
+                "inspect it under Connections → Certificates…"
+            )
+
+    def open_certificates(self, connection: str | None = None) -> CertificateDialog:
+        """The certificates of ``connection``'s PKI folder (default: the last refusing one, or the first)."""
+        from hmi.ui.cert_dialog import CertificateDialog  # loads the OPC UA stack: only when asked
+
+        name = connection or next(iter(self.untrusted), None) or next(iter(self._opcua), None)
+        config = self._opcua.get(name or "")
+        dialog = CertificateDialog(_pki_of(config), self.untrusted.get(name or ""), self._window)
+        self._keep(dialog)
+        return dialog
+
+    def open_browser(self, connection: str) -> BrowseDialog:
+        """Browse the server of OPC UA ``connection`` with its own security settings."""
+        from hmi.ui.browse_dialog import BrowseDialog  # loads the OPC UA stack: only when asked
+
+        config = self._opcua[connection]
+        dialog = BrowseDialog(connection, config.settings, _pki_of(config), self._window)
+        dialog.sig_untrusted.connect(lambda thumbprint: self._note_untrusted(connection, thumbprint))
+        self._keep(dialog)
+        return dialog
+
+    def close(self) -> None:
+        """Close every dialog this menu opened (a browse dialog then ends its session on its own)."""
+        for dialog in list(self.dialogs):
+            dialog.close()
+
+    def _note_untrusted(self, connection: str, thumbprint: str) -> None:
+        self.untrusted[connection] = thumbprint
+
+    def _keep(self, dialog: QDialog) -> None:
+        self.dialogs.append(dialog)
+        dialog.finished.connect(
+            lambda _result: self.dialogs.remove(dialog) if dialog in self.dialogs else None
+        )
+        dialog.show()
+
+
+def _pki_of(config: ConnectionConfig | None) -> Path:
+    from hmi.certs import resolve_pki_dir
+
+    return resolve_pki_dir(config.settings.pki_dir if config is not None else None)

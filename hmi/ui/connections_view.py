@@ -1,0 +1,166 @@
+"""The connections view: each connection's state, last error and traffic figures, refreshed every second.
+
+Drivers live on the runtime thread, so the view never calls them: it asks for a copy of every
+connection's diagnostics through a function returning a ``concurrent.futures.Future`` (the
+session's ``diagnostics``) and receives the answer on the GUI thread through a ``FutureRelay``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from hmi.model import ConnectionState
+from hmi.ui.futures import FutureRelay
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 1000
+DiagnosticsRequest = Callable[[], concurrent.futures.Future[dict[str, dict[str, Any]]]]
+"""Returns at once; the future carries connection name → diagnostics (plain values, copied)."""
+
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Connection", "", ""),
+    ("State", "state", ""),
+    ("Requests/s", "requests_per_s", "{:.1f}"),
+    ("Errors", "errors", "{:d}"),
+    ("RTT mean (ms)", "rtt_mean_ms", "{:.2f}"),
+    ("RTT p99 (ms)", "rtt_p99_ms", "{:.2f}"),
+    ("Overruns", "overruns", "{:d}"),
+    ("Last error", "last_error", ""),
+)
+"""(header, diagnostics key, number format) per column; a key a driver lacks shows as a dash."""
+
+_STATE_COLOURS = {
+    ConnectionState.CONNECTED.value: "#3d6b45",
+    ConnectionState.CONNECTING.value: "#8a7a2e",
+    ConnectionState.BACKING_OFF.value: "#a8322d",
+    ConnectionState.FAILED.value: "#a8322d",
+    ConnectionState.STOPPED.value: "#6b6b6b",
+}
+
+
+def cell_text(value: Any, number_format: str) -> str:
+    """A diagnostics value as shown in its cell: formatted numbers, a dash for a missing value."""
+    if value is None or value == "":
+        return "–"
+    if number_format and isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return number_format.format(value)
+        except ValueError:  # an integer column given a float: show it as it came
+            return str(value)
+    return str(value)
+
+
+class ConnectionsView(QWidget):
+    """A table of every connection's diagnostics, refreshed about once a second while shown."""
+
+    def __init__(
+        self, request: DiagnosticsRequest, relay: FutureRelay, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._request = request
+        self._relay = relay
+        self._pending: concurrent.futures.Future[dict[str, dict[str, Any]]] | None = None
+        self.refreshes = 0
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([header for header, _, _ in COLUMNS])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        """Refresh now and then every second."""
+        self.refresh()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop refreshing (the window closes, or the view is hidden)."""
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        """Ask the runtime for fresh figures, unless the previous answer is still on its way."""
+        if self._pending is not None and not self._pending.done():
+            return
+        try:
+            self._pending = self._request()
+        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
+            log.debug("connections view: %s", exc)
+            return
+        self._relay.watch(self._pending, self._on_answer)
+
+    def _on_answer(self, future: concurrent.futures.Future[dict[str, dict[str, Any]]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            log.warning("connections view: diagnostics failed: %s", future.exception())
+            return
+        self.apply(future.result())
+
+    def apply(self, diagnostics: Mapping[str, Mapping[str, Any]]) -> None:
+        """Show ``diagnostics`` (connection name → figures), one row per connection, sorted by name."""
+        self.refreshes += 1
+        names = sorted(diagnostics)
+        self.table.setRowCount(len(names))
+        for row, name in enumerate(names):
+            figures = diagnostics[name]
+            for column, (_, key, number_format) in enumerate(COLUMNS):
+                text = name if column == 0 else cell_text(figures.get(key), number_format)
+                self._set_cell(row, column, text, key)
+            state_item = self.table.item(row, 1)
+            colour = _STATE_COLOURS.get(str(figures.get("state", "")))
+            if colour is not None:
+                state_item.setBackground(QBrush(QColor(colour)))
+                state_item.setForeground(QBrush(QColor("white")))
+
+    def _set_cell(self, row: int, column: int, text: str, key: str) -> None:
+        item = self.table.item(row, column)
+        if item is None:
+            item = QTableWidgetItem()
+            numeric = COLUMNS[column][2] != ""
+            alignment = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
+            item.setTextAlignment(alignment | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, column, item)
+        item.setText(text)
+        if key == "last_error":
+            item.setToolTip(text)
+
+    def cell(self, connection: str, header: str) -> str:
+        """The text shown for ``connection`` under column ``header`` (for tests and tooling)."""
+        column = [h for h, _, _ in COLUMNS].index(header)
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).text() == connection:
+                return self.table.item(row, column).text()
+        raise KeyError(connection)
+
+
+class ConnectionsDock(QDockWidget):
+    """The connections view in a dock; it refreshes only while visible."""
+
+    def __init__(
+        self, request: DiagnosticsRequest, relay: FutureRelay, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Connections", parent)
+        self.setObjectName("connections-dock")
+        self.view = ConnectionsView(request, relay, self)
+        self.setWidget(self.view)
+        self.visibilityChanged.connect(self._follow_visibility)
+
+    def _follow_visibility(self, visible: bool) -> None:
+        if visible:
+            self.view.start()
+        else:
+            self.view.stop()
