@@ -46,6 +46,28 @@ def require_program(name: str) -> str:
     return path
 
 
+@pytest.fixture
+def running_demo(qtbot: Any, tmp_path: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """The demo plant, the runtime and a shown main window, as `hmi demo` starts them; stopped after."""
+    from hmi.project.loader import load_project
+    from hmi.resources import demo_project_dir
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+
+    project = load_project(demo_project_dir())
+    session = GuiSession(project, RuntimeBridge(), demo_data_dir=tmp_path)
+    window = MainWindow(project, session)
+    qtbot.addWidget(window)
+    window.show()
+    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
+    try:
+        yield project, session, window
+    finally:
+        window.close()
+        session.stop()
+
+
 def _live_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
 

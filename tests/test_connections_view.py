@@ -5,13 +5,8 @@ import concurrent.futures
 import pytest
 
 from hmi.model import ConnectionState
-from hmi.project.loader import load_project
-from hmi.resources import demo_project_dir
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.connections_view import ConnectionsView, cell_text
 from hmi.ui.futures import FutureRelay
-from hmi.ui.main_window import MainWindow
-from hmi.ui.session import GuiSession
 
 pytestmark = pytest.mark.gui
 
@@ -55,23 +50,8 @@ def test_the_view_shows_what_the_request_answers_and_never_asks_twice_at_once(qt
     relay.close()
 
 
-@pytest.fixture
-def running_demo(qtbot, tmp_path):
-    project = load_project(demo_project_dir())
-    session = GuiSession(project, RuntimeBridge(), demo_data_dir=tmp_path)
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    session.start()
-    try:
-        yield session, window
-    finally:
-        window.close()
-        session.stop()
-
-
 def test_view_connections_on_the_demo_shows_live_figures_and_a_cut_link(running_demo, qtbot, tmp_path):
-    session, window = running_demo
+    _project, session, window = running_demo
     connected = ConnectionState.CONNECTED
     qtbot.waitUntil(lambda: window.connection_bar.states.get("plc1") is connected, timeout=20000)
     window.connections_view_action.trigger()

@@ -4,28 +4,8 @@ import pytest
 
 from hmi.historian.reader import HistoryReader
 from hmi.model import ConnectionState, Quality, Reason
-from hmi.project.loader import load_project
-from hmi.resources import demo_project_dir
-from hmi.ui.bridge import RuntimeBridge
-from hmi.ui.main_window import MainWindow
-from hmi.ui.session import GuiSession
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def running_demo(qtbot, tmp_path):
-    project = load_project(demo_project_dir())
-    session = GuiSession(project, RuntimeBridge(), demo_data_dir=tmp_path)
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    window.relay.watch(session.start(), lambda f: window.on_runtime_started())
-    try:
-        yield project, session, window
-    finally:
-        window.close()
-        session.stop()
 
 
 def all_good(window, tags):
