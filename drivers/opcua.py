@@ -25,7 +25,7 @@ from asyncua.common.ua_utils import data_type_to_variant_type
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from drivers.opcua_client import SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
-from drivers.opcua_credentials import apply_login
+from drivers.opcua_credentials import apply_login, explaining_login_refusal
 from drivers.opcua_nodeid import parse_node_id
 from drivers.opcua_quality import status_name
 from drivers.opcua_security import secure_client
@@ -196,9 +196,11 @@ class OpcUaDriver(Driver):
         client.connection_lost_callback = self._on_connection_lost
         # Each request is bounded by settings.timeout; this bounds the whole session set-up.
         async with asyncio.timeout(self.settings.timeout * 3):
-            await secure_client(client, self.settings, self._pki_dir)
+            # The identity first: a missing key file is reported even while the server is unreachable.
             await apply_login(client, self.settings)
-            await client.connect(auto_reconnect=False)
+            await secure_client(client, self.settings, self._pki_dir)
+            with explaining_login_refusal(self.settings):
+                await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
         await self._cache_variant_types(client)
         await self._subscribe(client)

@@ -16,7 +16,7 @@ from typing import Any
 from asyncua import Client, ua
 
 from drivers.opcua_client import SessionClient
-from drivers.opcua_credentials import apply_login
+from drivers.opcua_credentials import apply_login, explaining_login_refusal
 from drivers.opcua_security import secure_client
 from drivers.settings import OpcUaSettings
 
@@ -101,9 +101,10 @@ def _quoted(text: str) -> str:
 async def open_browse_client(settings: OpcUaSettings, pki_dir: Path | None) -> Client:
     """A connected client with the connection's security and login; raises on any failure."""
     client = SessionClient(settings.endpoint, settings.timeout)
-    await secure_client(client, settings, pki_dir)
     await apply_login(client, settings)
-    await client.connect()
+    await secure_client(client, settings, pki_dir)
+    with explaining_login_refusal(settings):
+        await client.connect()
     return client
 
 

@@ -47,3 +47,9 @@ class OpcUaSettings:
     """When a monitored item's queue overflows the server drops the oldest value (else the newest)."""
     pki_dir: str | None = None
     """Folder of the client certificate and trust list; default: CONVERGE_HMI_PKI or the user data dir."""
+    user_certificate: str | None = None
+    """X.509 user identity (instead of a username): the user's certificate file, PEM or DER."""
+    user_private_key: str | None = None
+    """The private key file (PEM or DER) of ``user_certificate``."""
+    user_key_password_env: str | None = None
+    """Environment variable holding the passphrase of an encrypted ``user_private_key``."""

@@ -10,7 +10,9 @@ fails a test that leaves asyncio tasks running)::
 
 Building the standard address space takes about a second, so keep the number
 of servers per test module small. ``stop()`` then ``start()`` restarts the same
-server on the same port quickly (for reconnect tests).
+server on the same port quickly (for reconnect tests). With ``users`` and/or
+``user_certificates`` (DER, with an ``identity``) it accepts exactly those user
+names/passwords and X.509 user certificates, and refuses anonymous sessions.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 from asyncua import Server, ua
 from asyncua.crypto import cert_gen
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import CertificateUserManager
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName, UniformResourceIdentifier
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -55,17 +58,21 @@ def make_server_identity() -> ServerIdentity:
     return ServerIdentity(cert.public_bytes(Encoding.DER), cert_gen.dump_private_key_as_pem(key))
 
 
-class _PasswordUsers:
-    """Accepts exactly the configured user names and passwords; refuses anonymous sessions."""
+class _KnownUsers:
+    """Accepts exactly the configured user names and passwords, and the user certificates that
+    asyncua's CertificateUserManager was given; refuses anonymous sessions."""
 
-    def __init__(self, users: Mapping[str, str]) -> None:
+    def __init__(self, users: Mapping[str, str], certificates: CertificateUserManager) -> None:
         self._users = dict(users)
+        self._certificates = certificates
 
     def get_user(
         self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
     ) -> User | None:
         if username is not None and self._users.get(username) == password:
             return User(role=UserRole.User, name=username)
+        if certificate is not None:
+            return self._certificates.get_user(iserver, certificate=certificate)
         return None
 
 
@@ -73,12 +80,19 @@ class OpcUaTestServer:
     """An asyncua ``Server`` bound to 127.0.0.1:``port`` whose variables live under namespace 2."""
 
     def __init__(
-        self, port: int, identity: ServerIdentity | None = None, users: Mapping[str, str] | None = None
+        self,
+        port: int,
+        identity: ServerIdentity | None = None,
+        users: Mapping[str, str] | None = None,
+        *,
+        user_certificates: Sequence[bytes] = (),
     ) -> None:
         self.port = port
         self.endpoint = f"opc.tcp://127.0.0.1:{port}/"
         self._identity = identity
         self._users = users
+        # DER user certificates accepted as X.509 identities (they need ``identity``: tokens are signed).
+        self._user_certificates = tuple(user_certificates)
         self._server: Server | None = None
         self._ns = 0
         self._types: dict[str, ua.VariantType] = {}
@@ -107,7 +121,7 @@ class OpcUaTestServer:
             await session.close_session(True)
 
     async def _build(self) -> None:
-        server = Server(user_manager=_PasswordUsers(self._users) if self._users else None)
+        server = Server(user_manager=await self._user_manager())
         await server.init()
         # The clock task rewrites a node every second and makes stop() wait for it.
         server.disable_clock(True)
@@ -119,10 +133,21 @@ class OpcUaTestServer:
             await server.load_private_key(self._identity.private_key, format="pem")
         else:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-        if self._users:
-            server.set_identity_tokens([ua.UserNameIdentityToken])
+        tokens = [ua.UserNameIdentityToken] if self._users else []
+        tokens += [ua.X509IdentityToken] if self._user_certificates else []
+        if tokens:
+            server.set_identity_tokens(tokens)
         self._ns = await server.register_namespace(NAMESPACE_URI)
         self._server = server
+
+    async def _user_manager(self) -> _KnownUsers | None:
+        """None (anyone may log in) unless users or user certificates are configured."""
+        if not self._users and not self._user_certificates:
+            return None
+        certificates = CertificateUserManager()
+        for index, certificate in enumerate(self._user_certificates):
+            await certificates.add_user(certificate, f"certificate-user-{index}", format="der")  # type: ignore[arg-type]
+        return _KnownUsers(self._users or {}, certificates)
 
     def node_id(self, path: str) -> str:
         """The NodeId string a tag uses for the variable at ``path`` (``ns=2;s=<path>``)."""
@@ -202,10 +227,14 @@ class OpcUaTestServer:
 
 @asynccontextmanager
 async def opcua_test_server(
-    port: int, identity: ServerIdentity | None = None, users: Mapping[str, str] | None = None
+    port: int,
+    identity: ServerIdentity | None = None,
+    users: Mapping[str, str] | None = None,
+    *,
+    user_certificates: Sequence[bytes] = (),
 ) -> AsyncIterator[OpcUaTestServer]:
     """A started OpcUaTestServer, stopped on exit however the block ends."""
-    server = OpcUaTestServer(port, identity, users)
+    server = OpcUaTestServer(port, identity, users, user_certificates=user_certificates)
     await server.start()
     try:
         yield server

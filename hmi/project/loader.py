@@ -20,6 +20,7 @@ from drivers.modbus_address import MAX_ADDRESS, ModbusAddress, check_type_fits, 
 from drivers.opcua_nodeid import parse_node_id
 from hmi.model import DataType, TagDef
 from hmi.project.config import Project, ScreenDef
+from hmi.project.connection_files import connection_file_issues
 from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
 from hmi.project.schema import (
     SECTION_NOUNS,
@@ -77,6 +78,7 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     document, yaml_errors = read_yaml(project_file, project_file)
     errors += yaml_errors
     spec, declared, issues = _validate_project(document, screen_names)
+    issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
     tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
     context = ScreenContext(tags, declared["tags"], screen_names, declared["trends"])
@@ -334,7 +336,7 @@ def _project(
     return Project(
         name=spec.name,
         root=root,
-        connections={name: connection.to_config(name) for name, connection in spec.connections.items()},
+        connections={name: connection.to_config(name, root) for name, connection in spec.connections.items()},
         scan_classes=dict(spec.scan_classes),
         tags=tags,
         alarms={name: alarm.to_def(name) for name, alarm in spec.alarms.items()},

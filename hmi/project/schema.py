@@ -2,21 +2,18 @@
 
 These models judge each entry on its own; checks across entries (a tag's
 connection exists, addresses do not overlap...) live in :mod:`hmi.project.loader`.
+Connections live in :mod:`hmi.project.connection_schema`, shared field types in
+:mod:`hmi.project.schema_base`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
@@ -25,202 +22,38 @@ from pydantic import (
     field_validator,
 )
 
-from drivers.settings import BYTE_ORDERS, SECURITY_MODES, SECURITY_POLICIES, ModbusSettings, OpcUaSettings
 from hmi.model import DataType, TagDef
-from hmi.project.config import AlarmDef, ConnectionConfig, HistorySettings, TrendDef
-from hmi.project.errors import did_you_mean
-from hmi.project.units import parse_duration, parse_size
+from hmi.project.config import AlarmDef, HistorySettings, TrendDef
+from hmi.project.connection_schema import (
+    DEPRECATED_POLICIES,
+    ConnectionSpec,
+    ModbusConnectionSpec,
+    OpcUaConnectionSpec,
+)
+from hmi.project.schema_base import (
+    ByteOrder,
+    Duration,
+    PositiveDuration,
+    Size,
+    StrictModel,
+    Text,
+    _none_as_empty,
+    project_file,
+)
 
-DEPRECATED_POLICIES = {
-    "Basic128Rsa15": "it relies on SHA-1 and RSA PKCS#1 v1.5, both broken",
-    "Basic256": "it relies on SHA-1, which is broken",
-}
+__all__ = [
+    "DEPRECATED_POLICIES",
+    "ConnectionSpec",
+    "ModbusConnectionSpec",
+    "OpcUaConnectionSpec",
+    "StrictModel",
+    "project_file",
+]
+
 DEFAULT_SCAN_CLASSES = {"fast": 0.25, "normal": 1.0, "slow": 10.0}
 MAX_STRING_LENGTH = 250  # one Modbus read returns at most 125 registers; a string must arrive whole
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TAG_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TagDef)}
-
-
-class StrictModel(BaseModel):
-    """A project-file mapping: unknown keys are errors; a number is accepted where text is expected."""
-
-    # Numbers become text so that an unquoted Modicon address (400101) or label (101) reads as written.
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-def _none_as_empty(value: Any) -> Any:
-    """A section written with no entries (``alarms:``) is empty, not an error."""
-    return {} if value is None else value
-
-
-def _check_byte_order(value: str) -> str:
-    if value not in BYTE_ORDERS:
-        raise ValueError(
-            f"unknown byte order {value!r}: expected one of {', '.join(BYTE_ORDERS)}"
-            + did_you_mean(value, BYTE_ORDERS)
-        )
-    return value
-
-
-def _check_not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-PositiveDuration = Annotated[Duration, Field(gt=0)]
-Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
-ByteOrder = Annotated[str, AfterValidator(_check_byte_order)]
-Text = Annotated[str, AfterValidator(_check_not_blank)]
-
-
-class ModbusConnectionSpec(StrictModel):
-    """``driver: modbus`` — a Modbus TCP server."""
-
-    driver: Literal["modbus"]
-    host: Text
-    port: StrictInt = Field(502, ge=1, le=65535)
-    unit: StrictInt = Field(1, ge=0, le=255)
-    timeout: PositiveDuration = 1.0
-    byte_order: ByteOrder = "ABCD"
-    max_gap: StrictInt = Field(8, ge=0, le=125)
-    sockets: StrictInt = Field(1, ge=1, le=16)
-    verify: StrictBool = False
-
-    def to_config(self, name: str) -> ConnectionConfig:
-        """The validated connection as the runtime takes it."""
-        settings = ModbusSettings(
-            self.host,
-            self.port,
-            self.unit,
-            self.timeout,
-            self.byte_order,
-            self.max_gap,
-            sockets=self.sockets,
-            verify=self.verify,
-        )
-        return ConnectionConfig(name, self.driver, settings)
-
-
-class OpcUaConnectionSpec(StrictModel):
-    """``driver: opcua`` — an OPC UA server. Passwords come from the environment, never from the file."""
-
-    driver: Literal["opcua"]
-    endpoint: str
-    security: str = "None"
-    mode: str | None = None
-    timeout: PositiveDuration = 4.0
-    username: Text | None = None
-    password_env: str | None = None
-    password_keyring: str | None = None
-    queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
-    discard_oldest: StrictBool = True
-    pki_dir: Text | None = None
-    # Declared only to refuse it with a useful message; never stored.
-    password: Any = Field(None, exclude=True)
-
-    @field_validator("endpoint")
-    @classmethod
-    def _check_endpoint(cls, value: str) -> str:
-        if not value.startswith("opc.tcp://") or not urlsplit(value).hostname:
-            raise ValueError(f"{value!r} is not an opc.tcp://HOST[:PORT][/PATH] URL")
-        return value
-
-    @field_validator("security")
-    @classmethod
-    def _check_security(cls, value: str) -> str:
-        if value in DEPRECATED_POLICIES:
-            raise ValueError(
-                f"policy {value!r} is deprecated and refused: {DEPRECATED_POLICIES[value]}; "
-                f"use one of {', '.join(SECURITY_POLICIES)}"
-            )
-        if value not in SECURITY_POLICIES:
-            raise ValueError(
-                f"unknown policy {value!r}: expected one of {', '.join(SECURITY_POLICIES)}"
-                + did_you_mean(value, SECURITY_POLICIES)
-            )
-        return value
-
-    @field_validator("mode")
-    @classmethod
-    def _check_mode(cls, value: str, info: ValidationInfo) -> str:
-        if value not in SECURITY_MODES:
-            raise ValueError(
-                f"unknown mode {value!r}: expected one of {', '.join(SECURITY_MODES)}"
-                + did_you_mean(value, SECURITY_MODES)
-            )
-        security = info.data.get("security")
-        if security is not None and (security == "None") != (value == "None"):
-            raise ValueError(
-                f"{value!r} does not match security {security!r}: "
-                "mode is None exactly when security is None (otherwise Sign or SignAndEncrypt)"
-            )
-        return value
-
-    @field_validator("password_env")
-    @classmethod
-    def _check_password_env(cls, value: str, info: ValidationInfo) -> str:
-        if not _ENV_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not an environment variable name")
-        # A username that failed its own check is absent from info.data: do not report it twice.
-        if "username" in info.data and info.data["username"] is None:
-            raise ValueError("needs a username to go with it")
-        return value
-
-    @field_validator("password_keyring")
-    @classmethod
-    def _check_password_keyring(cls, value: str, info: ValidationInfo) -> str:
-        service, _, user = value.rpartition("/")
-        if not service.strip() or not user.strip():
-            raise ValueError(f"{value!r} is not SERVICE/USER (the keyring entry holding the password)")
-        if info.data.get("password_env") is not None:
-            raise ValueError("give either password_env or password_keyring, not both")
-        if "username" in info.data and info.data["username"] is None:
-            raise ValueError("needs a username to go with it")
-        return value
-
-    @field_validator("pki_dir")
-    @classmethod
-    def _check_pki_dir(cls, value: str) -> str:
-        if not Path(value).expanduser().is_absolute():
-            raise ValueError(f"{value!r} must be an absolute path (it holds the client's private key)")
-        return value
-
-    @field_validator("password")
-    @classmethod
-    def _refuse_password(cls, value: Any) -> Any:
-        raise ValueError(
-            "plaintext passwords are not allowed in project files: name an environment variable "
-            "with password_env, or store the password in the OS keyring"
-        )
-
-    @property
-    def effective_mode(self) -> str:
-        """The mode to use: as written, else SignAndEncrypt with a policy and None without."""
-        if self.mode is not None:
-            return self.mode
-        return "None" if self.security == "None" else "SignAndEncrypt"
-
-    def to_config(self, name: str) -> ConnectionConfig:
-        """The validated connection as the runtime takes it."""
-        settings = OpcUaSettings(
-            self.endpoint,
-            self.security,
-            self.effective_mode,
-            self.timeout,
-            self.username,
-            self.password_env,
-            password_keyring=self.password_keyring,
-            queue_size=self.queue_size,
-            discard_oldest=self.discard_oldest,
-            pki_dir=str(Path(self.pki_dir).expanduser()) if self.pki_dir else None,
-        )
-        return ConnectionConfig(name, self.driver, settings)
-
-
-ConnectionSpec = Annotated[ModbusConnectionSpec | OpcUaConnectionSpec, Field(discriminator="driver")]
 
 
 class TagSpec(StrictModel):
@@ -360,13 +193,15 @@ class ProjectSpec(StrictModel):
 
     name: Text
     start_screen: str | None = None
-    connections: Annotated[dict[str, ConnectionSpec], BeforeValidator(_none_as_empty)] = {}
+    connections: Annotated[dict[str, ConnectionSpec], BeforeValidator(_none_as_empty)] = Field(
+        default_factory=dict
+    )
     scan_classes: Annotated[dict[str, PositiveDuration], BeforeValidator(_none_as_empty)] = Field(
         default_factory=lambda: dict(DEFAULT_SCAN_CLASSES)
     )
-    tags: Annotated[dict[str, TagSpec], BeforeValidator(_none_as_empty)] = {}
-    alarms: Annotated[dict[str, AlarmSpec], BeforeValidator(_none_as_empty)] = {}
-    trends: Annotated[dict[str, TrendSpec], BeforeValidator(_none_as_empty)] = {}
+    tags: Annotated[dict[str, TagSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
+    alarms: Annotated[dict[str, AlarmSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
+    trends: Annotated[dict[str, TrendSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
 
 
