@@ -25,6 +25,9 @@ SampleSink = Callable[[str, Sample], None]
 StatusSink = Callable[[ConnectionStatus], None]
 """Receives every connection state change on the runtime loop."""
 
+RefreshSink = Callable[[Sequence[str]], None]
+"""Receives the names of tags read again with exactly the words of their last sample: fresh, unchanged."""
+
 log = logging.getLogger(__name__)
 
 
@@ -68,6 +71,8 @@ class Driver(abc.ABC):
         self.tags = list(tags)
         self._on_sample = on_sample
         self._on_status = on_status
+        self.on_refresh: RefreshSink | None = None
+        """Set by a consumer that tracks freshness itself; without it, unchanged samples are re-sent."""
         self._backoff = backoff or Backoff()
         self._task: asyncio.Task[None] | None = None
         self._status = ConnectionStatus(name, ConnectionState.STOPPED)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from drivers.base import Driver
@@ -94,6 +94,7 @@ class TagRuntime:
         for name, config in self.project.connections.items():
             tags = [t for t in self.project.tags.values() if t.connection == name]
             driver = self._driver_factory(config, tags, self._on_driver_sample, self._on_status)
+            driver.on_refresh = self._on_driver_refresh
             self._drivers[name] = driver
             self.statuses[name] = driver.status
             if driver.reports_every_scan:
@@ -125,6 +126,10 @@ class TagRuntime:
         return coerced
 
     # -- driver side -----------------------------------------------------------
+    def _on_driver_refresh(self, names: Sequence[str]) -> None:
+        """Tags read again, unchanged: only their freshness moves (a C-level update, no per-tag Python)."""
+        self._refreshed.update(dict.fromkeys(names, time.monotonic()))
+
     def _on_driver_sample(self, tag_name: str, sample: Sample) -> None:
         tag = self.project.tags.get(tag_name)
         if tag is None:

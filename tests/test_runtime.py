@@ -124,3 +124,16 @@ async def test_a_failing_listener_does_not_starve_the_others():
     drivers["plc"].publish("LEVEL", Sample.good(5.0))
     assert "LEVEL" in after and runtime.listener_errors > 0
     await runtime.stop()
+
+
+async def test_a_refresh_keeps_an_unchanged_polled_value_fresh():
+    runtime, drivers, _ = make_runtime()
+    await runtime.start()
+    driver = drivers["plc"]
+    assert driver.on_refresh is not None, "the runtime wires freshness reports"
+    driver.publish("LEVEL", Sample.good(42.0))
+    for _ in range(30):  # 1.5 s of steady reads, reported only as refreshes
+        driver.on_refresh(["LEVEL"])
+        await asyncio.sleep(0.05)
+    assert runtime.values["LEVEL"].is_good
+    await runtime.stop()
