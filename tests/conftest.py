@@ -10,6 +10,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import asyncio
 import functools
+import gc
 import inspect
 import shutil
 import socket
@@ -20,6 +21,25 @@ from typing import Any
 import pytest
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In GUI tests, collect cycles only here, on the main thread (see hmi/ui/main_thread_gc.py).
+
+    A collection run by a worker thread that frees Qt objects can freeze the process; after
+    a GUI test, its Qt garbage is freed here, in order, before the next test starts threads.
+    """
+    gui = "qtbot" in request.fixturenames or request.node.get_closest_marker("gui") is not None
+    if not gui:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 def get_free_port() -> int:

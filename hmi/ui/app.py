@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from hmi.project.config import Project
 from hmi.project.errors import ProjectInvalid
 from hmi.ui.bridge import RuntimeBridge
+from hmi.ui.main_thread_gc import MainThreadGarbageCollector
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
 from hmi.ui.stop_signals import StopSignals
@@ -50,6 +51,8 @@ def run_gui(
             QMessageBox.critical(None, "Converge HMI: the project is invalid", str(invalid))
         return 2
 
+    collector = MainThreadGarbageCollector()
+    collector.start()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     bridge = RuntimeBridge()
@@ -79,6 +82,7 @@ def run_gui(
         loop.run_until_complete(closed.wait())
     stop_signals.restore()
     session.stop()
+    collector.stop()
     log.info("stopped; history flushed to %s", session.history_path)
     return exit_code
 
