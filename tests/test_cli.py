@@ -1,5 +1,6 @@
 """The command-line contract, run as a user runs it: a real `hmi` process."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -125,7 +126,8 @@ def test_sigterm_closes_the_window_gracefully_and_flushes_history(tmp_path):
         db_path = tmp_path / "history.db"
         while time.monotonic() < deadline:
             if db_path.exists():
-                with sqlite3.connect(db_path) as db:
+                with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(db_path) as db:
+                    # The file exists a moment before its tables do.
                     if db.execute("SELECT count(*) FROM samples").fetchone()[0] > 20:
                         break
             time.sleep(0.2)  # test process, not an event loop: polling a child is fine here
@@ -134,6 +136,7 @@ def test_sigterm_closes_the_window_gracefully_and_flushes_history(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+            process.communicate(timeout=10)  # reap it and close its pipe
     assert process.returncode == 0, output[-2000:]
     assert "history flushed" in output
     with sqlite3.connect(db_path) as db:
