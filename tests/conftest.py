@@ -69,8 +69,8 @@ def require_program(name: str) -> str:
 @pytest.fixture
 def running_demo(qtbot: Any, tmp_path: Any) -> Iterator[tuple[Any, Any, Any]]:
     """The demo plant, the runtime and a shown main window, as `hmi demo` starts them; stopped after."""
+    from hmi.core.resources import demo_project_dir
     from hmi.project.loader import load_project
-    from hmi.resources import demo_project_dir
     from hmi.ui.bridge import RuntimeBridge
     from hmi.ui.main_window import MainWindow
     from hmi.ui.session import GuiSession

@@ -12,8 +12,8 @@ from opcua_server import OpcUaTestServer, make_server_identity
 from drivers.opcua_browse import BrowseEntry, browse_children, open_browse_client, tag_yaml_line
 from drivers.opcua_security import thumbprint
 from drivers.settings import OpcUaSettings
-from hmi.cli import main
-from hmi.host import LoopThread
+from hmi.app.cli import main
+from hmi.core.loop_thread import LoopThread
 
 IDENTITY = make_server_identity()
 

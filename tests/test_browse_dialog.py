@@ -11,7 +11,7 @@ from opcua_server import OpcUaTestServer, make_server_identity
 from PySide6.QtWidgets import QApplication
 
 from drivers.settings import OpcUaSettings
-from hmi.host import LoopThread
+from hmi.core.loop_thread import LoopThread
 from hmi.ui.browse_dialog import BrowseDialog
 
 pytestmark = pytest.mark.gui

@@ -8,8 +8,8 @@ import pytest
 from opcua_server import SERVER_URI, ServerIdentity, make_server_identity
 
 from drivers.opcua_security import SecuritySetupError, application_uri, require_trusted_server, thumbprint
-from hmi import certs
-from hmi.cli import main
+from hmi.app.cli import main
+from hmi.core import certs
 
 
 @pytest.fixture(scope="module")

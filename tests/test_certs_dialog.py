@@ -6,7 +6,7 @@ import pytest
 from opcua_server import make_server_identity
 
 from drivers.opcua_security import SecuritySetupError, require_trusted_server, thumbprint
-from hmi import certs
+from hmi.core import certs
 from hmi.ui.cert_dialog import CertificateDialog
 from hmi.ui.connections_menu import untrusted_thumbprint
 

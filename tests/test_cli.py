@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from hmi.resources import demo_project_dir
+from hmi.core.resources import demo_project_dir
 
 
 def hmi(*args, timeout=90):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.run(
-        [sys.executable, "-m", "hmi.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+        [sys.executable, "-m", "hmi.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
     )
 
 
@@ -115,7 +115,7 @@ def test_sigterm_closes_the_window_gracefully_and_flushes_history(tmp_path):
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "hmi.cli", "demo", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "hmi.app.cli", "demo", "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

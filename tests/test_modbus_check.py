@@ -62,7 +62,10 @@ def test_hmi_check_reports_each_modbus_mistake_at_its_line(tmp_path: Path) -> No
     project = tmp_path / "project.yaml"
     project.write_text(PROJECT, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "hmi.cli", "check", str(tmp_path)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "hmi.app.cli", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2, result.stderr
     lines = result.stdout.splitlines()

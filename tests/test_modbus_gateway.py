@@ -12,9 +12,9 @@ from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus_plan import ModbusPollPlan
 from drivers.settings import ModbusSettings
+from hmi.core.runtime import TagRuntime
 from hmi.model import ConnectionState, DataType, Quality, Reason, WriteError
 from hmi.project.config import ConnectionConfig, HistorySettings, Project
-from hmi.runtime import TagRuntime
 
 FC_READ_HOLDING = 3
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from modbus_peer import SERVER_HOLDING, server_process, wait_for
 
+from hmi.core.station import Station
 from hmi.historian.reader import HistoryReader
 from hmi.model import ConnectionState, Quality, Reason
 from hmi.project.loader import load_project
-from hmi.station import Station
 
 PROJECT = """\
 name: Killed PLC

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hmi.cli import main
+from hmi.app.cli import main
 from hmi.project.loader import load_project
 
 PROJECT = """\

@@ -21,7 +21,7 @@ from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
 from drivers.opcua_browse import browse_children, open_browse_client
 from drivers.settings import OpcUaSettings
-from hmi import certs
+from hmi.core import certs
 from hmi.model import ConnectionState, TagDef, WriteError
 
 pytestmark = pytest.mark.interop

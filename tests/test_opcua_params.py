@@ -13,9 +13,9 @@ from drivers.opcua import OpcUaDriver
 from drivers.opcua_security import trust_certificate
 from drivers.opcua_subscriptions import Deadband, ItemParameters, MonitoredItemPlan, _item_request
 from drivers.settings import OpcUaSettings
+from hmi.core.runtime import create_driver
 from hmi.model import ConnectionState, TagDef
 from hmi.project.config import ConnectionConfig
-from hmi.runtime import create_driver
 
 
 class MemoryKeyring(KeyringBackend):

@@ -26,7 +26,7 @@ from test_opcua_driver import Recorder, make_driver, tag, wait_for
 
 from drivers.opcua_security import SecuritySetupError, trust_certificate
 from drivers.opcua_user_certificate import load_user_certificate
-from hmi.cli import main
+from hmi.app.cli import main
 from hmi.model import ConnectionState, Reason
 from hmi.project.loader import load_project
 

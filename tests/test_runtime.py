@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from drivers.base import Driver
+from hmi.core.runtime import TagRuntime
 from hmi.model import DataType, Quality, Reason, Sample, TagDef, WriteError
 from hmi.project.config import ConnectionConfig, HistorySettings, Project
-from hmi.runtime import TagRuntime
 
 
 class ScriptedDriver(Driver):

@@ -4,10 +4,10 @@ import asyncio
 from pathlib import Path
 
 from hmi.alarms.engine import AlarmState
+from hmi.core.station import DISK_FULL_ALARM, Station
 from hmi.historian.writer import HistoryWriter
 from hmi.model import Quality, Sample
 from hmi.project.config import HistorySettings, Project
-from hmi.station import DISK_FULL_ALARM, Station
 
 
 async def test_a_full_history_disk_raises_an_urgent_alarm(tmp_path):

@@ -8,9 +8,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from hmi.core.resources import demo_project_dir
 from hmi.project.config import ScreenDef, ScreenItem
 from hmi.project.loader import check_project, load_project
-from hmi.resources import demo_project_dir
 from hmi.ui.screen_view import ScreenView
 
 pytestmark = pytest.mark.gui

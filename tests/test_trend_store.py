@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
+from hmi.core.resources import demo_project_dir
 from hmi.project.loader import load_project
 from hmi.project.trend_store import format_span, save_trend, trend_entry
-from hmi.resources import demo_project_dir
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
+from hmi.core.write_check import coerce_for_write
 from hmi.model import DataType, TagDef, WriteError
-from hmi.write_check import coerce_for_write
 
 
 def tag(type_=DataType.UINT16, **kw):

@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def _load(project_path: Path | None) -> Project:
+    from hmi.core.resources import demo_project_dir
     from hmi.project.loader import load_project
-    from hmi.resources import demo_project_dir
 
     return load_project(project_path or demo_project_dir())
 

@@ -12,7 +12,6 @@ import concurrent.futures
 from pathlib import Path
 from typing import Any
 
-from asyncua import Client
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,16 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drivers.opcua_browse import (
+from hmi.core.browse import (
     OBJECTS_FOLDER,
     BrowseEntry,
+    OpcUaSettings,
     browse_children,
     close_quietly,
     open_browse_client,
 )
-from drivers.opcua_browse import tag_yaml_line as yaml_line
-from drivers.settings import OpcUaSettings
-from hmi.host import LoopThread
+from hmi.core.browse import tag_yaml_line as yaml_line
+from hmi.core.loop_thread import LoopThread
 from hmi.ui.connections_menu import untrusted_thumbprint
 from hmi.ui.futures import FutureRelay
 
@@ -63,7 +62,7 @@ class BrowseDialog(QDialog):
         self.setWindowTitle(f"Browse {connection} — {settings.endpoint}")
         self.resize(1000, 560)
         self.connection = connection
-        self._client: Client | None = None
+        self._client: Any = None  # the server session, used only on the loop thread
         self._closing = False
         self.closed = False
         """True once the session is closed and the loop thread has ended."""
@@ -108,7 +107,7 @@ class BrowseDialog(QDialog):
         self._relay.watch(self._connecting, self._on_connected)
 
     # -- runtime round trips --------------------------------------------------------------
-    def _on_connected(self, future: concurrent.futures.Future[Client]) -> None:
+    def _on_connected(self, future: concurrent.futures.Future[Any]) -> None:
         error = future.exception()
         if error is not None:
             self._show_error(error)

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hmi import certs
-from hmi.certs import CertificateInfo
+from hmi.core import certs
+from hmi.core.certs import CertificateInfo
 from hmi.ui.futures import FutureRelay
 
 COLUMNS = ("Status", "Thumbprint", "Subject", "Valid", "Application URI")

@@ -102,6 +102,6 @@ class ConnectionsMenu:
 
 
 def _pki_of(config: ConnectionConfig | None) -> Path:
-    from hmi.certs import resolve_pki_dir
+    from hmi.core.certs import resolve_pki_dir
 
     return resolve_pki_dir(config.settings.pki_dir if config is not None else None)

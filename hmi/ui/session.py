@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from hmi.alarms.engine import AlarmEvent, AlarmStatus
-from hmi.host import LoopThread
+from hmi.core.loop_thread import LoopThread
+from hmi.core.station import Station
 from hmi.project.config import Project
-from hmi.station import Station
 from hmi.ui.bridge import RuntimeBridge
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ class GuiSession:
     async def _start_station(self) -> None:
         project = self.project
         if self.plant_thread is not None and self.demo_data_dir is not None:
-            from drivers.sim.plant import DemoPlant
-            from hmi.demo import demo_project
+            from hmi.core.demo import DemoPlant, demo_project
 
             self.plant = DemoPlant()
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))

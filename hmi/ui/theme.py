@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from hmi.resources import resources_dir
+from hmi.core.resources import resources_dir
 
 
 def apply_theme(app: QApplication) -> None:

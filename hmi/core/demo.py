@@ -9,9 +9,9 @@ import platformdirs
 
 from drivers.settings import ModbusSettings, OpcUaSettings
 from drivers.sim.plant import DemoPlant
+from hmi.core.resources import demo_project_dir
 from hmi.project.config import Project
 from hmi.project.loader import load_project
-from hmi.resources import demo_project_dir
 
 
 def default_data_dir() -> Path:

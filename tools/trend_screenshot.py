@@ -1,6 +1,6 @@
 """Render the trend viewer over a generated day of demo history into a PNG (the documentation screenshot).
 
-QT_QPA_PLATFORM=offscreen python -m hmi.ui.trend_screenshot docs/screenshots/trend-24h.png
+QT_QPA_PLATFORM=offscreen python -m tools.trend_screenshot docs/screenshots/trend-24h.png
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hmi.demo_history import OUTAGE, generate_history
+from hmi.core.resources import demo_project_dir
 from hmi.project.config import TrendDef
 from hmi.project.loader import load_project
-from hmi.resources import demo_project_dir
+from tools.demo_history import OUTAGE, generate_history
 
 PENS = ("TANK1.LEVEL", "TANK1.TEMP", "PUMP1.VIBRATION")
 DAY = 86400.0

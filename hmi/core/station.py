@@ -13,11 +13,11 @@ from pathlib import Path
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
+from hmi.core.runtime import TagRuntime
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.model import Sample
 from hmi.project.config import AlarmDef, Project
-from hmi.runtime import TagRuntime
 
 log = logging.getLogger(__name__)
 

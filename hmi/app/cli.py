@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv"], default="csv")
     export.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
 
-    from hmi.browse_cli import add_browse_parser
-    from hmi.certs_cli import add_certs_parser
+    from hmi.app.browse_cli import add_browse_parser
+    from hmi.app.certs_cli import add_certs_parser
 
     add_certs_parser(sub)
     add_browse_parser(sub)
@@ -119,15 +119,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{args.project}: ok")
         return 2 if errors else 0
     if args.command == "history":
-        from hmi.history_cli import export_history
+        from hmi.app.history_cli import export_history
 
         return export_history(args)
     if args.command == "certs":
-        from hmi.certs_cli import run_certs
+        from hmi.app.certs_cli import run_certs
 
         return run_certs(args)
     if args.command == "browse":
-        from hmi.browse_cli import run_browse
+        from hmi.app.browse_cli import run_browse
 
         return run_browse(args)
     if args.command == "bench":
@@ -135,12 +135,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_benchmarks(args.name)
     if args.command == "demo":
-        from hmi.demo import default_data_dir
+        from hmi.core.demo import default_data_dir
 
         data_dir = args.data_dir or default_data_dir()
         if args.headless:
-            from hmi.headless import run_headless
-            from hmi.resources import demo_project_dir
+            from hmi.app.headless import run_headless
+            from hmi.core.resources import demo_project_dir
 
             return asyncio.run(run_headless(load_project(demo_project_dir()), args.seconds, data_dir))
         from hmi.ui.app import run_gui
@@ -148,7 +148,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_gui(None, args.seconds, args.snapshot, demo_data_dir=data_dir)
     # run
     if args.headless:
-        from hmi.headless import run_headless
+        from hmi.app.headless import run_headless
 
         return asyncio.run(run_headless(load_project(args.project), args.seconds))
     from hmi.ui.app import run_gui

@@ -9,9 +9,9 @@ import signal
 from pathlib import Path
 
 from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.core.station import Station
 from hmi.model import ConnectionStatus
 from hmi.project.config import Project
-from hmi.station import Station
 
 log = logging.getLogger("hmi")
 
@@ -23,7 +23,7 @@ async def run_headless(project: Project, seconds: float | None, demo_data_dir: P
     plant = None
     if demo_data_dir is not None:
         from drivers.sim.plant import DemoPlant
-        from hmi.demo import demo_project
+        from hmi.core.demo import demo_project
 
         plant = DemoPlant()
         await plant.start()

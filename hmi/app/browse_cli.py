@@ -42,7 +42,7 @@ def run_browse(args: argparse.Namespace) -> int:
     """List the children of ``args.node``; exit 1 with the reason when the server cannot be browsed."""
     # Imported here: every other ``hmi`` command starts without loading the OPC UA stack.
     from drivers.opcua_browse import browse_once, tag_yaml_line
-    from hmi.certs import resolve_pki_dir
+    from hmi.core.certs import resolve_pki_dir
 
     try:
         parse_node_id(args.node)

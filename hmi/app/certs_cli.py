@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hmi.certs import CertificateInfo
+    from hmi.core.certs import CertificateInfo
 
 
 def add_certs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,14 @@ def add_certs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run_certs(args: argparse.Namespace) -> int:
     """Carry out ``hmi certs``; exit 1 with a message when the decision cannot be made."""
     # Imported here: every other ``hmi`` command starts without loading the OPC UA stack.
-    from hmi.certs import CertificateError, list_certificates, own_identity, reject, resolve_pki_dir, trust
+    from hmi.core.certs import (
+        CertificateError,
+        list_certificates,
+        own_identity,
+        reject,
+        resolve_pki_dir,
+        trust,
+    )
 
     pki_dir = resolve_pki_dir(args.pki)
     try:

@@ -13,7 +13,7 @@ from hmi.historian.reader import HistoryReader
 def history_path(project: str, data_dir: Path | None) -> Path:
     """The history database of a project folder, or of the demo when ``project`` is 'demo'."""
     if project == "demo":
-        from hmi.demo import default_data_dir
+        from hmi.core.demo import default_data_dir
 
         return (data_dir or default_data_dir()) / "history.db"
     from hmi.project.loader import load_project

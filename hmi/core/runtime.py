@@ -1,7 +1,7 @@
 """The tag engine: owns the drivers, the current-value table and the fan-out to consumers.
 
 Pure asyncio, no Qt. Headless it runs under ``asyncio.run``; in the GUI it runs on
-its own loop thread (``hmi.host.LoopThread``) so that a slow paint never delays a poll.
+its own loop thread (``hmi.core.loop_thread.LoopThread``) so that a slow paint never delays a poll.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from drivers.base import Driver
+from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, TagDef, WriteError
 from hmi.project.config import ConnectionConfig, Project
-from hmi.write_check import coerce_for_write
 
 SampleListener = Callable[[str, Sample], None]
 """Called on the runtime loop for every change of a tag; must not block or do IO."""
@@ -43,7 +43,7 @@ def create_driver(
         return ModbusDriver(config.name, config.settings, tags, on_sample, on_status)
     if config.driver == "opcua":
         from drivers.opcua import OpcUaDriver
-        from hmi.certs import resolve_pki_dir
+        from hmi.core.certs import resolve_pki_dir
 
         pki_dir = resolve_pki_dir(config.settings.pki_dir)
         return OpcUaDriver(config.name, config.settings, tags, on_sample, on_status, pki_dir=pki_dir)

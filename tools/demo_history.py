@@ -5,7 +5,7 @@ pump in manual, its speed following the day's demand, heater and valve
 setpoints changed by shift and one PLC link outage; every measurement is
 written through the history writer as the runtime would.
 
-    python -m hmi.demo_history OUT.db [--hours 24] [--step 5]
+    python -m tools.demo_history OUT.db [--hours 24] [--step 5]
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Developer tools that are not shipped: demo history generator, screenshot scripts."""
