@@ -51,6 +51,7 @@ class SystemTags(TagSource):
         self._every = every
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._settled: set[str] = set()  # connections whose first attempt has ended
 
     async def _start(self) -> None:
         # Subscribed before any driver starts (the runtime starts sources first): no state change is missed.
@@ -70,15 +71,22 @@ class SystemTags(TagSource):
             self._task = None
 
     def on_status(self, status: ConnectionStatus) -> None:
-        """A connection changed state: a stopped link is not down, it is not running (so no link alarm)."""
-        if status.name not in self.connections:
+        """A connection changed state. Its link is up or down once its first attempt has ended; before
+        that it is not known (no nuisance 'link down' at every start), and a stopped link is not down
+        but not running (bad, not connected)."""
+        name = status.name
+        if name not in self.connections:
             return
-        if status.state is ConnectionState.STOPPED:
-            self.publish(link_up(status.name), Sample.bad(Reason.NOT_CONNECTED, ts=status.since))
+        state = status.state
+        if state is ConnectionState.STOPPED:
+            self._settled.discard(name)
+            self.publish(link_up(name), Sample.bad(Reason.NOT_CONNECTED, ts=status.since))
+        elif state is ConnectionState.CONNECTING and name not in self._settled:
+            self.publish(link_up(name), Sample.bad(Reason.WAITING, ts=status.since))
         else:
-            up = status.state is ConnectionState.CONNECTED
-            self.publish(link_up(status.name), Sample.good(up, status.since))
-        self.publish(link_state(status.name), Sample.good(status.state.value, status.since))
+            self._settled.add(name)
+            self.publish(link_up(name), Sample.good(state is ConnectionState.CONNECTED, status.since))
+        self.publish(link_state(name), Sample.good(state.value, status.since))
 
     def check_history(self) -> None:
         """Publish the history writer's health now."""
