@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample, TagDef
+from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample, StalePolicy, TagDef
 
 SampleSink = Callable[[str, Sample], None]
 """Receives (tag name, sample) on the runtime loop. Must not block or do IO."""
@@ -66,8 +66,11 @@ class Driver(abc.ABC):
         on_sample: SampleSink,
         on_status: StatusSink,
         backoff: Backoff | None = None,
+        stale: StalePolicy | None = None,
     ) -> None:
         self.name = name
+        self.stale = stale or StalePolicy()
+        """The runtime's rule for stale values, which a driver must not outwit by re-sending old samples."""
         self.tags = list(tags)
         self._on_sample = on_sample
         self._on_status = on_status

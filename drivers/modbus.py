@@ -28,7 +28,7 @@ from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
 from drivers.modbus_stats import RequestStats
 from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
 from drivers.settings import ModbusSettings
-from hmi.model import Quality, Reason, Sample, TagDef, WriteError
+from hmi.model import Quality, Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,9 @@ class ModbusDriver(Driver):
         on_sample: SampleSink,
         on_status: StatusSink,
         backoff: Backoff | None = None,
+        stale: StalePolicy | None = None,
     ) -> None:
-        super().__init__(name, tags, on_sample, on_status, backoff)
+        super().__init__(name, tags, on_sample, on_status, backoff, stale)
         self.settings = settings
         self.plan = ModbusPollPlan.build(self.tags, settings.max_gap, settings.unit)
         self._stats = RequestStats()
@@ -182,7 +183,7 @@ class ModbusDriver(Driver):
         now, read_at, key = time.time(), time.monotonic(), block.key
         previous_read = self._block_read_at.get(key, -math.inf)
         self._block_read_at[key] = read_at
-        reusable = read_at - previous_read < _reuse_window(block)
+        reusable = read_at - previous_read < self._reuse_window(block)
         last_good, publish, base = self._last_good, self._on_sample, block.start
         if reusable:
             cached = self._block_samples.get(key)
@@ -297,6 +298,12 @@ class ModbusDriver(Driver):
             self._publish_block(block, response)
         return block, response
 
+    def _reuse_window(self, block: ReadBlock) -> float:
+        """How long after a read of a block its unchanged words may re-send their samples: inside the
+        runtime's stale limit, so a value it flagged stale is never re-sent as is (the tags of a block
+        share their scan period)."""
+        return self.stale.reuse_window(block.tags[0].tag.scan_period)
+
     # ------------------------------------------------------------------ diagnostics
 
     def diagnostics(self) -> dict[str, float | int | str]:
@@ -321,10 +328,3 @@ class ModbusDriver(Driver):
             "rejected_tags": len(self.plan.rejected),
             "decode_errors": self._decode_errors,
         }
-
-
-def _reuse_window(block: ReadBlock) -> float:
-    """How long after a read of a block the same words may re-publish their samples: well inside the
-    runtime's stale limit (3 scan periods, at least 2 s), so a value it flagged stale is never re-sent
-    as is. The tags of a block share their scan period."""
-    return max(2.0 * block.tags[0].tag.scan_period, 1.0)

@@ -113,6 +113,31 @@ class TagDef:
     history_deadband: float = 0.0  # storage deadband in the historian, engineering units
     history_deadband_percent: float = 0.0  # storage deadband as a percentage of the limits' span
     history_swinging_door: bool = False  # the storage band as a swinging-door deviation instead
+    source: str | None = None  # the internal source producing the tag (e.g. "system") when connection is None
+
+
+@dataclass(frozen=True, slots=True)
+class StalePolicy:
+    """When a polled value stops being fresh: not refreshed within ``periods`` scan periods (``minimum`` s).
+
+    The runtime enforces it; a driver is handed it to know how long a read may vouch for the samples
+    of the read before it (it must never re-send a value the runtime may already have called stale).
+    """
+
+    periods: float = 3.0
+    minimum: float = 2.0
+
+    def limit(self, scan_period: float) -> float:
+        """Seconds after its last refresh that a good value scanned every ``scan_period`` turns stale."""
+        return max(self.periods * scan_period, self.minimum)
+
+    def reuse_window(self, scan_period: float) -> float:
+        """Seconds after a read within which a driver may re-send the same words' samples unchanged.
+
+        One period and half the minimum short of the limit: a sample re-sent inside it is always
+        younger than the runtime's stale limit, whatever the watchdog's tick.
+        """
+        return max((self.periods - 1) * scan_period, self.minimum / 2)
 
 
 class ConnectionState(enum.StrEnum):

@@ -53,7 +53,7 @@ def make_runtime(**tag_overrides):
     )
     drivers = {}
 
-    def factory(config, tags, on_sample, on_status):
+    def factory(config, tags, on_sample, on_status, stale=None):
         drivers[config.name] = ScriptedDriver(config.name, tags, on_sample, on_status)
         return drivers[config.name]
 

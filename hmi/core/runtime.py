@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import math
 import time
@@ -15,19 +16,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from drivers.base import Driver
+from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
-from hmi.model import ConnectionStatus, Quality, Reason, Sample, TagDef, WriteError
+from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
 from hmi.project.config import ConnectionConfig, Project
 
 SampleListener = Callable[[str, Sample], None]
-"""Called on the runtime loop for every change of a tag; must not block or do IO."""
+"""Called on the runtime loop for every sample of its feed; must not block or do IO."""
 
 StatusListener = Callable[[ConnectionStatus], None]
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER_PERIODS = 3
-"""A good value not refreshed within this many scan periods (at least 2 s) turns uncertain/stale."""
+STALE_POLICY = StalePolicy()
+"""A good value not refreshed within 3 scan periods (at least 2 s) turns uncertain/stale."""
+
+
+class Feed(enum.StrEnum):
+    """Which samples a consumer receives."""
+
+    RAW = "raw"
+    """Every sample as its source published it (bad ones carry the last known value): alarms, rules."""
+    CHANGES = "changes"
+    """Quality changes and values moved past the tag's deadband: history, screens, sync."""
 
 
 def create_driver(
@@ -35,12 +46,13 @@ def create_driver(
     tags: list[TagDef],
     on_sample: Callable[[str, Sample], None],
     on_status: StatusListener,
+    stale: StalePolicy = STALE_POLICY,
 ) -> Driver:
     """Build the driver a connection names. Imported lazily so a Modbus-only plant never loads asyncua."""
     if config.driver == "modbus":
         from drivers.modbus import ModbusDriver
 
-        return ModbusDriver(config.name, config.settings, tags, on_sample, on_status)
+        return ModbusDriver(config.name, config.settings, tags, on_sample, on_status, stale=stale)
     if config.driver == "opcua":
         from drivers.opcua import OpcUaDriver
         from hmi.core.certs import resolve_pki_dir
@@ -51,32 +63,44 @@ def create_driver(
 
 
 class TagRuntime:
-    """Current values of every tag, fed by the drivers and fanned out to listeners on change."""
+    """Current values of every tag, fed by the drivers and internal sources, fanned out to listeners."""
 
     def __init__(
         self,
         project: Project,
         driver_factory: Callable[..., Driver] = create_driver,
+        stale: StalePolicy = STALE_POLICY,
     ) -> None:
         self.project = project
-        self.values: dict[str, Sample] = {
-            name: Sample.bad(Reason.WAITING, ts=time.time()) for name in project.tags
-        }
+        self.stale = stale
+        """The one rule for stale values: enforced by the watchdog here, handed to every driver."""
+        self.tags: dict[str, TagDef] = {**project.system_tags, **project.tags}
+        """Every tag the runtime carries: the project's, and those of the registered sources."""
+        self.values: dict[str, Sample] = {}
+        self._add_values(self.tags)
         self.statuses: dict[str, ConnectionStatus] = {}
         self._refreshed: dict[str, float] = {}
         self._sample_listeners: list[SampleListener] = []
+        self._raw_listeners: list[SampleListener] = []
         self._status_listeners: list[StatusListener] = []
         self._drivers: dict[str, Driver] = {}
+        self._sources: list[TagSource] = []
         self._driver_factory = driver_factory
         self._watchdog: asyncio.Task[None] | None = None
         self._polled: set[str] = set()
         self.listener_errors = 0
 
+    def _add_values(self, tags: dict[str, TagDef]) -> None:
+        now = time.time()
+        for name in tags:
+            self.values.setdefault(name, Sample.bad(Reason.WAITING, ts=now))
+
     # -- consumers -------------------------------------------------------------
-    def subscribe(self, listener: SampleListener) -> Callable[[], None]:
-        """Receive every change of every tag; returns the function that unsubscribes."""
-        self._sample_listeners.append(listener)
-        return lambda: self._sample_listeners.remove(listener)
+    def subscribe(self, listener: SampleListener, feed: Feed = Feed.CHANGES) -> Callable[[], None]:
+        """Receive the samples of ``feed`` for every tag; returns the function that unsubscribes."""
+        listeners = self._raw_listeners if feed is Feed.RAW else self._sample_listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
 
     def subscribe_status(self, listener: StatusListener) -> Callable[[], None]:
         """Receive every connection state change; returns the function that unsubscribes."""
@@ -88,12 +112,28 @@ class TagRuntime:
         """The running drivers by connection name (for diagnostics)."""
         return dict(self._drivers)
 
+    # -- sources ---------------------------------------------------------------
+    def add_source(self, source: TagSource) -> None:
+        """Carry the tags of an internal source (before ``start``); its samples are treated as a driver's."""
+        clashes = sorted(tag.name for tag in source.tags if tag.name in self.project.tags)
+        if clashes:
+            raise ValueError(f"source {source.name!r}: tags already defined by the project: {clashes}")
+        source_tags = {tag.name: tag for tag in source.tags}
+        self.tags.update(source_tags)
+        self._add_values(source_tags)
+        self._sources.append(source)
+
     # -- life cycle ------------------------------------------------------------
     async def start(self) -> None:
-        """Create and start a driver for each connection that has tags, and the stale watchdog."""
+        """Start the internal sources, then a driver for each connection that has tags, and the watchdog.
+
+        Sources first, so that a source watching the connections sees each one's first state change.
+        """
+        for source in self._sources:
+            await source.start(self._on_sample)
         for name, config in self.project.connections.items():
             tags = [t for t in self.project.tags.values() if t.connection == name]
-            driver = self._driver_factory(config, tags, self._on_driver_sample, self._on_status)
+            driver = self._driver_factory(config, tags, self._on_sample, self._on_status, stale=self.stale)
             driver.on_refresh = self._on_driver_refresh
             self._drivers[name] = driver
             self.statuses[name] = driver.status
@@ -103,13 +143,15 @@ class TagRuntime:
         self._watchdog = asyncio.create_task(self._watch_staleness(), name="runtime:stale-watchdog")
 
     async def stop(self) -> None:
-        """Stop the watchdog and every driver; tags end bad/not connected."""
+        """Stop the watchdog, every driver, then the sources; tags end bad/not connected."""
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
             self._watchdog = None
         await asyncio.gather(*(d.stop() for d in self._drivers.values()), return_exceptions=True)
+        # After the drivers: a source reporting on them records how they ended.
+        await asyncio.gather(*(s.stop() for s in self._sources), return_exceptions=True)
 
     # -- writes ----------------------------------------------------------------
     async def write(self, tag_name: str, value: Any) -> Any:
@@ -130,8 +172,9 @@ class TagRuntime:
         """Tags read again, unchanged: only their freshness moves (a C-level update, no per-tag Python)."""
         self._refreshed.update(dict.fromkeys(names, time.monotonic()))
 
-    def _on_driver_sample(self, tag_name: str, sample: Sample) -> None:
-        tag = self.project.tags.get(tag_name)
+    def _on_sample(self, tag_name: str, sample: Sample) -> None:
+        """A sample of a driver or a source: the raw feed gets it, the changes feed only past the deadband."""
+        tag = self.tags.get(tag_name)
         if tag is None:
             return
         previous = self.values.get(tag_name)
@@ -140,13 +183,20 @@ class TagRuntime:
         elif sample.value is None and previous is not None and previous.value is not None:
             # Keep the last known value beside the bad quality so a screen can show it as such.
             sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
+        if self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
+            self._notify(self._raw_listeners, tag_name, sample)
         if previous is not None and not _changed(tag, previous, sample):
             return
         self.values[tag_name] = sample
-        self._fan_out(tag_name, sample)
+        self._notify(self._sample_listeners, tag_name, sample)
 
     def _fan_out(self, tag_name: str, sample: Sample) -> None:
-        for listener in list(self._sample_listeners):
+        """A change the runtime made itself (stale): both feeds get it."""
+        self._notify(self._raw_listeners, tag_name, sample)
+        self._notify(self._sample_listeners, tag_name, sample)
+
+    def _notify(self, listeners: list[SampleListener], tag_name: str, sample: Sample) -> None:
+        for listener in list(listeners):
             try:
                 listener(tag_name, sample)
             except Exception:  # one broken consumer must not starve the others
@@ -169,8 +219,7 @@ class TagRuntime:
             for name, sample in list(self.values.items()):
                 if sample.quality is not Quality.GOOD or name not in self._polled:
                     continue
-                tag = self.project.tags[name]
-                allowed = max(STALE_AFTER_PERIODS * tag.scan_period, 2.0)
+                allowed = self.stale.limit(self.tags[name].scan_period)
                 if now - self._refreshed.get(name, now) > allowed:
                     stale = sample.with_quality(Quality.UNCERTAIN, Reason.STALE)
                     self.values[name] = stale

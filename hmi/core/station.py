@@ -6,32 +6,33 @@ Pure asyncio, no Qt: the GUI drives it on a loop thread, ``hmi run --headless`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
-from hmi.core.runtime import TagRuntime
+from hmi.core.runtime import Feed, TagRuntime
+from hmi.core.system_tags import SystemTags
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
-from hmi.model import Sample
 from hmi.project.config import AlarmDef, Project
+from hmi.project.system_tags import HISTORY_DISK_FULL
 
 log = logging.getLogger(__name__)
 
-DISK_FULL_ALARM = "SYSTEM.HISTORY.DISK_FULL"
-"""Built-in alarm: the history disk is full; samples wait in memory (counted and dropped past the limit)."""
+DISK_FULL_ALARM = HISTORY_DISK_FULL
+"""Built-in alarm on the system tag of the same name: the history disk is full; samples wait in memory
+(counted and dropped past the limit)."""
 
-HEALTH_CHECK_EVERY = 2.0
+HEALTH_CHECK_EVERY = 1.0
 
 
 def _system_alarms(history_path: Path) -> dict[str, AlarmDef]:
     return {
         DISK_FULL_ALARM: AlarmDef(
             name=DISK_FULL_ALARM,
-            tag=DISK_FULL_ALARM,
+            tag=HISTORY_DISK_FULL,
             type="hi",
             limit=0.5,
             priority="urgent",
@@ -50,6 +51,7 @@ class Station:
     history: HistoryWriter = field(init=False)
     alarms: AlarmEngine = field(init=False)
     journal: AlarmJournal = field(init=False)
+    system_tags: SystemTags = field(init=False)
 
     def __post_init__(self) -> None:
         self.runtime = TagRuntime(self.project)
@@ -63,8 +65,19 @@ class Station:
             max_size=settings.max_size,
         )
         self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
-        self._health: asyncio.Task[None] | None = None
         self.journal = AlarmJournal(self.history_path)
+        self._add_system_tags()
+
+    def _add_system_tags(self) -> None:
+        """The station's own state as tags, through the runtime like any other: history, alarms, screens."""
+        self.system_tags = SystemTags(
+            list(self.project.connections),
+            # Looked up at each check, not bound now: whichever writer the station runs is the one reported.
+            lambda: self.history.stats(),
+            self.runtime.subscribe_status,
+            every=HEALTH_CHECK_EVERY,
+        )
+        self.runtime.add_source(self.system_tags)
 
     async def start(self) -> None:
         """Start the writers, wire the fan-out, then start the drivers."""
@@ -73,10 +86,9 @@ class Station:
         await asyncio.to_thread(self.history.start)
         self.journal.start()
         self.runtime.subscribe(self.history.append)
-        self.runtime.subscribe(self.alarms.on_sample)
+        self.runtime.subscribe(self.alarms.on_sample, Feed.RAW)  # trip points exact, whatever the deadband
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
-        self._health = asyncio.create_task(self._watch_health(), name="station:health")
         log.info(
             "%s: running with %d tags on %d connections",
             self.project.name,
@@ -86,18 +98,7 @@ class Station:
 
     async def stop(self) -> None:
         """Stop the drivers, then flush history and the journal (bounded) off the loop."""
-        if self._health is not None:
-            self._health.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health
         await self.runtime.stop()
         self.alarms.close()
         await asyncio.to_thread(self.history.stop)
         await asyncio.to_thread(self.journal.stop)
-
-    async def _watch_health(self) -> None:
-        """Turn the historian's state into the built-in disk-full alarm (stats() is a cheap, locked read)."""
-        while True:
-            full = bool(self.history.stats().get("disk_full"))
-            self.alarms.on_sample(DISK_FULL_ALARM, Sample.good(1.0 if full else 0.0))
-            await asyncio.sleep(HEALTH_CHECK_EVERY)

@@ -99,3 +99,9 @@ class Project:
     screens: dict[str, ScreenDef]
     trends: dict[str, TrendDef] = field(default_factory=dict)
     start_screen: str | None = None
+    system_tags: dict[str, TagDef] = field(default_factory=dict)
+    """The tags the station produces about itself (``SYSTEM.``...), apart from the engineer's ``tags``."""
+
+    def tag(self, name: str) -> TagDef | None:
+        """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""
+        return self.tags.get(name) or self.system_tags.get(name)

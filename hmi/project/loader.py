@@ -32,6 +32,8 @@ from hmi.project.schema import (
     TrendSpec,
 )
 from hmi.project.screens import ScreenContext, load_screen
+from hmi.project.system_tags import PREFIX as SYSTEM_PREFIX
+from hmi.project.system_tags import system_tag_defs
 from hmi.project.yaml_source import YamlDocument, read_yaml
 
 PROJECT_FILE = "project.yaml"
@@ -77,11 +79,11 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     screen_names = frozenset(file.stem for file in screen_files)
     document, yaml_errors = read_yaml(project_file, project_file)
     errors += yaml_errors
-    spec, declared, issues = _validate_project(document, screen_names)
+    spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
     tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
-    context = ScreenContext(tags, declared["tags"], screen_names, declared["trends"])
+    context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
         screen, screen_errors = load_screen(file, context)
@@ -90,7 +92,7 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
             screens[screen.name] = screen
     if errors or document is None:
         return None, _reading_order(errors, [project_file, *screen_files])
-    return _project(spec, folder.resolve(), tags, screens), []
+    return _project(spec, folder.resolve(), tags, system, screens), []
 
 
 def _reading_order(errors: list[ProjectError], files: list[Path]) -> list[ProjectError]:
@@ -114,8 +116,9 @@ Declared = dict[str, frozenset[str] | None]
 
 def _validate_project(
     document: YamlDocument | None, screen_names: frozenset[str]
-) -> tuple[ProjectSpec, Declared, list[Issue]]:
-    """The spec (only its valid entries when it has errors), the names each section declares, issues."""
+) -> tuple[ProjectSpec, Declared, dict[str, TagDef], list[Issue]]:
+    """The spec (only its valid entries when it has errors), the names each section declares (system tags
+    among the tags), the system tags of the declared connections, and the issues."""
     data = document.data if document is not None else None
     if not isinstance(data, dict):
         unreadable: Declared = dict.fromkeys(SECTION_NOUNS)
@@ -124,8 +127,12 @@ def _validate_project(
             if document is None
             else [Issue((), f"{PROJECT_FILE} must be a mapping: name, connections, tags...")]
         )
-        return ProjectSpec.model_construct(), unreadable, issues
+        return ProjectSpec.model_construct(), unreadable, {}, issues
     declared: Declared = {section: _declared_names(data.get(section)) for section in SECTION_NOUNS}
+    # A declared connection has its link tags even while it has errors: one typo, one error.
+    system = system_tag_defs(sorted(declared["connections"] or ()))
+    if declared["tags"] is not None:
+        declared["tags"] = declared["tags"] | frozenset(system)
     try:
         spec, issues = ProjectSpec.model_validate(data), []
     except ValidationError as exc:
@@ -136,7 +143,8 @@ def _validate_project(
         for name, entry in (connections.items() if isinstance(connections, dict) else [])
         if isinstance(entry, dict)
     }
-    return spec, declared, issues + _reference_issues(spec, declared, drivers, screen_names)
+    issues += _reference_issues(spec, declared, system, drivers, screen_names)
+    return spec, declared, system, issues
 
 
 def _subject(loc: Loc, data: Any) -> tuple[str, Loc]:
@@ -172,7 +180,11 @@ def _declared_names(section: Any) -> frozenset[str] | None:
 
 
 def _reference_issues(
-    spec: ProjectSpec, declared: Declared, drivers: dict[str, Any], screen_names: frozenset[str]
+    spec: ProjectSpec,
+    declared: Declared,
+    system: dict[str, TagDef],
+    drivers: dict[str, Any],
+    screen_names: frozenset[str],
 ) -> list[Issue]:
     """Problems in references between entries: unknown names, wrong tag types, clashing addresses.
 
@@ -190,13 +202,16 @@ def _reference_issues(
         elif driver == "opcua":
             issues += _opcua_tag_issues(name, tag)
     issues += _overlap_issues(spec, modbus_addresses)
+    types = {name: tag.type for name, tag in system.items()} | {
+        name: tag.type for name, tag in spec.tags.items() if not name.startswith(SYSTEM_PREFIX)
+    }
     for name, alarm in spec.alarms.items():
-        issues += _alarm_issues(name, alarm, spec, declared, screen_names)
+        issues += _alarm_issues(name, alarm, types, declared, screen_names)
     for name, trend in spec.trends.items():
         for index, pen in enumerate(trend.pens):
             loc, subject = ("trends", name, "pens", index), f"trend {name!r}"
             issues += _unknown(loc, subject, "tag", pen, declared["tags"])
-            if pen in spec.tags and spec.tags[pen].type is DataType.STRING:
+            if types.get(pen) is DataType.STRING:
                 issues.append(
                     Issue(loc, f"{subject}: pen {pen!r} is a string tag; trends plot numbers and bools")
                 )
@@ -213,6 +228,9 @@ def _unknown(loc: Loc, subject: str, kind: str, name: str, known: Collection[str
 def _tag_issues(name: str, tag: TagSpec, spec: ProjectSpec, declared: Declared) -> list[Issue]:
     at, subject = ("tags", name), f"tag {name!r}"
     issues: list[Issue] = []
+    if name.startswith(SYSTEM_PREFIX):
+        reason = "the station's own tags, which need no definition"
+        issues.append(Issue(at, f"{subject}: names under {SYSTEM_PREFIX!r} are reserved for {reason}"))
     if tag.connection is None:
         issues.append(
             Issue(at, f"{subject}: missing required key 'connection' (every tag needs one, for now)")
@@ -310,14 +328,21 @@ def _overlap_issues(spec: ProjectSpec, addresses: dict[str, ModbusAddress]) -> l
 
 
 def _alarm_issues(
-    name: str, alarm: AlarmSpec, spec: ProjectSpec, declared: Declared, screen_names: frozenset[str]
+    name: str,
+    alarm: AlarmSpec,
+    types: dict[str, DataType],
+    declared: Declared,
+    screen_names: frozenset[str],
 ) -> list[Issue]:
     at, subject = ("alarms", name), f"alarm {name!r}"
     issues = _unknown((*at, "tag"), subject, "tag", alarm.tag, declared["tags"])
-    tag = spec.tags.get(alarm.tag)
-    if tag is not None and not tag.type.is_numeric:
+    data_type = types.get(alarm.tag)
+    # A bool counts as 0 or 1, so a limit between the two makes it a switch (lo 0.5: alarm while false);
+    # any other limit on a bool could never be crossed.
+    switch = data_type is DataType.BOOL and 0 < alarm.limit < 1
+    if data_type is not None and not data_type.is_numeric and not switch:
         issues.append(
-            Issue((*at, "tag"), f"{subject}: tag {alarm.tag!r} is {tag.type}; limit alarms need a number")
+            Issue((*at, "tag"), f"{subject}: tag {alarm.tag!r} is {data_type}; limit alarms need a number")
         )
     if alarm.screen is not None:
         issues += _unknown((*at, "screen"), subject, "screen", alarm.screen, screen_names)
@@ -331,7 +356,11 @@ def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec) -> TagDef:
 
 
 def _project(
-    spec: ProjectSpec, root: Path, tags: dict[str, TagDef], screens: dict[str, ScreenDef]
+    spec: ProjectSpec,
+    root: Path,
+    tags: dict[str, TagDef],
+    system: dict[str, TagDef],
+    screens: dict[str, ScreenDef],
 ) -> Project:
     return Project(
         name=spec.name,
@@ -344,4 +373,5 @@ def _project(
         screens=screens,
         trends={name: trend.to_def(name) for name, trend in spec.trends.items()},
         start_screen=spec.start_screen,
+        system_tags=system,
     )
