@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hmi.project.config import ScreenItem
 from hmi.project.loader import check_project, load_project
 
 PROJECT = """\
@@ -40,6 +41,11 @@ def messages(root: Path, items: str) -> list[str]:
     """``line: message`` for every error once ``items`` make up the main screen."""
     write(root, items)
     return [f"{error.line}: {error.message}" for error in check_project(root)]
+
+
+def written(item: ScreenItem) -> dict[str, object]:
+    """The props the screen file wrote, as plain data (the item carries its typed props model)."""
+    return item.props.model_dump(exclude_unset=True)
 
 
 def box(extra: str = "") -> str:
@@ -80,14 +86,14 @@ def test_every_item_type_loads_with_its_props_and_line(tmp_path: Path) -> None:
     assert [item.type for item in main.items] == [
         "label", "tank", "pump", "valve", "pipe", "value", "value", "setpoint", "button", "button", "button"
     ]  # fmt: skip
-    assert by_id["caption"].props == {"text": "Hello", "size": 14.0}
-    assert by_id["tank"].props == {"label": "T-1", "min": 0.0, "max": 10.0, "hi": 9.0, "lo": 1.0}
+    assert written(by_id["caption"]) == {"text": "Hello", "size": 14.0}
+    assert written(by_id["tank"]) == {"label": "T-1", "min": 0.0, "max": 10.0, "hi": 9.0, "lo": 1.0}
     assert (by_id["tank"].tag, by_id["tank"].x, by_id["tank"].w) == ("LEVEL", 10.0, 100.0)
-    assert by_id["item4"].type == "valve" and by_id["item4"].props == {}
-    assert by_id["speed"].props == {"label": "Speed"}
-    assert by_id["item5"].props["points"] == [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]
-    assert by_id["start"].props == {"label": "Start", "write": {"tag": "RUN", "value": True}}
-    assert by_id["go"].props == {"label": "Other", "screen": "other"}
+    assert by_id["item4"].type == "valve" and written(by_id["item4"]) == {}
+    assert written(by_id["speed"]) == {"label": "Speed"}
+    assert by_id["item5"].props.points == [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]
+    assert written(by_id["start"]) == {"label": "Start", "write": {"tag": "RUN", "value": True}}
+    assert written(by_id["go"]) == {"label": "Other", "screen": "other"}
     assert [item.line for item in main.items] == [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 20]
     assert screens["other"].title == "other" and screens["other"].items == ()
 
@@ -196,13 +202,13 @@ def test_unknown_keys_in_items_and_props_are_errors_per_type(tmp_path: Path) -> 
     items = f"""\
     - {{type: value, id: v, {box("tag: LEVEL")}, colour: red}}
     - {{type: pump, id: p, {box("tag: RUN")}, props: {{lable: P-1}}}}
-    - {{type: tank, id: t, {box("tag: LEVEL")}, props: {{decimals: 1}}}}
+    - {{type: tank, id: t, {box("tag: LEVEL")}, props: {{decimal: 1}}}}
     - {{type: label, id: l, {box()}, props: {{text: hi, label: x}}}}
     """
     assert messages(tmp_path, items) == [
         "4: item 'v': unknown key 'colour'",
         "5: item 'p': props: unknown key 'lable' (did you mean 'label'?)",
-        "6: item 't': props: unknown key 'decimals'",
+        "6: item 't': props: unknown key 'decimal' (did you mean 'decimals'?)",
         "7: item 'l': props: unknown key 'label'",
     ]
 

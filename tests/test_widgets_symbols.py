@@ -174,6 +174,19 @@ def test_tank_never_draws_a_bad_level_as_liquid(qtbot):
     assert tank.display_text() == "…" and tank.level is None
 
 
+def test_tank_writes_its_level_in_the_units_and_decimals_it_is_given(qtbot):
+    tank = TankSymbol(200, 420, "T-102", 0, 5, units="m", decimals=2)
+    tank.set_sample(good(3.2))
+    assert tank.display_text() == "3.20 m"
+    tank.set_sample(stale(3.2))
+    assert tank.display_text() == "3.20? m"
+    tank.set_sample(failed(3.2))
+    assert tank.display_text() == "####"  # no units after a value that is not shown
+    counted = TankSymbol(200, 420, "T-103", 0, 2000, units="l", decimals=0)
+    counted.set_sample(good(1200))
+    assert counted.display_text() == "1200 l"
+
+
 def test_tank_rejects_an_empty_range():
     with pytest.raises(ValueError, match="must exceed"):
         TankSymbol(100, 200, "T", minimum=10, maximum=10)

@@ -13,7 +13,7 @@ class LabelItem(QGraphicsObject):
     """One line of text at the item's position, in the mimic's text colour; ``size`` is in scene pixels."""
 
     def __init__(
-        self, text: str, size: int = 12, *, bold: bool = False, parent: QGraphicsItem | None = None
+        self, text: str, size: float = 12, *, bold: bool = False, parent: QGraphicsItem | None = None
     ) -> None:
         super().__init__(parent)
         self._text = text

@@ -6,11 +6,14 @@ downstream ever sees raw YAML.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hmi.model import TagDef
+from hmi.model.symbol_catalog import SYMBOLS
+from hmi.model.symbols import SymbolProps
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,11 @@ class HistorySettings:
 
 @dataclass(frozen=True, slots=True)
 class ScreenItem:
-    """One element of a mimic screen: a symbol, a value, an entry, a trend..."""
+    """One element of a mimic screen: a symbol, a value, an entry, a trend...
+
+    ``props`` is the typed props model of the item's type (see ``hmi.model.symbol_catalog``);
+    a mapping given by code that builds items is validated into it.
+    """
 
     type: str
     id: str
@@ -59,8 +66,15 @@ class ScreenItem:
     w: float
     h: float
     tag: str | None = None
-    props: dict[str, Any] = field(default_factory=dict)
+    props: SymbolProps | Mapping[str, Any] = field(default_factory=dict)
     line: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.props, Mapping):
+            symbol = SYMBOLS.get(self.type)
+            if symbol is None:
+                raise ValueError(f"unknown screen item type {self.type!r}")
+            object.__setattr__(self, "props", symbol.props.model_validate(dict(self.props)))
 
 
 @dataclass(frozen=True, slots=True)

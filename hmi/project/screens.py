@@ -1,142 +1,46 @@
 """Screen files (``screens/NAME.yaml``): their schema, the checks of their tag bindings, and loading.
 
-Each item type declares which tags it can show (:class:`TagRule`), so a pump
-bound to a float or a setpoint bound to a read-only tag is reported at the line
-of the binding.
+The item types and their props are the declarations of
+``hmi.model.symbol_catalog`` (the same ones the widgets are built from): each
+declares which tags it can show (:class:`~hmi.model.symbols.TagRule`), so a
+pump bound to a float or a setpoint bound to a read-only tag is reported at the
+line of the binding. Items stay typed: a loaded item carries its props model.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    StrictFloat,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, StrictFloat, StrictInt, TypeAdapter, ValidationError
 
 from hmi.model import DataType, TagDef
+from hmi.model.symbol_catalog import SYMBOLS
+from hmi.model.symbol_props import ButtonProps
+from hmi.model.symbols import Binding, SymbolProps, SymbolRegistry, SymbolType, TagRule
 from hmi.project.config import ScreenDef, ScreenItem
 from hmi.project.errors import Issue, Loc, ProjectError, did_you_mean, issues_from_validation
 from hmi.project.schema import StrictModel
 from hmi.project.yaml_source import YamlDocument, read_yaml
 
-
-@dataclass(frozen=True, slots=True)
-class TagRule:
-    """Which tags a binding accepts, and how to say so in an error."""
-
-    needs: str
-    numeric: bool = False
-    boolean: bool = False
-    writable: bool = False
-
-    def accepts(self, tag: TagDef) -> bool:
-        """True when ``tag`` can be bound here."""
-        if self.writable and not tag.writable:
-            return False
-        if self.numeric or self.boolean:
-            return (self.numeric and tag.type.is_numeric) or (self.boolean and tag.type is DataType.BOOL)
-        return True
-
-
-ANY_TAG = TagRule("any tag")
-NUMBER = TagRule("a numeric tag", numeric=True)
-BOOL = TagRule("a bool tag", boolean=True)
-NUMBER_OR_BOOL = TagRule("a numeric or bool tag", numeric=True, boolean=True)
-WRITABLE_NUMBER = TagRule("a writable numeric tag", numeric=True, writable=True)
-WRITABLE = TagRule("a writable tag", writable=True)
-
-Binding = tuple[Loc, str, TagRule]
-"""Where a tag name sits within an item (path relative to the item), the tag name, and what it must be."""
-
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
-Label = Annotated[str, Field(max_length=200)]
-Decimals = Annotated[StrictInt | None, Field(ge=0, le=12)]
-
-
-class LabelProps(StrictModel):
-    """Static text."""
-
-    text: str
-    size: StrictFloat | None = Field(None, gt=0)
-
-
-class TankProps(StrictModel):
-    """A vertical vessel filled in proportion to its tag between ``min`` and ``max``."""
-
-    label: Label = ""
-    min: StrictFloat = 0.0
-    max: StrictFloat = 100.0
-    hi: StrictFloat | None = None
-    lo: StrictFloat | None = None
-
-    @model_validator(mode="after")
-    def _check_range(self) -> TankProps:
-        if not self.min < self.max:
-            raise ValueError(f"min {self.min:g} must be below max {self.max:g}")
-        if self.lo is not None and self.hi is not None and not self.lo < self.hi:
-            raise ValueError(f"lo {self.lo:g} must be below hi {self.hi:g}")
-        return self
-
-
-class SymbolProps(StrictModel):
-    """A symbol with a caption (pump, valve)."""
-
-    label: Label = ""
-
-
-class PipeProps(StrictModel):
-    """A polyline, animated while ``flow_tag`` is true or non-zero."""
-
-    points: list[tuple[StrictFloat, StrictFloat]] = Field(min_length=2)
-    flow_tag: str | None = None
-
-
-class ValueProps(StrictModel):
-    """A caption and a formatted value; ``decimals`` overrides the tag's own."""
-
-    label: Label = ""
-    decimals: Decimals = None
-
-
-class WriteAction(StrictModel):
-    """Write ``value`` to ``tag`` when pressed."""
-
-    tag: str
-    value: Any
-
-
-class ButtonProps(StrictModel):
-    """A push button that navigates to ``screen``, performs ``write`` or opens saved trend ``trend``."""
-
-    label: Label = ""
-    screen: str | None = None
-    write: WriteAction | None = None
-    trend: str | None = None
-
-    @model_validator(mode="after")
-    def _check_one_action(self) -> ButtonProps:
-        if [self.screen, self.write, self.trend].count(None) != 2:
-            raise ValueError(
-                "a button needs exactly one action: screen (to navigate), write (to set a tag)"
-                " or trend (to open a saved trend)"
-            )
-        return self
 
 
 class ItemSpec(StrictModel):
-    """What every screen item has: an optional id, its box, and (for most types) a tag."""
+    """What every screen item has: an optional id, its box, and (for most types) a tag.
 
-    tag_rule: ClassVar[TagRule | None] = None
+    One subclass per registered :class:`SymbolType` is made from its declaration
+    (``type`` and ``props``), so a screen file is checked against the same list
+    of types the widgets are built from.
+    """
+
+    symbol: ClassVar[SymbolType]
+    type: str
+    props: SymbolProps
     id: str | None = None
     x: StrictFloat
     y: StrictFloat
@@ -146,99 +50,55 @@ class ItemSpec(StrictModel):
 
     def bindings(self) -> list[Binding]:
         """Every tag name this item refers to (a tag on a type that takes none is reported apart)."""
-        if self.tag is None or self.tag_rule is None:
-            return []
-        return [(("tag",), self.tag, self.tag_rule)]
+        return self.symbol.bindings(self.tag, self.props)
 
 
-class LabelItem(ItemSpec):
-    """Static text."""
-
-    type: Literal["label"]
-    props: LabelProps
-
-
-class TankItem(ItemSpec):
-    """A tank level."""
-
-    tag_rule = NUMBER
-    type: Literal["tank"]
-    props: TankProps = TankProps()
+def item_model(symbol: SymbolType) -> type[ItemSpec]:
+    """The schema of one item of type ``symbol``: the common keys, its ``type`` and its typed ``props``."""
+    namespace: dict[str, Any] = {
+        "__annotations__": {"type": Literal[symbol.name], "props": symbol.props},
+        "__doc__": f"A screen item of type {symbol.name!r}.",
+        "__module__": __name__,
+        "symbol": symbol,
+    }
+    if not symbol.props_required:
+        namespace["props"] = Field(default_factory=symbol.props)
+    return type(f"{symbol.name.title().replace('_', '')}Item", (ItemSpec,), namespace)
 
 
-class PumpItem(ItemSpec):
-    """A pump, running or stopped."""
+@dataclass(frozen=True, slots=True)
+class ScreenSchema:
+    """The screen-file schema for one set of registered types."""
 
-    tag_rule = BOOL
-    type: Literal["pump"]
-    props: SymbolProps = SymbolProps()
-
-
-class ValveItem(ItemSpec):
-    """A valve, open/closed or by position."""
-
-    tag_rule = NUMBER_OR_BOOL
-    type: Literal["valve"]
-    props: SymbolProps = SymbolProps()
+    spec: type[StrictModel]
+    item: TypeAdapter[Any]
 
 
-class PipeItem(ItemSpec):
-    """A pipe run; it shows flow through ``props.flow_tag``, not ``tag``."""
-
-    type: Literal["pipe"]
-    props: PipeProps
-
-    def bindings(self) -> list[Binding]:
-        """The flow tag, which animates the pipe."""
-        flow = [(("props", "flow_tag"), self.props.flow_tag, NUMBER_OR_BOOL)] if self.props.flow_tag else []
-        return super().bindings() + flow
+def screen_schema(registry: SymbolRegistry = SYMBOLS) -> ScreenSchema:
+    """The schema for the types registered now (made again only when the registry changed)."""
+    return _schema_for(tuple(registry))
 
 
-class ValueItem(ItemSpec):
-    """A live value of any tag."""
-
-    tag_rule = ANY_TAG
-    type: Literal["value"]
-    props: ValueProps = ValueProps()
-
-
-class SetpointItem(ItemSpec):
-    """An entry field that writes its tag."""
-
-    tag_rule = WRITABLE_NUMBER
-    type: Literal["setpoint"]
-    props: ValueProps = ValueProps()
-
-
-class ButtonItem(ItemSpec):
-    """A navigation or write button."""
-
-    type: Literal["button"]
-    props: ButtonProps
-
-    def bindings(self) -> list[Binding]:
-        """The tag the button writes, if it writes one."""
-        write = self.props.write
-        return super().bindings() + ([(("props", "write", "tag"), write.tag, WRITABLE)] if write else [])
-
-
-Item = Annotated[
-    LabelItem | TankItem | PumpItem | ValveItem | PipeItem | ValueItem | SetpointItem | ButtonItem,
-    Field(discriminator="type"),
-]
-
-
-class ScreenSpec(StrictModel):
-    """The whole of a screen file; the title defaults to the file name."""
-
-    title: str | None = None
-    size: tuple[PositiveInt, PositiveInt]
-    items: Annotated[list[Item], BeforeValidator(lambda value: [] if value is None else value)] = Field(
-        default_factory=list
+@functools.lru_cache(maxsize=8)
+def _schema_for(symbols: tuple[SymbolType, ...]) -> ScreenSchema:
+    models = tuple(item_model(symbol) for symbol in symbols)
+    item: Any = Annotated[Union[models], Field(discriminator="type")] if len(models) > 1 else models[0]  # noqa: UP007
+    spec = type(
+        "ScreenSpec",
+        (StrictModel,),
+        {
+            "__doc__": "The whole of a screen file; the title defaults to the file name.",
+            "__module__": __name__,
+            "__annotations__": {
+                "title": str | None,
+                "size": tuple[PositiveInt, PositiveInt],
+                "items": Annotated[list[item], BeforeValidator(lambda value: [] if value is None else value)],
+            },
+            "title": None,
+            "items": Field(default_factory=list),
+        },
     )
-
-
-_ITEM = TypeAdapter(Item)
+    return ScreenSchema(spec, TypeAdapter(item))
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +124,13 @@ def load_screen(path: Path, context: ScreenContext) -> tuple[ScreenDef | None, l
     if not isinstance(document.data, dict):
         message = "a screen file must be a mapping: title, size, items"
         return None, [*errors, document.error(Issue((), message))]
+    schema = screen_schema()
     try:
-        spec, issues = ScreenSpec.model_validate(document.data), []
+        spec, issues = schema.spec.model_validate(document.data), []
         items = dict(enumerate(spec.items))
     except ValidationError as exc:
-        spec, issues = None, issues_from_validation(exc, document.data, ScreenSpec, _subject)
-        items = _valid_items(document.data.get("items"))
+        spec, issues = None, issues_from_validation(exc, document.data, schema.spec, _subject)
+        items = _valid_items(document.data.get("items"), schema.item)
     issues += _item_issues(items, context, document)
     errors += [document.error(issue) for issue in issues]
     if errors or spec is None:
@@ -291,12 +152,12 @@ def _raw_item_name(data: Any, index: int) -> str:
     return repr(str(item_id)) if item_id is not None else f"#{index + 1}"
 
 
-def _valid_items(raw_items: Any) -> dict[int, ItemSpec]:
+def _valid_items(raw_items: Any, item_schema: TypeAdapter[Any]) -> dict[int, ItemSpec]:
     """The items that are valid on their own, by position, so their bindings can still be checked."""
     valid: dict[int, ItemSpec] = {}
     for index, raw in enumerate(raw_items if isinstance(raw_items, list) else []):
         with contextlib.suppress(ValidationError):  # already reported by the whole-file validation
-            valid[index] = _ITEM.validate_python(raw)
+            valid[index] = item_schema.validate_python(raw)
     return valid
 
 
@@ -310,20 +171,24 @@ def _item_issues(items: dict[int, ItemSpec], context: ScreenContext, document: Y
             issues.append(Issue((*at, "id"), f"duplicate item id {item.id!r} (first used on line {line})"))
         elif item.id is not None:
             first_use[item.id] = index
-        if item.tag_rule is not None and item.tag is None:
-            issues.append(
-                Issue(
-                    at, f"item {name}: missing required key 'tag' ({item.type} needs {item.tag_rule.needs})"
-                )
-            )
-        if item.tag_rule is None and item.tag is not None:
-            hint = " (use props.flow_tag)" if isinstance(item, PipeItem) else ""
-            issues.append(Issue((*at, "tag"), f"item {name}: {item.type} items take no tag{hint}"))
+        issues += _tag_key_issues(at, name, item)
         for where, tag_name, rule in item.bindings():
             issues += _binding_issues((*at, *where), name, ".".join(map(str, where)), tag_name, rule, context)
-        if isinstance(item, ButtonItem):
+        if isinstance(item.props, ButtonProps):
             issues += _button_issues(at, name, item.props, context)
     return issues
+
+
+def _tag_key_issues(at: Loc, name: str, item: ItemSpec) -> list[Issue]:
+    """A type that binds ``tag`` needs one; a type that does not must not be given one."""
+    rule = item.symbol.tag
+    if rule is not None and item.tag is None:
+        return [Issue(at, f"item {name}: missing required key 'tag' ({item.type} needs {rule.needs})")]
+    if rule is None and item.tag is not None:
+        keys = item.symbol.binding_keys
+        hint = f" (use {' or '.join(keys)})" if keys else ""
+        return [Issue((*at, "tag"), f"item {name}: {item.type} items take no tag{hint}")]
+    return []
 
 
 def _binding_issues(
@@ -381,7 +246,7 @@ def _write_value_problem(tag: TagDef, value: Any) -> str | None:
     return None
 
 
-def _screen_def(path: Path, spec: ScreenSpec, document: YamlDocument) -> ScreenDef:
+def _screen_def(path: Path, spec: Any, document: YamlDocument) -> ScreenDef:
     taken = {item.id for item in spec.items if item.id is not None}
     items = []
     for index, item in enumerate(spec.items):
@@ -392,9 +257,8 @@ def _screen_def(path: Path, spec: ScreenSpec, document: YamlDocument) -> ScreenD
                 number += 1
             item_id = f"item{number}"
             taken.add(item_id)
-        # Only what the engineer wrote: each widget applies its own defaults (a label falls back to the tag).
-        props = item.props.model_dump(exclude_unset=True)
         line = document.line_of(("items", index))
-        items.append(ScreenItem(item.type, item_id, item.x, item.y, item.w, item.h, item.tag, props, line))
+        box = (item.x, item.y, item.w, item.h)
+        items.append(ScreenItem(item.type, item_id, *box, item.tag, item.props, line))
     width, height = spec.size
     return ScreenDef(path.stem, spec.title or path.stem, path.resolve(), width, height, tuple(items))

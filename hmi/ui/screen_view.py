@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from hmi.model import Sample
+from hmi.model.symbols import SymbolProps
 from hmi.project.config import Project, ScreenDef, ScreenItem
 from hmi.ui.trend_drag import TagDragSource
-from widgets.button_item import ButtonItem
-from widgets.label_item import LabelItem
 from widgets.palette import SCREEN_BACKGROUND
-from widgets.pipe import PipeItem
-from widgets.pump import PumpSymbol
-from widgets.setpoint_entry import SetpointEntry
-from widgets.tank import TankSymbol
-from widgets.value_display import ValueDisplay
-from widgets.valve import ValveSymbol
+from widgets.registry import SymbolContext, build_item, symbol_type
 
 Binder = Callable[[Sample], None]
 
@@ -49,21 +44,20 @@ class ScreenView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._bindings: dict[str, list[Binder]] = {}
+        self._hooks = _ViewHooks(self, self._bindings)
         self.items_by_id: dict[str, QGraphicsItem] = {}
         for item in screen.items:
             graphics = self._build(item)
-            if graphics is not None:
-                self.items_by_id[item.id] = graphics
-                self.scene().addItem(graphics)
+            self.items_by_id[item.id] = graphics
+            self.scene().addItem(graphics)
         self.tag_drag = TagDragSource(self, self._draggable_tags())
 
     def _draggable_tags(self) -> dict[int, str]:
-        """Bound items an operator can drag onto a trend (setpoint entries are for typing into)."""
-        items = self.screen_def.items
+        """Bound items an operator can drag onto a trend (those whose type says so: not setpoint entries)."""
         return {
             id(self.items_by_id[item.id]): item.tag
-            for item in items
-            if item.tag and item.type != "setpoint" and item.id in self.items_by_id
+            for item in self.screen_def.items
+            if item.tag and symbol_type(item.type).trend_source and item.id in self.items_by_id
         }
 
     @property
@@ -83,101 +77,40 @@ class ScreenView(QGraphicsView):
         self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
     # -- building ------------------------------------------------------------------
-    def _bind(self, tag: str | None, binder: Binder) -> None:
+    def _build(self, item: ScreenItem) -> QGraphicsItem:
+        # Every type is built the same way: its declaration names the factory that knows its props.
+        props = cast(SymbolProps, item.props)
+        box = (item.x, item.y, item.w, item.h)
+        context = SymbolContext(
+            symbol_type(item.type), item.id, *box, item.tag, props, self.project.tags, self._hooks
+        )
+        return build_item(context)
+
+
+class _ViewHooks:
+    """The screen's side of :class:`widgets.registry.ScreenHooks`: symbols' requests become its signals."""
+
+    def __init__(self, view: ScreenView, bindings: dict[str, list[Binder]]) -> None:
+        self._view = view
+        self._bindings = bindings
+
+    def bind(self, tag: str | None, feed: Binder) -> None:
+        """Route the samples of ``tag`` to ``feed``."""
         if tag:
-            self._bindings.setdefault(tag, []).append(binder)
+            self._bindings.setdefault(tag, []).append(feed)
 
-    def _build(self, item: ScreenItem) -> QGraphicsItem | None:
-        builder = getattr(self, f"_build_{item.type}", None)
-        if builder is None:
-            return None
-        graphics: QGraphicsItem = builder(item)
-        if item.type != "pipe":
-            graphics.setPos(item.x, item.y)
-        return graphics
+    def symbol_clicked(self, tag: str) -> None:
+        """An equipment symbol was clicked."""
+        self._view.sig_symbol_clicked.emit(tag)
 
-    def _tag_units(self, tag: str | None) -> tuple[str, int]:
-        definition = self.project.tags.get(tag or "")
-        return (definition.units, definition.decimals) if definition else ("", 2)
+    def request_write(self, tag: str, value: Any, requester: Any) -> None:
+        """An entry or a button asked to write."""
+        self._view.sig_write_requested.emit(tag, value, requester)
 
-    def _build_label(self, item: ScreenItem) -> QGraphicsItem:
-        return LabelItem(str(item.props.get("text", "")), float(item.props.get("size", 12)))
+    def navigate(self, screen: str) -> None:
+        """A button asked for another screen."""
+        self._view.sig_navigate.emit(screen)
 
-    def _build_tank(self, item: ScreenItem) -> QGraphicsItem:
-        p = item.props
-        tank = TankSymbol(
-            item.w,
-            item.h,
-            label=str(p.get("label", "")),
-            minimum=float(p.get("min", 0.0)),
-            maximum=float(p.get("max", 100.0)),
-            hi=p.get("hi"),
-            lo=p.get("lo"),
-        )
-        self._bind(item.tag, tank.set_sample)
-        return tank
-
-    def _build_pump(self, item: ScreenItem) -> QGraphicsItem:
-        pump = PumpSymbol(item.w, item.h, label=str(item.props.get("label", "")))
-        self._bind(item.tag, pump.set_sample)
-        tag = item.tag or ""
-        pump.sig_clicked.connect(lambda: self.sig_symbol_clicked.emit(tag))
-        return pump
-
-    def _build_valve(self, item: ScreenItem) -> QGraphicsItem:
-        valve = ValveSymbol(item.w, item.h, label=str(item.props.get("label", "")))
-        self._bind(item.tag, valve.set_sample)
-        tag = item.tag or ""
-        valve.sig_clicked.connect(lambda: self.sig_symbol_clicked.emit(tag))
-        return valve
-
-    def _build_pipe(self, item: ScreenItem) -> QGraphicsItem:
-        points = [(float(x), float(y)) for x, y in item.props.get("points", [])]
-        pipe = PipeItem(points)
-        self._bind(item.props.get("flow_tag"), pipe.set_sample)
-        return pipe
-
-    def _build_value(self, item: ScreenItem) -> QGraphicsItem:
-        units, decimals = self._tag_units(item.tag)
-        display = ValueDisplay(
-            item.w,
-            item.h,
-            str(item.props.get("label", item.tag or "")),
-            units,
-            int(item.props.get("decimals", decimals)),
-        )
-        self._bind(item.tag, display.set_sample)
-        return display
-
-    def _build_setpoint(self, item: ScreenItem) -> QGraphicsItem:
-        definition = self.project.tags.get(item.tag or "")
-        units, decimals = self._tag_units(item.tag)
-        limits = definition.limits if definition and definition.limits else (None, None)
-        entry = SetpointEntry(
-            item.w,
-            item.h,
-            str(item.props.get("label", item.tag or "")),
-            units,
-            int(item.props.get("decimals", decimals)),
-            minimum=limits[0],
-            maximum=limits[1],
-        )
-        self._bind(item.tag, entry.set_sample)
-        tag = item.tag or ""
-        entry.sig_write_requested.connect(lambda value: self.sig_write_requested.emit(tag, value, entry))
-        return entry
-
-    def _build_button(self, item: ScreenItem) -> QGraphicsItem:
-        button = ButtonItem(item.w, item.h, str(item.props.get("label", "")))
-        target = item.props.get("screen")
-        write = item.props.get("write")
-        if target:
-            button.sig_clicked.connect(lambda: self.sig_navigate.emit(str(target)))
-        elif isinstance(write, dict):
-            button.sig_clicked.connect(
-                lambda: self.sig_write_requested.emit(str(write["tag"]), write.get("value"), None)
-            )
-        elif item.props.get("trend"):
-            trend = str(item.props["trend"])
-            button.sig_clicked.connect(lambda: self.sig_open_trend.emit(trend))
-        return button
+    def open_trend(self, trend: str) -> None:
+        """A button asked for a saved trend."""
+        self._view.sig_open_trend.emit(trend)

@@ -1,7 +1,9 @@
 """Value types shared by every layer: tag definitions, samples, quality, connection state.
 
-This module imports nothing of ours, so drivers and widgets can depend on it
-without pulling the application in.
+This package imports nothing of ours, so drivers and widgets can depend on it
+without pulling the application in. The screen-item declarations that the
+headless validator and the widgets share live in :mod:`hmi.model.symbols`
+(imported on its own: drivers never load them).
 """
 
 from __future__ import annotations
