@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from project_files import write_project
 
 from hmi.model import DataType, Sample, TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbols import NUMBER, Geometry, PropBinding, SymbolProps, SymbolType, display_format
 from hmi.project.loader import check_project, load_project
-from tests.project_files import write_project
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QGraphicsItem
