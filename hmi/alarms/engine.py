@@ -7,6 +7,7 @@ Runs on the runtime loop: ``on_sample`` is registered as a runtime listener, del
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import time
@@ -96,6 +97,8 @@ class AlarmEngine:
         for status in self.statuses.values():
             self._by_tag.setdefault(status.definition.tag, []).append(status)
         self._listeners: list[AlarmListener] = []
+        self.version = 0
+        """Bumped on every alarm state change: readers compare it to skip rebuilding an unchanged summary."""
 
     def subscribe(self, listener: AlarmListener) -> Callable[[], None]:
         """Receive every alarm event; returns the function that unsubscribes."""
@@ -108,6 +111,10 @@ class AlarmEngine:
         rows.sort(key=lambda s: -(s.raised_at or 0))
         rows.sort(key=lambda s: PRIORITY_RANK.get(s.definition.priority, 9))
         return rows
+
+    def snapshot(self) -> list[AlarmStatus]:
+        """Copies of :meth:`shown`, safe to hand to another thread (O(n log n): take it once per frame)."""
+        return [dataclasses.replace(status, _timer=None) for status in self.shown()]
 
     def on_sample(self, tag: str, sample: Sample) -> None:
         """Runtime listener: re-evaluate the alarms of ``tag``."""
@@ -179,6 +186,8 @@ class AlarmEngine:
             status._timer = None
 
     def _emit(self, status: AlarmStatus, kind: EventKind, user: str = "", note: str = "") -> None:
+        # Every state change ends here, so this one O(1) bump keeps the version honest.
+        self.version += 1
         event = AlarmEvent(
             time.time(),
             status.name,

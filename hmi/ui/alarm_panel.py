@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -18,6 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
+from hmi.ui.panels import SignalLinks
+
+if TYPE_CHECKING:
+    from hmi.ui.panels import PanelContext
 
 PRIORITY_COLOURS = {"urgent": "#b3261e", "high": "#d9531e", "medium": "#d4a017", "low": "#5b7fa6"}
 COLUMNS = ("Time", "Priority", "State", "Alarm", "Message", "Value")
@@ -60,6 +65,26 @@ class AlarmPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.table)
         self.rows: list[AlarmStatus] = []
+        self._links = SignalLinks()
+        self._context: PanelContext | None = None
+
+    def attach(self, context: PanelContext) -> None:
+        """Follow the bridge's alarm summary; acknowledge through the command path; open an alarm's screen."""
+        self._context = context
+        self._links.connect(context.bridge.sig_alarms_changed, self.set_alarms)
+        self._links.connect(self.sig_acknowledge_requested, context.commands.acknowledge)
+        self._links.connect(self.sig_alarm_activated, self._open_screen_of)
+
+    def detach(self) -> None:
+        """Undo ``attach``."""
+        self._links.disconnect_all()
+        self._context = None
+
+    def _open_screen_of(self, alarm: str) -> None:
+        context = self._context
+        definition = context.project.alarms.get(alarm) if context is not None else None
+        if context is not None and definition is not None and definition.screen:
+            context.sig_screen_requested.emit(definition.screen)
 
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
         """Show a new snapshot of the alarm list."""

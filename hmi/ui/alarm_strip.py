@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
 from hmi.ui.alarm_panel import PRIORITY_COLOURS
+from hmi.ui.panels import SignalLinks
+
+if TYPE_CHECKING:
+    from hmi.ui.panels import PanelContext
 
 NO_ALARM_BACKGROUND = "#5a5a5a"
 NO_ALARM_TEXT = "#e0e0e0"
@@ -38,6 +43,16 @@ class AlarmStrip(QWidget):
         self.shown: AlarmStatus | None = None
         self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
         self.setFixedHeight(34)
+        self._links = SignalLinks()
+
+    def attach(self, context: PanelContext) -> None:
+        """Follow the bridge's alarm summary; acknowledge through the command path."""
+        self._links.connect(context.bridge.sig_alarms_changed, self.set_alarms)
+        self._links.connect(self.sig_acknowledge_requested, context.commands.acknowledge)
+
+    def detach(self) -> None:
+        """Undo ``attach``."""
+        self._links.disconnect_all()
 
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
         """Show the first (most important) of ``rows``."""

@@ -4,11 +4,19 @@ The runtime calls ``offer_*`` on its own loop thread; they only store the newest
 item under a lock. A timer on the GUI thread collects what changed since the last
 frame and emits it once. However fast the PLC changes, the GUI sees at most one
 update per tag per frame and never one signal per sample.
+
+Everything held between frames is bounded, even while the GUI thread stalls: values and
+connection states are coalesced per tag and per connection, the alarm summary is one
+snapshot (the newest replaces the older), and alarm events wait in a queue of at most
+``MAX_PENDING_ALARM_EVENTS`` that keeps the newest and counts what it dropped
+(``OverflowPolicy.KEEP_NEWEST``); the snapshot still carries the truth about every alarm.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
+from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -16,6 +24,14 @@ from hmi.alarms.engine import AlarmEvent, AlarmStatus
 from hmi.model import ConnectionStatus, Sample
 
 FRAME_RATE_HZ = 15
+MAX_PENDING_ALARM_EVENTS = 1000
+
+
+class OverflowPolicy(enum.StrEnum):
+    """What a bounded queue does when it is full."""
+
+    KEEP_NEWEST = "keep newest"
+    """Drop the oldest item and count it."""
 
 
 class RuntimeBridge(QObject):
@@ -30,18 +46,29 @@ class RuntimeBridge(QObject):
     sig_alarms_changed = Signal(list)
     """list[AlarmStatus]: snapshot of the alarms to show, most important first."""
 
-    sig_alarm_event = Signal(object)
-    """AlarmEvent: each alarm event, in order (for the journal view and sounds)."""
+    sig_alarm_events = Signal(list)
+    """list[AlarmEvent]: the alarm events since the last frame, oldest first (for "new alarm" cues)."""
 
-    def __init__(self, parent: QObject | None = None, frame_rate_hz: float = FRAME_RATE_HZ) -> None:
+    alarm_event_policy = OverflowPolicy.KEEP_NEWEST
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        frame_rate_hz: float = FRAME_RATE_HZ,
+        max_pending_alarm_events: int = MAX_PENDING_ALARM_EVENTS,
+    ) -> None:
         super().__init__(parent)
+        self.frame_s = 1 / frame_rate_hz
         self._lock = threading.Lock()
         self._values: dict[str, Sample] = {}
         self._statuses: dict[str, ConnectionStatus] = {}
         self._alarms: list[AlarmStatus] | None = None
-        self._events: list[AlarmEvent] = []
+        self._events: deque[AlarmEvent] = deque(maxlen=max_pending_alarm_events)
         self.frames = 0
         self.samples_offered = 0
+        self.alarm_events_offered = 0
+        self.alarm_events_dropped = 0
+        """Alarm events dropped (oldest first) because the GUI did not take them in time."""
         self._timer = QTimer(self)
         self._timer.setInterval(round(1000 / frame_rate_hz))
         self._timer.timeout.connect(self.flush)
@@ -66,11 +93,24 @@ class RuntimeBridge(QObject):
         with self._lock:
             self._statuses[status.name] = status
 
-    def offer_alarms(self, event: AlarmEvent, shown: list[AlarmStatus]) -> None:
-        """Alarm listener: the event and a snapshot of the shown alarms taken on the runtime thread."""
+    def offer_alarm_event(self, event: AlarmEvent) -> None:
+        """Queue one alarm event; when the queue is full the oldest is dropped and counted."""
+        with self._lock:
+            self.alarm_events_offered += 1
+            if len(self._events) == self._events.maxlen:
+                self.alarm_events_dropped += 1
+            self._events.append(event)
+
+    def offer_alarm_snapshot(self, shown: list[AlarmStatus]) -> None:
+        """The alarms to show, copied on the runtime thread; replaces a snapshot not yet emitted."""
         with self._lock:
             self._alarms = shown
-            self._events.append(event)
+
+    @property
+    def pending_alarm_events(self) -> int:
+        """Alarm events waiting for the next frame (never more than the queue's bound)."""
+        with self._lock:
+            return len(self._events)
 
     # -- GUI thread --------------------------------------------------------------
     def flush(self) -> None:
@@ -79,13 +119,14 @@ class RuntimeBridge(QObject):
             values, self._values = self._values, {}
             statuses, self._statuses = self._statuses, {}
             alarms, self._alarms = self._alarms, None
-            events, self._events = self._events, []
+            events = list(self._events)
+            self._events.clear()
         self.frames += 1
         if statuses:
             self.sig_status_changed.emit(statuses)
         if values:
             self.sig_values_changed.emit(values)
-        for event in events:
-            self.sig_alarm_event.emit(event)
+        if events:
+            self.sig_alarm_events.emit(events)
         if alarms is not None:
             self.sig_alarms_changed.emit(alarms)

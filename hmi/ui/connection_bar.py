@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from hmi.model import ConnectionState, ConnectionStatus
+from hmi.ui.panels import SignalLinks
+
+if TYPE_CHECKING:
+    from hmi.ui.panels import PanelContext
 
 _STATE_STYLE = {
     ConnectionState.CONNECTED: "background:#3d6b45; color:white;",
@@ -33,6 +38,15 @@ class ConnectionBar(QWidget):
             layout.addWidget(badge)
             self.badges[name] = badge
         self.states: dict[str, ConnectionState] = {}
+        self._links = SignalLinks()
+
+    def attach(self, context: PanelContext) -> None:
+        """Follow the bridge's connection states."""
+        self._links.connect(context.bridge.sig_status_changed, self.apply_statuses)
+
+    def detach(self) -> None:
+        """Undo ``attach``."""
+        self._links.disconnect_all()
 
     def apply_statuses(self, statuses: dict[str, ConnectionStatus]) -> None:
         """Update the badges of the connections whose state changed."""

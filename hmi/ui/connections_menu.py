@@ -16,10 +16,12 @@ from PySide6.QtWidgets import QDialog, QMainWindow
 
 from hmi.model import ConnectionStatus
 from hmi.project.config import ConnectionConfig, Project
+from hmi.ui.panels import SignalLinks
 
 if TYPE_CHECKING:
     from hmi.ui.browse_dialog import BrowseDialog
     from hmi.ui.cert_dialog import CertificateDialog
+    from hmi.ui.panels import PanelContext
 
 _UNTRUSTED = re.compile(r"not trusted \(thumbprint ([0-9A-F]{40})\)")
 """How drivers.opcua_security names a refused server certificate in a connection's error."""
@@ -52,6 +54,16 @@ class ConnectionsMenu:
             self.menu.addAction(action)
             self.browse_actions[name] = action
         self.menu.setEnabled(bool(self._opcua))
+        self._links = SignalLinks()
+
+    def attach(self, context: PanelContext) -> None:
+        """Watch connection states for a refused server certificate."""
+        self._links.connect(context.bridge.sig_status_changed, self.apply_statuses)
+
+    def detach(self) -> None:
+        """Stop watching and close the dialogs this menu opened."""
+        self._links.disconnect_all()
+        self.close()
 
     def apply_statuses(self, statuses: dict[str, ConnectionStatus]) -> None:
         """Notice a connection refusing its server's certificate and tell the engineer where to look."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
@@ -18,6 +18,9 @@ from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableWidget, QTableWidg
 
 from hmi.model import ConnectionState
 from hmi.ui.futures import FutureRelay
+
+if TYPE_CHECKING:
+    from hmi.ui.panels import PanelContext
 
 log = logging.getLogger(__name__)
 
@@ -148,18 +151,30 @@ class ConnectionsView(QWidget):
 
 
 class ConnectionsDock(QDockWidget):
-    """The connections view in a dock; it refreshes only while visible."""
+    """The connections view in a dock; it refreshes only while visible and attached."""
 
-    def __init__(
-        self, request: DiagnosticsRequest, relay: FutureRelay, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Connections", parent)
         self.setObjectName("connections-dock")
-        self.view = ConnectionsView(request, relay, self)
-        self.setWidget(self.view)
+        self.view: ConnectionsView | None = None
         self.visibilityChanged.connect(self._follow_visibility)
 
+    def attach(self, context: PanelContext) -> None:
+        """Ask the session for diagnostics, answered through the context's relay."""
+        self.view = ConnectionsView(context.diagnostics, context.relay, self)
+        self.setWidget(self.view)
+        if self.isVisible():
+            self.view.start()
+
+    def detach(self) -> None:
+        """Stop refreshing for good."""
+        if self.view is not None:
+            self.view.stop()
+        self.view = None
+
     def _follow_visibility(self, visible: bool) -> None:
+        if self.view is None:
+            return
         if visible:
             self.view.start()
         else:

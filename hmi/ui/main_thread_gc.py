@@ -6,6 +6,12 @@ cycle holding Qt objects, PySide defers their destruction to the GUI thread, and
 destructor there can then wait on a Qt lock the collecting thread holds while that
 thread waits for the GIL: the whole process freezes (seen in the test suite). Collecting
 on a GUI timer instead keeps every Qt destruction on the GUI thread, in order.
+
+Still needed with :class:`hmi.ui.futures.FutureRelay` holding nothing of the GUI on the
+worker's side: the relay was one source of Qt garbage reachable from other threads, but
+any cycle through a Qt object (a panel and a lambda connected to its signal, a pyqtgraph
+item and its view) is freed by whichever thread trips the next automatic collection;
+``tests/test_futures.py`` shows a worker's allocations freeing a GUI thread's QObject.
 """
 
 from __future__ import annotations

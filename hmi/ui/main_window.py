@@ -1,7 +1,9 @@
 """The operator's main window: the mimic screen, a live trend, the alarm summary and connection states.
 
-Each area is its own panel; this class only lays them out and wires them to the
-bridge and the session (connect here, disconnect in ``shutdown``).
+Each area is a panel (:mod:`hmi.ui.panels`) that attaches itself to the window's context
+and detaches itself on close; this class only builds the context, lays the panels out and
+lists them. Writes and acknowledgements from any panel come through ``_write`` and
+``_acknowledge``, the window's single entry points to the command path.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
 
-from hmi.alarms.engine import AlarmStatus
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
@@ -23,6 +24,8 @@ from hmi.ui.connection_bar import ConnectionBar
 from hmi.ui.connections_menu import ConnectionsMenu
 from hmi.ui.connections_view import ConnectionsDock
 from hmi.ui.futures import FutureRelay
+from hmi.ui.panels import Commands, Panel, PanelContext
+from hmi.ui.screen_stack import ScreenStack
 from hmi.ui.screen_view import ScreenView
 from hmi.ui.session import GuiSession
 from hmi.ui.trend_panel import TrendPanel
@@ -40,24 +43,47 @@ class MainWindow(QMainWindow):
         self.relay = FutureRelay(self)
         self.setWindowTitle(f"{project.name} — Converge HMI")
         self.resize(1600, 940)
-
-        self.latest: dict[str, Sample] = {}
+        self.message = QLabel("")
+        self.context = PanelContext(
+            project,
+            session.bridge,
+            Commands(write=self._write, acknowledge=self._acknowledge),
+            self.relay,
+            session.diagnostics,
+            self.message.setText,
+            self,
+        )
+        self.panels: list[Panel] = []
+        """Every attached panel, in attach order (detached in reverse on close)."""
         self._shut_down = False
-        self.alarm_strip = AlarmStrip()
-        self.screens: dict[str, ScreenView] = {}
-        self.screen_stack = QStackedWidget()
-        for name in project.screens:
-            self.screen_stack.addWidget(self._build_screen(name))
-        self.screen_view: ScreenView | None = None
-        start = project.start_screen or next(iter(project.screens), None)
-        if start is not None:
-            self.show_screen(start)
+
+        self.screen_stack = ScreenStack(project)
+        self.screen_stack.sig_screen_shown.connect(self._title_for)
         trend_def = next(iter(project.trends.values()), None)
         self.trend_panel = (
             TrendPanel(trend_def, project, self.relay, can_save=not session.is_demo) if trend_def else None
         )
+        self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
+        self.connection_bar = ConnectionBar(list(project.connections))
+        self._lay_out()
+        self._build_menus()
+        for panel in (self.screen_stack, self.trend_panel, self.alarm_strip, self.alarm_panel):
+            if panel is not None:
+                self.attach_panel(panel)
+        self.attach_panel(self.connection_bar)
+        self.attach_panel(self.connections_menu)
+        start = project.start_screen or next(iter(project.screens), None)
+        if start is not None:
+            self.show_screen(start)
 
+    # -- building ------------------------------------------------------------------
+    def attach_panel(self, panel: Panel) -> None:
+        """Let ``panel`` wire itself to this window's context; it is detached when the window closes."""
+        panel.attach(self.context)
+        self.panels.append(panel)
+
+    def _lay_out(self) -> None:
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.screen_stack)
         if self.trend_panel is not None:
@@ -70,48 +96,36 @@ class MainWindow(QMainWindow):
         body.setStretchFactor(1, 1)
         body.setSizes([40, 660, 200])
         self.setCentralWidget(body)
-
-        self.connection_bar = ConnectionBar(list(project.connections))
         self.statusBar().addPermanentWidget(self.connection_bar)
-        self.message = QLabel("")
         self.statusBar().addWidget(self.message, 1)
-        self._build_menus()
 
-        bridge = session.bridge
-        bridge.sig_values_changed.connect(self._on_values)
-        bridge.sig_status_changed.connect(self.connection_bar.apply_statuses)
-        bridge.sig_status_changed.connect(self.connections_menu.apply_statuses)
-        bridge.sig_alarms_changed.connect(self._on_alarms)
-        self.alarm_panel.sig_acknowledge_requested.connect(self._acknowledge)
-        self.alarm_strip.sig_acknowledge_requested.connect(self._acknowledge)
-        self.alarm_panel.sig_alarm_activated.connect(self._open_alarm_screen)
+    @property
+    def latest(self) -> dict[str, Sample]:
+        """The GUI-side tag cache: the newest sample of every tag seen so far."""
+        return self.context.tags.latest
 
-    # -- building ------------------------------------------------------------------
-    def _build_screen(self, name: str) -> ScreenView:
-        view = ScreenView(self.project.screens[name], self.project)
-        view.sig_write_requested.connect(self._write)
-        view.sig_navigate.connect(self.show_screen)
-        view.sig_open_trend.connect(self.open_trend)
-        self.screens[name] = view
-        return view
+    @property
+    def screens(self) -> dict[str, ScreenView]:
+        """Screen name → its view."""
+        return self.screen_stack.views
+
+    @property
+    def screen_view(self) -> ScreenView | None:
+        """The screen in front."""
+        return self.screen_stack.current
 
     def open_trend(self, name: str) -> None:
         """Show saved trend ``name`` in the trend panel."""
-        trend = self.project.trends.get(name)
-        if trend is None or self.trend_panel is None:
+        if self.trend_panel is None:
             self.message.setText(f"No trend named {name!r}")
             return
-        self.trend_panel.open_trend(trend)
+        self.context.sig_trend_requested.emit(name)
 
     def show_screen(self, name: str) -> None:
         """Bring screen ``name`` to the front, showing the latest values at once."""
-        view = self.screens.get(name)
-        if view is None:
-            self.message.setText(f"No screen named {name!r}")
-            return
-        self.screen_stack.setCurrentWidget(view)
-        self.screen_view = view
-        view.apply_values(self.latest)
+        self.context.sig_screen_requested.emit(name)
+
+    def _title_for(self, view: ScreenView) -> None:
         self.setWindowTitle(f"{view.screen_def.title} — {self.project.name} — Converge HMI")
 
     def _build_menus(self) -> None:
@@ -148,28 +162,16 @@ class MainWindow(QMainWindow):
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view as a dock below the screen."""
         if self.connections_dock is None:
-            self.connections_dock = ConnectionsDock(self.session.diagnostics, self.relay, self)
+            self.connections_dock = ConnectionsDock(self)
+            self.attach_panel(self.connections_dock)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.connections_dock)
         self.connections_dock.show()
         self.connections_dock.raise_()
         return self.connections_dock
 
-    # -- runtime → GUI -------------------------------------------------------------
-    def _on_values(self, values: dict[str, Sample]) -> None:
-        self.latest.update(values)
-        if self.screen_view is not None:
-            self.screen_view.apply_values(values)
-        if self.trend_panel is not None:
-            self.trend_panel.apply_values(values)
-
-    def _on_alarms(self, rows: list[AlarmStatus]) -> None:
-        self.alarm_panel.set_alarms(rows)
-        self.alarm_strip.set_alarms(rows)
-
     def on_runtime_started(self) -> None:
-        """Called once the station runs: backfill the trend from history."""
-        if self.trend_panel is not None:
-            self.trend_panel.backfill(self.session.history_path)
+        """Called once the station runs: panels that read history (the trend's backfill) start now."""
+        self.context.sig_runtime_started.emit(self.session.history_path)
 
     # -- GUI → runtime -------------------------------------------------------------
     def _write(self, tag: str, value: Any, entry: Any) -> None:
@@ -184,11 +186,6 @@ class MainWindow(QMainWindow):
 
         self.relay.watch(future, done)
 
-    def _open_alarm_screen(self, alarm: str) -> None:
-        definition = self.project.alarms.get(alarm)
-        if definition is not None and definition.screen:
-            self.show_screen(definition.screen)
-
     def _acknowledge(self, alarm: str | None) -> None:
         self.relay.watch(self.session.acknowledge(alarm), lambda _f: None)
 
@@ -200,21 +197,18 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Disconnect from the bridge and stop the panels' timers and workers (once)."""
+        """Detach every panel (newest first), stop feeding the tag cache and drop late results (once)."""
         if self._shut_down:
             return
         self._shut_down = True
-        bridge = self.session.bridge
-        bridge.sig_values_changed.disconnect(self._on_values)
-        bridge.sig_status_changed.disconnect(self.connection_bar.apply_statuses)
-        bridge.sig_status_changed.disconnect(self.connections_menu.apply_statuses)
-        bridge.sig_alarms_changed.disconnect(self._on_alarms)
-        self.connections_menu.close()
-        if self.connections_dock is not None:
-            self.connections_dock.view.stop()
+        for panel in reversed(self.panels):
+            try:
+                panel.detach()
+            except Exception:  # one failing panel must not keep the others attached
+                log.exception("panel %s did not detach cleanly", type(panel).__name__)
+        self.panels.clear()
+        self.context.close()
         self.relay.close()
-        if self.trend_panel is not None:
-            self.trend_panel.close_panel()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the panels; the application then stops the runtime (flushing history)."""

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
-from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.alarms.feed import AlarmSnapshotFeed
 from hmi.core.loop_thread import LoopThread
 from hmi.core.station import Station
 from hmi.project.config import Project
@@ -35,6 +34,7 @@ class GuiSession:
         self.plant_thread: LoopThread | None = LoopThread("plant") if demo_data_dir is not None else None
         self.plant: Any = None
         self.station: Station | None = None
+        self.alarm_feed: AlarmSnapshotFeed | None = None
         self.started: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
@@ -63,14 +63,18 @@ class GuiSession:
         station = Station(project, project.history.path)
         station.runtime.subscribe(self.bridge.offer_sample)
         station.runtime.subscribe_status(self.bridge.offer_status)
-        station.alarms.subscribe(self._offer_alarms)
+        self.alarm_feed = self._offer_alarms(station)
         self.station = station
         await station.start()
 
-    def _offer_alarms(self, event: AlarmEvent, _status: AlarmStatus) -> None:
-        assert self.station is not None
-        shown = [dataclasses.replace(s) for s in self.station.alarms.shown()]
-        self.bridge.offer_alarms(event, shown)
+    def _offer_alarms(self, station: Station) -> AlarmSnapshotFeed:
+        """Events to the bridge as they happen; the sorted summary at most once per bridge frame."""
+        bridge = self.bridge
+        feed = AlarmSnapshotFeed(
+            station.alarms, bridge.offer_alarm_event, bridge.offer_alarm_snapshot, bridge.frame_s
+        )
+        feed.start()
+        return feed
 
     @property
     def history_path(self) -> Path:
@@ -138,6 +142,11 @@ class GuiSession:
                 self.started.result(timeout=STOP_TIMEOUT)
         except Exception:
             log.exception("runtime failed to start")
+        if self.alarm_feed is not None:
+            try:
+                self.runtime_thread.call(self.alarm_feed.stop(), timeout=STOP_TIMEOUT)
+            except Exception:
+                log.exception("alarm feed did not stop cleanly")
         if self.station is not None:
             try:
                 self.runtime_thread.call(self.station.stop(), timeout=STOP_TIMEOUT)

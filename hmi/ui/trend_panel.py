@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -20,6 +21,7 @@ from hmi.model import Sample
 from hmi.project.config import Project, TrendDef
 from hmi.project.trend_store import save_trend
 from hmi.ui.futures import FutureRelay
+from hmi.ui.panels import SignalLinks
 from hmi.ui.tag_picker import TagPicker, trendable
 from hmi.ui.trend_export import export_history_csv, write_trend_csv
 from hmi.ui.trend_history import HistoryLoader, LoadedRange, RangeRequest
@@ -27,6 +29,9 @@ from hmi.ui.trend_toolbar import TrendToolbar
 from widgets.trend import TrendWidget
 from widgets.trend_buffer import window
 from widgets.trend_pen_table import PenTable
+
+if TYPE_CHECKING:
+    from hmi.ui.panels import PanelContext
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ class TrendPanel(QWidget):
         self.pen_table = PenTable(self)
         self.loader = HistoryLoader(relay, self)
         self.backfilled = False
+        self._links = SignalLinks()
+        self._context: PanelContext | None = None
 
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
@@ -103,6 +110,30 @@ class TrendPanel(QWidget):
         self.pen_table.sig_remove_requested.connect(self.remove_pen)
         self.loader.sig_loaded.connect(self._on_loaded)
         self.loader.sig_failed.connect(self.status.setText)
+
+    # --- attached to a window ------------------------------------------------------------------------
+    def attach(self, context: PanelContext) -> None:
+        """Follow the tag cache's frames, backfill once the runtime runs, open trends others ask for."""
+        self._context = context
+        self._links.connect(context.tags.sig_values_changed, self.apply_values)
+        self._links.connect(context.sig_runtime_started, self.backfill)
+        self._links.connect(context.sig_trend_requested, self.open_trend_named)
+
+    def detach(self) -> None:
+        """Undo ``attach`` and stop the chart's timer and the history worker."""
+        self._links.disconnect_all()
+        self._context = None
+        self.close_panel()
+
+    def open_trend_named(self, name: str) -> bool:
+        """Show the project's saved trend ``name``; False (with a note) when there is none."""
+        trend = self.project.trends.get(name)
+        if trend is None:
+            note = f"No trend named {name!r}"
+            (self._context.show_message if self._context is not None else self.status.setText)(note)
+            return False
+        self.open_trend(trend)
+        return True
 
     # --- pens ----------------------------------------------------------------------------------------
     @property

@@ -1,0 +1,84 @@
+"""Publish the alarm summary to a viewer at most once per frame, and every alarm event as it happens.
+
+An alarm flood (a link drop flagging a thousand alarms bad) is a thousand events in one
+loop turn. Sorting and copying the summary for each of them is O(n² log n) on the runtime
+loop and stalls the polls exactly when they matter. Instead events go out one by one (cheap),
+and a small task on the runtime loop compares the engine's version once per frame and only
+then builds and offers the sorted snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from hmi.alarms.engine import AlarmEngine, AlarmEvent, AlarmStatus
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[AlarmEvent], None]
+SnapshotSink = Callable[[list[AlarmStatus]], None]
+
+
+class AlarmSnapshotFeed:
+    """Runs on the runtime loop: events straight through, the sorted snapshot once per frame when changed."""
+
+    def __init__(
+        self,
+        engine: AlarmEngine,
+        offer_event: EventSink,
+        offer_snapshot: SnapshotSink,
+        frame_s: float,
+    ) -> None:
+        self._engine = engine
+        self._offer_event = offer_event
+        self._offer_snapshot = offer_snapshot
+        self.frame_s = frame_s
+        self.builds = 0
+        """Snapshots built so far (for tests and the benchmark)."""
+        self.frames = 0
+        """Frames the task has looked at the version (the publish at start is not one)."""
+        self._sent_version: int | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Subscribe to the engine and start the frame task (call on the runtime loop)."""
+        self._unsubscribe = self._engine.subscribe(self._on_event)
+        self.publish_if_changed()  # the viewer gets the current summary at once, not a frame later
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="alarms:snapshot-feed")
+
+    async def stop(self) -> None:
+        """Unsubscribe and end the frame task."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def publish_if_changed(self) -> bool:
+        """Build and offer the snapshot if the engine changed since the last one; True when it did."""
+        version = self._engine.version
+        if version == self._sent_version:
+            return False
+        self._sent_version = version
+        self.builds += 1
+        self._offer_snapshot(self._engine.snapshot())
+        return True
+
+    def _on_event(self, event: AlarmEvent, _status: AlarmStatus) -> None:
+        self._offer_event(event)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.frame_s)
+            self.frames += 1
+            try:
+                self.publish_if_changed()
+            except Exception:  # a failing viewer must not end the feed for the rest of the run
+                log.exception("alarm snapshot could not be published")
