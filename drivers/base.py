@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample, TagDef
+from hmi.model import ConnectionState, ConnectionStatus, DriverError, Reason, Sample, TagDef, driver_error_of
 
 SampleSink = Callable[[str, Sample], None]
 """Receives (tag name, sample) on the runtime loop. Must not block or do IO."""
@@ -131,14 +131,22 @@ class Driver(abc.ABC):
         """The reason shown for ``tag`` when the link fails (a driver may keep a config error instead)."""
         return reason
 
-    def _set_state(self, state: ConnectionState, error: str = "", retry_in: float = 0.0) -> None:
+    def _set_state(
+        self,
+        state: ConnectionState,
+        error: str = "",
+        retry_in: float = 0.0,
+        structured: DriverError | None = None,
+    ) -> None:
         if state != self._status.state or error != self._status.last_error:
-            self._status = ConnectionStatus(self.name, state, error, time.time(), retry_in)
+            self._status = ConnectionStatus(self.name, state, error, time.time(), retry_in, structured)
             self._on_status(self._status)
 
     async def _supervise(self) -> None:
         while True:
-            self._set_state(ConnectionState.CONNECTING, self._status.last_error)
+            previous = self._status
+            self._set_state(ConnectionState.CONNECTING, previous.last_error, structured=previous.error)
+            structured: DriverError | None = None
             try:
                 await self._connect()
                 self._set_state(ConnectionState.CONNECTED)
@@ -150,9 +158,10 @@ class Driver(abc.ABC):
                 raise
             except Exception as exc:  # any failure of the link is reported, never fatal
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                structured = driver_error_of(exc)
             await self._disconnect()
             self._mark_all_bad(Reason.COMM_FAILURE)
             delay = self._backoff.next_delay()
             log.warning("%s: %s; retrying in %.1f s", self.name, error, delay)
-            self._set_state(ConnectionState.BACKING_OFF, error, delay)
+            self._set_state(ConnectionState.BACKING_OFF, error, delay, structured)
             await asyncio.sleep(delay)

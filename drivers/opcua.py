@@ -26,6 +26,7 @@ from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from drivers.opcua_client import SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
 from drivers.opcua_credentials import apply_login, explaining_login_refusal
+from drivers.opcua_diagnostics import OpcUaDiagnostics
 from drivers.opcua_nodeid import parse_node_id
 from drivers.opcua_quality import status_name
 from drivers.opcua_security import secure_client
@@ -100,27 +101,27 @@ class OpcUaDriver(Driver):
         """Where the client certificate and the trust list live (None: security None only)."""
         return self._pki_dir
 
-    def diagnostics(self) -> dict[str, float | int | str]:
+    def diagnostics(self) -> OpcUaDiagnostics:
         """Figures for the connection's status page; counters run since the driver was made."""
         counters = self._counters
-        return {
-            "state": self.status.state.value,
-            "endpoint": self.settings.endpoint,
-            "security": self._security_in_use(),
-            "session_id": self._session_id,
-            "subscriptions": len(self._subscriptions),
-            "items": self._items,
-            "refused_items": len(self._refused) + len(self._invalid_addresses),
-            "items_without_deadband": len(self._unfiltered),
-            "notifications": counters.received,
-            "notifications_per_s": round(self._rate, 1),
-            "keepalive_age_s": self._keepalive_age(),
-            "dropped": counters.dropped,
-            "late_after_link_loss": counters.late,
-            "unrouted": counters.unrouted,
-            "server_queue_overflows": counters.server_overflows,
-            "last_error": self.status.last_error,
-        }
+        return OpcUaDiagnostics(
+            state=self.status.state,
+            last_error=self.status.last_error,
+            requests_per_s=round(self._rate, 1),
+            endpoint=self.settings.endpoint,
+            security=self._security_in_use(),
+            session_id=self._session_id,
+            subscriptions=len(self._subscriptions),
+            items=self._items,
+            refused_items=len(self._refused) + len(self._invalid_addresses),
+            items_without_deadband=len(self._unfiltered),
+            notifications=counters.received,
+            keepalive_age_s=self._keepalive_age(),
+            dropped=counters.dropped,
+            late_after_link_loss=counters.late,
+            unrouted=counters.unrouted,
+            server_queue_overflows=counters.server_overflows,
+        )
 
     def _keepalive_age(self) -> float | str:
         """Seconds since the server last answered a publish (data or keep-alive); empty when unknown."""
