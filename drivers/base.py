@@ -17,7 +17,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hmi.model import ConnectionState, ConnectionStatus, DriverError, Reason, Sample, TagDef, driver_error_of
+from hmi.model import (
+    ConnectionState,
+    ConnectionStatus,
+    DriverDiagnostics,
+    DriverError,
+    Reason,
+    Sample,
+    TagDef,
+    driver_error_of,
+)
 
 SampleSink = Callable[[str, Sample], None]
 """Receives (tag name, sample) on the runtime loop. Must not block or do IO."""
@@ -98,6 +107,10 @@ class Driver(abc.ABC):
                 await task
         self._mark_all_bad(Reason.NOT_CONNECTED)
         self._set_state(ConnectionState.STOPPED)
+
+    def diagnostics(self) -> DriverDiagnostics:
+        """A snapshot of the connection's figures; each kind returns its own subclass with more of them."""
+        return DriverDiagnostics(state=self.status.state, last_error=self.status.last_error)
 
     @abc.abstractmethod
     async def write(self, tag: TagDef, value: Any) -> None:
