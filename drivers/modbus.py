@@ -27,7 +27,7 @@ from drivers.modbus_plan import ModbusPollPlan, PlannedTag, ReadBlock, block_of,
 from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
 from drivers.modbus_stats import ModbusDiagnostics, RequestStats
 from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
-from drivers.settings import ModbusSettings
+from drivers.settings import ModbusSettings, ModbusTagLink
 from hmi.model import Quality, Reason, Sample, TagDef, WriteError
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,8 @@ class ModbusDriver(Driver):
         link = self._write_link()
         if link is None:
             raise WriteError(f"{tag.name}: not connected")
-        verify = self.settings.verify if tag.verify is None else tag.verify
+        own = ModbusTagLink.of(tag.link).verify
+        verify = self.settings.verify if own is None else own
         async with link.lock.hold(WRITE):
             try:
                 response = await send_write(link, planned, payload)

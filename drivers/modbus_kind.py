@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from drivers.modbus_check import check_modbus_overlaps, check_modbus_tag
 from drivers.modbus_schema import ModbusConnectionSpec
 from drivers.modbus_stats import ModbusDiagnostics
-from drivers.registry import DriverContext, DriverKind, register
-from drivers.settings import ModbusSettings
+from drivers.registry import DriverContext, DriverKind, TagToCheck, register
+from drivers.settings import ModbusSettings, ModbusTagLink
 from hmi.model import TagDef
 
 if TYPE_CHECKING:
@@ -30,6 +30,12 @@ def create_modbus_driver(
     return ModbusDriver(name, settings, tags, on_sample, on_status)
 
 
+def modbus_tag_link(entry: TagToCheck) -> ModbusTagLink:
+    """The tag's byte order (else its connection's), unit id and verify choice."""
+    byte_order = entry.tag.byte_order or getattr(entry.settings, "byte_order", None) or "ABCD"
+    return ModbusTagLink(byte_order, entry.tag.unit, entry.tag.verify)
+
+
 MODBUS = DriverKind(
     name="modbus",
     title="Modbus",
@@ -37,6 +43,7 @@ MODBUS = DriverKind(
     factory=create_modbus_driver,
     check_tag=check_modbus_tag,
     check_tags=check_modbus_overlaps,
+    tag_link=modbus_tag_link,
     diagnostics=ModbusDiagnostics,
     tag_keys=frozenset({"byte_order", "length", "unit", "verify"}),
 )

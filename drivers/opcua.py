@@ -38,7 +38,7 @@ from drivers.opcua_subscriptions import (
     plan_monitored_items,
     subscribe,
 )
-from drivers.settings import OpcUaSettings
+from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.model import ConnectionState, Reason, Sample, TagDef, WriteError
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,10 @@ class OpcUaDriver(Driver):
         by_tag = {tag.name: tag for tag in self.tags}
         plans = plan_monitored_items(
             {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()},
-            {name: Deadband.of(tag.deadband, tag.deadband_percent) for name, tag in by_tag.items()},
+            {
+                name: Deadband.of(tag.deadband, OpcUaTagLink.of(tag.link).deadband_percent)
+                for name, tag in by_tag.items()
+            },
         )
         self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
         parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)

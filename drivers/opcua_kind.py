@@ -13,7 +13,7 @@ from drivers.opcua_diagnostics import OpcUaDiagnostics
 from drivers.opcua_nodeid import parse_node_id
 from drivers.opcua_schema import OpcUaConnectionSpec
 from drivers.registry import BROWSE, CERTIFICATES, DriverContext, DriverKind, TagIssue, TagToCheck, register
-from drivers.settings import OpcUaSettings
+from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.model import TagDef
 
 if TYPE_CHECKING:
@@ -27,6 +27,11 @@ def check_opcua_tag(entry: TagToCheck) -> list[TagIssue]:
     except ValueError as exc:
         return [TagIssue(entry.name, "address", str(exc))]
     return []
+
+
+def opcua_tag_link(entry: TagToCheck) -> OpcUaTagLink:
+    """The percent deadband the server is asked to apply."""
+    return OpcUaTagLink(entry.tag.deadband_percent or 0.0)
 
 
 def create_opcua_driver(
@@ -55,6 +60,7 @@ OPCUA = DriverKind(
     connection_model=OpcUaConnectionSpec,
     factory=create_opcua_driver,
     check_tag=check_opcua_tag,
+    tag_link=opcua_tag_link,
     diagnostics=OpcUaDiagnostics,
     tag_keys=frozenset({"deadband_percent"}),
     file_keys=("user_certificate", "user_private_key"),

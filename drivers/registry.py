@@ -77,10 +77,16 @@ DriverFactory = Callable[[str, Any, Sequence[TagDef], "SampleSink", "StatusSink"
 
 TagCheck = Callable[[TagToCheck], list[TagIssue]]
 TagsCheck = Callable[[Sequence[TagToCheck]], list[TagIssue]]
+TagLink = Callable[[TagToCheck], Any]
+"""Builds the object ``TagDef.link`` holds from a valid tag entry (and its connection's entry)."""
 
 
 def _no_issues(_tags: Sequence[TagToCheck]) -> list[TagIssue]:
     return []
+
+
+def _no_link(_tag: TagToCheck) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,8 @@ class DriverKind:
     """Checks one tag's address and options against the protocol."""
     check_tags: TagsCheck = _no_issues
     """Checks across the kind's tags (overlapping addresses); runs after every tag's own check."""
+    tag_link: TagLink = _no_link
+    """Builds the tag's driver-specific options (``TagDef.link``); by default the tag has none."""
     diagnostics: type[DriverDiagnostics] = DriverDiagnostics
     """The type of the driver's ``diagnostics()`` snapshot."""
     tag_keys: frozenset[str] = frozenset()

@@ -98,22 +98,21 @@ class TagDef:
     connection: str | None
     address: str
     type: DataType = DataType.FLOAT64
-    byte_order: str = "ABCD"
     units: str = ""
     description: str = ""
     scan: str = "normal"
     scan_period: float = 1.0
     deadband: float = 0.0
-    deadband_percent: float = 0.0  # OPC UA percent-of-EURange deadband applied by the server
     writable: bool = False
     limits: tuple[float, float] | None = None
     decimals: int = 2
-    string_length: int = 0
-    unit: int | None = None  # Modbus unit id overriding the connection's (gateways serve many)
-    verify: bool | None = None  # read back after a write and compare; None = the connection's choice
+    string_length: int = 0  # the most characters a string tag holds (0: no bound)
     history_deadband: float = 0.0  # storage deadband in the historian, engineering units
     history_deadband_percent: float = 0.0  # storage deadband as a percentage of the limits' span
     history_swinging_door: bool = False  # the storage band as a swinging-door deviation instead
+    link: Any = None
+    """What the connection's driver kind needs beyond the address (Modbus byte order and unit, an OPC UA
+    percent deadband...): a frozen object the kind builds from the tag's entry; None for its defaults."""
 
 
 class ConnectionState(enum.StrEnum):

@@ -80,7 +80,8 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     spec, declared, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
-    tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
+    kinds = {kind.name: kind for kind in registry.kinds()}
+    tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
     context = ScreenContext(tags, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
@@ -274,10 +275,13 @@ def _alarm_issues(
     return issues
 
 
-def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec) -> TagDef:
+def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec, kinds: dict[str, DriverKind]) -> TagDef:
     """A tag as the runtime sees it; unknown references resolve to defaults so screens can be checked."""
     connection = spec.connections.get(tag.connection or "")
-    return tag.to_def(name, getattr(connection, "byte_order", None), spec.scan_classes.get(tag.scan, 0.0))
+    kind = kinds.get(str(getattr(connection, "driver", "")))
+    entry = TagToCheck(name, tag, str(tag.connection), connection)
+    link = kind.tag_link(entry) if kind is not None else None
+    return tag.to_def(name, spec.scan_classes.get(tag.scan, 0.0), link)
 
 
 def _project(

@@ -116,29 +116,26 @@ class TagSpec(StrictModel):
             raise ValueError(f"not allowed on a {data_type} tag (string tags only)")
         return value
 
-    def to_def(self, name: str, connection_byte_order: str | None, scan_period: float) -> TagDef:
-        """The runtime's view of this tag; its byte order defaults to its connection's."""
+    def to_def(self, name: str, scan_period: float, link: Any = None) -> TagDef:
+        """The runtime's view of this tag; ``link`` holds what its driver kind made of its own keys."""
         return TagDef(
             name=name,
             connection=self.connection,
             address=self.address,
             type=self.type,
-            byte_order=self.byte_order or connection_byte_order or _TAG_DEFAULTS["byte_order"],
             units=self.units,
             description=self.description,
             scan=self.scan,
             scan_period=scan_period,
             deadband=self.deadband or 0.0,
-            deadband_percent=self.deadband_percent or 0.0,
             writable=self.writable,
             limits=self.limits,
             decimals=_TAG_DEFAULTS["decimals"] if self.decimals is None else self.decimals,
             string_length=self.length or 0,
-            unit=self.unit,
-            verify=self.verify,
             history_deadband=self.history_deadband or 0.0,
             history_deadband_percent=self.history_deadband_percent or 0.0,
             history_swinging_door=self.history_swinging_door,
+            link=link,
         )
 
 
