@@ -17,7 +17,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample, StalePolicy, TagDef
+from hmi.model import (
+    ConnectionState,
+    ConnectionStatus,
+    DriverDiagnostics,
+    DriverError,
+    Reason,
+    Sample,
+    StalePolicy,
+    TagDef,
+    driver_error_of,
+)
 
 SampleSink = Callable[[str, Sample], None]
 """Receives (tag name, sample) on the runtime loop. Must not block or do IO."""
@@ -102,6 +112,10 @@ class Driver(abc.ABC):
         self._mark_all_bad(Reason.NOT_CONNECTED)
         self._set_state(ConnectionState.STOPPED)
 
+    def diagnostics(self) -> DriverDiagnostics:
+        """A snapshot of the connection's figures; each kind returns its own subclass with more of them."""
+        return DriverDiagnostics(state=self.status.state, last_error=self.status.last_error)
+
     @abc.abstractmethod
     async def write(self, tag: TagDef, value: Any) -> None:
         """Write ``value`` (already validated against the tag's type and limits) to the device.
@@ -134,14 +148,22 @@ class Driver(abc.ABC):
         """The reason shown for ``tag`` when the link fails (a driver may keep a config error instead)."""
         return reason
 
-    def _set_state(self, state: ConnectionState, error: str = "", retry_in: float = 0.0) -> None:
+    def _set_state(
+        self,
+        state: ConnectionState,
+        error: str = "",
+        retry_in: float = 0.0,
+        structured: DriverError | None = None,
+    ) -> None:
         if state != self._status.state or error != self._status.last_error:
-            self._status = ConnectionStatus(self.name, state, error, time.time(), retry_in)
+            self._status = ConnectionStatus(self.name, state, error, time.time(), retry_in, structured)
             self._on_status(self._status)
 
     async def _supervise(self) -> None:
         while True:
-            self._set_state(ConnectionState.CONNECTING, self._status.last_error)
+            previous = self._status
+            self._set_state(ConnectionState.CONNECTING, previous.last_error, structured=previous.error)
+            structured: DriverError | None = None
             try:
                 await self._connect()
                 self._set_state(ConnectionState.CONNECTED)
@@ -153,9 +175,10 @@ class Driver(abc.ABC):
                 raise
             except Exception as exc:  # any failure of the link is reported, never fatal
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                structured = driver_error_of(exc)
             await self._disconnect()
             self._mark_all_bad(Reason.COMM_FAILURE)
             delay = self._backoff.next_delay()
             log.warning("%s: %s; retrying in %.1f s", self.name, error, delay)
-            self._set_state(ConnectionState.BACKING_OFF, error, delay)
+            self._set_state(ConnectionState.BACKING_OFF, error, delay, structured)
             await asyncio.sleep(delay)

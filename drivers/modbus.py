@@ -25,9 +25,9 @@ from drivers.modbus_link import ModbusLink
 from drivers.modbus_lock import POLL, WRITE
 from drivers.modbus_plan import ModbusPollPlan, PlannedTag, ReadBlock, block_of, plan_tag, split_block
 from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
-from drivers.modbus_stats import RequestStats
+from drivers.modbus_stats import ModbusDiagnostics, RequestStats
 from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
-from drivers.settings import ModbusSettings
+from drivers.settings import ModbusSettings, ModbusTagLink
 from hmi.model import Quality, Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,8 @@ class ModbusDriver(Driver):
         link = self._write_link()
         if link is None:
             raise WriteError(f"{tag.name}: not connected")
-        verify = self.settings.verify if tag.verify is None else tag.verify
+        own = ModbusTagLink.of(tag.link).verify
+        verify = self.settings.verify if own is None else own
         async with link.lock.hold(WRITE):
             try:
                 response = await send_write(link, planned, payload)
@@ -306,25 +307,26 @@ class ModbusDriver(Driver):
 
     # ------------------------------------------------------------------ diagnostics
 
-    def diagnostics(self) -> dict[str, float | int | str]:
+    def diagnostics(self) -> ModbusDiagnostics:
         """Counters for the connection diagnostics view."""
         stats = self._stats
         rtt_mean, rtt_p99 = stats.rtt_ms()
         _, lateness_p99 = stats.lateness_ms()
-        return {
-            "state": self.status.state.value,
-            "requests": stats.requests,
-            "errors": stats.errors,
-            "exception_responses": stats.exception_responses,
-            "requests_per_s": round(stats.requests_per_s(), 2),
-            "rtt_mean_ms": round(rtt_mean, 3),
-            "rtt_p99_ms": round(rtt_p99, 3),
-            "last_error": stats.last_error or self.status.last_error,
-            "overruns": self._overruns,
-            "cycles": stats.cycles,
-            "lateness_p99_ms": round(lateness_p99, 3),
-            "blocks": self.plan.block_count,
-            "sockets": len(self._links),
-            "rejected_tags": len(self.plan.rejected),
-            "decode_errors": self._decode_errors,
-        }
+        return ModbusDiagnostics(
+            state=self.status.state,
+            last_error=stats.last_error or self.status.last_error,
+            requests_per_s=round(stats.requests_per_s(), 2),
+            rtt_mean_ms=round(rtt_mean, 3),
+            requests=stats.requests,
+            errors=stats.errors,
+            exception_responses=stats.exception_responses,
+            rtt_p99_ms=round(rtt_p99, 3),
+            overruns=self._overruns,
+            cycles=stats.cycles,
+            lateness_p99_ms=round(lateness_p99, 3),
+            blocks=self.plan.block_count,
+            sockets=len(self._links),
+            rejected_tags=len(self.plan.rejected),
+            decode_errors=self._decode_errors,
+        )
+

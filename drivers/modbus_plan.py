@@ -24,6 +24,7 @@ from drivers.modbus_address import (
     register_count,
 )
 from drivers.modbus_codec import check_byte_order
+from drivers.settings import ModbusTagLink
 from hmi.model import DataType, TagDef
 
 MAX_UNIT = 255
@@ -107,7 +108,7 @@ def plan_tag(tag: TagDef, default_unit: int = 1) -> PlannedTag:
     address = parse_address(tag.address)
     check_type_fits(address, tag.type)
     if tag.type is not DataType.BOOL:
-        check_byte_order(tag.byte_order)
+        check_byte_order(ModbusTagLink.of(tag.link).byte_order)
     count = (
         1 if address.table.is_bit or address.bit is not None else register_count(tag.type, tag.string_length)
     )
@@ -120,7 +121,8 @@ def plan_tag(tag: TagDef, default_unit: int = 1) -> PlannedTag:
         raise ValueError(f"{tag.type.value} at {address} runs past the last address {MAX_ADDRESS}")
     if not tag.scan_period > 0:
         raise ValueError(f"scan period must be positive, got {tag.scan_period}")
-    unit = default_unit if tag.unit is None else tag.unit
+    own_unit = ModbusTagLink.of(tag.link).unit
+    unit = default_unit if own_unit is None else own_unit
     if not 0 <= unit <= MAX_UNIT:
         raise ValueError(f"unit id {unit} is outside 0..{MAX_UNIT}")
     return PlannedTag(tag, address, count, unit)

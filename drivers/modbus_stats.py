@@ -5,10 +5,30 @@ from __future__ import annotations
 import collections
 import math
 import time
+from dataclasses import dataclass
+
+from hmi.model import DriverDiagnostics
 
 RATE_WINDOW_S = 10.0
 RTT_SAMPLES = 1000
 LATENESS_SAMPLES = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusDiagnostics(DriverDiagnostics):
+    """A Modbus connection's figures: traffic, round trips, scan overruns and the shape of its poll plan."""
+
+    requests: int = 0
+    errors: int = 0
+    exception_responses: int = 0
+    rtt_p99_ms: float = 0.0
+    overruns: int = 0
+    cycles: int = 0
+    lateness_p99_ms: float = 0.0
+    blocks: int = 0
+    sockets: int = 0
+    rejected_tags: int = 0
+    decode_errors: int = 0
 
 
 class RequestStats:

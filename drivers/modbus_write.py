@@ -13,6 +13,7 @@ from drivers.modbus_codec import Value, as_bool, decode, decode_bit, encode, wit
 from drivers.modbus_errors import describe_exception
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_plan import PlannedTag, ReadBlock
+from drivers.settings import ModbusTagLink
 
 Payload = bool | list[int]
 """What goes on the wire: one bit (coil or register bit) or whole registers."""
@@ -25,7 +26,7 @@ def decode_planned(planned: PlannedTag, words: list) -> Value:
         return bool(words[0])
     if address.bit is not None:
         return decode_bit(words[0], address.bit)
-    return decode(words, tag.type, tag.byte_order, tag.string_length)
+    return decode(words, tag.type, ModbusTagLink.of(tag.link).byte_order, tag.string_length)
 
 
 def encode_planned(planned: PlannedTag, value: Value) -> Payload:
@@ -33,7 +34,7 @@ def encode_planned(planned: PlannedTag, value: Value) -> Payload:
     address, tag = planned.address, planned.tag
     if address.table.is_bit or address.bit is not None:
         return as_bool(value)
-    return encode(value, tag.type, tag.byte_order, tag.string_length)
+    return encode(value, tag.type, ModbusTagLink.of(tag.link).byte_order, tag.string_length)
 
 
 async def send_write(link: ModbusLink, planned: PlannedTag, payload: Payload) -> ModbusPDU:

@@ -26,6 +26,7 @@ from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from drivers.opcua_client import SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
 from drivers.opcua_credentials import apply_login, explaining_login_refusal
+from drivers.opcua_diagnostics import OpcUaDiagnostics
 from drivers.opcua_nodeid import parse_node_id
 from drivers.opcua_quality import status_name
 from drivers.opcua_security import secure_client
@@ -37,8 +38,8 @@ from drivers.opcua_subscriptions import (
     plan_monitored_items,
     subscribe,
 )
-from drivers.settings import OpcUaSettings
-from hmi.model import ConnectionState, Reason, Sample, TagDef, WriteError
+from drivers.settings import OpcUaSettings, OpcUaTagLink
+from hmi.model import ConnectionState, Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,9 @@ class OpcUaDriver(Driver):
         on_status: StatusSink,
         backoff: Backoff | None = None,
         pki_dir: Path | None = None,
+        stale: StalePolicy | None = None,
     ) -> None:
-        super().__init__(name, tags, on_sample, on_status, backoff)
+        super().__init__(name, tags, on_sample, on_status, backoff, stale)
         self.settings = settings
         # An explicit folder (the runtime's resolved one, a test's) wins over the project setting.
         self._pki_dir = pki_dir or (Path(settings.pki_dir) if settings.pki_dir else None)
@@ -100,27 +102,27 @@ class OpcUaDriver(Driver):
         """Where the client certificate and the trust list live (None: security None only)."""
         return self._pki_dir
 
-    def diagnostics(self) -> dict[str, float | int | str]:
+    def diagnostics(self) -> OpcUaDiagnostics:
         """Figures for the connection's status page; counters run since the driver was made."""
         counters = self._counters
-        return {
-            "state": self.status.state.value,
-            "endpoint": self.settings.endpoint,
-            "security": self._security_in_use(),
-            "session_id": self._session_id,
-            "subscriptions": len(self._subscriptions),
-            "items": self._items,
-            "refused_items": len(self._refused) + len(self._invalid_addresses),
-            "items_without_deadband": len(self._unfiltered),
-            "notifications": counters.received,
-            "notifications_per_s": round(self._rate, 1),
-            "keepalive_age_s": self._keepalive_age(),
-            "dropped": counters.dropped,
-            "late_after_link_loss": counters.late,
-            "unrouted": counters.unrouted,
-            "server_queue_overflows": counters.server_overflows,
-            "last_error": self.status.last_error,
-        }
+        return OpcUaDiagnostics(
+            state=self.status.state,
+            last_error=self.status.last_error,
+            requests_per_s=round(self._rate, 1),
+            endpoint=self.settings.endpoint,
+            security=self._security_in_use(),
+            session_id=self._session_id,
+            subscriptions=len(self._subscriptions),
+            items=self._items,
+            refused_items=len(self._refused) + len(self._invalid_addresses),
+            items_without_deadband=len(self._unfiltered),
+            notifications=counters.received,
+            keepalive_age_s=self._keepalive_age(),
+            dropped=counters.dropped,
+            late_after_link_loss=counters.late,
+            unrouted=counters.unrouted,
+            server_queue_overflows=counters.server_overflows,
+        )
 
     def _keepalive_age(self) -> float | str:
         """Seconds since the server last answered a publish (data or keep-alive); empty when unknown."""
@@ -228,7 +230,10 @@ class OpcUaDriver(Driver):
         by_tag = {tag.name: tag for tag in self.tags}
         plans = plan_monitored_items(
             {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()},
-            {name: Deadband.of(tag.deadband, tag.deadband_percent) for name, tag in by_tag.items()},
+            {
+                name: Deadband.of(tag.deadband, OpcUaTagLink.of(tag.link).deadband_percent)
+                for name, tag in by_tag.items()
+            },
         )
         self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
         parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from drivers.settings import OpcUaSettings
+from hmi.model import UNTRUSTED_CERTIFICATE, DriverError, DriverFailure
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ _T = TypeVar("_T")
 
 class SecuritySetupError(Exception):
     """The requested channel security cannot be set up; the message tells the engineer what to fix."""
+
+
+class UntrustedServerCertificate(SecuritySetupError, DriverFailure):
+    """The server's certificate is not in the trust list; carries an ``untrusted_certificate`` error."""
+
+    def __init__(self, error: DriverError) -> None:
+        DriverFailure.__init__(self, error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +188,12 @@ def require_trusted_server(pki_dir: Path, endpoint: str, certificate: bytes) -> 
     rejected = pki_dir / "rejected" / f"{thumbprint(certificate)}.der"
     rejected.parent.mkdir(parents=True, exist_ok=True)
     rejected.write_bytes(certificate)
-    raise SecuritySetupError(
+    detail = (
         f"server certificate of {endpoint} is not trusted (thumbprint {thumbprint(certificate)}); "
         f"it was saved as {rejected}: move it into {trusted_dir} to trust this server"
     )
+    data = {"thumbprint": thumbprint(certificate), "endpoint": endpoint, "saved_as": str(rejected)}
+    raise UntrustedServerCertificate(DriverError(UNTRUSTED_CERTIFICATE, detail, data))
 
 
 def _fingerprint(certificate: bytes) -> str:

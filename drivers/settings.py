@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 BYTE_ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
 """Register byte/word orders: ABCD big-endian words and bytes, CDAB swapped words, BADC swapped bytes."""
@@ -27,6 +28,42 @@ class ModbusSettings:
     """TCP connections opened to the device; scan work is spread over them (each serializes its own)."""
     verify: bool = False
     """Read every write back and fail it when the device holds another value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusTagLink:
+    """What a Modbus tag needs beyond its address: held by ``TagDef.link``."""
+
+    byte_order: str = "ABCD"
+    """Register byte/word order of the value; the loader fills in the connection's when the tag has none."""
+    unit: int | None = None
+    """Unit id overriding the connection's (a gateway serves many devices)."""
+    verify: bool | None = None
+    """Read back after a write and compare; None leaves it to the connection."""
+
+    @classmethod
+    def of(cls, link: Any) -> ModbusTagLink:
+        """The tag's Modbus link, or the defaults for a tag built without one."""
+        return link if isinstance(link, ModbusTagLink) else _MODBUS_DEFAULTS
+
+
+_MODBUS_DEFAULTS = ModbusTagLink()
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaTagLink:
+    """What an OPC UA tag needs beyond its NodeId: held by ``TagDef.link``."""
+
+    deadband_percent: float = 0.0
+    """Percent-of-EURange deadband the server applies (0: none)."""
+
+    @classmethod
+    def of(cls, link: Any) -> OpcUaTagLink:
+        """The tag's OPC UA link, or the defaults for a tag built without one."""
+        return link if isinstance(link, OpcUaTagLink) else _OPCUA_DEFAULTS
+
+
+_OPCUA_DEFAULTS = OpcUaTagLink()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pymodbus.server import ModbusTcpServer
 
 from drivers.base import Backoff
 from drivers.modbus import ModbusDriver
-from drivers.settings import ModbusSettings
+from drivers.settings import ModbusSettings, ModbusTagLink
 from hmi.model import ConnectionStatus, DataType, Sample, TagDef
 
 FAST_BACKOFF = Backoff(initial=0.1, maximum=0.3, jitter=0.0)
@@ -108,8 +108,9 @@ def make_driver(port: int, tags: list[TagDef], recorder: Recorder, **settings: A
 def tag(
     name: str, address: str, data_type: DataType = DataType.UINT16, period: float = 0.1, **kw: Any
 ) -> TagDef:
-    """A tag of connection ``plc``."""
-    return TagDef(name, "plc", address, data_type, scan_period=period, **kw)
+    """A tag of connection ``plc``; ``byte_order``, ``unit`` and ``verify`` go into its Modbus link."""
+    link = ModbusTagLink(**{key: kw.pop(key) for key in ("byte_order", "unit", "verify") if key in kw})
+    return TagDef(name, "plc", address, data_type, scan_period=period, link=link, **kw)
 
 
 # ---------------------------------------------------------------- a server in its own process

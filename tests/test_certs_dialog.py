@@ -19,7 +19,7 @@ def test_trust_a_refused_server_then_reject_it_again(qtbot, tmp_path):
     certs.own_identity(pki)
     with pytest.raises(SecuritySetupError) as refused:
         require_trusted_server(pki, "opc.tcp://plc7:4840/", identity.certificate)
-    print_ = untrusted_thumbprint(str(refused.value))
+    print_ = untrusted_thumbprint(refused.value)
     assert print_ == thumbprint(identity.certificate)
 
     dialog = CertificateDialog(pki, highlight=print_)

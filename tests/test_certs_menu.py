@@ -34,7 +34,9 @@ def test_a_refused_certificate_is_pointed_out_and_preselected(qtbot, tmp_path, f
 
     with pytest.raises(SecuritySetupError) as refused:
         require_trusted_server(tmp_path / "pki", "opc.tcp://plc7:4840/", b"a server certificate")
-    status = ConnectionStatus("ua1", ConnectionState.BACKING_OFF, f"SecuritySetupError: {refused.value}")
+    status = ConnectionStatus(
+        "ua1", ConnectionState.BACKING_OFF, f"SecuritySetupError: {refused.value}", error=refused.value.error
+    )
     menu.apply_statuses({"ua1": status, "plc1": ConnectionStatus("plc1", ConnectionState.CONNECTED)})
     menu.apply_statuses({"ua1": status})  # said once, not at every retry
     assert len(messages) == 1 and "ua1: the server certificate" in messages[0]

@@ -93,4 +93,4 @@ tags:
     settings = project.connections["gw"].settings
     assert (settings.unit, settings.sockets, settings.verify) == (7, 3, True)
     tags = project.tags
-    assert [(tags[n].unit, tags[n].verify) for n in "ABC"] == [(None, None), (8, False), (9, None)]
+    assert [(tags[n].link.unit, tags[n].link.verify) for n in "ABC"] == [(None, None), (8, False), (9, None)]

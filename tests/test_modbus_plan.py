@@ -20,11 +20,13 @@ from drivers.modbus_plan import (
     split_block,
 )
 from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
+from drivers.settings import ModbusTagLink
 from hmi.model import DataType, TagDef
 
 
 def tag(name: str, address: str, data_type: DataType = DataType.UINT16, period: float = 1.0, **kw) -> TagDef:
-    return TagDef(name, "plc", address, data_type, scan_period=period, **kw)
+    link = ModbusTagLink(**{key: kw.pop(key) for key in ("byte_order", "unit", "verify") if key in kw})
+    return TagDef(name, "plc", address, data_type, scan_period=period, link=link, **kw)
 
 
 def spans(plan: ModbusPollPlan) -> list[tuple[float, str, int, int]]:

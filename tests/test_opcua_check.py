@@ -123,4 +123,4 @@ def test_valid_opcua_settings_reach_the_driver_settings(tmp_path, capsys):
     assert (settings.password_keyring, settings.password_env) == ("plant/ua/op", None)
     assert (settings.queue_size, settings.discard_oldest) == (50, False)
     assert settings.pki_dir == str(tmp_path / "pki")
-    assert (project.tags["PCT"].deadband, project.tags["PCT"].deadband_percent) == (0.5, 2.5)
+    assert (project.tags["PCT"].deadband, project.tags["PCT"].link.deadband_percent) == (0.5, 2.5)

@@ -20,7 +20,7 @@ from test_opcua_driver import Recorder, wait_for
 from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
 from drivers.opcua_browse import browse_children, open_browse_client
-from drivers.settings import OpcUaSettings
+from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.core import certs
 from hmi.model import ConnectionState, TagDef, WriteError
 
@@ -96,7 +96,8 @@ def make_driver(peer: NodePeer, tags: list[TagDef], recorder: Recorder, **settin
 
 
 def ua_tag(peer: NodePeer, name: str, **options: object) -> TagDef:
-    return TagDef(name, "node1", peer.node_id(name), scan_period=0.1, **options)  # type: ignore[arg-type]
+    link = OpcUaTagLink(float(options.pop("deadband_percent", 0.0)))  # type: ignore[arg-type]
+    return TagDef(name, "node1", peer.node_id(name), scan_period=0.1, link=link, **options)  # type: ignore[arg-type]
 
 
 async def test_subscribe_and_write_with_coercion_without_security(peer):

@@ -199,7 +199,7 @@ def test_byte_order_is_checked_and_defaults_to_the_connections(tmp_path: Path) -
         tmp_path, base + "  SWAPPED: {connection: plc1, address: 'hr:8', type: int32, byte_order: BADC}\n"
     )
     tags = load_project(tmp_path).tags
-    assert (tags["LEVEL"].byte_order, tags["SWAPPED"].byte_order) == ("CDAB", "BADC")
+    assert (tags["LEVEL"].link.byte_order, tags["SWAPPED"].link.byte_order) == ("CDAB", "BADC")
     assert messages(
         tmp_path, "  X: {connection: plc1, address: 'hr:8', type: int32, byte_order: ABCE}\n"
     ) == [

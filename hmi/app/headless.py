@@ -72,6 +72,4 @@ async def _report_diagnostics(station: Station) -> None:
     while True:
         await asyncio.sleep(DIAGNOSTICS_EVERY)
         for name, driver in station.runtime.drivers.items():
-            diagnostics = getattr(driver, "diagnostics", None)
-            if diagnostics is not None:
-                log.info("diagnostics %s: %s", name, diagnostics())
+            log.info("diagnostics %s: %s", name, driver.diagnostics().figures())

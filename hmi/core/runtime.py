@@ -13,9 +13,12 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from drivers import registry as driver_registry
 from drivers.base import Driver
+from drivers.registry import DriverContext
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
@@ -48,18 +51,17 @@ def create_driver(
     on_status: StatusListener,
     stale: StalePolicy = STALE_POLICY,
 ) -> Driver:
-    """Build the driver a connection names. Imported lazily so a Modbus-only plant never loads asyncua."""
-    if config.driver == "modbus":
-        from drivers.modbus import ModbusDriver
+    """Build the driver a connection names, through its kind (which loads its protocol only now)."""
+    kind = driver_registry.get(config.driver)
+    context = DriverContext(resolve_pki_dir=_resolve_pki_dir, stale=stale)
+    return kind.create(config.name, config.settings, tags, on_sample, on_status, context)
 
-        return ModbusDriver(config.name, config.settings, tags, on_sample, on_status, stale=stale)
-    if config.driver == "opcua":
-        from drivers.opcua import OpcUaDriver
-        from hmi.core.certs import resolve_pki_dir
 
-        pki_dir = resolve_pki_dir(config.settings.pki_dir)
-        return OpcUaDriver(config.name, config.settings, tags, on_sample, on_status, pki_dir=pki_dir)
-    raise ValueError(f"connection {config.name!r}: unknown driver {config.driver!r}")
+def _resolve_pki_dir(configured: str | None) -> Path:
+    # hmi.core.certs loads the OPC UA stack: imported only when a driver asks for its PKI folder.
+    from hmi.core.certs import resolve_pki_dir
+
+    return resolve_pki_dir(configured)
 
 
 class TagRuntime:

@@ -8,6 +8,7 @@ headless validator and the widgets share live in :mod:`hmi.model.symbols`
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from dataclasses import dataclass, field
@@ -99,23 +100,22 @@ class TagDef:
     connection: str | None
     address: str
     type: DataType = DataType.FLOAT64
-    byte_order: str = "ABCD"
     units: str = ""
     description: str = ""
     scan: str = "normal"
     scan_period: float = 1.0
     deadband: float = 0.0
-    deadband_percent: float = 0.0  # OPC UA percent-of-EURange deadband applied by the server
     writable: bool = False
     limits: tuple[float, float] | None = None
     decimals: int = 2
-    string_length: int = 0
-    unit: int | None = None  # Modbus unit id overriding the connection's (gateways serve many)
-    verify: bool | None = None  # read back after a write and compare; None = the connection's choice
+    string_length: int = 0  # the most characters a string tag holds (0: no bound)
     history_deadband: float = 0.0  # storage deadband in the historian, engineering units
     history_deadband_percent: float = 0.0  # storage deadband as a percentage of the limits' span
     history_swinging_door: bool = False  # the storage band as a swinging-door deviation instead
     source: str | None = None  # the internal source producing the tag (e.g. "system") when connection is None
+    link: Any = None
+    """What the connection's driver kind needs beyond the address (Modbus byte order and unit, an OPC UA
+    percent deadband...): a frozen object the kind builds from the tag's entry; None for its defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +153,93 @@ class ConnectionState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DriverError:
+    """A driver's failure in a form code can act on: ``kind`` names the case, ``detail`` tells a person.
+
+    ``data`` carries the facts of the case (for ``untrusted_certificate``: the ``thumbprint`` and the
+    ``endpoint``), so that nobody has to find them again in the text.
+    """
+
+    kind: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+UNTRUSTED_CERTIFICATE = "untrusted_certificate"
+"""``DriverError.kind`` of a server whose certificate is not in the trust list; data: thumbprint, endpoint."""
+
+
+class DriverFailure(Exception):
+    """An exception carrying a :class:`DriverError`, so that the structure survives a ``raise``."""
+
+    def __init__(self, error: DriverError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+def driver_error_of(exc: BaseException) -> DriverError | None:
+    """The structured error carried by ``exc`` or by one of the exceptions it was raised from."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DriverFailure):
+            return current.error
+        current = current.__cause__ or current.__context__
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionStatus:
-    """A connection's state at one moment, with the last error seen (empty when none)."""
+    """A connection's state at one moment, with the last error seen (empty when none).
+
+    ``error`` is the same failure as ``last_error`` in structured form when the driver knows its kind.
+    """
 
     name: str
     state: ConnectionState
     last_error: str = ""
     since: float = field(default_factory=time.time)
     retry_in: float = 0.0
+    error: DriverError | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverDiagnostics:
+    """A snapshot of one connection's figures; each driver kind extends it with its own fields.
+
+    Frozen plain values, so a snapshot taken on the runtime loop can be handed to another thread.
+    Indexing by field name (``diagnostics["state"]``) reads a field; ``figures()`` gives them all.
+    """
+
+    state: ConnectionState
+    last_error: str = ""
+    requests_per_s: float | None = None
+    """Requests (polling drivers) or notifications (subscribing drivers) per second."""
+    rtt_mean_ms: float | None = None
+    """Mean round-trip time of a request; None when the driver does not measure it."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when this kind of driver has no such figure."""
+        return getattr(self, key) if key in self.keys() else default
+
+    def keys(self) -> tuple[str, ...]:
+        """The names of every figure, common ones first."""
+        return tuple(f.name for f in dataclasses.fields(self))
+
+    def figures(self) -> dict[str, Any]:
+        """Every figure by name, the state as its text (for logs and JSON)."""
+        values = {name: getattr(self, name) for name in self.keys()}
+        values["state"] = self.state.value
+        return values
 
 
 class WriteError(Exception):

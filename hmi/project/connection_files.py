@@ -1,5 +1,7 @@
 """Files a connection names (an OPC UA user certificate and key) must exist when the project is checked.
 
+Which keys name files is declared by each driver kind (:attr:`drivers.registry.DriverKind.file_keys`).
+
 The schema judges the text of an entry; whether the file it names is there
 depends on the project folder, so it is checked here, at load time. A key
 that only turns out missing at connect time would leave the connection
@@ -10,20 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from drivers import registry
 from hmi.project.errors import Issue
-from hmi.project.schema import ConnectionSpec, OpcUaConnectionSpec, project_file
-
-FILE_KEYS = ("user_certificate", "user_private_key")
+from hmi.project.schema import project_file
 
 
-def connection_file_issues(connections: Mapping[str, ConnectionSpec], root: Path) -> list[Issue]:
+def connection_file_issues(connections: Mapping[str, Any], root: Path) -> list[Issue]:
     """One issue per named file that is missing or unreadable, at the line of the key naming it."""
     issues: list[Issue] = []
     for name, connection in connections.items():
-        if not isinstance(connection, OpcUaConnectionSpec):
-            continue
-        for key in FILE_KEYS:
+        for key in registry.get(connection.driver).file_keys:
             value = getattr(connection, key)
             problem = None if value is None else _file_problem(project_file(root, value))
             if problem is not None:

@@ -1,213 +1,36 @@
-"""The ``connections:`` entries of ``project.yaml``: one strict model per driver."""
+"""The ``connections:`` entries of ``project.yaml``: one strict model per driver kind, from the registry.
+
+Each driver kind declares the model of its entries (:attr:`drivers.registry.DriverKind.connection_model`);
+here they become one union picked by the ``driver`` key, rebuilt when a kind is registered.
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Union
 
-from pydantic import (
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field
 
-from drivers.settings import SECURITY_MODES, SECURITY_POLICIES, ModbusSettings, OpcUaSettings
+from drivers import registry
+from drivers.connection_fields import ConnectionModel
 from hmi.project.config import ConnectionConfig
-from hmi.project.errors import did_you_mean
-from hmi.project.schema_base import (
-    ENV_NAME as _ENV_NAME,
-)
-from hmi.project.schema_base import (
-    ByteOrder,
-    PositiveDuration,
-    StrictModel,
-    Text,
-    _project_file,
-)
-
-DEPRECATED_POLICIES = {
-    "Basic128Rsa15": "it relies on SHA-1 and RSA PKCS#1 v1.5, both broken",
-    "Basic256": "it relies on SHA-1, which is broken",
-}
 
 
-class ModbusConnectionSpec(StrictModel):
-    """``driver: modbus`` — a Modbus TCP server."""
-
-    driver: Literal["modbus"]
-    host: Text
-    port: StrictInt = Field(502, ge=1, le=65535)
-    unit: StrictInt = Field(1, ge=0, le=255)
-    timeout: PositiveDuration = 1.0
-    byte_order: ByteOrder = "ABCD"
-    max_gap: StrictInt = Field(8, ge=0, le=125)
-    sockets: StrictInt = Field(1, ge=1, le=16)
-    verify: StrictBool = False
-
-    def to_config(self, name: str, root: Path) -> ConnectionConfig:
-        """The validated connection as the runtime takes it (``root`` unused: it names no files)."""
-        settings = ModbusSettings(
-            self.host,
-            self.port,
-            self.unit,
-            self.timeout,
-            self.byte_order,
-            self.max_gap,
-            sockets=self.sockets,
-            verify=self.verify,
-        )
-        return ConnectionConfig(name, self.driver, settings)
+def connection_spec_type() -> Any:
+    """The type of one ``connections:`` entry: the model of the kind its ``driver`` key names."""
+    return _connection_spec_type(registry.generation())
 
 
-class OpcUaConnectionSpec(StrictModel):
-    """``driver: opcua`` — an OPC UA server. Passwords come from the environment, never from the file."""
-
-    driver: Literal["opcua"]
-    endpoint: str
-    security: str = "None"
-    mode: str | None = None
-    timeout: PositiveDuration = 4.0
-    username: Text | None = None
-    password_env: str | None = None
-    password_keyring: str | None = None
-    user_certificate: Text | None = None
-    user_private_key: Text | None = None
-    user_key_password_env: str | None = None
-    queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
-    discard_oldest: StrictBool = True
-    pki_dir: Text | None = None
-    # Declared only to refuse it with a useful message; never stored.
-    password: Any = Field(None, exclude=True)
-
-    @field_validator("endpoint")
-    @classmethod
-    def _check_endpoint(cls, value: str) -> str:
-        if not value.startswith("opc.tcp://") or not urlsplit(value).hostname:
-            raise ValueError(f"{value!r} is not an opc.tcp://HOST[:PORT][/PATH] URL")
-        return value
-
-    @field_validator("security")
-    @classmethod
-    def _check_security(cls, value: str) -> str:
-        if value in DEPRECATED_POLICIES:
-            raise ValueError(
-                f"policy {value!r} is deprecated and refused: {DEPRECATED_POLICIES[value]}; "
-                f"use one of {', '.join(SECURITY_POLICIES)}"
-            )
-        if value not in SECURITY_POLICIES:
-            raise ValueError(
-                f"unknown policy {value!r}: expected one of {', '.join(SECURITY_POLICIES)}"
-                + did_you_mean(value, SECURITY_POLICIES)
-            )
-        return value
-
-    @field_validator("mode")
-    @classmethod
-    def _check_mode(cls, value: str, info: ValidationInfo) -> str:
-        if value not in SECURITY_MODES:
-            raise ValueError(
-                f"unknown mode {value!r}: expected one of {', '.join(SECURITY_MODES)}"
-                + did_you_mean(value, SECURITY_MODES)
-            )
-        security = info.data.get("security")
-        if security is not None and (security == "None") != (value == "None"):
-            raise ValueError(
-                f"{value!r} does not match security {security!r}: "
-                "mode is None exactly when security is None (otherwise Sign or SignAndEncrypt)"
-            )
-        return value
-
-    @field_validator("password_env")
-    @classmethod
-    def _check_password_env(cls, value: str, info: ValidationInfo) -> str:
-        if not _ENV_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not an environment variable name")
-        # A username that failed its own check is absent from info.data: do not report it twice.
-        if "username" in info.data and info.data["username"] is None:
-            raise ValueError("needs a username to go with it")
-        return value
-
-    @field_validator("password_keyring")
-    @classmethod
-    def _check_password_keyring(cls, value: str, info: ValidationInfo) -> str:
-        service, _, user = value.rpartition("/")
-        if not service.strip() or not user.strip():
-            raise ValueError(f"{value!r} is not SERVICE/USER (the keyring entry holding the password)")
-        if info.data.get("password_env") is not None:
-            raise ValueError("give either password_env or password_keyring, not both")
-        if "username" in info.data and info.data["username"] is None:
-            raise ValueError("needs a username to go with it")
-        return value
-
-    @field_validator("user_certificate")
-    @classmethod
-    def _check_user_certificate(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("username") is not None:
-            raise ValueError("give either username or user_certificate, not both")
-        if info.data.get("security") == "None":
-            # The token's signature covers the server certificate: only a secure channel has one.
-            raise ValueError("an X.509 user certificate needs a secure channel: set security (and mode)")
-        return value
-
-    @field_validator("user_key_password_env")
-    @classmethod
-    def _check_user_key_password_env(cls, value: str, info: ValidationInfo) -> str:
-        if not _ENV_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not an environment variable name")
-        if "user_private_key" in info.data and info.data["user_private_key"] is None:
-            raise ValueError("needs a user_private_key to go with it")
-        return value
-
-    @model_validator(mode="after")
-    def _user_certificate_with_its_key(self) -> OpcUaConnectionSpec:
-        if (self.user_certificate is None) != (self.user_private_key is None):
-            raise ValueError("user_certificate and user_private_key go together: give both")
-        return self
-
-    @field_validator("pki_dir")
-    @classmethod
-    def _check_pki_dir(cls, value: str) -> str:
-        if not Path(value).expanduser().is_absolute():
-            raise ValueError(f"{value!r} must be an absolute path (it holds the client's private key)")
-        return value
-
-    @field_validator("password")
-    @classmethod
-    def _refuse_password(cls, value: Any) -> Any:
-        raise ValueError(
-            "plaintext passwords are not allowed in project files: name an environment variable "
-            "with password_env, or store the password in the OS keyring"
-        )
-
-    @property
-    def effective_mode(self) -> str:
-        """The mode to use: as written, else SignAndEncrypt with a policy and None without."""
-        if self.mode is not None:
-            return self.mode
-        return "None" if self.security == "None" else "SignAndEncrypt"
-
-    def to_config(self, name: str, root: Path) -> ConnectionConfig:
-        """The validated connection; relative user key files are taken from the project folder ``root``."""
-        settings = OpcUaSettings(
-            self.endpoint,
-            self.security,
-            self.effective_mode,
-            self.timeout,
-            self.username,
-            self.password_env,
-            password_keyring=self.password_keyring,
-            queue_size=self.queue_size,
-            discard_oldest=self.discard_oldest,
-            pki_dir=str(Path(self.pki_dir).expanduser()) if self.pki_dir else None,
-            user_certificate=_project_file(root, self.user_certificate),
-            user_private_key=_project_file(root, self.user_private_key),
-            user_key_password_env=self.user_key_password_env,
-        )
-        return ConnectionConfig(name, self.driver, settings)
+@functools.lru_cache(maxsize=2)
+def _connection_spec_type(_generation: int) -> Any:
+    models = tuple(kind.connection_model for kind in registry.kinds())
+    if len(models) == 1:
+        # A discriminated union needs two members; one kind still checks its driver key by its Literal.
+        return models[0]
+    return Annotated[Union[models], Field(discriminator="driver")]  # noqa: UP007 (a runtime tuple)
 
 
-ConnectionSpec = Annotated[ModbusConnectionSpec | OpcUaConnectionSpec, Field(discriminator="driver")]
+def connection_config(name: str, spec: ConnectionModel, root: Path) -> ConnectionConfig:
+    """The validated connection as the runtime takes it; relative file names are from the folder ``root``."""
+    return ConnectionConfig(name, str(getattr(spec, "driver", "")), spec.to_settings(root))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -13,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from drivers.connection_fields import closest, did_you_mean
 
 Loc = tuple[str | int, ...]
 """A path into a YAML document: mapping keys and sequence indexes, outermost first."""
@@ -53,19 +54,6 @@ class Issue:
 
     loc: Loc
     message: str
-
-
-def closest(word: object, choices: Iterable[str]) -> str | None:
-    """The one of ``choices`` that ``word`` most likely misspells (ignoring case), or ``None``."""
-    by_folded = {choice.casefold(): choice for choice in choices}
-    close = difflib.get_close_matches(str(word).casefold(), list(by_folded), n=1, cutoff=0.6)
-    return by_folded[close[0]] if close else None
-
-
-def did_you_mean(word: object, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``, or an empty string."""
-    suggestion = closest(word, choices)
-    return f" (did you mean {suggestion!r}?)" if suggestion is not None else ""
 
 
 def path_text(loc: Loc) -> str:

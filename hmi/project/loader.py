@@ -9,15 +9,14 @@ again as unknown, so one typo yields one error.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from drivers.modbus_address import MAX_ADDRESS, ModbusAddress, check_type_fits, parse_address, register_count
-from drivers.opcua_nodeid import parse_node_id
+from drivers import registry
+from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
 from hmi.project.config import Project, ScreenDef
 from hmi.project.connection_files import connection_file_issues
@@ -25,11 +24,13 @@ from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you
 from hmi.project.schema import (
     SECTION_NOUNS,
     AlarmSpec,
-    ConnectionSpec,
     PositiveDuration,
     ProjectSpec,
     TagSpec,
     TrendSpec,
+    connection_config,
+    connection_spec_type,
+    project_spec_model,
 )
 from hmi.project.screens import ScreenContext, load_screen
 from hmi.project.system_tags import PREFIX as SYSTEM_PREFIX
@@ -41,7 +42,6 @@ SCREENS_FOLDER = "screens"
 SCREEN_SUFFIX = ".yaml"
 
 _ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    "connections": TypeAdapter(ConnectionSpec),
     "scan_classes": TypeAdapter(PositiveDuration),
     "tags": TypeAdapter(TagSpec),
     "alarms": TypeAdapter(AlarmSpec),
@@ -82,7 +82,8 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
-    tags = {name: _tag_def(name, tag, spec) for name, tag in spec.tags.items()}
+    kinds = {kind.name: kind for kind in registry.kinds()}
+    tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
@@ -133,10 +134,11 @@ def _validate_project(
     system = system_tag_defs(sorted(declared["connections"] or ()))
     if declared["tags"] is not None:
         declared["tags"] = declared["tags"] | frozenset(system)
+    model = project_spec_model()
     try:
-        spec, issues = ProjectSpec.model_validate(data), []
+        spec, issues = model.model_validate(data), []
     except ValidationError as exc:
-        spec, issues = _salvage(data), issues_from_validation(exc, data, ProjectSpec, _subject)
+        spec, issues = _salvage(data, model), issues_from_validation(exc, data, model, _subject)
     connections = data.get("connections")
     drivers = {
         str(name): entry.get("driver")
@@ -155,10 +157,11 @@ def _subject(loc: Loc, data: Any) -> tuple[str, Loc]:
     return "", loc
 
 
-def _salvage(data: dict[str, Any]) -> ProjectSpec:
+def _salvage(data: dict[str, Any], model: type[ProjectSpec]) -> ProjectSpec:
     """A spec made of the entries that are valid on their own, so cross-checks can still run on them."""
     sections: dict[str, Any] = {}
-    for section, adapter in _ENTRY_ADAPTERS.items():
+    adapters = {"connections": TypeAdapter(connection_spec_type()), **_ENTRY_ADAPTERS}
+    for section, adapter in adapters.items():
         raw = data.get(section)
         if not isinstance(raw, dict):
             continue
@@ -168,7 +171,7 @@ def _salvage(data: dict[str, Any]) -> ProjectSpec:
                 valid[str(name)] = adapter.validate_python(entry)
         sections[section] = valid
     start_screen = data.get("start_screen")
-    return ProjectSpec.model_construct(
+    return model.model_construct(
         start_screen=start_screen if isinstance(start_screen, str) else None, **sections
     )
 
@@ -193,15 +196,20 @@ def _reference_issues(
     issues: list[Issue] = []
     if spec.start_screen is not None:
         issues += _unknown(("start_screen",), "start_screen", "screen", spec.start_screen, screen_names)
-    modbus_addresses: dict[str, ModbusAddress] = {}
+    known = {kind.name: kind for kind in registry.kinds()}
+    by_kind: dict[str, list[TagToCheck]] = {}
     for name, tag in spec.tags.items():
         issues += _tag_issues(name, tag, spec, declared)
         driver = drivers.get(tag.connection or "")
-        if driver == "modbus":
-            issues += _modbus_tag_issues(name, tag, modbus_addresses)
-        elif driver == "opcua":
-            issues += _opcua_tag_issues(name, tag)
-    issues += _overlap_issues(spec, modbus_addresses)
+        kind = known.get(driver) if isinstance(driver, str) else None
+        if kind is None:
+            continue
+        entry = TagToCheck(name, tag, str(tag.connection), spec.connections.get(tag.connection or ""))
+        own = kind.check_tag(entry)
+        issues += _tag_issue_list(own) + _foreign_key_issues(entry, kind, known, {i.key for i in own})
+        by_kind.setdefault(kind.name, []).append(entry)
+    for kind_name, entries in by_kind.items():
+        issues += _tag_issue_list(known[kind_name].check_tags(entries))
     types = {name: tag.type for name, tag in system.items()} | {
         name: tag.type for name, tag in spec.tags.items() if not name.startswith(SYSTEM_PREFIX)
     }
@@ -249,81 +257,24 @@ def _tag_issues(name: str, tag: TagSpec, spec: ProjectSpec, declared: Declared) 
     return issues
 
 
-def _modbus_tag_issues(name: str, tag: TagSpec, addresses: dict[str, ModbusAddress]) -> list[Issue]:
-    """Address syntax and fit; a tag with a usable address is added to ``addresses`` for the overlap check."""
-    at, subject = ("tags", name), f"tag {name!r}"
-    try:
-        address = parse_address(tag.address)
-        check_type_fits(address, tag.type)
-    except ValueError as exc:
-        return [Issue((*at, "address"), f"{subject}: {exc}")]
+def _tag_issue_list(found: list[TagIssue]) -> list[Issue]:
+    return [Issue(("tags", issue.tag, issue.key), f"tag {issue.tag!r}: {issue.message}") for issue in found]
+
+
+def _foreign_key_issues(
+    entry: TagToCheck, kind: DriverKind, known: dict[str, DriverKind], reported: set[str]
+) -> list[Issue]:
+    """Keys another driver kind owns, written on a tag of ``kind`` (unless its own check spoke of them)."""
     issues: list[Issue] = []
-    if tag.deadband_percent is not None:
-        reason = "an OPC UA server applies it against the node's EURange; use deadband"
-        message = f"{subject}: deadband_percent: not on Modbus ({reason})"
-        issues.append(Issue((*at, "deadband_percent"), message))
-    if tag.writable and not address.table.is_writable:
-        reason = f"{address} is in a read-only table (discrete inputs and input registers)"
-        issues.append(Issue((*at, "writable"), f"{subject}: writable: {reason}"))
-    if tag.type is DataType.STRING and tag.length is None:
-        reason = "a Modbus string needs its length in characters"
-        issues.append(Issue((*at, "length"), f"{subject}: missing required key 'length' ({reason})"))
-    last = address.index + _register_span(tag, address) - 1
-    if last > MAX_ADDRESS:
-        issues.append(
-            Issue((*at, "address"), f"{subject}: {tag.type} at {address} runs past address {MAX_ADDRESS}")
-        )
-    else:
-        addresses[name] = address
-    return issues
-
-
-def _opcua_tag_issues(name: str, tag: TagSpec) -> list[Issue]:
-    at, subject = ("tags", name), f"tag {name!r}"
-    issues: list[Issue] = []
-    try:
-        parse_node_id(tag.address)
-    except ValueError as exc:
-        issues.append(Issue((*at, "address"), f"{subject}: {exc}"))
-    for key in ("byte_order", "length", "unit", "verify"):
-        if getattr(tag, key) is not None:
-            issues.append(Issue((*at, key), f"{subject}: {key}: not allowed on an OPC UA tag (Modbus only)"))
-    return issues
-
-
-def _register_span(tag: TagSpec, address: ModbusAddress) -> int:
-    """How many consecutive addresses the tag occupies in its table."""
-    if address.table.is_bit or address.bit is not None:
-        return 1
-    return register_count(tag.type, tag.length or 0)
-
-
-def _overlap_issues(spec: ProjectSpec, addresses: dict[str, ModbusAddress]) -> list[Issue]:
-    """One issue per pair of tags sharing an address on one connection and unit, at the later of the two.
-
-    Bits of one register are separate: ``hr:5.0`` and ``hr:5.1`` coexist, but not ``hr:5.0`` and ``hr:5``.
-    Units behind one gateway are separate devices: ``hr:0`` of unit 1 and of unit 2 coexist.
-    """
-    occupants: dict[tuple[str, int, str, int], list[tuple[str, int | None]]] = defaultdict(list)
-    issues: list[Issue] = []
-    for name, address in addresses.items():
-        tag = spec.tags[name]
-        connection = spec.connections.get(tag.connection or "")
-        unit = tag.unit if tag.unit is not None else getattr(connection, "unit", None)
-        clashes: dict[str, None] = {}
-        for index in range(address.index, address.index + _register_span(tag, address)):
-            cell = occupants[(str(tag.connection), -1 if unit is None else unit, address.table.value, index)]
-            for other, other_bit in cell:
-                if address.bit is None or other_bit is None or other_bit == address.bit:
-                    clashes[other] = None
-            cell.append((name, address.bit))
-        for other in clashes:
-            where = f"{other!r} ({spec.tags[other].address}) on connection {tag.connection!r}"
-            if tag.unit is not None or spec.tags[other].unit is not None:
-                where += f" unit {unit}"
-            issues.append(
-                Issue(("tags", name, "address"), f"tag {name!r}: address {address} overlaps tag {where}")
-            )
+    owners: dict[str, list[str]] = {}
+    for other in known.values():
+        for key in other.tag_keys - kind.tag_keys:
+            owners.setdefault(key, []).append(other.title)
+    for key in TagSpec.model_fields:
+        if key in owners and key not in reported and getattr(entry.tag, key, None) is not None:
+            article = "an" if kind.title[:1].upper() in "AEIOU" else "a"
+            where = f"not allowed on {article} {kind.title} tag ({' or '.join(owners[key])} only)"
+            issues.append(Issue(("tags", entry.name, key), f"tag {entry.name!r}: {key}: {where}"))
     return issues
 
 
@@ -349,10 +300,13 @@ def _alarm_issues(
     return issues
 
 
-def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec) -> TagDef:
+def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec, kinds: dict[str, DriverKind]) -> TagDef:
     """A tag as the runtime sees it; unknown references resolve to defaults so screens can be checked."""
     connection = spec.connections.get(tag.connection or "")
-    return tag.to_def(name, getattr(connection, "byte_order", None), spec.scan_classes.get(tag.scan, 0.0))
+    kind = kinds.get(str(getattr(connection, "driver", "")))
+    entry = TagToCheck(name, tag, str(tag.connection), connection)
+    link = kind.tag_link(entry) if kind is not None else None
+    return tag.to_def(name, spec.scan_classes.get(tag.scan, 0.0), link)
 
 
 def _project(
@@ -365,7 +319,7 @@ def _project(
     return Project(
         name=spec.name,
         root=root,
-        connections={name: connection.to_config(name, root) for name, connection in spec.connections.items()},
+        connections={name: connection_config(name, entry, root) for name, entry in spec.connections.items()},
         scan_classes=dict(spec.scan_classes),
         tags=tags,
         alarms={name: alarm.to_def(name) for name, alarm in spec.alarms.items()},

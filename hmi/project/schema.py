@@ -2,13 +2,14 @@
 
 These models judge each entry on its own; checks across entries (a tag's
 connection exists, addresses do not overlap...) live in :mod:`hmi.project.loader`.
-Connections live in :mod:`hmi.project.connection_schema`, shared field types in
-:mod:`hmi.project.schema_base`; both are re-exported here.
+Connections are validated by the model their driver kind declares, gathered in
+:mod:`hmi.project.connection_schema`; shared field types live in :mod:`hmi.project.schema_base`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,17 +20,14 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 
+from drivers import registry
 from hmi.model import DataType, TagDef
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
-from hmi.project.connection_schema import (
-    DEPRECATED_POLICIES,
-    ConnectionSpec,
-    ModbusConnectionSpec,
-    OpcUaConnectionSpec,
-)
+from hmi.project.connection_schema import connection_config, connection_spec_type
 from hmi.project.schema_base import (
     ByteOrder,
     Duration,
@@ -42,12 +40,11 @@ from hmi.project.schema_base import (
 )
 
 __all__ = [
-    "DEPRECATED_POLICIES",
-    "ConnectionSpec",
-    "ModbusConnectionSpec",
-    "OpcUaConnectionSpec",
     "StrictModel",
+    "connection_config",
+    "connection_spec_type",
     "project_file",
+    "project_spec_model",
 ]
 
 DEFAULT_SCAN_CLASSES = {"fast": 0.25, "normal": 1.0, "slow": 10.0}
@@ -119,29 +116,26 @@ class TagSpec(StrictModel):
             raise ValueError(f"not allowed on a {data_type} tag (string tags only)")
         return value
 
-    def to_def(self, name: str, connection_byte_order: str | None, scan_period: float) -> TagDef:
-        """The runtime's view of this tag; its byte order defaults to its connection's."""
+    def to_def(self, name: str, scan_period: float, link: Any = None) -> TagDef:
+        """The runtime's view of this tag; ``link`` holds what its driver kind made of its own keys."""
         return TagDef(
             name=name,
             connection=self.connection,
             address=self.address,
             type=self.type,
-            byte_order=self.byte_order or connection_byte_order or _TAG_DEFAULTS["byte_order"],
             units=self.units,
             description=self.description,
             scan=self.scan,
             scan_period=scan_period,
             deadband=self.deadband or 0.0,
-            deadband_percent=self.deadband_percent or 0.0,
             writable=self.writable,
             limits=self.limits,
             decimals=_TAG_DEFAULTS["decimals"] if self.decimals is None else self.decimals,
             string_length=self.length or 0,
-            unit=self.unit,
-            verify=self.verify,
             history_deadband=self.history_deadband or 0.0,
             history_deadband_percent=self.history_deadband_percent or 0.0,
             history_swinging_door=self.history_swinging_door,
+            link=link,
         )
 
 
@@ -189,13 +183,11 @@ class HistorySpec(StrictModel):
 
 
 class ProjectSpec(StrictModel):
-    """The whole of ``project.yaml``."""
+    """The whole of ``project.yaml``; validate with :func:`project_spec_model`, which knows the drivers."""
 
     name: Text
     start_screen: str | None = None
-    connections: Annotated[dict[str, ConnectionSpec], BeforeValidator(_none_as_empty)] = Field(
-        default_factory=dict
-    )
+    connections: Annotated[dict[str, Any], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     scan_classes: Annotated[dict[str, PositiveDuration], BeforeValidator(_none_as_empty)] = Field(
         default_factory=lambda: dict(DEFAULT_SCAN_CLASSES)
     )
@@ -203,6 +195,19 @@ class ProjectSpec(StrictModel):
     alarms: Annotated[dict[str, AlarmSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     trends: Annotated[dict[str, TrendSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
+
+
+def project_spec_model() -> type[ProjectSpec]:
+    """:class:`ProjectSpec` with ``connections`` typed by every registered driver kind's model."""
+    return _project_spec_model(registry.generation())
+
+
+@functools.lru_cache(maxsize=2)
+def _project_spec_model(_generation: int) -> type[ProjectSpec]:
+    connections = Annotated[dict[str, connection_spec_type()], BeforeValidator(_none_as_empty)]
+    return create_model(
+        "ProjectSpec", __base__=ProjectSpec, connections=(connections, Field(default_factory=dict))
+    )
 
 
 SECTION_NOUNS = {

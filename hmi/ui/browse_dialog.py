@@ -142,7 +142,7 @@ class BrowseDialog(QDialog):
 
     def _show_error(self, error: BaseException) -> None:
         text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        thumbprint = untrusted_thumbprint(text)
+        thumbprint = untrusted_thumbprint(error)
         if thumbprint is not None:
             text += "\nInspect and trust it under Connections → Certificates…, then browse again."
             self.sig_untrusted.emit(thumbprint)

@@ -6,7 +6,6 @@ connection states and close it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +13,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMainWindow
 
-from hmi.model import ConnectionStatus
+from hmi.core.driver_kinds import BROWSE, CERTIFICATES, connections_offering
+from hmi.model import UNTRUSTED_CERTIFICATE, ConnectionStatus, DriverError, driver_error_of
 from hmi.project.config import ConnectionConfig, Project
 from hmi.ui.panels import SignalLinks
 
@@ -23,14 +23,18 @@ if TYPE_CHECKING:
     from hmi.ui.cert_dialog import CertificateDialog
     from hmi.ui.panels import PanelContext
 
-_UNTRUSTED = re.compile(r"not trusted \(thumbprint ([0-9A-F]{40})\)")
-"""How drivers.opcua_security names a refused server certificate in a connection's error."""
 
+def untrusted_thumbprint(error: DriverError | BaseException | None) -> str | None:
+    """The thumbprint of the server certificate an ``untrusted_certificate`` error names, else None.
 
-def untrusted_thumbprint(error: str) -> str | None:
-    """The thumbprint named by a driver's 'server certificate ... is not trusted' error, else None."""
-    match = _UNTRUSTED.search(error)
-    return match.group(1) if match else None
+    ``error`` is a connection's structured error or an exception carrying one (a browse client's).
+    """
+    if isinstance(error, BaseException):
+        error = driver_error_of(error)
+    if error is None or error.kind != UNTRUSTED_CERTIFICATE:
+        return None
+    thumbprint = error.data.get("thumbprint")
+    return thumbprint if isinstance(thumbprint, str) else None
 
 
 class ConnectionsMenu:
@@ -39,7 +43,8 @@ class ConnectionsMenu:
     def __init__(self, window: QMainWindow, project: Project, show_message: Callable[[str], None]) -> None:
         self._window = window
         self._show_message = show_message
-        self._opcua = {n: c for n, c in project.connections.items() if c.driver == "opcua"}
+        self._secured = connections_offering(project, CERTIFICATES)
+        self._browsable = connections_offering(project, BROWSE)
         self.untrusted: dict[str, str] = {}
         """Connection name → thumbprint of the server certificate it refused most recently."""
         self.dialogs: list[QDialog] = []
@@ -48,12 +53,12 @@ class ConnectionsMenu:
         self.certificates_action.triggered.connect(lambda: self.open_certificates())
         self.menu.addAction(self.certificates_action)
         self.browse_actions: dict[str, QAction] = {}
-        for name in self._opcua:
+        for name in self._browsable:
             action = QAction(f"&Browse {name}…", window)
             action.triggered.connect(lambda _checked=False, target=name: self.open_browser(target))
             self.menu.addAction(action)
             self.browse_actions[name] = action
-        self.menu.setEnabled(bool(self._opcua))
+        self.menu.setEnabled(bool(self._secured or self._browsable))
         self._links = SignalLinks()
 
     def attach(self, context: PanelContext) -> None:
@@ -68,7 +73,7 @@ class ConnectionsMenu:
     def apply_statuses(self, statuses: dict[str, ConnectionStatus]) -> None:
         """Notice a connection refusing its server's certificate and tell the engineer where to look."""
         for name, status in statuses.items():
-            thumbprint = untrusted_thumbprint(status.last_error) if name in self._opcua else None
+            thumbprint = untrusted_thumbprint(status.error) if name in self._secured else None
             if thumbprint is None or self.untrusted.get(name) == thumbprint:
                 continue
             self.untrusted[name] = thumbprint
@@ -81,8 +86,8 @@ class ConnectionsMenu:
         """The certificates of ``connection``'s PKI folder (default: the last refusing one, or the first)."""
         from hmi.ui.cert_dialog import CertificateDialog  # loads the OPC UA stack: only when asked
 
-        name = connection or next(iter(self.untrusted), None) or next(iter(self._opcua), None)
-        config = self._opcua.get(name or "")
+        name = connection or next(iter(self.untrusted), None) or next(iter(self._secured), None)
+        config = self._secured.get(name or "")
         dialog = CertificateDialog(_pki_of(config), self.untrusted.get(name or ""), self._window)
         self._keep(dialog)
         return dialog
@@ -91,7 +96,7 @@ class ConnectionsMenu:
         """Browse the server of OPC UA ``connection`` with its own security settings."""
         from hmi.ui.browse_dialog import BrowseDialog  # loads the OPC UA stack: only when asked
 
-        config = self._opcua[connection]
+        config = self._browsable[connection]
         dialog = BrowseDialog(connection, config.settings, _pki_of(config), self._window)
         dialog.sig_untrusted.connect(lambda thumbprint: self._note_untrusted(connection, thumbprint))
         self._keep(dialog)

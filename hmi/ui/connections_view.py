@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from hmi.model import ConnectionState
+from hmi.model import ConnectionState, DriverDiagnostics
 from hmi.ui.futures import FutureRelay
 
 if TYPE_CHECKING:
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 1000
-DiagnosticsRequest = Callable[[], concurrent.futures.Future[dict[str, dict[str, Any]]]]
-"""Returns at once; the future carries connection name → diagnostics (plain values, copied)."""
+Figures = DriverDiagnostics | Mapping[str, Any]
+"""One connection's figures: a driver's frozen diagnostics snapshot (or a plain mapping of the same keys)."""
+
+DiagnosticsRequest = Callable[[], concurrent.futures.Future[dict[str, DriverDiagnostics]]]
+"""Returns at once; the future carries connection name → diagnostics snapshot (frozen plain values)."""
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Connection", "", ""),
@@ -70,7 +73,7 @@ class ConnectionsView(QWidget):
         super().__init__(parent)
         self._request = request
         self._relay = relay
-        self._pending: concurrent.futures.Future[dict[str, dict[str, Any]]] | None = None
+        self._pending: concurrent.futures.Future[dict[str, DriverDiagnostics]] | None = None
         self.refreshes = 0
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([header for header, _, _ in COLUMNS])
@@ -107,13 +110,13 @@ class ConnectionsView(QWidget):
             return
         self._relay.watch(self._pending, self._on_answer)
 
-    def _on_answer(self, future: concurrent.futures.Future[dict[str, dict[str, Any]]]) -> None:
+    def _on_answer(self, future: concurrent.futures.Future[dict[str, DriverDiagnostics]]) -> None:
         if future.cancelled() or future.exception() is not None:
             log.warning("connections view: diagnostics failed: %s", future.exception())
             return
         self.apply(future.result())
 
-    def apply(self, diagnostics: Mapping[str, Mapping[str, Any]]) -> None:
+    def apply(self, diagnostics: Mapping[str, Figures]) -> None:
         """Show ``diagnostics`` (connection name → figures), one row per connection, sorted by name."""
         self.refreshes += 1
         names = sorted(diagnostics)

@@ -15,6 +15,7 @@ from typing import Any
 from hmi.alarms.feed import AlarmSnapshotFeed
 from hmi.core.loop_thread import LoopThread
 from hmi.core.station import Station
+from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
 from hmi.ui.bridge import RuntimeBridge
 
@@ -106,22 +107,15 @@ class GuiSession:
             return self.station.alarms.acknowledge_all(user)
         return int(self.station.alarms.acknowledge(alarm, user))
 
-    def diagnostics(self) -> concurrent.futures.Future[dict[str, dict[str, Any]]]:
-        """Every connection's state, last error and traffic figures, copied on the runtime thread."""
+    def diagnostics(self) -> concurrent.futures.Future[dict[str, DriverDiagnostics]]:
+        """Every connection's state, last error and traffic figures, taken on the runtime thread."""
         return self.runtime_thread.submit(self._diagnostics())
 
-    async def _diagnostics(self) -> dict[str, dict[str, Any]]:
-        # Runs on the runtime loop, where the drivers live; the GUI only ever sees the copies.
+    async def _diagnostics(self) -> dict[str, DriverDiagnostics]:
+        # Runs on the runtime loop, where the drivers live; the GUI only sees the frozen snapshots.
         if self.station is None:
             return {}
-        report: dict[str, dict[str, Any]] = {}
-        for name, driver in self.station.runtime.drivers.items():
-            figures = getattr(driver, "diagnostics", None)
-            copied = dict(figures()) if figures is not None else {}
-            copied.setdefault("state", driver.status.state.value)
-            copied["last_error"] = copied.get("last_error") or driver.status.last_error
-            report[name] = copied
-        return report
+        return {name: driver.diagnostics() for name, driver in self.station.runtime.drivers.items()}
 
     def set_plant_modbus(self, running: bool) -> concurrent.futures.Future[None] | None:
         """Demo only: stop or restart the simulated PLC's Modbus server (to show a comm failure)."""
