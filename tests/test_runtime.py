@@ -137,3 +137,24 @@ async def test_a_refresh_keeps_an_unchanged_polled_value_fresh():
         await asyncio.sleep(0.05)
     assert runtime.values["LEVEL"].is_good
     await runtime.stop()
+
+
+async def test_a_refresh_after_a_stall_brings_a_stale_value_back_to_good():
+    # After a stall of the loop the watchdog may call a value stale that the next read finds unchanged:
+    # that read, reported only as a refresh, must vouch for it again (else it stays uncertain for good).
+    runtime, drivers, seen = make_runtime()
+    await runtime.start()
+    driver = drivers["plc"]
+    driver.publish("LEVEL", Sample.good(42.0))
+    for _ in range(60):  # bounded: 3 s at most
+        if runtime.values["LEVEL"].reason is Reason.STALE:
+            break
+        await asyncio.sleep(0.05)
+    assert runtime.values["LEVEL"].reason is Reason.STALE
+    seen.clear()
+    driver.on_refresh(["LEVEL"])
+    assert runtime.values["LEVEL"].is_good and runtime.values["LEVEL"].value == 42.0
+    assert [(t, s.quality) for t, s in seen] == [("LEVEL", Quality.GOOD)], "the recovery fans out once"
+    driver.on_refresh(["LEVEL"])
+    assert len(seen) == 1, "a refresh of a fresh value stays silent"
+    await runtime.stop()

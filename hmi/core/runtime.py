@@ -90,6 +90,7 @@ class TagRuntime:
         self._driver_factory = driver_factory
         self._watchdog: asyncio.Task[None] | None = None
         self._polled: set[str] = set()
+        self._stale: set[str] = set()  # tags the watchdog downgraded, until a read vouches for them again
         self.listener_errors = 0
 
     def _add_values(self, tags: dict[str, TagDef]) -> None:
@@ -171,8 +172,20 @@ class TagRuntime:
 
     # -- driver side -----------------------------------------------------------
     def _on_driver_refresh(self, names: Sequence[str]) -> None:
-        """Tags read again, unchanged: only their freshness moves (a C-level update, no per-tag Python)."""
-        self._refreshed.update(dict.fromkeys(names, time.monotonic()))
+        """Tags read again, unchanged: only their freshness moves (a C-level update, no per-tag Python).
+
+        A tag the watchdog called stale (after a stall of this loop, say) is good again: the read that
+        found its words unchanged vouches for its value. Only then does a refresh cost per-tag work.
+        """
+        now = time.monotonic()
+        self._refreshed.update(dict.fromkeys(names, now))
+        if self._stale:
+            for name in self._stale.intersection(names):
+                self._stale.discard(name)
+                current = self.values[name]
+                fresh = Sample(current.value, Quality.GOOD, time.time())
+                self.values[name] = fresh
+                self._fan_out(name, fresh)
 
     def _on_sample(self, tag_name: str, sample: Sample) -> None:
         """A sample of a driver or a source: the raw feed gets it, the changes feed only past the deadband."""
@@ -180,6 +193,8 @@ class TagRuntime:
         if tag is None:
             return
         previous = self.values.get(tag_name)
+        if self._stale:
+            self._stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
         if sample.quality is Quality.GOOD:
             self._refreshed[tag_name] = time.monotonic()
         elif sample.value is None and previous is not None and previous.value is not None:
@@ -225,6 +240,7 @@ class TagRuntime:
                 if now - self._refreshed.get(name, now) > allowed:
                     stale = sample.with_quality(Quality.UNCERTAIN, Reason.STALE)
                     self.values[name] = stale
+                    self._stale.add(name)
                     self._fan_out(name, stale)
 
 
