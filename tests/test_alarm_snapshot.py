@@ -95,6 +95,9 @@ def test_a_link_drop_under_1000_active_alarms_builds_a_snapshot_at_most_once_per
         feed = session.alarm_feed
         assert feed is not None
         builds, frames = feed.builds, feed.frames
+        # Only the flood counts: on a loaded machine a start-up stall may already have flagged (and
+        # then cleared) stale values before the kill.
+        before_kill, dropped_before_kill = len(events), bridge.alarm_events_dropped
         plc.kill()
 
         def all_flagged() -> bool:
@@ -102,9 +105,9 @@ def test_a_link_drop_under_1000_active_alarms_builds_a_snapshot_at_most_once_per
             return len(shown) == TAGS and all(s.bad_quality for s in shown)
 
         qtbot.waitUntil(all_flagged, timeout=15000)
-        flood = [e for e in events if e.kind is EventKind.QUALITY_BAD]
+        flood = [e for e in events[before_kill:] if e.kind is EventKind.QUALITY_BAD]
         assert len(flood) == TAGS, "every alarm's quality event reached the GUI, none dropped"
-        assert bridge.alarm_events_dropped == 0
+        assert bridge.alarm_events_dropped == dropped_before_kill, "the flood itself lost no event"
         builds_in_flood = feed.builds - builds
         frames_in_flood = feed.frames - frames
         assert 1 <= builds_in_flood <= frames_in_flood + 1, (builds_in_flood, frames_in_flood)
