@@ -41,7 +41,7 @@ class LockHolder:
         return cls(
             pid=os.getpid(),
             host=socket.gethostname(),
-            command=" ".join(sys.argv) or sys.executable,
+            command=" ".join(sys.orig_argv) or sys.executable,
             started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
 
