@@ -99,3 +99,28 @@ def test_hmi_run_headless_refuses_a_project_whose_store_is_held(tmp_path):
     assert result.returncode == EXIT_STORE_LOCKED, err[-3000:]
     assert f"pid {os.getpid()}" in err and "already being written" in err
     assert not (project / "history.db").exists()
+
+
+@pytest.mark.gui
+def test_the_window_refuses_a_held_store_and_exits_3(tmp_path):
+    from hmi.store import StoreLock
+
+    held = StoreLock(tmp_path / "history.db")
+    held.acquire()
+    try:
+        log = tmp_path / "gui.log"
+        with log.open("wb") as output:
+            # --for: no person to read a dialog, so the message goes to stderr only.
+            result = subprocess.run(
+                [sys.executable, "-m", "hmi.app.cli", "demo", "--for", "30", "--data-dir", str(tmp_path)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=90,
+                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            )
+    finally:
+        held.release()
+    err = log.read_text()
+    assert result.returncode == EXIT_STORE_LOCKED, err[-3000:]
+    assert f"pid {os.getpid()}" in err and "already being written" in err
+    assert not (tmp_path / "history.db").exists()

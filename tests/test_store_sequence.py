@@ -168,3 +168,23 @@ def test_read_since_names_the_streams_a_store_has(tmp_path):
             store.read_since("audit", 0, 10)
     finally:
         store.close()
+
+
+def test_retention_forgets_the_boxes_of_purged_rows_but_never_a_number(tmp_path):
+    path = tmp_path / "history.db"
+    store = Store(path, 0.05)
+    history = HistoryWriter(path, writer=store.writer, retention=86_400.0, retention_every=0.0)
+    store.open()
+    try:
+        old = time.time() - 3 * 86_400
+        for day in range(3):  # three commits of old rows, then fresh ones
+            history.extend(("T", Sample.good(float(i), old + day * 3_600 + i)) for i in range(10))
+            wait_until(lambda day=day: history.stats()["written"] == 10 * (day + 1))
+        history.extend(("T", Sample.good(float(i), time.time() - 60 + i)) for i in range(5))
+        wait_until(lambda: history.stats()["purged"] == 30 and history.stats()["written"] == 35)
+        with sqlite3.connect(path) as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM history_commits").fetchone() == (1,))
+        rows = follow(store, "history", 100)
+    finally:
+        store.close()
+    assert [r["seq"] for r in rows] == list(range(31, 36))

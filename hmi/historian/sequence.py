@@ -92,6 +92,28 @@ def backfill(conn: sqlite3.Connection) -> int:
     return max((span[4] for span in spans), default=0)
 
 
+def prune(conn: sqlite3.Connection, limit: int = 500) -> int:
+    """Forget the oldest boxes whose rows retention has deleted, up to the first that still has some.
+
+    Boxes only locate rows; the numbers in ``store_sequences`` never go back. Returns how many went.
+    """
+    oldest = conn.execute(
+        "SELECT seq_first, seq_last, tag_lo, tag_hi, ts_lo, ts_hi FROM history_commits"
+        " ORDER BY seq_last LIMIT ?",
+        (limit,),
+    ).fetchall()
+    empty: list[int] = []
+    for first, last, tag_lo, tag_hi, ts_lo, ts_hi in oldest:
+        if conn.execute(_READ_BOX, (tag_lo, tag_hi, ts_lo, ts_hi, first, last, 1)).fetchone() is not None:
+            break
+        empty.append(last)
+    if empty:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM history_commits WHERE seq_last <= ?", (empty[-1],))
+        conn.execute("COMMIT")
+    return len(empty)
+
+
 def read_since(conn: sqlite3.Connection, seq: int, limit: int) -> list[dict[str, Any]]:
     """Samples committed after ``seq``, in seq order, at most ``limit``: dicts of seq, tag, ts, value,
     quality, reason (ts in microseconds, as stored)."""

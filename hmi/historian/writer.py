@@ -238,9 +238,13 @@ class HistoryWriter:
         if not self._retention.active or time.monotonic() < self._retention_due:
             return
         try:
-            finished = self._retention.run(connect(), budget)
+            conn = connect()
+            purged = self._retention.purged
+            finished = self._retention.run(conn, budget)
             # A pass that ran out of time carries on after the next commit, else it rests a while.
             self._retention_due = time.monotonic() + (0.0 if not finished else self._retention_every)
+            if self._retention.purged > purged:
+                sequence.prune(conn)  # the boxes that located the purged rows
         except sqlite3.Error as error:
             log.warning("history retention failed, will retry: %s", error)
 
