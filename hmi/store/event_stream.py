@@ -82,11 +82,12 @@ class EventStream(Generic[Record]):
     # -- writer thread ------------------------------------------------------------
 
     def prepare(self, final: bool) -> bool:
-        """The retried batch alone while it fails, else everything queued."""
-        if not self._retrying:
+        """The retried batch alone while commits fail (the queue holds the rest within its bound);
+        otherwise, and at the final commit, the retried batch followed by everything queued."""
+        if not self._retrying or final:
             taken = self._queue.take()
             with self._lock:
-                self._batch = taken
+                self._batch = self._batch + taken if self._retrying else taken
         return bool(self._batch)
 
     def write(self, conn: sqlite3.Connection, block: SequenceBlock) -> None:

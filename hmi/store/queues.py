@@ -44,6 +44,7 @@ class FlaggingQueue(Generic[Item]):
         self.full = False
         self._items: deque[Item] = deque()
         self._closed = False
+        self._wake_at = max(1, bound // 2)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -57,7 +58,9 @@ class FlaggingQueue(Generic[Item]):
                 self.full = self.full or not self._closed
                 return False
             self._items.append(item)
-        self.wake.set()
+            queued = len(self._items)
+        if queued >= self._wake_at:  # else the next interval's commit takes it, batched with the others
+            self.wake.set()
         return True
 
     def take(self, limit: int | None = None) -> list[Item]:
