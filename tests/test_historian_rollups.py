@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from hmi.historian import HistoryReader, HistoryWriter, ensure_schema, ingest, rollup
-from hmi.historian.schema import _create_version_1, open_for_writing
+from hmi.historian.schema import SCHEMA_VERSION, _create_version_1, open_for_writing
 from hmi.model import Quality, Reason, Sample
 
 T0 = 1_700_000_000.0 - 1_700_000_000.0 % 3600  # on an hour boundary
@@ -90,6 +90,7 @@ batches = st.lists(st.lists(samples, min_size=1, max_size=30), min_size=1, max_s
 def write_batches(conn: sqlite3.Connection, all_batches: list[list[tuple[str, Sample]]]) -> None:
     tag_ids: dict[str, int] = {}
     newest: dict[int, int] = {}
+    next_seq = 1
     for batch in all_batches:
         for tag, _ in batch:
             tag_ids.setdefault(tag, len(tag_ids) + 1)
@@ -97,8 +98,9 @@ def write_batches(conn: sqlite3.Connection, all_batches: list[list[tuple[str, Sa
         conn.executemany(
             "INSERT OR IGNORE INTO tags (id, name) VALUES (?, ?)", [(i, n) for n, i in tag_ids.items()]
         )
-        newest.update(ingest.insert(conn, ingest.to_columns(batch, tag_ids), newest))
+        newest.update(ingest.insert(conn, ingest.to_columns(batch, tag_ids), newest, next_seq))
         conn.execute("COMMIT")
+        next_seq += len(batch)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -135,7 +137,7 @@ def test_a_version_1_file_upgrades_and_backfills_its_rollups(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     db = Database(conn)
-    _create_version_1(db)
+    _create_version_1(conn)
     db["meta"].insert({"key": "schema_version", "value": "1"})
     conn.executemany("INSERT INTO tags VALUES (?, ?)", [(1, "A"), (2, "B")])
     rows = [
@@ -154,6 +156,8 @@ def test_a_version_1_file_upgrades_and_backfills_its_rollups(tmp_path):
 
     assert ensure_schema(path) == 1
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),
+        )
         assert_rollups_match(conn)
     assert HistoryReader(path).aggregate("A", T0, T0 + 1e6)["count"] == 15_000

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from hmi.alarms.engine import AlarmState
 from hmi.core.station import DISK_FULL_ALARM, Station
-from hmi.historian.writer import HistoryWriter
 from hmi.model import Quality, Sample
 from hmi.project.config import HistorySettings, Project
 
@@ -22,9 +21,8 @@ async def test_a_full_history_disk_raises_an_urgent_alarm(tmp_path):
         history=HistorySettings(path, commit_interval=0.05),
         screens={},
     )
-    station = Station(project, path)
     # A real SQLite ceiling stands in for a full disk (the historian tests do the same).
-    station.history = HistoryWriter(path, commit_interval=0.05, max_file_bytes=400_000)
+    station = Station(project, path, max_file_bytes=400_000)
     await station.start()
     try:
         station.history.extend(

@@ -1,18 +1,46 @@
-"""The alarm journal: every alarm event appended to SQLite by a writer thread, never on the loop."""
+"""The alarm journal: every alarm event appended to the store file by the store's shared writer.
+
+Events queue under the ``REFUSE_AND_FLAG`` policy (:mod:`hmi.store.queues`):
+nothing queued is ever dropped while the store runs; a journal that cannot
+keep up refuses, counts and flags rather than blocking the alarm engine. Each
+event gets a ``seq`` at commit, in arrival order, that a sync cursor follows.
+"""
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import threading
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.store import sequences
+from hmi.store.event_stream import EventStream
+from hmi.store.migrations import Component
+from hmi.store.stats import StreamStats
+from hmi.store.writer import StoreWriter
 
-log = logging.getLogger(__name__)
+JOURNAL_STREAM = "alarms"
+"""The journal's sequence in ``store_sequences``, and its stream name for ``Store.read_since``."""
 
-_SCHEMA = """
+_COLUMNS = "ts, alarm, kind, state, priority, value, message, user"
+
+# The table as journals before the store made it: adopted as version 1, so an old file migrates.
+_VERSION_1 = """
 CREATE TABLE IF NOT EXISTS alarm_events (
+    ts INTEGER NOT NULL,
+    alarm TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    value,
+    message TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT ''
+)
+"""
+
+NUMBERED_DDL = """
+CREATE TABLE alarm_events_numbered (
+    seq INTEGER PRIMARY KEY,      -- append-only, assigned at commit in arrival order
     ts INTEGER NOT NULL,          -- microseconds since the epoch, UTC
     alarm TEXT NOT NULL,
     kind TEXT NOT NULL,           -- raised | cleared | acknowledged | quality bad | quality good
@@ -21,85 +49,72 @@ CREATE TABLE IF NOT EXISTS alarm_events (
     value,
     message TEXT NOT NULL,
     user TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS alarm_events_ts ON alarm_events (ts);
+)
 """
 
+INSERT_EVENT = f"INSERT INTO alarm_events (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-class AlarmJournal:
-    """Appends alarm events to the ``alarm_events`` table of the history database."""
+_SINCE = f"SELECT seq, {_COLUMNS} FROM alarm_events WHERE seq > ? ORDER BY seq LIMIT ?"
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._pending: list[AlarmEvent] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="hmi-alarm-journal", daemon=True)
-        self.written = 0
-        self.last_error = ""
 
-    def start(self) -> None:
-        """Create the table if needed and start the writer thread."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._thread.start()
+def _adopt_version_1(conn: sqlite3.Connection) -> None:
+    conn.execute(_VERSION_1)
+
+
+def _number_version_2(conn: sqlite3.Connection) -> None:
+    """Give every event a seq; events already there keep their insertion order (their rowid)."""
+    conn.execute(NUMBERED_DDL)
+    conn.execute(
+        f"INSERT INTO alarm_events_numbered (seq, {_COLUMNS})"
+        f" SELECT rowid, {_COLUMNS} FROM alarm_events ORDER BY rowid"
+    )
+    conn.execute("DROP TABLE alarm_events")  # drops its old ts index too
+    conn.execute("ALTER TABLE alarm_events_numbered RENAME TO alarm_events")
+    conn.execute("CREATE INDEX alarm_events_ts ON alarm_events (ts)")
+    last = conn.execute("SELECT coalesce(max(seq), 0) FROM alarm_events").fetchone()[0]
+    sequences.advance_to(conn, JOURNAL_STREAM, last)
+
+
+JOURNAL_COMPONENT = Component("alarm_journal", (_adopt_version_1, _number_version_2))
+"""The journal's table in the store's migration registry."""
+
+
+def _rows(events: Sequence[AlarmEvent], first_seq: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            seq,
+            round(e.ts * 1e6),
+            e.alarm,
+            e.kind.value,
+            e.state.value,
+            e.priority,
+            _storable(e.value),
+            e.message,
+            e.user,
+        )
+        for seq, e in enumerate(events, first_seq)
+    ]
+
+
+class AlarmJournal(EventStream[AlarmEvent]):
+    """Appends alarm events to the ``alarm_events`` table of the store's file."""
+
+    def __init__(self, writer: StoreWriter, bound: int = 100_000) -> None:
+        """Attach to the store's ``writer``; at most ``bound`` events wait for a commit."""
+        super().__init__(writer, JOURNAL_STREAM, JOURNAL_COMPONENT, INSERT_EVENT, _rows, bound)
 
     def on_event(self, event: AlarmEvent, _status: AlarmStatus) -> None:
-        """Alarm engine listener: queue the event (non-blocking)."""
-        with self._lock:
-            self._pending.append(event)
-        self._wake.set()
+        """Alarm engine listener: queue the event (never blocks; a refusal is counted and flagged)."""
+        self.append(event)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Write what is pending and join the thread."""
-        self._stopping = True
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def stats(self) -> StreamStats:
+        """The journal's counters."""
+        return self.stream_stats()
 
-    def _run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            while True:
-                self._wake.wait()
-                self._wake.clear()
-                self._flush(db)
-                if self._stopping:
-                    self._flush(db)
-                    return
-        finally:
-            db.close()
-
-    def _flush(self, db: sqlite3.Connection) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        rows = [
-            (
-                round(e.ts * 1e6),
-                e.alarm,
-                e.kind.value,
-                e.state.value,
-                e.priority,
-                _storable(e.value),
-                e.message,
-                e.user,
-            )
-            for e in batch
-        ]
-        try:
-            with db:
-                db.executemany("INSERT INTO alarm_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self.written += len(rows)
-        except sqlite3.Error as exc:
-            # Keep the events for the next wake-up rather than lose them.
-            self.last_error = str(exc)
-            log.error("alarm journal %s: %s", self.path, exc)
-            with self._lock:
-                self._pending[:0] = batch
+    def read_since(self, conn: sqlite3.Connection, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Events committed after ``seq``, in seq order, as dicts of the table's columns."""
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(_SINCE, (seq, limit))]
 
 
 def _storable(value: object) -> object:

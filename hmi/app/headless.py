@@ -9,13 +9,15 @@ import signal
 from pathlib import Path
 
 from hmi.alarms.engine import AlarmEvent, AlarmStatus
-from hmi.core.station import Station
+from hmi.core.station import Station, StoreLocked
 from hmi.model import ConnectionStatus
 from hmi.project.config import Project
 
 log = logging.getLogger("hmi")
 
 DIAGNOSTICS_EVERY = 10.0
+EXIT_STORE_LOCKED = 3
+"""Exit status when another process writes this project's (or data folder's) store."""
 
 
 async def run_headless(project: Project, seconds: float | None, demo_data_dir: Path | None = None) -> int:
@@ -37,7 +39,14 @@ async def run_headless(project: Project, seconds: float | None, demo_data_dir: P
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no add_signal_handler
             loop.add_signal_handler(sig, stop.set)
-    await station.start()
+    try:
+        await station.start()
+    except StoreLocked as locked:
+        log.error("%s", locked)  # names the running process; nothing was written to its store
+        await station.stop()
+        if plant is not None:
+            await plant.stop()
+        return EXIT_STORE_LOCKED
     reporter = asyncio.create_task(_report_diagnostics(station), name="headless:diagnostics")
     try:
         with contextlib.suppress(TimeoutError):

@@ -1,4 +1,4 @@
-"""One running plant: the tag runtime with its history writer, alarm engine and journal wired to it.
+"""One running plant: the tag runtime with its store (history and alarm journal), and alarm engine.
 
 Pure asyncio, no Qt: the GUI drives it on a loop thread, ``hmi run --headless`` under ``asyncio.run``.
 """
@@ -18,6 +18,9 @@ from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_DISK_FULL
+from hmi.store import Store, StoreLocked
+
+__all__ = ["DISK_FULL_ALARM", "Station", "StoreLocked"]
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,15 @@ def _system_alarms(history_path: Path) -> dict[str, AlarmDef]:
 
 @dataclass
 class Station:
-    """Runtime + historian + alarms for one project."""
+    """Runtime + store (history, alarm journal) + alarms for one project.
+
+    ``start`` raises StoreLocked, before anything runs, when another process writes the same store.
+    """
 
     project: Project
     history_path: Path
+    max_file_bytes: int | None = None  # a ceiling for the store file (tests stand it in for a full disk)
+    store: Store = field(init=False)
     runtime: TagRuntime = field(init=False)
     history: HistoryWriter = field(init=False)
     alarms: AlarmEngine = field(init=False)
@@ -56,16 +64,19 @@ class Station:
     def __post_init__(self) -> None:
         self.runtime = TagRuntime(self.project)
         settings = self.project.history
+        # One store per file: the lock, the migrations and one writer thread for every stream.
+        self.store = Store(self.history_path, settings.commit_interval, max_file_bytes=self.max_file_bytes)
         self.history = HistoryWriter(
             self.history_path,
-            commit_interval=settings.commit_interval,
+            writer=self.store.writer,
             deadbands=storage_deadbands(self.project.tags.values()),
             swinging_door=swinging_door_tags(self.project.tags.values()),
             retention=settings.retention,
             max_size=settings.max_size,
         )
         self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
-        self.journal = AlarmJournal(self.history_path)
+        self.journal = AlarmJournal(self.store.writer)
+        self._store_open = False
         self._add_system_tags()
 
     def _add_system_tags(self) -> None:
@@ -80,11 +91,10 @@ class Station:
         self.runtime.add_source(self.system_tags)
 
     async def start(self) -> None:
-        """Start the writers, wire the fan-out, then start the drivers."""
+        """Open the store (lock, migrations, writer), wire the fan-out, then start the drivers."""
         self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        # The history schema must exist before the journal adds its table beside it.
-        await asyncio.to_thread(self.history.start)
-        self.journal.start()
+        await asyncio.to_thread(self.store.open)
+        self._store_open = True
         self.runtime.subscribe(self.history.append)
         self.runtime.subscribe(self.alarms.on_sample, Feed.RAW)  # trip points exact, whatever the deadband
         self.alarms.subscribe(self.journal.on_event)
@@ -97,8 +107,11 @@ class Station:
         )
 
     async def stop(self) -> None:
-        """Stop the drivers, then flush history and the journal (bounded) off the loop."""
+        """Stop the drivers, then flush the store (bounded) off the loop and release its lock."""
+        if not self._store_open:  # start never got past the store (locked, or a bad file): nothing runs
+            self.alarms.close()
+            return
         await self.runtime.stop()
         self.alarms.close()
-        await asyncio.to_thread(self.history.stop)
-        await asyncio.to_thread(self.journal.stop)
+        await asyncio.to_thread(self.store.close)
+        self._store_open = False

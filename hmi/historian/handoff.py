@@ -26,19 +26,20 @@ class _EndOfBatch:
 
 
 class SampleQueue:
-    """Bounded FIFO of (tag, sample) pairs. When full, the oldest pairs are dropped and counted.
+    """Bounded FIFO of (tag, sample) pairs under the DROP_OLDEST policy: when full, the oldest go, counted.
 
     The bound is soft by the number of threads appending at the same instant.
     ``wake`` is set when the queue reaches half its bound, so the writer can
     commit early instead of dropping.
     """
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, wake: threading.Event | None = None) -> None:
+        """``wake``: the writer's event, shared with its other streams' queues."""
         if bound <= 0:
             raise ValueError("the queue bound must be positive")
         self.bound = bound
         self.dropped = 0
-        self.wake = threading.Event()
+        self.wake = wake or threading.Event()
         self._items: deque[Pair | _EndOfBatch] = deque()
         self._limit = bound  # 0 once closed: every append then takes the counted slow path
         self._wake_at = max(1, bound // 2)

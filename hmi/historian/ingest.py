@@ -13,11 +13,13 @@ from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import rollup, upkeep
+from hmi.historian import rollup, sequence, upkeep
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
-INSERT_SAMPLE = "INSERT OR REPLACE INTO samples (tag_id, ts, value, quality, reason) VALUES (?, ?, ?, ?, ?)"
+INSERT_SAMPLE = (
+    "INSERT OR REPLACE INTO samples (tag_id, ts, value, quality, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 _TS, _VALUE, _QUALITY, _REASON = (attrgetter(name) for name in ("ts", "value", "quality", "reason"))
 _TAG, _SAMPLE = itemgetter(0), itemgetter(1)
@@ -39,14 +41,15 @@ class Columns:
     reason: list[str]
     usable: np.ndarray  # float64: the value when numeric and not bad, else NaN
 
-    def rows(self) -> zip[tuple[int, int, float | str | None, int, str]]:
-        """The `samples` rows, built lazily by ``zip`` as executemany consumes them."""
+    def rows(self, seq: np.ndarray) -> zip[tuple[int, int, float | str | None, int, str, int]]:
+        """The `samples` rows with their ``seq`` numbers, built lazily by ``zip`` as executemany reads."""
         return zip(
             self.tag_id.tolist(),
             self.ts.tolist(),
             self.stored,
             self.quality.tolist(),
             self.reason,
+            seq.tolist(),
             strict=True,
         )
 
@@ -117,8 +120,11 @@ def insert_new_tags(
     return new_ids
 
 
-def insert(conn: sqlite3.Connection, columns: Columns, newest: dict[int, int]) -> dict[int, int]:
-    """Write raw rows and fold them into the rollups, inside the caller's transaction.
+def insert(
+    conn: sqlite3.Connection, columns: Columns, newest: dict[int, int], first_seq: int
+) -> dict[int, int]:
+    """Write raw rows numbered from ``first_seq`` (len(columns.stored) numbers) and fold them into the
+    rollups, inside the caller's transaction.
 
     ``newest`` maps tag id to the latest stored timestamp (filled here for tags
     it lacks). A tag whose samples all come after it replaces nothing, so its
@@ -136,7 +142,18 @@ def insert(conn: sqlite3.Connection, columns: Columns, newest: dict[int, int]) -
         if tag_id not in newest:
             found = conn.execute("SELECT max(ts) FROM samples WHERE tag_id = ?", (tag_id,)).fetchone()[0]
             newest[tag_id] = rollup.NO_TS_LOW if found is None else found
-    conn.executemany(INSERT_SAMPLE, columns.rows())
+    seq = sequence.numbering(order, first_seq)  # in (tag_id, ts) order: see hmi.historian.sequence
+    conn.executemany(INSERT_SAMPLE, columns.rows(seq))
+    sequence.record(
+        conn,
+        sequence.boxes(
+            ids[starts].tolist(),
+            ts[starts].tolist(),
+            ts[ends].tolist(),
+            (starts + first_seq).tolist(),
+            (ends + first_seq).tolist(),
+        ),
+    )
 
     repeated = np.zeros(ids.size, bool)
     repeated[1:] = (np.diff(ids) == 0) & (np.diff(ts) == 0)

@@ -8,15 +8,17 @@ documents the layout for people who read the file with other SQLite tools.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from hmi.historian import rollup, upkeep
+from hmi.historian import rollup, sequence, upkeep
+from hmi.store import sequences
+from hmi.store.migrations import STORE_TABLES, Component, MigrationRegistry, SchemaError
 
-SCHEMA_VERSION = 2
+HISTORY_STREAM = "history"
+"""The samples' sequence in ``store_sequences``."""
 MICROS_PER_SECOND = 1_000_000
 _INT64_MAX = 2**63 - 1
 
@@ -43,10 +45,6 @@ SELECT tags.name AS tag,
        samples.reason AS reason
 FROM samples JOIN tags ON tags.id = samples.tag_id
 """
-
-
-class SchemaError(Exception):
-    """The file is not a history database, or a newer version of the application wrote it."""
 
 
 def seconds_to_micros(ts: float) -> int:
@@ -82,7 +80,8 @@ def storable_value(value: Any) -> float | str | None:
     return str(value)
 
 
-def _create_version_1(db: Database) -> None:
+def _create_version_1(conn: sqlite3.Connection) -> None:
+    db = Database(conn, execute_plugins=False, recursive_triggers=False)
     db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
     db["tags"].create({"id": int, "name": str}, pk="id", not_null={"name"})
     db["tags"].create_index(["name"], index_name="tags_name_unique", unique=True)
@@ -91,65 +90,66 @@ def _create_version_1(db: Database) -> None:
     db["meta"].insert({"key": "ts_unit", "value": "microseconds since 1970-01-01 UTC"})
 
 
-def _add_rollups_version_2(db: Database) -> None:
+def _add_rollups_version_2(conn: sqlite3.Connection) -> None:
     for table in rollup.LEVELS.values():
-        db.execute(rollup.rollup_ddl(table))
-    upkeep.backfill(db.conn)
+        conn.execute(rollup.rollup_ddl(table))
+    upkeep.backfill(conn)
+
+
+def _add_sequence_version_3(conn: sqlite3.Connection) -> None:
+    """Number every sample so a sync cursor can follow commits, late timestamps included.
+
+    Rows already in the file are numbered once, in (tag_id, ts) order (see :mod:`hmi.historian.sequence`).
+    """
+    conn.execute("ALTER TABLE samples ADD COLUMN seq INTEGER")
+    conn.execute(sequence.COMMITS_DDL)
+    sequences.advance_to(conn, HISTORY_STREAM, sequence.backfill(conn))
+
+
+class _MetaVersion:
+    """The history keeps its version in ``meta.schema_version``, as files from before the registry do."""
+
+    def read(self, conn: sqlite3.Connection, path: Path) -> int:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+        if "meta" not in tables:
+            if tables - STORE_TABLES:
+                raise SchemaError(f"{path} has tables but no meta table: not a history database")
+            return 0
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            raise SchemaError(f"{path} has no schema_version in its meta table: not a history database")
+        return int(row[0])
+
+    def write(self, conn: sqlite3.Connection, version: int) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(version),),
+        )
 
 
 # Each entry moves a file from version N-1 to N; append, never edit a released one.
-_MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_version_1, 2: _add_rollups_version_2}
+HISTORY_COMPONENT = Component(
+    "history", (_create_version_1, _add_rollups_version_2, _add_sequence_version_3), _MetaVersion()
+)
+"""The history's tables in the store's migration registry."""
+
+SCHEMA_VERSION = HISTORY_COMPONENT.latest
 
 
-def _stored_version(db: Database, path: Path) -> int:
-    tables = set(db.table_names())
-    if "meta" not in tables:
-        if tables:
-            raise SchemaError(f"{path} has tables but no meta table: not a history database")
-        return 0
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        raise SchemaError(f"{path} has no schema_version in its meta table: not a history database")
-    return int(row[0])
+def registry() -> MigrationRegistry:
+    """A registry holding the history alone: what a reader or a bare history file needs."""
+    return MigrationRegistry([HISTORY_COMPONENT])
 
 
 def ensure_schema(path: Path, busy_timeout: float = 5.0) -> int:
-    """Create the file or bring it to SCHEMA_VERSION; returns the version found (0 for a new file).
+    """Create the file or bring its history tables to SCHEMA_VERSION; returns the version found (0: new).
 
     Blocking file IO: call it off any event loop. Raises SchemaError for a file
     that is not ours or is newer than this code, sqlite3.Error/OSError when the
     path cannot be opened.
     """
-    try:
-        conn = sqlite3.connect(path, timeout=busy_timeout)
-    except sqlite3.OperationalError as error:  # SQLite's own message does not name the file
-        raise sqlite3.OperationalError(f"cannot open history database {path}: {error}") from error
-    try:
-        db = Database(conn, execute_plugins=False, recursive_triggers=False)
-        if not db.table_names():
-            # Only an empty file can take it (or a VACUUM): lets retention give freed pages back to the disk.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        db.enable_wal()  # persistent in the file: every later connection reads beside the writer
-        # IMMEDIATE takes the write lock before reading the version, so two
-        # processes opening a new file cannot both run the same migration.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            found = _stored_version(db, path)
-            if found > SCHEMA_VERSION:
-                raise SchemaError(
-                    f"{path} has history schema version {found}; this version reads up to {SCHEMA_VERSION}"
-                )
-            for version in range(found + 1, SCHEMA_VERSION + 1):
-                _MIGRATIONS[version](db)
-            if found != SCHEMA_VERSION:
-                db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        return found
-    finally:
-        conn.close()
+    return registry().ensure(path, busy_timeout)[HISTORY_COMPONENT.name]
 
 
 def open_for_writing(path: Path, busy_timeout: float = 5.0) -> sqlite3.Connection:

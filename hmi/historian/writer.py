@@ -1,15 +1,18 @@
-"""The history writer: a cheap hand-off from the runtime loop, batched commits on its own thread.
+"""The history stream: a cheap hand-off from the runtime loop, written by the store's batch writer.
 
-Overflow policy: at most ``max_pending`` samples wait for the next commit. When
-one more arrives, the oldest waiting sample is dropped and counted in
-``stats()['dropped']``: the newest data matters most to an operator, and a
-writer that cannot keep up must never grow without bound. A batch whose commit
-failed stays waiting (inside the same bound) and is retried every interval.
+Overflow policy ``DROP_OLDEST``: at most ``max_pending`` samples wait for the
+next commit. When one more arrives, the oldest waiting sample is dropped and
+counted in ``stats()['dropped']``: the newest data matters most to an operator,
+and a writer that cannot keep up must never grow without bound. A batch whose
+commit failed stays waiting (inside the same bound) and is retried.
 
-Between commits the same thread applies the storage deadband (before
-conversion) and retention (after a commit, in small chunks within a time
-budget). A full disk (SQLITE_FULL) keeps the batch, sets ``stats()['disk_full']``
-for the runtime to raise as an alarm, and is retried like any other failure.
+On the writer thread, between commits, this stream applies the storage deadband
+(before conversion) and retention (after a commit, in small chunks within a time
+budget). A full disk (SQLITE_FULL) keeps the batch and sets ``stats()['disk_full']``
+for the runtime to raise as an alarm (see :mod:`hmi.store.writer`).
+
+Alone (no ``writer`` given) a HistoryWriter runs a store writer of its own; in
+a station it is one stream of the project's shared :class:`hmi.store.Store`.
 """
 
 from __future__ import annotations
@@ -19,30 +22,39 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from contextlib import suppress
+from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from hmi.historian import ingest
+from hmi.historian import ingest, sequence
 from hmi.historian.deadband import StorageDeadband
 from hmi.historian.handoff import SampleQueue
 from hmi.historian.retention import Retention
-from hmi.historian.schema import ensure_schema, open_for_writing
+from hmi.historian.schema import HISTORY_COMPONENT, HISTORY_STREAM
 from hmi.model import Sample
+from hmi.store.queues import OverflowPolicy
+from hmi.store.sequences import SequenceBlock
+from hmi.store.stats import StreamStats
+from hmi.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
-
-THREAD_NAME = "hmi-historian"
-_RETENTION_SHARE = 0.25  # of each commit interval, at most, spent purging
 
 
 class HistoryWriter:
     """Writes samples to the history file in one transaction per commit interval.
 
     ``append`` may be called from any thread (the runtime loop in practice);
-    every SQLite call happens on the thread ``start`` launches.
+    every SQLite call happens on the store writer's thread.
     """
+
+    name = HISTORY_STREAM
+    component = HISTORY_COMPONENT
+
+    @staticmethod
+    def read_since(conn: sqlite3.Connection, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Samples committed after ``seq`` (see :func:`hmi.historian.sequence.read_since`)."""
+        return sequence.read_since(conn, seq, limit)
 
     def __init__(
         self,
@@ -57,48 +69,48 @@ class HistoryWriter:
         max_size: int | None = None,
         max_file_bytes: int | None = None,
         retention_every: float = 10.0,
+        writer: StoreWriter | None = None,
     ) -> None:
         """``deadbands``: absolute storage deadband per tag, used as the swinging-door
         deviation for the tags in ``swinging_door`` (see :mod:`hmi.historian.deadband`).
         ``retention`` (seconds) and ``max_size`` (bytes): what retention purges beyond.
         ``retention_every``: seconds between retention passes while nothing is left over.
         ``max_file_bytes``: a hard ceiling the file never grows past; reaching it
-        behaves exactly as a full disk does.
+        behaves exactly as a full disk does. ``writer``: the store's shared writer
+        (its own settings then apply); without one this stream runs its own.
         """
         if commit_interval <= 0 or max_pending <= 0:
             raise ValueError("commit_interval and max_pending must be positive")
-        if max_file_bytes is not None and max_file_bytes <= 0:
-            raise ValueError("max_file_bytes must be positive")
         self.path = Path(path)
-        self.commit_interval = commit_interval
+        self._owns_writer = writer is None
+        self.writer = writer or StoreWriter(
+            self.path, commit_interval, busy_timeout=busy_timeout, max_file_bytes=max_file_bytes
+        )
+        self.commit_interval = self.writer.commit_interval
         self.max_pending = max_pending
-        self.busy_timeout = busy_timeout
         self._lock = threading.Lock()
-        self._queue = SampleQueue(max_pending)
-        # A half-full queue wakes the thread early rather than waiting out the interval and dropping.
-        self._wake = self._queue.wake
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # A half-full queue wakes the writer early rather than waiting out the interval and dropping.
+        self._queue = SampleQueue(max_pending, self.writer.wake)
         # Owned by the writer thread; the counters below are read under the lock.
-        self._conn: sqlite3.Connection | None = None
         self._tag_ids: dict[str, int] = {}
         self._newest: dict[int, int] = {}  # tag id -> latest stored ts, to tell appends from late samples
         self._deadband = StorageDeadband(deadbands or {}, swinging_door=swinging_door)
         self._retention = Retention(retention, max_size)
         self._retention_every = retention_every
         self._retention_due = 0.0  # time.monotonic() of the next pass
-        self._max_file_bytes = max_file_bytes
+        self._batch: list[tuple[str, Sample]] = []
         self._retry: list[tuple[str, Sample]] = []
+        self._columns: ingest.Columns | None = None
+        self._new_ids: dict[str, int] = {}
+        self._written_newest: dict[int, int] = {}
+        self._refused_now = 0
         self._in_flight = 0
         self._written = 0
         self._dropped = 0
         self._rejected = 0
-        self._commits = 0
-        self._failed_attempts = 0
-        self._last_commit_ms = 0.0
-        self._last_error = ""
-        self._failing = False
-        self._disk_full = False
+        self._last_seq = 0
+        self._pending_last_seq = 0
+        self.writer.add(self)
 
     # -- any thread ---------------------------------------------------------------
 
@@ -115,75 +127,53 @@ class HistoryWriter:
         """Queue many (tag, sample) pairs at once."""
         self._queue.extend(samples)
 
-    def stats(self) -> dict[str, Any]:
-        """Counters for the status bar and the logs, as one consistent snapshot."""
+    def stream_stats(self) -> StreamStats:
+        """This stream's typed counters."""
         with self._lock:
-            return {
-                "written": self._written,
-                "dropped": self._dropped + self._queue.dropped,
-                "rejected": self._rejected,
-                "pending": len(self._queue) + self._in_flight,
-                "commits": self._commits,
-                "failed_attempts": self._failed_attempts,
-                "last_commit_ms": self._last_commit_ms,
-                "last_error": self._last_error,
-                "failing": self._failing,
-                "disk_full": self._disk_full,
-                "filtered": self._deadband.skipped,
-                "purged": self._retention.purged,
-                "running": self._thread is not None and self._thread.is_alive(),
-            }
+            return StreamStats(
+                name=self.name,
+                policy=OverflowPolicy.DROP_OLDEST.value,
+                pending=len(self._queue) + self._in_flight,
+                written=self._written,
+                dropped=self._dropped + self._queue.dropped,
+                refused=self._rejected,
+                last_seq=self._last_seq,
+            )
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the status bar and the logs, as one consistent snapshot (the writer's included)."""
+        stream, writer = self.stream_stats(), self.writer.stats()
+        return {
+            "written": stream.written,
+            "dropped": stream.dropped,
+            "rejected": stream.refused,
+            "pending": stream.pending,
+            "last_seq": stream.last_seq,
+            "filtered": self._deadband.skipped,
+            "purged": self._retention.purged,
+        } | {key: value for key, value in asdict(writer).items() if key != "retry_in_s"}
 
     def start(self) -> None:
-        """Create or migrate the file, then launch the writer thread.
+        """Alone: create or migrate the file, then launch the writer thread (blocking file IO).
 
-        The schema check is blocking file IO done here on purpose, so that a
-        bad path fails at start-up: call it before the loop runs or through
-        ``asyncio.to_thread``.
+        In a store, the store's ``open`` does this for every stream at once.
         """
-        if self._thread is not None or self._stop.is_set():
-            raise RuntimeError("a HistoryWriter starts once, and not after stop()")
-        ensure_schema(self.path, self.busy_timeout)
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
-        self._thread.start()
+        if self._owns_writer:
+            self.writer.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Commit what is pending and end the thread; samples appended afterwards are counted as dropped."""
+        """Alone: commit what is pending and end the thread. In a store: the store's ``close`` does."""
+        if self._owns_writer:
+            self.writer.stop(timeout)
+
+    def close(self) -> None:
+        """Refuse further samples; each one offered from now on is counted as dropped."""
         self._queue.close()
-        self._stop.set()
-        self._wake.set()
-        if self._thread is None:
-            self._give_up_on_pending()
-            return
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            log.warning("history writer still committing after %.1f s; leaving it to finish", timeout)
-        elif len(self._queue):
-            self._give_up_on_pending()  # appended in the instant the queue closed, after the last take
 
     # -- writer thread ------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                if self._failing:
-                    # Not the wake event: a full queue would otherwise retry a failing disk in a tight loop.
-                    self._stop.wait(self.commit_interval)
-                else:
-                    self._wake.wait(self.commit_interval)
-                self._wake.clear()
-                if (
-                    self._commit_pending()
-                    and self._retention.active
-                    and time.monotonic() >= self._retention_due
-                ):
-                    self._enforce_retention()
-            if not self._commit_pending(final=True):
-                self._give_up_on_pending()
-        finally:
-            self._disconnect()
-
-    def _take_batch(self) -> list[tuple[str, Sample]]:
+    def prepare(self, final: bool) -> bool:
+        """Take what is queued (the deadband sees each new sample once) behind the retried batch."""
         taken = self._queue.take()
         with self._lock:
             retried, self._retry = self._retry, []
@@ -191,128 +181,82 @@ class HistoryWriter:
             overflow = max(0, len(retried) + len(taken) - self.max_pending)
             self._dropped += overflow
             self._in_flight = len(retried) + len(taken) - overflow
-        # The deadband sees each new sample once, in order; a retried batch was filtered already.
+        # A retried batch was filtered already.
         fresh = self._deadband.filter(islice(taken, max(0, overflow - len(retried)), None))
         batch = retried[overflow:] + fresh if retried else fresh
-        if self._deadband.deadbands:
-            with self._lock:
-                self._in_flight = len(batch)
-        return batch
-
-    def _commit_pending(self, final: bool = False) -> bool:
-        """One transaction for everything waiting; False when it failed and the batch waits for a retry."""
-        batch = self._take_batch()
         if final:
             batch.extend(self._deadband.flush())  # each tag's last value, held back by its deadband
-        if not batch:
-            return True
-        began = time.perf_counter()
-        try:
-            conn = self._conn or self._connect()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                new_ids = ingest.insert_new_tags(conn, batch, self._tag_ids)
-                columns, rejected = self._columns(batch, new_ids)
-                newest = ingest.insert(conn, columns, self._newest)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):  # keep the original error, the one worth reporting
-                        conn.execute("ROLLBACK")
-                raise
-        except Exception as error:  # any failure keeps the batch: the thread must live on
-            self._record_failure(batch, error)
-            return False
-        self._tag_ids.update(new_ids)
-        self._newest.update(newest)
-        self._record_success(len(columns.stored), rejected, (time.perf_counter() - began) * 1000.0)
-        return True
+        if self._deadband.deadbands or final:
+            with self._lock:
+                self._in_flight = len(batch)
+        self._batch = batch
+        return bool(batch)
 
-    def _columns(
-        self, batch: list[tuple[str, Sample]], new_ids: dict[str, int]
-    ) -> tuple[ingest.Columns, int]:
-        columns, refused = ingest.to_columns_refusing(
-            batch, self._tag_ids | new_ids if new_ids else self._tag_ids
-        )
+    def write(self, conn: sqlite3.Connection, block: SequenceBlock) -> None:
+        """Tags, raw rows numbered from the history sequence, and rollups, inside the open transaction."""
+        batch = self._batch
+        self._new_ids = ingest.insert_new_tags(conn, batch, self._tag_ids)
+        known = self._tag_ids | self._new_ids if self._new_ids else self._tag_ids
+        columns, refused = ingest.to_columns_refusing(batch, known)
         if refused:
             log.warning("history: rejected %d samples that cannot be stored, first %s", *refused)
-        return columns, refused[0] if refused else 0
+        self._refused_now = refused[0] if refused else 0
+        count = len(columns.stored)
+        first_seq = block.take(self.name, count)
+        self._pending_last_seq = first_seq + count - 1
+        self._written_newest = ingest.insert(conn, columns, self._newest, first_seq)
+        self._columns = columns
 
-    def _connect(self) -> sqlite3.Connection:
-        # Re-checking the schema on every (re)connect heals a file that was deleted or replaced.
-        ensure_schema(self.path, self.busy_timeout)
-        conn = open_for_writing(self.path, self.busy_timeout)
-        if self._max_file_bytes is not None:
-            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-            conn.execute(f"PRAGMA max_page_count = {max(1, self._max_file_bytes // page_size)}")
-        self._tag_ids = {name: tag_id for tag_id, name in conn.execute("SELECT id, name FROM tags")}
-        self._newest = {}
-        self._conn = conn
-        return conn
-
-    def _enforce_retention(self) -> None:
-        """Purge what is past the limits in a bounded share of the interval; a failure waits a turn."""
-        try:
-            budget = self.commit_interval * _RETENTION_SHARE
-            finished = self._retention.run(self._conn or self._connect(), budget)
-            # A pass that ran out of time carries on after the next commit, else it rests a while.
-            self._retention_due = time.monotonic() + (0.0 if not finished else self._retention_every)
-        except sqlite3.Error as error:
-            with self._lock:
-                self._last_error = f"retention: {type(error).__name__}: {error}"
-            log.warning("history retention failed, will retry: %s", error)
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error as error:
-                log.warning("history: closing the database failed: %s", error)
-            self._conn = None
-
-    def _record_success(self, written: int, rejected: int, elapsed_ms: float) -> None:
-        recovered = self._failing
+    def committed(self) -> None:
+        """Adopt the new tag ids and newest timestamps; count the batch."""
+        self._tag_ids.update(self._new_ids)
+        self._newest.update(self._written_newest)
+        written = len(self._columns.stored) if self._columns is not None else 0
         with self._lock:
             self._written += written
-            self._rejected += rejected
-            self._commits += 1
+            self._rejected += self._refused_now
             self._in_flight = 0
-            self._last_commit_ms = elapsed_ms
-            self._failing = False
-            self._disk_full = False
-        if recovered:
-            log.warning("history writes recovered; %d samples committed", written)
+            self._last_seq = max(self._last_seq, self._pending_last_seq)
+        self._batch, self._columns, self._new_ids, self._written_newest = [], None, {}, {}
 
-    def _record_failure(self, batch: list[tuple[str, Sample]], error: Exception) -> None:
-        disk_full = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-        message = f"{type(error).__name__}: {error}"
-        if disk_full:
-            message = (
-                f"history disk full: {self.path} cannot grow ({error}); samples are kept in memory"
-                " and retried; free disk space or lower history retention/max_size"
-            )
+    def failed(self) -> None:
+        """Keep the batch (already filtered) for the next attempt."""
         with self._lock:
-            self._retry = batch
-            self._failed_attempts += 1
-            repeated = self._failing and message == self._last_error
-            self._last_error = message
-            self._failing = True
-            self._disk_full = disk_full
-        if repeated:
-            log.debug("history write still failing: %s", message)
-        else:
-            log.error("history write failed, %d samples kept for retry: %s", len(batch), message)
-        self._disconnect()  # a fresh connection next time: the old one may be unusable after an IO error
+            self._retry = self._batch
+        self._batch, self._columns, self._new_ids, self._written_newest = [], None, {}, {}
 
-    def _give_up_on_pending(self) -> None:
+    def connected(self, conn: sqlite3.Connection) -> None:
+        """Reload the tag ids; forget newest timestamps (the file may have been replaced)."""
+        self._tag_ids = {name: tag_id for tag_id, name in conn.execute("SELECT id, name FROM tags")}
+        self._newest = {}
+        last = conn.execute("SELECT last FROM store_sequences WHERE stream = ?", (self.name,)).fetchone()
         with self._lock:
-            lost = len(self._retry) + self._queue.drop_all()
-            self._dropped += len(self._retry)
-            self._retry = []
+            self._last_seq = max(self._last_seq, last[0] if last else 0)
+
+    def upkeep(self, connect: Callable[[], sqlite3.Connection], budget: float) -> None:
+        """Retention: purge what is past the limits within ``budget``; a failure waits a turn."""
+        if not self._retention.active or time.monotonic() < self._retention_due:
+            return
+        try:
+            conn = connect()
+            purged = self._retention.purged
+            finished = self._retention.run(conn, budget)
+            # A pass that ran out of time carries on after the next commit, else it rests a while.
+            self._retention_due = time.monotonic() + (0.0 if not finished else self._retention_every)
+            if self._retention.purged > purged:
+                sequence.prune(conn)  # the boxes that located the purged rows
+        except sqlite3.Error as error:
+            log.warning("history retention failed, will retry: %s", error)
+
+    def abandon(self, reason: str) -> int:
+        """Count the retried batch and anything still queued as dropped."""
+        with self._lock:
+            lost = len(self._retry) + len(self._batch) + self._queue.drop_all()
+            self._dropped += len(self._retry) + len(self._batch)
+            self._retry, self._batch = [], []
             self._in_flight = 0
         if lost:
             log.error(
-                "history writer stopped with %d samples not committed: %s",
-                lost,
-                self._last_error or "never started",
+                "history writer stopped with %d samples not committed: %s", lost, reason or "never started"
             )
+        return lost

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from hmi.core.station import StoreLocked
 from hmi.project.config import Project
 from hmi.project.errors import ProjectInvalid
 from hmi.ui.bridge import RuntimeBridge
@@ -20,6 +22,9 @@ from hmi.ui.stop_signals import StopSignals
 from hmi.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
+
+EXIT_STORE_LOCKED = 3
+"""Exit status when another process writes this project's store (the same as headless)."""
 
 
 def _load(project_path: Path | None) -> Project:
@@ -60,8 +65,17 @@ def run_gui(
     window = MainWindow(project, session)
     window.show()
     stop_signals = StopSignals(window.close)
-    window.relay.watch(session.start(), lambda f: _on_started(window, f))
     exit_code = 0
+
+    def refuse(locked: StoreLocked) -> None:
+        nonlocal exit_code
+        exit_code = EXIT_STORE_LOCKED
+        print(locked, file=sys.stderr)
+        if seconds is None:  # a person started it: say why it will not run; scripts read stderr
+            QMessageBox.critical(window, "Converge HMI is already running", str(locked))
+        window.close()
+
+    window.relay.watch(session.start(), lambda f: _on_started(window, f, refuse))
 
     if seconds is not None:
 
@@ -87,8 +101,11 @@ def run_gui(
     return exit_code
 
 
-def _on_started(window: MainWindow, future: object) -> None:
+def _on_started(window: MainWindow, future: object, refuse: Callable[[StoreLocked], None]) -> None:
     error = future.exception()  # type: ignore[attr-defined]
+    if isinstance(error, StoreLocked):
+        refuse(error)
+        return
     if error is not None:
         log.error("runtime failed to start: %s", error)
         window.message.setText(f"Runtime failed to start: {error}")
