@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python >= 3.11, make and git:
 #   make demo   create .venv, install, start the app on the built-in demo plant
-#   make test   create .venv, install the dev extras, run lint, import contracts and the whole suite headless
+#   make test   create .venv, install the dev extras, run lint, import contracts, mypy and the whole suite headless
 # Both are idempotent: the install steps rerun only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -19,11 +19,13 @@ demo: $(STAMP)
 test: $(DEV_STAMP) $(PEERS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 install: $(STAMP)
 

@@ -69,7 +69,7 @@ class ModbusDriver(Driver):
         # the sample the runtime keeps anyway): no decoding, no new object, every tag, every cycle.
         # Any bad sample forgets it, and a block read after a gap long enough for the runtime to have
         # called its values stale ignores it: a recovery is always stamped afresh, never back in time.
-        self._last_good: dict[str, tuple[list, Sample]] = {}
+        self._last_good: dict[str, tuple[Sequence[int], Sample]] = {}
         # Whole blocks whose words did not change re-send their samples without a per-tag look.
         self._block_samples: dict[tuple[int, Table, int, int], tuple[list, list[tuple[str, Sample]]]] = {}
         self._block_names: dict[tuple[int, Table, int, int], tuple[str, ...]] = {}
@@ -287,7 +287,8 @@ class ModbusDriver(Driver):
         """An idle connected link if there is one (the write goes at once), else any connected link."""
         connected = [link for link in self._links if link.connected]
         idle = [link for link in connected if not link.lock.locked]
-        return (idle or connected or [None])[0]
+        candidates = idle or connected
+        return candidates[0] if candidates else None
 
     async def _read_back(self, link: ModbusLink, planned: PlannedTag) -> tuple[ReadBlock, ModbusPDU]:
         """Publish the written tag (and polled tags inside its span) at once rather than next scan."""

@@ -6,6 +6,8 @@ slips between the write and its readback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus_address import Table
@@ -19,7 +21,7 @@ Payload = bool | list[int]
 """What goes on the wire: one bit (coil or register bit) or whole registers."""
 
 
-def decode_planned(planned: PlannedTag, words: list) -> Value:
+def decode_planned(planned: PlannedTag, words: Sequence[int]) -> Value:
     """The typed value of one tag from its span of a block's response."""
     address, tag = planned.address, planned.tag
     if address.table.is_bit:
@@ -74,14 +76,16 @@ def readback_mismatch(
         return f"the readback was short ({len(data)} values)"
     span = block.span_of(planned, data)
     address = planned.address
+    stored: object
     if address.table.is_bit:
-        stored: bool | list[int] = bool(span[0])
+        stored = bool(span[0])
     elif address.bit is not None:
         stored = decode_bit(span[0], address.bit)
     else:
         stored = list(span)
     if stored == payload:
         return None
+    shown: object
     try:
         shown = decode_planned(planned, span)
     except ValueError:

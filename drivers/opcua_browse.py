@@ -40,7 +40,7 @@ VARIANT_TO_TAG_TYPE = {
 
 _ATTRIBUTES = (ua.AttributeIds.DataType, ua.AttributeIds.UserAccessLevel)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
-_HAS_PROPERTY = ua.NodeId(ua.ObjectIds.HasProperty)
+_HAS_PROPERTY = ua.NodeId(ua.Int32(ua.ObjectIds.HasProperty))
 NODES_PER_CALL = 500
 """Servers cap the nodes in one Browse or Read; stay well below common limits."""
 
@@ -188,7 +188,7 @@ def _description(node: ua.NodeId, reference_type: int) -> ua.BrowseDescription:
     return ua.BrowseDescription(
         NodeId=node,
         BrowseDirection=ua.BrowseDirection.Forward,
-        ReferenceTypeId=ua.NodeId(reference_type),
+        ReferenceTypeId=ua.NodeId(ua.Int32(reference_type)),
         IncludeSubtypes=True,
         NodeClassMask=0,
         ResultMask=ua.BrowseResultMask.All,
@@ -236,7 +236,7 @@ async def _data_type_names(client: Client, type_ids: list[ua.NodeId | None]) -> 
 
 
 def _standard_type_name(type_id: ua.NodeId | None) -> str:
-    if type_id is None or type_id.NamespaceIndex != 0:
+    if type_id is None or type_id.NamespaceIndex != 0 or not isinstance(type_id.Identifier, int):
         return ""
     return ua.ObjectIdNames.get(type_id.Identifier, "")
 

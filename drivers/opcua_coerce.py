@@ -48,7 +48,7 @@ def _natural_type(value: Any) -> ua.VariantType:
         return ua.VariantType.Boolean
     if isinstance(value, numbers.Integral):
         low, high = INTEGER_RANGES[ua.VariantType.Int32]
-        return ua.VariantType.Int32 if low <= value <= high else ua.VariantType.Int64
+        return ua.VariantType.Int32 if low <= int(value) <= high else ua.VariantType.Int64
     if isinstance(value, numbers.Real):
         return ua.VariantType.Double
     if isinstance(value, str):
@@ -87,7 +87,7 @@ def _to_integer(value: Any, vtype: ua.VariantType) -> int:
     whole = isinstance(value, numbers.Integral) or (math.isfinite(value) and float(value).is_integer())
     if not whole:
         raise CoercionError(f"{value!r} is not a whole number")
-    number = int(value)
+    number = int(value) if isinstance(value, numbers.Integral) else int(float(value))
     low, high = INTEGER_RANGES[vtype]
     if not low <= number <= high:
         raise CoercionError(f"{number} is outside the {vtype.name} range {low}..{high}")

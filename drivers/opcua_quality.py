@@ -43,12 +43,12 @@ _UNCERTAIN_REASONS: dict[int, Reason] = {
 
 def status_name(code: int) -> str:
     """The symbolic name of a StatusCode (``BadNodeIdUnknown``), ignoring its info bits."""
-    return ua.StatusCode(code & _CODE_MASK).name
+    return ua.StatusCode(ua.UInt32(code & _CODE_MASK)).name
 
 
 def quality_of(code: int) -> tuple[Quality, Reason]:
     """Our quality class and reason for an OPC UA StatusCode value."""
-    status = ua.StatusCode(code)
+    status = ua.StatusCode(ua.UInt32(code))
     masked = code & _CODE_MASK
     if status.is_good():
         return Quality.GOOD, Reason.NONE

@@ -44,7 +44,7 @@ class SystemTags(TagSource):
         subscribe_status: SubscribeStatus,
         every: float = HISTORY_CHECK_EVERY,
     ) -> None:
-        super().__init__("system", system_tag_defs(connections).values())
+        super().__init__("system", list(system_tag_defs(connections).values()))
         self.connections = list(connections)
         self._history_stats = history_stats
         self._subscribe_status = subscribe_status

@@ -157,7 +157,7 @@ def from_rows(rows: Iterable[tuple[int | float | None, ...]]) -> Stats:
     def stamp(index: int, missing: int) -> np.ndarray:
         return np.array([missing if v is None else v for v in columns[index]], dtype=np.int64)
 
-    return Stats(
+    return Stats(  # type: ignore[call-arg]  # the star-args fill the first six columns
         *ints,
         value[0],
         value[1],
@@ -207,7 +207,7 @@ def rebucket(stats: Stats, width: int) -> Stats:
     last_ts = np.maximum.reduceat(s.last_ts, starts)
     first_mask = (s.first_ts == first_ts[group]) & (s.first_ts != NO_TS_HIGH)
     last_mask = (s.last_ts == last_ts[group]) & (s.last_ts != NO_TS_LOW)
-    return Stats(
+    return Stats(  # type: ignore[call-arg]  # the star-args fill the five summed columns
         s.tag_id[starts],
         bucket[starts],
         *(

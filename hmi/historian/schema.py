@@ -82,12 +82,12 @@ def storable_value(value: Any) -> float | str | None:
 
 def _create_version_1(conn: sqlite3.Connection) -> None:
     db = Database(conn, execute_plugins=False, recursive_triggers=False)
-    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
-    db["tags"].create({"id": int, "name": str}, pk="id", not_null={"name"})
-    db["tags"].create_index(["name"], index_name="tags_name_unique", unique=True)
+    db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("tags").create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db.table("tags").create_index(["name"], index_name="tags_name_unique", unique=True)
     db.execute(SAMPLES_DDL)
     db.create_view("history", HISTORY_VIEW_SQL)
-    db["meta"].insert({"key": "ts_unit", "value": "microseconds since 1970-01-01 UTC"})
+    db.table("meta").insert({"key": "ts_unit", "value": "microseconds since 1970-01-01 UTC"})
 
 
 def _add_rollups_version_2(conn: sqlite3.Connection) -> None:

@@ -51,6 +51,7 @@ DEFAULT_SCAN_CLASSES = {"fast": 0.25, "normal": 1.0, "slow": 10.0}
 MAX_STRING_LENGTH = 250  # one Modbus read returns at most 125 registers; a string must arrive whole
 
 _TAG_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TagDef)}
+_DEFAULT_DECIMALS: int = TagDef("", None, "").decimals
 
 
 class TagSpec(StrictModel):
@@ -130,7 +131,7 @@ class TagSpec(StrictModel):
             deadband=self.deadband or 0.0,
             writable=self.writable,
             limits=self.limits,
-            decimals=_TAG_DEFAULTS["decimals"] if self.decimals is None else self.decimals,
+            decimals=_DEFAULT_DECIMALS if self.decimals is None else self.decimals,
             string_length=self.length or 0,
             history_deadband=self.history_deadband or 0.0,
             history_deadband_percent=self.history_deadband_percent or 0.0,
@@ -204,9 +205,12 @@ def project_spec_model() -> type[ProjectSpec]:
 
 @functools.lru_cache(maxsize=2)
 def _project_spec_model(_generation: int) -> type[ProjectSpec]:
-    connections = Annotated[dict[str, connection_spec_type()], BeforeValidator(_none_as_empty)]
+    # The union of the registered kinds' models exists only at run time: a type no checker can see.
+    connections = Annotated[dict[str, connection_spec_type()], BeforeValidator(_none_as_empty)]  # type: ignore[misc,valid-type]
     return create_model(
-        "ProjectSpec", __base__=ProjectSpec, connections=(connections, Field(default_factory=dict))
+        "ProjectSpec",
+        __base__=ProjectSpec,
+        connections=(connections, Field(default_factory=dict)),  # type: ignore[arg-type]
     )
 
 

@@ -127,7 +127,7 @@ def load_screen(path: Path, context: ScreenContext) -> tuple[ScreenDef | None, l
     schema = screen_schema()
     try:
         spec, issues = schema.spec.model_validate(document.data), []
-        items = dict(enumerate(spec.items))
+        items = dict(enumerate(spec.items))  # type: ignore[attr-defined]  # the model is made per registry
     except ValidationError as exc:
         spec, issues = None, issues_from_validation(exc, document.data, schema.spec, _subject)
         items = _valid_items(document.data.get("items"), schema.item)

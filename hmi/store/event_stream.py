@@ -55,6 +55,10 @@ class EventStream(Generic[Record]):
         self._pending_last = 0
         writer.add(self)
 
+    def read_since(self, conn: sqlite3.Connection, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Rows committed after ``seq`` in seq order, at most ``limit``: each event stream knows its table."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how its rows are read")
+
     # -- any thread ---------------------------------------------------------------
 
     def append(self, record: Record) -> bool:
