@@ -94,7 +94,7 @@ def test_readers_export_and_rollups_work_on_mixed_integer_and_real_rows(write_al
     assert type(rows[0].value) is int
     assert reader.last("C").value == 3
     assert reader.value_at("C", T0 + 2.5).value == 10
-    ts, values, quality = reader.arrays("C", T0, T0 + 10)
+    _ts, values, _quality = reader.arrays("C", T0, T0 + 10)
     assert values.dtype == np.float64 and values[0] == float(BIG) and np.isnan(values[3])
     stats = reader.aggregate("C", T0, T0 + 4)
     assert stats["min"] == 2.5 and stats["max"] == float(BIG)  # rollups are REAL statistics
