@@ -182,17 +182,18 @@ class CommandPath:
         self.readback_wait = readback_wait
         self.audit_errors = 0
 
+    def refusal(self, request: WriteRequest) -> CommandResult | None:
+        """The refused result (audited) when the policy or the write check stops ``request``, else None.
+
+        ``write`` does this first; a caller may ask before it starts a driver (``hmi write``).
+        """
+        return self._vet(request)[1]
+
     async def write(self, request: WriteRequest) -> CommandResult:
         """Carry out one write; never raises for a refusal or a device error (the result says)."""
-        tag = self.runtime.project.tags.get(request.tag)
-        if tag is None:
-            return self._refuse(request, f"{request.tag}: no such tag")
-        refusal = self.policy(request)
-        if refusal:
-            return self._refuse(request, f"{request.tag}: {refusal}")
-        value, problem = check_value(tag, request.value)
-        if problem:
-            return self._refuse(request, f"{request.tag}: {problem}")
+        value, refused = self._vet(request)
+        if refused is not None:
+            return refused
         self._audit(AuditRecord(request, AuditStage.SENDING, value))
         seen: list[Sample] = []
         arrived = asyncio.Event()
@@ -211,6 +212,18 @@ class CommandPath:
         finally:
             unsubscribe()
         return self._finish(request, CommandResult(request.id, True, written, read_back))
+
+    def _vet(self, request: WriteRequest) -> tuple[Any, CommandResult | None]:
+        tag = self.runtime.project.tags.get(request.tag)
+        if tag is None:
+            return None, self._refuse(request, f"{request.tag}: no such tag")
+        refusal = self.policy(request)
+        if refusal:
+            return None, self._refuse(request, f"{request.tag}: {refusal}")
+        value, problem = check_value(tag, request.value)
+        if problem:
+            return None, self._refuse(request, f"{request.tag}: {problem}")
+        return value, None
 
     def acknowledge(self, request: AcknowledgeRequest) -> CommandResult:
         """Acknowledge one alarm or all; ``written`` says how many were acknowledged."""
