@@ -207,3 +207,12 @@ async def test_an_acknowledgement_without_alarms_is_refused(tmp_path: Path):
     path = CommandPath(TagRuntime(make_project(tmp_path, 1)))
     result = path.acknowledge(AcknowledgeRequest(None, "bob", Origin.SCREEN))
     assert not result.ok and "no alarm engine" in result.error
+
+
+async def test_a_change_in_the_last_digit_of_an_int64_is_a_change(tmp_path, free_port):
+    async with running_plant(tmp_path, free_port()) as (runtime, _server):
+        path = CommandPath(runtime)
+        assert (await path.write(request("COUNTER", 2**60))).read_back == 2**60
+        result = await path.write(request("COUNTER", BIG))  # the same float as 2**60
+        assert result.read_back == BIG
+        assert runtime.values["COUNTER"].value == BIG
