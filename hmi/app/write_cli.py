@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import getpass
 import json
 import sys
 from typing import Any
 
-from hmi.core.commands import CommandPath, CommandResult, Origin, WriteRequest
+from hmi.core.commands import CommandPath, CommandResult, Origin, WriteRequest, os_user
 from hmi.core.runtime import TagRuntime
 from hmi.model import ConnectionState
 from hmi.project.config import Project
@@ -63,7 +62,7 @@ def run_write(args: argparse.Namespace) -> int:
     from hmi.project.loader import load_project
 
     project = load_project(args.project)
-    request = WriteRequest(args.tag, args.value, actor=_os_user(), origin=Origin.CLI)
+    request = WriteRequest(args.tag, args.value, actor=os_user(), origin=Origin.CLI)
     result = asyncio.run(write_once(project, request, args.timeout))
     _report(args.format, request, result)
     return 0 if result.ok else 2
@@ -117,13 +116,6 @@ async def _connected(runtime: TagRuntime, connection: str, within: float) -> boo
         return False
     finally:
         unsubscribe()
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in this environment (e.g. a service without USER)
-        return "unknown"
 
 
 def _report(form: str, request: WriteRequest, result: CommandResult) -> None:

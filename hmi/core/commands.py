@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import getpass
 import itertools
 import logging
 import math
@@ -42,6 +43,14 @@ class Origin(enum.StrEnum):
 
 _ids = itertools.count(1)
 _PREFIX = f"{os.getpid():x}"
+
+
+def os_user() -> str:
+    """The operating system's login name: the actor until the security layer adds logins."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment (e.g. a service without USER)
+        return "unknown"
 
 
 def new_request_id() -> str:

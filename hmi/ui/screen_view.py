@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
+from hmi.core.commands import CommandResult, new_request_id
 from hmi.model import Sample
 from hmi.project.config import Project, ScreenDef, ScreenItem
 from hmi.ui.trend_drag import TagDragSource
+from hmi.ui.write_feedback import limits_hint, setpoint_validator
 from widgets.button_item import ButtonItem
 from widgets.label_item import LabelItem
 from widgets.palette import SCREEN_BACKGROUND
@@ -27,8 +30,8 @@ Binder = Callable[[Sample], None]
 class ScreenView(QGraphicsView):
     """Shows one screen, scaled to fit, and routes tag values to its symbols."""
 
-    sig_write_requested = Signal(str, object, object)
-    """(tag, value, the SetpointEntry that asked): an operator asked to write a value."""
+    sig_write_requested = Signal(str, str, object)
+    """(request id, tag, value): an operator asked to write a value; answer with ``show_write_result``."""
 
     sig_navigate = Signal(str)
     """(screen name): an operator clicked a navigation button."""
@@ -49,6 +52,7 @@ class ScreenView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._bindings: dict[str, list[Binder]] = {}
+        self._awaiting: dict[str, SetpointEntry] = {}  # request id -> the entry waiting for its result
         self.items_by_id: dict[str, QGraphicsItem] = {}
         for item in screen.items:
             graphics = self._build(item)
@@ -76,6 +80,22 @@ class ScreenView(QGraphicsView):
         for tag, sample in values.items():
             for binder in self._bindings.get(tag, ()):
                 binder(sample)
+
+    def submit_write(self, tag: str, value: Any, entry: SetpointEntry | None = None) -> str:
+        """Ask for a write (``entry``, if given, is told the outcome); returns the request id."""
+        request_id = new_request_id()
+        if entry is not None:
+            self._awaiting[request_id] = entry
+        self.sig_write_requested.emit(request_id, tag, value)
+        return request_id
+
+    def show_write_result(self, result: CommandResult) -> bool:
+        """Tell the entry that asked for ``result``; False when the request was not this screen's."""
+        entry = self._awaiting.pop(result.request_id, None)
+        if entry is None:
+            return False
+        entry.set_write_result(result.ok, "written" if result.ok else result.error)
+        return True
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the whole screen visible at any window size."""
@@ -150,21 +170,21 @@ class ScreenView(QGraphicsView):
         return display
 
     def _build_setpoint(self, item: ScreenItem) -> QGraphicsItem:
-        definition = self.project.tags.get(item.tag or "")
-        units, decimals = self._tag_units(item.tag)
-        limits = definition.limits if definition and definition.limits else (None, None)
+        tag = item.tag or ""
+        units, decimals = self._tag_units(tag)
+        minimum, maximum = limits_hint(self.project.tags.get(tag))
         entry = SetpointEntry(
             item.w,
             item.h,
-            str(item.props.get("label", item.tag or "")),
+            str(item.props.get("label", tag)),
             units,
             int(item.props.get("decimals", decimals)),
-            minimum=limits[0],
-            maximum=limits[1],
+            minimum=minimum,
+            maximum=maximum,
+            validate=setpoint_validator(self.project.tags, tag),  # the runtime's own check
         )
         self._bind(item.tag, entry.set_sample)
-        tag = item.tag or ""
-        entry.sig_write_requested.connect(lambda value: self.sig_write_requested.emit(tag, value, entry))
+        entry.sig_write_requested.connect(lambda value: self.submit_write(tag, value, entry))
         return entry
 
     def _build_button(self, item: ScreenItem) -> QGraphicsItem:
@@ -174,9 +194,7 @@ class ScreenView(QGraphicsView):
         if target:
             button.sig_clicked.connect(lambda: self.sig_navigate.emit(str(target)))
         elif isinstance(write, dict):
-            button.sig_clicked.connect(
-                lambda: self.sig_write_requested.emit(str(write["tag"]), write.get("value"), None)
-            )
+            button.sig_clicked.connect(lambda: self.submit_write(str(write["tag"]), write.get("value")))
         elif item.props.get("trend"):
             trend = str(item.props["trend"])
             button.sig_clicked.connect(lambda: self.sig_open_trend.emit(trend))
