@@ -193,3 +193,34 @@ def _os_user() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+async def test_an_int64_write_to_an_opc_ua_server_is_exact_and_read_back(tmp_path, free_port):
+    from asyncua import ua
+
+    from tests.opcua_server import opcua_test_server
+
+    async with opcua_test_server(free_port()) as server:
+        await server.add_variable("Plant.Counter", 0, ua.VariantType.Int64, writable=True)
+        await server.add_variable("Plant.Locked", 0, ua.VariantType.Int64)  # the server refuses writes
+        (tmp_path / "project.yaml").write_text(
+            "name: UA\n"
+            "connections:\n"
+            f'  ua1: {{driver: opcua, endpoint: "{server.endpoint}", pki_dir: "{tmp_path / "pki"}"}}\n'
+            "tags:\n"
+            f'  COUNTER: {{connection: ua1, address: "{server.node_id("Plant.Counter")}", type: int64,'
+            " writable: true}\n"
+            f'  LOCKED: {{connection: ua1, address: "{server.node_id("Plant.Locked")}", type: int64,'
+            " writable: true}\n",
+            "utf-8",
+        )
+        code, out, err = await hmi("write", str(tmp_path), "COUNTER", str(BIG), "--format", "json")
+        assert code == 0, err
+        answer = json.loads(out)
+        assert (answer["written"], answer["read_back"]) == (BIG, BIG)
+        stored = await server.read_value("Plant.Counter")
+        assert stored == BIG and type(stored) is int
+
+        code, out, err = await hmi("write", str(tmp_path), "LOCKED", "5")
+        assert (code, out) == (2, "")
+        assert "hmi write: LOCKED: BadUserAccessDenied writing 5 to " in err

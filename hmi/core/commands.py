@@ -205,17 +205,18 @@ class CommandPath:
             return refused
         self._audit(AuditRecord(request, AuditStage.SENDING, value))
         seen: list[Sample] = []
-        arrived = asyncio.Event()
+        matched = asyncio.Event()
 
         def watch(name: str, sample: Sample) -> None:
             if name == request.tag:
                 seen.append(sample)
-                arrived.set()
+                if sample.is_good and _same(sample.value, value):
+                    matched.set()
 
         unsubscribe = self.runtime.subscribe(watch)
         try:
             written = await self.runtime.write(request.tag, value)
-            read_back = await self._read_back(request.tag, written, seen, arrived)
+            read_back = await self._read_back(request.tag, written, seen, matched)
         except WriteError as error:
             return self._finish(request, CommandResult(request.id, False, value, error=str(error)))
         finally:
@@ -249,12 +250,17 @@ class CommandPath:
             count = int(self.alarms.acknowledge(request.alarm, request.actor))
         return self._finish(request, CommandResult(request.id, True, count))
 
-    async def _read_back(self, tag: str, written: Any, seen: list[Sample], arrived: asyncio.Event) -> Any:
-        """The value the runtime holds after the write: the driver's readback when it published one."""
-        if not seen and not _same(self._current(tag), written):
-            # No sample yet (e.g. a subscription delivers it later): wait a little, bounded.
+    async def _read_back(self, tag: str, written: Any, seen: list[Sample], matched: asyncio.Event) -> Any:
+        """The value the runtime holds after the write.
+
+        A Modbus driver publishes its readback during the write; a subscription (OPC UA)
+        delivers it a little later, possibly after a notification of the old value, so
+        wait (bounded) for the written value to come back. A device that holds something
+        else (a clamped setpoint) is answered with what it holds, once the wait is over.
+        """
+        if not matched.is_set() and not (not seen and _same(self._current(tag), written)):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), self.readback_wait)
+                await asyncio.wait_for(matched.wait(), self.readback_wait)
         good = [sample for sample in seen if sample.is_good]
         return good[-1].value if good else self._current(tag)
 
