@@ -104,3 +104,14 @@ def test_readers_export_and_rollups_work_on_mixed_integer_and_real_rows(write_al
     assert lines[1].split(",")[2] == "1152921504606846977"  # exact in the export
     assert lines[2].split(",")[2] == "2.5"
     reader.close()
+
+
+def test_a_batch_of_ints_floats_and_bools_keeps_each_kind(write_all, db_path):
+    write_all([("M", Sample.good(v, T0 + i)) for i, v in enumerate([True, BIG, 0.5, False, None])])
+    assert stored_rows(db_path, "M") == [
+        (1.0, "real"),
+        (BIG, "integer"),
+        (0.5, "real"),
+        (0.0, "real"),
+        (None, "null"),
+    ]

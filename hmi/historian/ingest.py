@@ -78,8 +78,14 @@ def to_columns(batch: list[tuple[str, Sample]], tag_ids: dict[str, int]) -> Colu
     if kinds <= _FLOATS:
         stored: list[float | int | str | None] = values  # SQLite stores a NaN as NULL by itself
         numeric = np.array(values, dtype=np.float64)  # None -> NaN
-    elif kinds <= _NUMBERS and bool not in kinds and _fit_int64(numeric := np.array(values, np.float64)):
-        stored = values  # ints bind as INTEGER, exactly; floats as REAL
+    elif kinds <= _NUMBERS and _fit_int64(numeric := np.array(values, dtype=np.float64)):
+        # ints bind as INTEGER, exactly; floats as REAL; bools as REAL 0.0/1.0
+        if bool not in kinds:
+            stored = values
+        elif int not in kinds:
+            stored = numeric.tolist()
+        else:
+            stored = [float(v) if type(v) is bool else v for v in values]
     else:
         stored = list(map(storable_value, values))
         numeric = np.array(list(map(_rollup_number, stored)), dtype=np.float64)
