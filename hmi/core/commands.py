@@ -258,7 +258,7 @@ class CommandPath:
         wait (bounded) for the written value to come back. A device that holds something
         else (a clamped setpoint) is answered with what it holds, once the wait is over.
         """
-        if not matched.is_set() and not (not seen and _same(self._current(tag), written)):
+        if not matched.is_set() and (seen or not _same(self._current(tag), written)):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(matched.wait(), self.readback_wait)
         good = [sample for sample in seen if sample.is_good]
@@ -287,6 +287,9 @@ class CommandPath:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """True when the value read is the value written (a bool is never the same as 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
-    return a is not None and type(a) is type(b) and a == b
+    return a is not None and a == b
