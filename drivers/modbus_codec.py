@@ -39,6 +39,7 @@ _STRUCT_FORMAT = {
 }
 _WORD_SWAPPED = frozenset({"CDAB", "DCBA"})
 _BYTE_SWAPPED = frozenset({"BADC", "DCBA"})
+_FLOAT_EXACT = 2**53  # every integer up to this is exactly a float64
 _STRING_ENCODING = "latin-1"  # one byte per character, so string_length counts bytes too
 
 
@@ -142,6 +143,9 @@ def _as_integer(value: Value, data_type: DataType) -> int:
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
             raise ValueError(f"{data_type.value} needs a whole number, got {value!r}")
+        if abs(value) > _FLOAT_EXACT:
+            # Past 2**53 a float has already lost the last digits: writing it would look exact and not be.
+            raise ValueError(f"{data_type.value} needs an exact integer, got the float {value!r}")
         value = int(value)
     low, high = integer_range(data_type)
     if not low <= value <= high:

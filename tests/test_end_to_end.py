@@ -38,10 +38,10 @@ def test_setpoint_entry_writes_to_the_plc_and_shows_the_result(running_demo, qtb
     entry = window.screen_view.items_by_id["speed_sp"]
     results = []
     entry.sig_write_requested.connect(lambda value: results.append(value))
-    window.screen_view.sig_write_requested.emit("PUMP1.SPEED_SP", 900, entry)
+    window.screen_view.submit_write("PUMP1.SPEED_SP", 900, entry)
     qtbot.waitUntil(lambda: window.latest["PUMP1.SPEED_SP"].value == 900, timeout=10000)
     assert session.plant.process.speed_setpoint == 900
-    window.screen_view.sig_write_requested.emit("PUMP1.SPEED_SP", 5000, entry)
+    window.screen_view.submit_write("PUMP1.SPEED_SP", 5000, entry)
     qtbot.waitUntil(lambda: "outside the limits" in window.message.text(), timeout=5000)
     assert session.plant.process.speed_setpoint == 900
 

@@ -29,8 +29,9 @@ def reference(conn: sqlite3.Connection, width: int) -> dict[tuple[int, int], dic
         buckets[(tag_id, ts // width * width)].append((ts, value, quality))
     out = {}
     for key, rows in buckets.items():
-        usable = [(ts, v) for ts, v, q in rows if q > 0 and isinstance(v, float)]
-        gaps = [ts for ts, v, q in rows if not (q > 0 and isinstance(v, float))]
+        # ints are stored as INTEGER (exact) and are as usable as REAL values; rollups are REAL statistics
+        usable = [(ts, float(v)) for ts, v, q in rows if q > 0 and isinstance(v, int | float)]
+        gaps = [ts for ts, v, q in rows if not (q > 0 and isinstance(v, int | float))]
         low = min(usable, key=lambda r: (r[1], r[0])) if usable else (None, None)
         high = min(usable, key=lambda r: (-r[1], r[0])) if usable else (None, None)
         out[key] = {
@@ -77,6 +78,7 @@ values = st.one_of(
     st.just("text"),
     st.just(math.nan),
     st.integers(-5, 5),
+    st.just(2**64 - 1),  # past int64: stored as TEXT, so not usable
 )
 samples = st.tuples(
     st.sampled_from(["A", "B"]),

@@ -176,3 +176,22 @@ def test_bools_accept_true_false_and_0_1_only() -> None:
     assert as_bool(1.0) is True
     with pytest.raises(ValueError, match="true/false or 0/1"):
         as_bool(2)
+
+
+@pytest.mark.parametrize("byte_order", BYTE_ORDERS)
+@pytest.mark.parametrize(
+    ("value", "data_type"),
+    [(2**60 + 1, DataType.INT64), (-(2**63) + 1, DataType.INT64), (2**64 - 1, DataType.UINT64)],
+)
+def test_64_bit_integers_never_go_through_a_float(value: int, data_type: DataType, byte_order: str) -> None:
+    registers = encode(value, data_type, byte_order)
+    raw = registers_to_bytes(registers, byte_order)
+    assert int.from_bytes(raw, "big", signed=data_type is DataType.INT64) == value
+    decoded = decode(registers, data_type, byte_order)
+    assert decoded == value and type(decoded) is int
+
+
+def test_a_float_past_2_53_is_refused_for_an_integer_type() -> None:
+    assert encode(float(2**53), DataType.INT64) == encode(2**53, DataType.INT64)
+    with pytest.raises(ValueError, match="needs an exact integer"):
+        encode(float(2**60), DataType.INT64)

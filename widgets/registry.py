@@ -44,6 +44,9 @@ class ScreenHooks(Protocol):
     def request_write(self, tag: str, value: Any, requester: Any) -> None:
         """The operator asked to write ``value`` to ``tag``; ``requester`` (if any) gets the result."""
 
+    def write_validator(self, tag: str) -> Callable[[str], tuple[Any, str]]:
+        """The runtime's own check of an operator's text for ``tag``: (value, "") or (None, why not)."""
+
     def navigate(self, screen: str) -> None:
         """The operator asked for screen ``screen``."""
 

@@ -1,15 +1,21 @@
 """Setpoint entry: current value, an entry field and Apply, with inline validation and write feedback.
 
-The operator's text is checked here (a number, within limits) before anything
-leaves the widget; a valid value is *requested* through ``sig_write_requested``
-and the widget stays busy until the screen reports the outcome with
-``set_write_result``. Whether the write is allowed (role, confirmation, audit)
-is decided by the screen, not here.
+The operator's text is checked before anything leaves the widget, by the validation
+callable the screen injects (in the application: the runtime's own write check, so
+the feedback is exactly what the runtime would answer). A valid value is *requested*
+through ``sig_write_requested`` and the widget stays busy until the screen reports
+the outcome with ``set_write_result``. Whether the write is allowed (role,
+confirmation, audit) is decided on the runtime side, not here.
+
+Without an injected check (a widget shown on its own, e.g. in a preview) it falls
+back to :func:`parse_setpoint`: a number within the given range.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,6 +32,9 @@ from PySide6.QtWidgets import (
 from hmi.model import Sample
 from widgets import palette
 from widgets.palette import QualityStyle
+
+Validator = Callable[[str], tuple[Any, str]]
+"""Operator text -> (the value to request, "") or (None, why it is refused)."""
 
 
 def parse_setpoint(text: str, minimum: float | None, maximum: float | None) -> tuple[float | None, str]:
@@ -82,8 +91,9 @@ def _panel_css() -> str:
 class SetpointPanel(QWidget):
     """The setpoint entry as a plain widget: for faceplates, and inside a mimic via :class:`SetpointEntry`."""
 
-    sig_write_requested = Signal(float)
-    """The operator applied a valid value; the screen must answer with ``set_write_result``."""
+    sig_write_requested = Signal(object)
+    """(value) The operator applied a valid value (exact: an int stays an int); answer with
+    ``set_write_result``."""
 
     def __init__(
         self,
@@ -93,12 +103,16 @@ class SetpointPanel(QWidget):
         minimum: float | None = None,
         maximum: float | None = None,
         parent: QWidget | None = None,
+        *,
+        validate: Validator | None = None,
     ) -> None:
         super().__init__(parent)
         self._units = units
         self._decimals = decimals
+        # Shown as the range hint; they decide acceptance only when no check is injected.
         self._minimum = minimum
         self._maximum = maximum
+        self._validate = validate
         self._sample: Sample | None = None
         self._busy = False
         self._message_kind = ""
@@ -200,9 +214,13 @@ class SetpointPanel(QWidget):
         """Validate the operator's text and, if valid, request the write and go busy."""
         if self._busy:
             return
-        value, problem = parse_setpoint(self._entry.text(), self._minimum, self._maximum)
-        if value is None:
-            self._show_message(problem, "error")
+        text = self._entry.text()
+        if self._validate is None:
+            value, problem = parse_setpoint(text, self._minimum, self._maximum)
+        else:
+            value, problem = self._validate(text) if text.strip() else (None, "enter a value")
+        if problem or value is None:
+            self._show_message(problem or "enter a value", "error")
             return
         self._set_busy(True)
         shown = palette.format_value(value, self._decimals)
@@ -257,8 +275,8 @@ class SetpointPanel(QWidget):
 class SetpointEntry(QGraphicsProxyWidget):
     """:class:`SetpointPanel` placed on a mimic at (x, y) with size (w, h) in scene units."""
 
-    sig_write_requested = Signal(float)
-    """The operator applied a valid value; answer with ``set_write_result``."""
+    sig_write_requested = Signal(object)
+    """(value) The operator applied a valid value; answer with ``set_write_result``."""
 
     def __init__(
         self,
@@ -270,10 +288,11 @@ class SetpointEntry(QGraphicsProxyWidget):
         minimum: float | None = None,
         maximum: float | None = None,
         *,
+        validate: Validator | None = None,
         parent: QGraphicsItem | None = None,
     ) -> None:
         super().__init__(parent)
-        self._panel = SetpointPanel(label, units, decimals, minimum, maximum)
+        self._panel = SetpointPanel(label, units, decimals, minimum, maximum, validate=validate)
         self._panel.setFixedSize(int(w), int(h))
         self.setWidget(self._panel)
         self._panel.sig_write_requested.connect(self.sig_write_requested)

@@ -87,11 +87,18 @@ def setpoint(context: SymbolContext) -> QGraphicsItem:
     shown = context.display()
     definition = context.tag_def
     low, high = definition.limits if definition is not None and definition.limits else (None, None)
+    tag = context.tag or ""
     entry = SetpointEntry(
-        context.w, context.h, _caption(context), shown.units, shown.decimals, minimum=low, maximum=high
+        context.w,
+        context.h,
+        _caption(context),
+        shown.units,
+        shown.decimals,
+        minimum=low,  # a hint only: acceptance is the runtime's own check
+        maximum=high,
+        validate=context.hooks.write_validator(tag),
     )
     context.hooks.bind(context.tag, entry.set_sample)
-    tag = context.tag or ""
     entry.sig_write_requested.connect(lambda asked: context.hooks.request_write(tag, asked, entry))
     return entry
 

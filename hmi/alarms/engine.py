@@ -121,18 +121,18 @@ class AlarmEngine:
         for status in self._by_tag.get(tag, ()):
             self._evaluate(status, sample)
 
-    def acknowledge(self, name: str, user: str = "") -> bool:
-        """Acknowledge one alarm; returns False when there was nothing to acknowledge."""
+    def acknowledge(self, name: str, actor: str = "") -> bool:
+        """Acknowledge one alarm as ``actor`` (the journal's user); False when there was nothing to do."""
         status = self.statuses.get(name)
         if status is None or status.state not in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED):
             return False
         status.state = AlarmState.ACKED if status.state is AlarmState.UNACKED else AlarmState.NORMAL
-        self._emit(status, EventKind.ACKNOWLEDGED, user)
+        self._emit(status, EventKind.ACKNOWLEDGED, actor)
         return True
 
-    def acknowledge_all(self, user: str = "") -> int:
-        """Acknowledge every unacknowledged alarm; returns how many."""
-        return sum(self.acknowledge(name, user) for name in list(self.statuses))
+    def acknowledge_all(self, actor: str = "") -> int:
+        """Acknowledge every unacknowledged alarm as ``actor``; returns how many."""
+        return sum(self.acknowledge(name, actor) for name in list(self.statuses))
 
     def close(self) -> None:
         """Cancel pending delay timers."""

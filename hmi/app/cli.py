@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hmi.app.browse_cli import add_browse_parser
     from hmi.app.certs_cli import add_certs_parser
+    from hmi.app.write_cli import add_write_parser
 
     add_certs_parser(sub)
     add_browse_parser(sub)
+    add_write_parser(sub)
 
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
@@ -126,6 +128,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.app.certs_cli import run_certs
 
         return run_certs(args)
+    if args.command == "write":
+        from hmi.app.write_cli import run_write
+
+        return run_write(args)
     if args.command == "browse":
         from hmi.app.browse_cli import run_browse
 

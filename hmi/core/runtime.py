@@ -249,7 +249,7 @@ def _changed(tag: TagDef, old: Sample, new: Sample) -> bool:
     if old.quality is not new.quality or old.reason is not new.reason:
         return True
     if tag.type.is_numeric and _both_numbers(old.value, new.value):
-        delta = abs(float(new.value) - float(old.value))
+        delta = abs(new.value - old.value)  # int - int stays exact: 2**60 + 1 differs from 2**60
         return delta > tag.deadband if tag.deadband > 0 else delta != 0
     return bool(new.value != old.value)
 

@@ -28,6 +28,18 @@ _FLOATS = {float, type(None)}
 _NUMBERS = {float, int, bool, type(None)}
 _STAMPS = {float, int}
 _LIMIT = float(2**63 - 1024)  # the largest float below int64's limit, so the cast cannot wrap
+_INT64_SAFE = 2.0**63  # an int whose float is below this in magnitude fits int64 (NaN is a float anyway)
+
+
+def _fit_int64(numeric: np.ndarray) -> bool:
+    """True when no value of the column is an int too large for SQLite's INTEGER."""
+    return not bool(np.any(np.abs(numeric) >= _INT64_SAFE))  # a NaN compares false: it passes
+
+
+def _rollup_number(stored: float | int | str | None) -> float:
+    """The stored value as the rollups read it back: numbers as float, text and NULL as NaN."""
+    kind = type(stored)
+    return float(stored) if kind is float or kind is int else np.nan  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -36,12 +48,12 @@ class Columns:
 
     tag_id: np.ndarray  # int64
     ts: np.ndarray  # int64 microseconds
-    stored: list[float | str | None]
+    stored: list[float | int | str | None]
     quality: np.ndarray  # int8
     reason: list[str]
     usable: np.ndarray  # float64: the value when numeric and not bad, else NaN
 
-    def rows(self, seq: np.ndarray) -> zip[tuple[int, int, float | str | None, int, str, int]]:
+    def rows(self, seq: np.ndarray) -> zip[tuple[int, int, float | int | str | None, int, str, int]]:
         """The `samples` rows with their ``seq`` numbers, built lazily by ``zip`` as executemany reads."""
         return zip(
             self.tag_id.tolist(),
@@ -67,14 +79,19 @@ def to_columns(batch: list[tuple[str, Sample]], tag_ids: dict[str, int]) -> Colu
     values = list(map(_VALUE, samples))
     kinds = set(map(type, values))
     if kinds <= _FLOATS:
-        stored: list[float | str | None] = values  # SQLite stores a NaN as NULL by itself
+        stored: list[float | int | str | None] = values  # SQLite stores a NaN as NULL by itself
         numeric = np.array(values, dtype=np.float64)  # None -> NaN
-    elif kinds <= _NUMBERS:
-        numeric = np.array(values, dtype=np.float64)
-        stored = numeric.tolist()
+    elif kinds <= _NUMBERS and _fit_int64(numeric := np.array(values, dtype=np.float64)):
+        # ints bind as INTEGER, exactly; floats as REAL; bools as REAL 0.0/1.0
+        if bool not in kinds:
+            stored = values
+        elif int not in kinds:
+            stored = numeric.tolist()
+        else:
+            stored = [float(v) if type(v) is bool else v for v in values]
     else:
-        stored = [storable_value(v) for v in values]
-        numeric = np.array([v if type(v) is float else np.nan for v in stored], dtype=np.float64)
+        stored = list(map(storable_value, values))
+        numeric = np.array(list(map(_rollup_number, stored)), dtype=np.float64)
     # Through a dict: plain ints bind fast, and a quality that is not ours raises KeyError.
     quality = np.array(list(map(_QUALITY_CODE.__getitem__, map(_QUALITY, samples))), dtype=np.int8)
     # Plain str: sqlite3 binds an enum member through its slow adaptation path (~1 us each).

@@ -28,15 +28,15 @@ _QUALITY_BY_CODE = {int(quality): quality for quality in Quality}
 
 
 class HistoryRow(NamedTuple):
-    """One stored sample: ts in epoch seconds; value float, str or None."""
+    """One stored sample: ts in epoch seconds; value float, int (exact), str or None."""
 
     ts: float
-    value: float | str | None
+    value: float | int | str | None
     quality: Quality
     reason: str
 
 
-def _history_row(ts: int, value: float | str | None, quality: int, reason: str) -> HistoryRow:
+def _history_row(ts: int, value: float | int | str | None, quality: int, reason: str) -> HistoryRow:
     return HistoryRow(micros_to_seconds(ts), value, _QUALITY_BY_CODE.get(quality, Quality.BAD), reason)
 
 

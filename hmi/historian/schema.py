@@ -7,6 +7,7 @@ documents the layout for people who read the file with other SQLite tools.
 
 from __future__ import annotations
 
+import numbers
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ HISTORY_STREAM = "history"
 """The samples' sequence in ``store_sequences``."""
 MICROS_PER_SECOND = 1_000_000
 _INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 
-# No declared type on `value`: SQLite then keeps REAL and TEXT exactly as bound.
+# No declared type on `value`: SQLite then keeps INTEGER, REAL and TEXT exactly as bound.
 # WITHOUT ROWID stores each row once, inside the (tag_id, ts) key order, which is
 # also the order every query reads it in. sqlite-utils cannot declare that, hence raw DDL.
 SAMPLES_DDL = """
@@ -60,19 +62,26 @@ def micros_to_seconds(micros: int) -> float:
     return micros / MICROS_PER_SECOND
 
 
-def storable_value(value: Any) -> float | str | None:
-    """The value as stored: numbers and bools as REAL, text as TEXT, None as NULL, anything else as text.
+def storable_value(value: Any) -> float | int | str | None:
+    """The value as stored: see "Values" in docs/history-schema.md.
 
+    Integers that fit int64 as INTEGER (exact: a 64-bit counter keeps its last digit),
+    a larger one (uint64 above 2**63-1) as its decimal TEXT rather than rounded;
+    bools and floats as REAL, text as TEXT, None as NULL, anything else as text.
     NaN is stored as NULL: SQLite has no REAL NaN.
     """
     kind = type(value)
     if kind is float or kind is str or value is None:
         return value
-    if kind is bool or kind is int:
+    if kind is int:
+        return value if INT64_MIN <= value <= _INT64_MAX else str(value)
+    if kind is bool:
         return float(value)
     if isinstance(value, str):
         return str(value)
-    if hasattr(kind, "__float__") or hasattr(kind, "__index__"):  # numpy scalars, Decimal, enums
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy ints, IntEnum
+        return storable_value(int(value))
+    if hasattr(kind, "__float__") or hasattr(kind, "__index__"):  # numpy floats and bools, Decimal
         try:
             return float(value)
         except (TypeError, ValueError, OverflowError):

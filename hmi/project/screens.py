@@ -18,13 +18,14 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, StrictFloat, StrictInt, TypeAdapter, ValidationError
 
-from hmi.model import DataType, TagDef
+from hmi.model import TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbol_props import ButtonProps
 from hmi.model.symbols import Binding, SymbolProps, SymbolRegistry, SymbolType, TagRule
 from hmi.project.config import ScreenDef, ScreenItem
 from hmi.project.errors import Issue, Loc, ProjectError, did_you_mean, issues_from_validation
 from hmi.project.schema import StrictModel
+from hmi.project.write_check import write_problem
 from hmi.project.yaml_source import YamlDocument, read_yaml
 
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -216,34 +217,13 @@ def _button_issues(at: Loc, item_name: str, props: ButtonProps, context: ScreenC
         message = f"item {item_name}: unknown screen {props.screen!r}"
         return [Issue((*at, "props", "screen"), message + did_you_mean(props.screen, context.screen_names))]
     tag = context.tags.get(props.write.tag) if props.write is not None else None
-    if props.write is None or tag is None:
+    # A read-only target is already reported by the binding rule.
+    if props.write is None or tag is None or not tag.writable:
         return []
-    problem = _write_value_problem(tag, props.write.value)
-    return [Issue((*at, "props", "write", "value"), f"item {item_name}: {problem}")] if problem else []
-
-
-def _write_value_problem(tag: TagDef, value: Any) -> str | None:
-    """Why ``value`` cannot be written to ``tag``, or ``None`` when it can."""
-    if tag.type is DataType.BOOL:
-        return (
-            None
-            if isinstance(value, bool)
-            else f"value {value!r} is not true or false, as bool tag {tag.name!r} needs"
-        )
-    if tag.type is DataType.STRING:
-        return (
-            None
-            if isinstance(value, str)
-            else f"value {value!r} is not text, as string tag {tag.name!r} needs"
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"value {value!r} is not a number, as {tag.type} tag {tag.name!r} needs"
-    if tag.type.is_integer and value != int(value):
-        return f"value {value!r} is not a whole number, as {tag.type} tag {tag.name!r} needs"
-    if tag.limits is not None and not tag.limits[0] <= value <= tag.limits[1]:
-        low, high = tag.limits
-        return f"value {value!r} is outside the limits [{low:g}, {high:g}] of tag {tag.name!r}"
-    return None
+    # The runtime's own check: a button hmi check accepts is a write the runtime accepts.
+    problem = write_problem(tag, props.write.value)
+    message = f"item {item_name}: write to {tag.name!r} refused: {problem}"
+    return [Issue((*at, "props", "write", "value"), message)] if problem else []
 
 
 def _screen_def(path: Path, spec: Any, document: YamlDocument) -> ScreenDef:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
 
+from hmi.core.commands import CommandResult, Origin
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
@@ -174,20 +175,27 @@ class MainWindow(QMainWindow):
         self.context.sig_runtime_started.emit(self.session.history_path)
 
     # -- GUI → runtime -------------------------------------------------------------
-    def _write(self, tag: str, value: Any, entry: Any) -> None:
-        future = self.session.write(tag, value)
+    def _write(self, request_id: str, tag: str, value: Any) -> None:
+        future = self.session.write(tag, value, origin=Origin.SCREEN, request_id=request_id)
 
-        def done(result: concurrent.futures.Future[Any]) -> None:
-            error = result.exception()
-            text = f"{tag} ← {result.result()}" if error is None else str(error)
-            self.message.setText(text)
-            if entry is not None:
-                entry.set_write_result(error is None, "written" if error is None else str(error))
+        def done(finished: concurrent.futures.Future[CommandResult]) -> None:
+            result = finished.result()
+            shown = result.read_back if result.read_back is not None else result.written
+            self.message.setText(f"{tag} ← {shown}" if result.ok else result.error)
+            # Routed back by id: the screen that asked knows which entry waits for it.
+            for view in self.screens.values():
+                if view.show_write_result(result):
+                    break
 
         self.relay.watch(future, done)
 
     def _acknowledge(self, alarm: str | None) -> None:
-        self.relay.watch(self.session.acknowledge(alarm), lambda _f: None)
+        def done(finished: concurrent.futures.Future[CommandResult]) -> None:
+            result = finished.result()
+            if not result.ok:
+                self.message.setText(result.error)
+
+        self.relay.watch(self.session.acknowledge(alarm, origin=Origin.SCREEN), done)
 
     def _toggle_plant_modbus(self, cut: bool) -> None:
         future = self.session.set_plant_modbus(not cut)

@@ -53,8 +53,8 @@ class TagCache(QObject):
 class Commands:
     """The command path as panels see it: every write and acknowledgement goes through these."""
 
-    write: Callable[[str, Any, Any], None]
-    """(tag, value, the entry that asked or None): the result comes back to the entry."""
+    write: Callable[[str, str, Any], None]
+    """(request id, tag, value): the result comes back by that id to the screen that asked."""
 
     acknowledge: Callable[[str | None], None]
     """(alarm name, or None for all)."""

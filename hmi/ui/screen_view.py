@@ -9,10 +9,12 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
+from hmi.core.commands import CommandResult, new_request_id
 from hmi.model import Sample
 from hmi.model.symbols import SymbolProps
 from hmi.project.config import Project, ScreenDef, ScreenItem
 from hmi.ui.trend_drag import TagDragSource
+from hmi.ui.write_feedback import WriteValidator, setpoint_validator
 from widgets.palette import SCREEN_BACKGROUND
 from widgets.registry import SymbolContext, build_item, symbol_type
 
@@ -22,8 +24,8 @@ Binder = Callable[[Sample], None]
 class ScreenView(QGraphicsView):
     """Shows one screen, scaled to fit, and routes tag values to its symbols."""
 
-    sig_write_requested = Signal(str, object, object)
-    """(tag, value, the SetpointEntry that asked): an operator asked to write a value."""
+    sig_write_requested = Signal(str, str, object)
+    """(request id, tag, value): an operator asked to write a value; answer with ``show_write_result``."""
 
     sig_navigate = Signal(str)
     """(screen name): an operator clicked a navigation button."""
@@ -45,6 +47,7 @@ class ScreenView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._bindings: dict[str, list[Binder]] = {}
         self._hooks = _ViewHooks(self, self._bindings)
+        self._awaiting: dict[str, Any] = {}  # request id -> the entry waiting for its result
         self.items_by_id: dict[str, QGraphicsItem] = {}
         for item in screen.items:
             graphics = self._build(item)
@@ -70,6 +73,25 @@ class ScreenView(QGraphicsView):
         for tag, sample in values.items():
             for binder in self._bindings.get(tag, ()):
                 binder(sample)
+
+    def submit_write(self, tag: str, value: Any, entry: Any = None) -> str:
+        """Ask for a write (``entry``, if given, is told the outcome); returns the request id.
+
+        Only the id travels with the request: the entry that asked stays on this screen.
+        """
+        request_id = new_request_id()
+        if entry is not None:
+            self._awaiting[request_id] = entry
+        self.sig_write_requested.emit(request_id, tag, value)
+        return request_id
+
+    def show_write_result(self, result: CommandResult) -> bool:
+        """Tell the entry that asked for ``result``; False when the request was not this screen's."""
+        entry = self._awaiting.pop(result.request_id, None)
+        if entry is None:
+            return False
+        entry.set_write_result(result.ok, "written" if result.ok else result.error)
+        return True
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the whole screen visible at any window size."""
@@ -105,7 +127,11 @@ class _ViewHooks:
 
     def request_write(self, tag: str, value: Any, requester: Any) -> None:
         """An entry or a button asked to write."""
-        self._view.sig_write_requested.emit(tag, value, requester)
+        self._view.submit_write(tag, value, requester)
+
+    def write_validator(self, tag: str) -> WriteValidator:
+        """The runtime's own write check for ``tag``, for an entry's feedback."""
+        return setpoint_validator(self._view.project.tags, tag)
 
     def navigate(self, screen: str) -> None:
         """A button asked for another screen."""

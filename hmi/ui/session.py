@@ -13,6 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from hmi.alarms.feed import AlarmSnapshotFeed
+from hmi.core.commands import (
+    AcknowledgeRequest,
+    AuditHook,
+    CommandPath,
+    CommandResult,
+    Origin,
+    WriteRequest,
+    log_audit,
+    new_request_id,
+    os_user,
+)
 from hmi.core.loop_thread import LoopThread
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
@@ -27,7 +38,14 @@ STOP_TIMEOUT = 15.0
 class GuiSession:
     """Starts, feeds and stops the runtime side for one window."""
 
-    def __init__(self, project: Project, bridge: RuntimeBridge, demo_data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        bridge: RuntimeBridge,
+        demo_data_dir: Path | None = None,
+        *,
+        audit: AuditHook = log_audit,
+    ) -> None:
         self.project = project
         self.bridge = bridge
         self.demo_data_dir = demo_data_dir
@@ -36,6 +54,9 @@ class GuiSession:
         self.plant: Any = None
         self.station: Station | None = None
         self.alarm_feed: AlarmSnapshotFeed | None = None
+        self.commands: CommandPath | None = None
+        self.actor = os_user()  # until the security layer adds logins
+        self._audit = audit
         self.started: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
@@ -65,6 +86,7 @@ class GuiSession:
         station.runtime.subscribe(self.bridge.offer_sample)
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)
+        self.commands = CommandPath(station.runtime, station.alarms, audit=self._audit)
         self.station = station
         await station.start()
 
@@ -85,27 +107,29 @@ class GuiSession:
         return self.project.history.path
 
     # -- operator actions (GUI thread) -----------------------------------------------
-    def write(self, tag: str, value: Any) -> concurrent.futures.Future[Any]:
-        """Hand a write to the runtime; the future carries the value written or a WriteError."""
-        return self.runtime_thread.submit(self._write(tag, value))
+    def write(
+        self, tag: str, value: Any, *, origin: Origin = Origin.SCREEN, request_id: str | None = None
+    ) -> concurrent.futures.Future[CommandResult]:
+        """Hand a write to the command path as this session's actor; the future carries the result."""
+        request = WriteRequest(tag, value, self.actor, origin, id=request_id or new_request_id())
+        return self.runtime_thread.submit(self._write(request))
 
-    async def _write(self, tag: str, value: Any) -> Any:
-        if self.station is None:
-            from hmi.model import WriteError
+    async def _write(self, request: WriteRequest) -> CommandResult:
+        if self.commands is None:
+            return CommandResult(request.id, False, error=f"{request.tag}: the runtime is still starting")
+        return await self.commands.write(request)
 
-            raise WriteError(f"{tag}: the runtime is still starting")
-        return await self.station.runtime.write(tag, value)
+    def acknowledge(
+        self, alarm: str | None, *, origin: Origin = Origin.SCREEN
+    ) -> concurrent.futures.Future[CommandResult]:
+        """Acknowledge one alarm, or all of them when ``alarm`` is None, as this session's actor."""
+        return self.runtime_thread.submit(self._acknowledge(AcknowledgeRequest(alarm, self.actor, origin)))
 
-    def acknowledge(self, alarm: str | None, user: str = "operator") -> concurrent.futures.Future[int]:
-        """Acknowledge one alarm, or all of them when ``alarm`` is None."""
-        return self.runtime_thread.submit(self._acknowledge(alarm, user))
-
-    async def _acknowledge(self, alarm: str | None, user: str) -> int:
-        if self.station is None:
-            return 0
-        if alarm is None:
-            return self.station.alarms.acknowledge_all(user)
-        return int(self.station.alarms.acknowledge(alarm, user))
+    async def _acknowledge(self, request: AcknowledgeRequest) -> CommandResult:
+        # On the runtime loop: the alarm engine lives there.
+        if self.commands is None:
+            return CommandResult(request.id, False, written=0, error="the runtime is still starting")
+        return self.commands.acknowledge(request)
 
     def diagnostics(self) -> concurrent.futures.Future[dict[str, DriverDiagnostics]]:
         """Every connection's state, last error and traffic figures, taken on the runtime thread."""

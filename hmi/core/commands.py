@@ -1,0 +1,295 @@
+"""The one command path: every write and acknowledgement, whoever asks, goes the same way.
+
+``request (target, value, actor, origin, reason) -> authorise (policy) -> the one write
+check -> audit -> driver -> readback -> CommandResult``. The requester keeps the
+request's id and watches for the result with that id; nothing else travels back.
+
+Runs on the runtime loop (no Qt, no blocking). The policy and the audit hook are
+plain callables so that security (roles, sessions) and an audit journal plug in
+later without changing a caller; today everything is allowed and audited to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import getpass
+import itertools
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hmi.core.write_check import check_value
+from hmi.model import Sample, WriteError
+
+log = logging.getLogger(__name__)
+
+READBACK_WAIT = 1.0
+"""Seconds to wait for a sample of the written tag when the driver did not publish one at once."""
+
+
+class Origin(enum.StrEnum):
+    """Where a request came from."""
+
+    SCREEN = "screen"
+    FACEPLATE = "faceplate"
+    CLI = "cli"
+    RULE = "rule"
+
+
+_ids = itertools.count(1)
+_PREFIX = f"{os.getpid():x}"
+
+
+def os_user() -> str:
+    """The operating system's login name: the actor until the security layer adds logins."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment (e.g. a service without USER)
+        return "unknown"
+
+
+def new_request_id() -> str:
+    """An id unique within this process (and, with the pid, across the processes of one host)."""
+    return f"{_PREFIX}-{next(_ids)}"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    """Write ``value`` to tag ``tag``, asked by ``actor`` from ``origin``."""
+
+    tag: str
+    value: Any
+    actor: str
+    origin: Origin
+    reason: str = ""
+    id: str = field(default_factory=new_request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeRequest:
+    """Acknowledge alarm ``alarm``, or every unacknowledged alarm when it is None."""
+
+    alarm: str | None
+    actor: str
+    origin: Origin
+    reason: str = ""
+    id: str = field(default_factory=new_request_id)
+
+
+Request = WriteRequest | AcknowledgeRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The outcome the requester watches for, by ``request_id``.
+
+    For a write, ``written`` is the value sent to the device and ``read_back`` the value
+    the runtime holds afterwards (None when none came back); for an acknowledgement,
+    ``written`` is how many alarms were acknowledged.
+    """
+
+    request_id: str
+    ok: bool
+    written: Any = None
+    read_back: Any = None
+    error: str = ""
+
+
+class AuditStage(enum.StrEnum):
+    """Which step of a request an audit record reports."""
+
+    REFUSED = "refused"  # by the policy or the write check: nothing reached a device
+    SENDING = "sending"  # checked and authorised, about to go to the driver (recorded before it acts)
+    DONE = "done"
+    FAILED = "failed"  # the device or the link refused or failed
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One step of one request, for the audit hook."""
+
+    request: Request
+    stage: AuditStage
+    value: Any = None
+    error: str = ""
+
+
+Policy = Callable[[Request], str | None]
+"""Returns why ``request`` is not allowed, or None to allow it."""
+
+AuditHook = Callable[[AuditRecord], None]
+"""Receives every step of every request; must not block (it runs on the runtime loop)."""
+
+
+def allow_everything(_request: Request) -> str | None:
+    """Today's policy: every request is allowed (the security layer replaces it)."""
+    return None
+
+
+def log_audit(record: AuditRecord) -> None:
+    """Today's audit hook: one log line per step."""
+    request = record.request
+    target = f"write {request.tag}" if isinstance(request, WriteRequest) else f"ack {request.alarm or '*'}"
+    detail = f" = {record.value!r}" if record.value is not None else ""
+    error = f": {record.error}" if record.error else ""
+    log.info(
+        "command %s %s%s by %s (%s) %s%s",
+        request.id,
+        target,
+        detail,
+        request.actor,
+        request.origin.value,
+        record.stage.value,
+        error,
+    )
+
+
+class Runtime(Protocol):
+    """What the command path needs of the tag runtime."""
+
+    project: Any
+    values: dict[str, Sample]
+
+    async def write(self, tag_name: str, value: Any) -> Any:
+        """Write a checked value through the tag's driver."""
+
+    def subscribe(self, listener: Callable[[str, Sample], None]) -> Callable[[], None]:
+        """Receive every change of every tag."""
+
+
+class Alarms(Protocol):
+    """What the command path needs of the alarm engine."""
+
+    def acknowledge(self, name: str, actor: str = "") -> bool:
+        """Acknowledge one alarm."""
+
+    def acknowledge_all(self, actor: str = "") -> int:
+        """Acknowledge every alarm."""
+
+
+class CommandPath:
+    """Authorises, checks, audits and carries out requests against one runtime (and its alarms)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        alarms: Alarms | None = None,
+        *,
+        policy: Policy = allow_everything,
+        audit: AuditHook = log_audit,
+        readback_wait: float = READBACK_WAIT,
+    ) -> None:
+        self.runtime = runtime
+        self.alarms = alarms
+        self.policy = policy
+        self.audit = audit
+        self.readback_wait = readback_wait
+        self.audit_errors = 0
+
+    def refusal(self, request: WriteRequest) -> CommandResult | None:
+        """The refused result (audited) when the policy or the write check stops ``request``, else None.
+
+        ``write`` does this first; a caller may ask before it starts a driver (``hmi write``).
+        """
+        return self._vet(request)[1]
+
+    async def write(self, request: WriteRequest) -> CommandResult:
+        """Carry out one write; never raises for a refusal or a device error (the result says)."""
+        value, refused = self._vet(request)
+        if refused is not None:
+            return refused
+        self._audit(AuditRecord(request, AuditStage.SENDING, value))
+        seen: list[Sample] = []
+        matched = asyncio.Event()
+
+        def watch(name: str, sample: Sample) -> None:
+            if name == request.tag:
+                seen.append(sample)
+                if sample.is_good and _same(sample.value, value):
+                    matched.set()
+
+        unsubscribe = self.runtime.subscribe(watch)
+        try:
+            written = await self.runtime.write(request.tag, value)
+            read_back = await self._read_back(request.tag, written, seen, matched)
+        except WriteError as error:
+            return self._finish(request, CommandResult(request.id, False, value, error=str(error)))
+        finally:
+            unsubscribe()
+        return self._finish(request, CommandResult(request.id, True, written, read_back))
+
+    def _vet(self, request: WriteRequest) -> tuple[Any, CommandResult | None]:
+        tag = self.runtime.project.tags.get(request.tag)
+        if tag is None:
+            return None, self._refuse(request, f"{request.tag}: no such tag")
+        refusal = self.policy(request)
+        if refusal:
+            return None, self._refuse(request, f"{request.tag}: {refusal}")
+        value, problem = check_value(tag, request.value)
+        if problem:
+            return None, self._refuse(request, f"{request.tag}: {problem}")
+        return value, None
+
+    def acknowledge(self, request: AcknowledgeRequest) -> CommandResult:
+        """Acknowledge one alarm or all; ``written`` says how many were acknowledged."""
+        target = request.alarm or "all alarms"
+        if self.alarms is None:
+            return self._refuse(request, f"{target}: no alarm engine is running")
+        refusal = self.policy(request)
+        if refusal:
+            return self._refuse(request, f"{target}: {refusal}")
+        self._audit(AuditRecord(request, AuditStage.SENDING))
+        if request.alarm is None:
+            count = self.alarms.acknowledge_all(request.actor)
+        else:
+            count = int(self.alarms.acknowledge(request.alarm, request.actor))
+        return self._finish(request, CommandResult(request.id, True, count))
+
+    async def _read_back(self, tag: str, written: Any, seen: list[Sample], matched: asyncio.Event) -> Any:
+        """The value the runtime holds after the write.
+
+        A Modbus driver publishes its readback during the write; a subscription (OPC UA)
+        delivers it a little later, possibly after a notification of the old value, so
+        wait (bounded) for the written value to come back. A device that holds something
+        else (a clamped setpoint) is answered with what it holds, once the wait is over.
+        """
+        if not matched.is_set() and (seen or not _same(self._current(tag), written)):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(matched.wait(), self.readback_wait)
+        good = [sample for sample in seen if sample.is_good]
+        return good[-1].value if good else self._current(tag)
+
+    def _current(self, tag: str) -> Any:
+        sample = self.runtime.values.get(tag)
+        return sample.value if sample is not None and sample.is_good else None
+
+    def _refuse(self, request: Request, error: str) -> CommandResult:
+        value = request.value if isinstance(request, WriteRequest) else None
+        self._audit(AuditRecord(request, AuditStage.REFUSED, value, error))
+        return CommandResult(request.id, False, error=error)
+
+    def _finish(self, request: Request, result: CommandResult) -> CommandResult:
+        stage = AuditStage.DONE if result.ok else AuditStage.FAILED
+        self._audit(AuditRecord(request, stage, result.written, result.error))
+        return result
+
+    def _audit(self, record: AuditRecord) -> None:
+        try:
+            self.audit(record)
+        except Exception:  # a broken audit sink is counted and logged, never the operator's problem
+            self.audit_errors += 1
+            log.exception("audit hook failed for request %s", record.request.id)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """True when the value read is the value written (a bool is never the same as 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a is not None and a == b
