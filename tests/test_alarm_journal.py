@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
+
+from waiting import wait_until
 
 from hmi.alarms.engine import AlarmEvent, AlarmState, EventKind
 from hmi.alarms.journal import JOURNAL_STREAM, AlarmJournal
@@ -13,13 +14,6 @@ from hmi.model import Quality, Sample
 from hmi.store import Store
 
 T0 = 1_700_000_000.0
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def event(i: int, ts: float | None = None, message: str = "") -> AlarmEvent:

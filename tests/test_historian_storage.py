@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from waiting import wait_until
 
 from hmi.historian import HistoryReader, HistoryWriter
 from hmi.historian.deadband import StorageDeadband, storage_deadbands, swinging_door_tags
@@ -18,13 +19,6 @@ from hmi.historian.schema import open_for_writing
 from hmi.model import Quality, Reason, Sample, TagDef
 
 T0 = 1_700_000_000.0
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 # -- deadband -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from hmi.alarms.journal import AlarmJournal
 from hmi.historian import SCHEMA_VERSION, HistoryReader, ensure_schema
@@ -17,13 +18,6 @@ from hmi.model import Quality, Sample
 from hmi.store import Store
 
 T0 = 1_700_000_000.0
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def history_store(path: Path) -> tuple[Store, HistoryWriter]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
+from waiting import wait_until
 
 from hmi.alarms.engine import AlarmEvent, AlarmState, EventKind
 from hmi.alarms.journal import JOURNAL_COMPONENT, AlarmJournal
@@ -14,13 +14,6 @@ from hmi.historian.writer import HistoryWriter
 from hmi.store import Component, MigrationRegistry, SchemaError, Store, StoreWriter
 
 T0 = 1_700_000_000.0
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def big_event(i: int) -> AlarmEvent:
