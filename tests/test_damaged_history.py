@@ -5,7 +5,8 @@ folder, a folder or a blocked lock where the file should be, a folder that canno
 made for real in a temp folder, then ``hmi run --headless --for N`` runs as a subprocess against a
 real Modbus server: it exits 0, its values are live (an alarm on a polled register is raised in the
 log) and the urgent ``SYSTEM.HISTORY.AVAILABLE`` alarm says what happened. The damaged file is left
-exactly as found, for plant IT to inspect.
+exactly as found, for plant IT to inspect. In the window, the demo with a damaged data folder shows
+live values, takes writes and shows the alarm in the banner.
 """
 
 from __future__ import annotations
@@ -213,3 +214,37 @@ def test_a_sound_store_raises_no_history_alarm(tmp_path, modbus_port):
     assert f"level high {LEVEL}" in text
     assert "SYSTEM.HISTORY.AVAILABLE raised" not in text, text[-3000:]
     assert "history unavailable" not in text
+
+
+@pytest.mark.gui
+def test_the_demo_with_a_damaged_history_file_shows_values_and_the_history_alarm(qtbot, tmp_path):
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+
+    damaged = os.urandom(3 * 4096 + 17)
+    (tmp_path / "history.db").write_bytes(damaged)
+    project = load_project(demo_project_dir())
+    session = GuiSession(project, RuntimeBridge(), demo_data_dir=tmp_path)
+    window = MainWindow(project, session)
+    qtbot.addWidget(window)
+    window.show()
+    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
+    try:
+        qtbot.waitUntil(
+            lambda: all(window.latest.get(t) is not None and window.latest[t].is_good for t in project.tags),
+            timeout=20000,
+        )
+        qtbot.waitUntil(lambda: "History unavailable" in window.alarm_strip.text.text(), timeout=10000)
+        assert "URGENT" in window.alarm_strip.text.text()
+        assert "not a database" in window.alarm_strip.text.text()  # says what happened
+        # Writes still go through the command path to the PLC.
+        result = session.write("PUMP1.SPEED_SP", 900).result(timeout=10)
+        assert result.ok, result.error
+        qtbot.waitUntil(lambda: window.latest["PUMP1.SPEED_SP"].value == 900, timeout=10000)
+    finally:
+        window.close()
+        session.stop()
+    assert (tmp_path / "history.db").read_bytes() == damaged  # left as found, for plant IT
