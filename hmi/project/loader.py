@@ -25,8 +25,8 @@ from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you
 from hmi.project.schema import (
     SECTION_NOUNS,
     AlarmSpec,
-    PositiveDuration,
     ProjectSpec,
+    ScanPeriod,
     TagSpec,
     TrendSpec,
     connection_config,
@@ -43,7 +43,7 @@ SCREENS_FOLDER = "screens"
 SCREEN_SUFFIX = ".yaml"
 
 _ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    "scan_classes": TypeAdapter(PositiveDuration),
+    "scan_classes": TypeAdapter(ScanPeriod),
     "tags": TypeAdapter(TagSpec),
     "alarms": TypeAdapter(AlarmSpec),
     "trends": TypeAdapter(TrendSpec),
