@@ -187,6 +187,8 @@ def test_the_station_runs_without_a_damaged_store_and_raises_the_urgent_alarm(tm
     text = log.read_text(errors="replace")
     assert_ran_without_history(result, text)
     assert "history unavailable, running without it" in text
+    # The journal's events were held in memory, and what could not be kept is counted, never silent.
+    assert "alarms: stopped with" in text and "records not committed: the store never opened" in text
     if "" in before or "history.db" in before:
         after = _snapshot(data)
         assert after.get("history.db", after.get("")) == before.get("history.db", before.get(""))
