@@ -79,3 +79,20 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 ByteOrder = Annotated[str, AfterValidator(_check_byte_order)]
 Text = Annotated[str, AfterValidator(_check_not_blank)]
+
+
+def within(low: str, high: str) -> AfterValidator:
+    """The range ``[low, high]`` of a duration field, both as an engineer writes them (``10ms``, ``24h``):
+    ``timeout: Annotated[PositiveDuration, within("10ms", "10m")]``.
+
+    Every duration a project holds has such a range: a value past it (``99999999999d``) would otherwise
+    pass the check and fail later, far from the file, when a timer or a timestamp cannot hold it.
+    """
+    lowest, highest = parse_duration(low), parse_duration(high)
+
+    def check(seconds: float) -> float:
+        if not lowest <= seconds <= highest:
+            raise ValueError(f"must be between {low} and {high}, not {seconds:g} s")
+        return seconds
+
+    return AfterValidator(check)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
-from drivers.connection_fields import ByteOrder, ConnectionModel, PositiveDuration, Text
+from drivers.connection_fields import ByteOrder, ConnectionModel, PositiveDuration, Text, within
 from drivers.settings import ModbusSettings
 
 
@@ -18,7 +18,7 @@ class ModbusConnectionSpec(ConnectionModel):
     host: Text
     port: StrictInt = Field(502, ge=1, le=65535)
     unit: StrictInt = Field(1, ge=0, le=255)
-    timeout: PositiveDuration = 1.0
+    timeout: Annotated[PositiveDuration, within("10ms", "10m")] = 1.0
     byte_order: ByteOrder = "ABCD"
     max_gap: StrictInt = Field(8, ge=0, le=125)
     sockets: StrictInt = Field(1, ge=1, le=16)

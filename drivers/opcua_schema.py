@@ -6,7 +6,7 @@ Passwords come from the environment or the OS keyring, never from the project fi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
@@ -18,6 +18,7 @@ from drivers.connection_fields import (
     Text,
     did_you_mean,
     project_file_text,
+    within,
 )
 from drivers.settings import SECURITY_MODES, SECURITY_POLICIES, OpcUaSettings
 
@@ -34,7 +35,7 @@ class OpcUaConnectionSpec(ConnectionModel):
     endpoint: str
     security: str = "None"
     mode: str | None = None
-    timeout: PositiveDuration = 4.0
+    timeout: Annotated[PositiveDuration, within("100ms", "10m")] = 4.0
     username: Text | None = None
     password_env: str | None = None
     password_keyring: str | None = None

@@ -53,6 +53,9 @@ def _split(value: object, what: str, forms: str) -> tuple[float, str]:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"bad {what} {value!r}: expected {forms}")
     if isinstance(value, int | float):
+        if isinstance(value, int) and value.bit_length() > 1000:  # past any float: float() would overflow
+            digits = len(str(value))
+            raise ValueError(f"bad {what}: a {digits}-digit number is far too large; expected {forms}")
         number, unit = float(value), ""
     else:
         match = _NUMBER_WITH_UNIT.fullmatch(value.strip())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hmi.model import Quality, Sample
+from hmi.project.alarm_messages import message_fields
 from hmi.project.config import AlarmDef
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class AlarmEngine:
         self._listeners: list[AlarmListener] = []
         self.version = 0
         """Bumped on every alarm state change: readers compare it to skip rebuilding an unchanged summary."""
+        self.errors = 0
+        """Failures survived: an alarm that could not be evaluated or formatted, a listener that raised."""
 
     def subscribe(self, listener: AlarmListener) -> Callable[[], None]:
         """Receive every alarm event; returns the function that unsubscribes."""
@@ -117,9 +120,18 @@ class AlarmEngine:
         return [dataclasses.replace(status, _timer=None) for status in self.shown()]
 
     def on_sample(self, tag: str, sample: Sample) -> None:
-        """Runtime listener: re-evaluate the alarms of ``tag``."""
+        """Runtime listener: re-evaluate the alarms of ``tag``, each one isolated from the others."""
         for status in self._by_tag.get(tag, ()):
-            self._evaluate(status, sample)
+            try:
+                self._evaluate(status, sample)
+            except Exception:  # one broken alarm must never keep its neighbours on the tag from tripping
+                self.errors += 1
+                log.exception("alarm %s could not be evaluated on %s", status.name, tag)
+
+    def set_message(self, name: str, message: str) -> None:
+        """Give alarm ``name`` a new message text (the station words its own alarms once it knows why)."""
+        status = self.statuses[name]
+        status.definition = dataclasses.replace(status.definition, message=message)
 
     def acknowledge(self, name: str, actor: str = "") -> bool:
         """Acknowledge one alarm as ``actor`` (the journal's user); False when there was nothing to do."""
@@ -171,7 +183,7 @@ class AlarmEngine:
         if status.condition and not status.active:
             status.state = AlarmState.UNACKED
             status.raised_at = time.time()
-            status.message = _format(status.definition, status.value)
+            status.message = self._message(status)
             self._emit(status, EventKind.RAISED)
         elif not status.condition and status.active:
             status.state = (
@@ -195,14 +207,27 @@ class AlarmEngine:
             status.state,
             status.definition.priority,
             status.value,
-            note or status.message or _format(status.definition, status.value),
+            note or status.message or self._message(status),
             user,
         )
         for listener in list(self._listeners):
             try:
                 listener(event, status)
             except Exception:
+                self.errors += 1
                 log.exception("alarm listener failed for %s", status.name)
+
+    def _message(self, status: AlarmStatus) -> str:
+        """The alarm's message; a template that cannot be filled in still gives a readable fallback."""
+        definition = status.definition
+        try:
+            return format_message(definition, status.value)
+        except Exception as error:  # the alarm must be raised whatever its text says
+            self.errors += 1
+            log.error(
+                "alarm %s: message %r cannot be formatted (%s)", definition.name, definition.message, error
+            )
+            return fallback_message(definition, status.value)
 
 
 def _condition(definition: AlarmDef, value: float, holding: bool) -> bool:
@@ -213,9 +238,14 @@ def _condition(definition: AlarmDef, value: float, holding: bool) -> bool:
     return value < (limit + band if holding else limit)
 
 
-def _format(definition: AlarmDef, value: Any) -> str:
-    text = definition.message or f"{definition.name} {definition.type} ({definition.limit:g})"
-    try:
-        return text.format(value=value if value is not None else float("nan"))
-    except (ValueError, KeyError, IndexError, TypeError):
-        return text
+def format_message(definition: AlarmDef, value: Any) -> str:
+    """The alarm's message with its fields filled in; raises whatever ``str.format`` raises."""
+    if not definition.message:
+        return f"{definition.name} {definition.type} ({definition.limit:g})"
+    fields = message_fields(definition.name, definition.tag, definition.limit, value)
+    return definition.message.format_map(fields)
+
+
+def fallback_message(definition: AlarmDef, value: Any) -> str:
+    """A message that cannot fail: the template as written, then what tripped it."""
+    return f"{definition.message} [{definition.tag} {definition.type} {definition.limit:g}, value {value!r}]"

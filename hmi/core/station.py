@@ -1,6 +1,12 @@
 """One running plant: the tag runtime with its store (history and alarm journal), and alarm engine.
 
 Pure asyncio, no Qt: the GUI drives it on a loop thread, ``hmi run --headless`` under ``asyncio.run``.
+
+A store that cannot be opened (a damaged, truncated or read-only file, a folder that cannot be
+created) never stops the station: it runs without history, live values, alarms and writes carry
+on, ``SYSTEM.HISTORY.AVAILABLE`` goes false and raises its urgent alarm naming the cause, and
+journal events wait in memory (bounded, counted). Only a store held by another process
+(``StoreLocked``) stops the start, since two writers must never share one file.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
@@ -17,10 +24,10 @@ from hmi.core.system_tags import SystemTags
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
-from hmi.project.system_tags import HISTORY_DISK_FULL
+from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.store import Store, StoreLocked
 
-__all__ = ["DISK_FULL_ALARM", "Station", "StoreLocked"]
+__all__ = ["DISK_FULL_ALARM", "HISTORY_UNAVAILABLE_ALARM", "RUNTIME_ERRORS_ALARM", "Station", "StoreLocked"]
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +35,30 @@ DISK_FULL_ALARM = HISTORY_DISK_FULL
 """Built-in alarm on the system tag of the same name: the history disk is full; samples wait in memory
 (counted and dropped past the limit)."""
 
+HISTORY_UNAVAILABLE_ALARM = HISTORY_AVAILABLE
+"""Built-in urgent alarm: history cannot be recorded (the store did not open, or its writer fails)."""
+
+RUNTIME_ERRORS_ALARM = RUNTIME_ERRORS
+"""Built-in alarm: an alarm or a runtime listener failed; it was isolated and the rest carried on."""
+
 HEALTH_CHECK_EVERY = 1.0
 
 
+def _literal(text: object) -> str:
+    """``text`` safe inside an alarm message template (a path may hold braces)."""
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
+def _unavailable_message(history_path: Path, cause: str = "") -> str:
+    why = f" ({_literal(cause)})" if cause else " (see the log)"
+    return (
+        f"History unavailable: {_literal(history_path)} cannot be written{why}; live values, alarms and"
+        " writes carry on but are not recorded"
+    )
+
+
 def _system_alarms(history_path: Path) -> dict[str, AlarmDef]:
+    path = _literal(history_path)
     return {
         DISK_FULL_ALARM: AlarmDef(
             name=DISK_FULL_ALARM,
@@ -39,8 +66,25 @@ def _system_alarms(history_path: Path) -> dict[str, AlarmDef]:
             type="hi",
             limit=0.5,
             priority="urgent",
-            message=f"History disk full: free space for {history_path}; samples are held in memory meanwhile",
-        )
+            message=f"History disk full: free space for {path}; samples are held in memory meanwhile",
+        ),
+        # A bool alarm below 0.5 is raised while the tag is false.
+        HISTORY_UNAVAILABLE_ALARM: AlarmDef(
+            name=HISTORY_UNAVAILABLE_ALARM,
+            tag=HISTORY_AVAILABLE,
+            type="lo",
+            limit=0.5,
+            priority="urgent",
+            message=_unavailable_message(history_path),
+        ),
+        RUNTIME_ERRORS_ALARM: AlarmDef(
+            name=RUNTIME_ERRORS_ALARM,
+            tag=RUNTIME_ERRORS,
+            type="hi",
+            limit=0.5,
+            priority="high",
+            message="{value:g} runtime failures of an alarm or a listener, each isolated (see the log)",
+        ),
     }
 
 
@@ -60,6 +104,8 @@ class Station:
     alarms: AlarmEngine = field(init=False)
     journal: AlarmJournal = field(init=False)
     system_tags: SystemTags = field(init=False)
+    history_error: str | None = field(init=False, default=None)
+    """Why the store could not be opened (the station then runs without history); None when it did."""
 
     def __post_init__(self) -> None:
         self.runtime = TagRuntime(self.project)
@@ -84,18 +130,32 @@ class Station:
         self.system_tags = SystemTags(
             list(self.project.connections),
             # Looked up at each check, not bound now: whichever writer the station runs is the one reported.
-            lambda: self.history.stats(),
+            self._history_stats,
             self.runtime.subscribe_status,
             every=HEALTH_CHECK_EVERY,
+            runtime_errors=lambda: self.runtime.listener_errors + self.alarms.errors,
         )
         self.runtime.add_source(self.system_tags)
 
+    def _history_stats(self) -> dict[str, Any]:
+        # Looked up at each check, not bound once: whichever writer the station runs is the one reported.
+        return self.history.stats() | {"available": self.history_error is None}
+
     async def start(self) -> None:
-        """Open the store (lock, migrations, writer), wire the fan-out, then start the drivers."""
-        self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(self.store.open)
-        self._store_open = True
-        self.runtime.subscribe(self.history.append)
+        """Open the store (lock, migrations, writer), wire the fan-out, then start the drivers.
+
+        Raises StoreLocked when another process writes the store; any other store failure leaves the
+        station running without history (see the module docstring).
+        """
+        try:
+            await asyncio.to_thread(self._open_store)
+        except StoreLocked:
+            raise
+        except Exception as error:  # a damaged store must never keep the plant from being operated
+            self._run_without_history(error)
+        else:
+            self._store_open = True
+            self.runtime.subscribe(self.history.append)
         self.runtime.subscribe(self.alarms.on_sample, Feed.RAW)  # trip points exact, whatever the deadband
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
@@ -106,9 +166,27 @@ class Station:
             len(self.project.connections),
         )
 
+    def _open_store(self) -> None:
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        self.store.open()
+
+    def _run_without_history(self, error: Exception) -> None:
+        cause = f"{type(error).__name__}: {error}"
+        self.history_error = cause
+        self.alarms.set_message(HISTORY_UNAVAILABLE_ALARM, _unavailable_message(self.history_path, cause))
+        log.error(
+            "history unavailable, running without it: %s cannot be used (%s); live values, alarms and writes"
+            " carry on, nothing is recorded, alarm journal events are held in memory (at most %d)."
+            " Move the file aside (or fix its folder's permissions) and restart to record again",
+            self.history_path,
+            cause,
+            self.journal.bound,
+        )
+
     async def stop(self) -> None:
         """Stop the drivers, then flush the store (bounded) off the loop and release its lock."""
-        if not self._store_open:  # start never got past the store (locked, or a bad file): nothing runs
+        if not self._store_open and self.history_error is None:
+            # start never got past the store (locked by another process): nothing runs
             self.alarms.close()
             return
         await self.runtime.stop()

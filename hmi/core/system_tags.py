@@ -14,9 +14,11 @@ from typing import Any
 from hmi.core.tag_source import TagSource
 from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample
 from hmi.project.system_tags import (
+    HISTORY_AVAILABLE,
     HISTORY_BACKLOG,
     HISTORY_DISK_FULL,
     HISTORY_OK,
+    RUNTIME_ERRORS,
     link_state,
     link_up,
     system_tag_defs,
@@ -25,7 +27,12 @@ from hmi.project.system_tags import (
 log = logging.getLogger(__name__)
 
 HistoryStats = Callable[[], Mapping[str, Any]]
-"""A cheap, thread-safe snapshot of the history writer's counters (``HistoryWriter.stats``)."""
+"""A cheap, thread-safe snapshot of the history writer's counters (``HistoryWriter.stats``).
+
+An ``available`` key set false says the store could not be opened at all (the station runs without it)."""
+
+ErrorCount = Callable[[], int]
+"""How many failures the runtime's isolated parts (alarms, listeners) have survived so far."""
 
 SubscribeStatus = Callable[[Callable[[ConnectionStatus], None]], Callable[[], None]]
 """Registers a connection status listener, returning the function that unregisters it."""
@@ -43,8 +50,10 @@ class SystemTags(TagSource):
         history_stats: HistoryStats,
         subscribe_status: SubscribeStatus,
         every: float = HISTORY_CHECK_EVERY,
+        runtime_errors: ErrorCount | None = None,
     ) -> None:
         super().__init__("system", list(system_tag_defs(connections).values()))
+        self._runtime_errors = runtime_errors
         self.connections = list(connections)
         self._history_stats = history_stats
         self._subscribe_status = subscribe_status
@@ -96,14 +105,36 @@ class SystemTags(TagSource):
             log.exception("history counters unreadable")
             for name in (HISTORY_DISK_FULL, HISTORY_BACKLOG, HISTORY_OK):
                 self.publish(name, Sample.bad(Reason.DEVICE_FAILURE))
+            # Unreadable counters are themselves a broken history: a good False raises its alarm.
+            self.publish(HISTORY_AVAILABLE, Sample.good(False))
             return
         full = bool(stats.get("disk_full"))
+        running = bool(stats.get("running"))
+        failing = bool(stats.get("failing"))
         self.publish(HISTORY_DISK_FULL, Sample.good(full))
         self.publish(HISTORY_BACKLOG, Sample.good(int(stats.get("pending", 0))))
-        healthy = bool(stats.get("running")) and not stats.get("failing") and not full
+        healthy = running and not failing and not full and not stats.get("fault")
         self.publish(HISTORY_OK, Sample.good(healthy))
+        # A full disk has its own alarm; anything else that stops history being recorded is this one.
+        available = (
+            stats.get("available", True) and running and not stats.get("fault") and (full or not failing)
+        )
+        self.publish(HISTORY_AVAILABLE, Sample.good(bool(available)))
+
+    def check_runtime(self) -> None:
+        """Publish how many failures the runtime's isolated parts have survived."""
+        if self._runtime_errors is None:
+            return
+        try:
+            count = int(self._runtime_errors())
+        except Exception:
+            log.exception("runtime error counters unreadable")
+            self.publish(RUNTIME_ERRORS, Sample.bad(Reason.DEVICE_FAILURE))
+            return
+        self.publish(RUNTIME_ERRORS, Sample.good(count))
 
     async def _watch_history(self) -> None:
         while True:
             self.check_history()
+            self.check_runtime()
             await asyncio.sleep(self._every)

@@ -18,14 +18,15 @@ from pydantic import TypeAdapter, ValidationError
 from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
+from hmi.project.alarm_messages import template_problem
 from hmi.project.config import Project, ScreenDef
 from hmi.project.connection_files import connection_file_issues
 from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
 from hmi.project.schema import (
     SECTION_NOUNS,
     AlarmSpec,
-    PositiveDuration,
     ProjectSpec,
+    ScanPeriod,
     TagSpec,
     TrendSpec,
     connection_config,
@@ -42,7 +43,7 @@ SCREENS_FOLDER = "screens"
 SCREEN_SUFFIX = ".yaml"
 
 _ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    "scan_classes": TypeAdapter(PositiveDuration),
+    "scan_classes": TypeAdapter(ScanPeriod),
     "tags": TypeAdapter(TagSpec),
     "alarms": TypeAdapter(AlarmSpec),
     "trends": TypeAdapter(TrendSpec),
@@ -297,7 +298,13 @@ def _alarm_issues(
         )
     if alarm.screen is not None:
         issues += _unknown((*at, "screen"), subject, "screen", alarm.screen, screen_names)
-    return issues
+    return issues + _message_issues(at, subject, alarm.message, data_type)
+
+
+def _message_issues(at: Loc, subject: str, message: str, data_type: DataType | None) -> list[Issue]:
+    """A message template that would fail when the alarm trips (see :mod:`hmi.project.alarm_messages`)."""
+    problem = template_problem(message, data_type)
+    return [] if problem is None else [Issue((*at, "message"), f"{subject}: {problem}")]
 
 
 def _tag_def(name: str, tag: TagSpec, spec: ProjectSpec, kinds: dict[str, DriverKind]) -> TagDef:

@@ -32,12 +32,14 @@ from hmi.project.schema_base import (
     ByteOrder,
     Duration,
     PositiveDuration,
-    Size,
     StrictModel,
     Text,
     _none_as_empty,
     project_file,
+    size_within,
+    within,
 )
+from hmi.project.units import parse_size
 
 __all__ = [
     "StrictModel",
@@ -48,6 +50,15 @@ __all__ = [
 ]
 
 DEFAULT_SCAN_CLASSES = {"fast": 0.25, "normal": 1.0, "slow": 10.0}
+# The sane range of every duration and size a project holds, checked by `hmi check`: past these a timer,
+# a timestamp or SQLite cannot hold the value, and no plant needs them.
+ScanPeriod = Annotated[PositiveDuration, within("10ms", "24h")]
+AlarmDelay = Annotated[Duration, within("0s", "24h")]
+TrendSpan = Annotated[PositiveDuration, within("1s", "3650d")]
+Retention = Annotated[PositiveDuration, within("1h", "36500d")]
+CommitInterval = Annotated[PositiveDuration, within("10ms", "10m")]
+HistorySize = Annotated[int, BeforeValidator(parse_size), size_within("1MB", "100TB")]
+
 MAX_STRING_LENGTH = 250  # one Modbus read returns at most 125 registers; a string must arrive whole
 
 _TAG_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TagDef)}
@@ -147,8 +158,8 @@ class AlarmSpec(StrictModel):
     type: Literal["hihi", "hi", "lo", "lolo"]
     limit: StrictFloat
     deadband: StrictFloat = Field(0.0, ge=0)
-    on_delay: Duration = 0.0
-    off_delay: Duration = 0.0
+    on_delay: AlarmDelay = 0.0
+    off_delay: AlarmDelay = 0.0
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     message: str = ""
     screen: str | None = None
@@ -162,7 +173,7 @@ class TrendSpec(StrictModel):
     """A saved trend; its title defaults to its name."""
 
     title: str | None = None
-    span: PositiveDuration = 600.0
+    span: TrendSpan = 600.0
     pens: list[str] = Field(min_length=1)
 
     def to_def(self, name: str) -> TrendDef:
@@ -174,9 +185,9 @@ class HistorySpec(StrictModel):
     """Where history is kept (relative paths are relative to the project folder) and for how long."""
 
     path: Text = "history.db"
-    retention: PositiveDuration = 400 * 86400.0
-    max_size: Size = 20 * 1024**3
-    commit_interval: PositiveDuration = 1.0
+    retention: Retention = 400 * 86400.0
+    max_size: HistorySize = 20 * 1024**3
+    commit_interval: CommitInterval = 1.0
 
     def to_settings(self, root: Path) -> HistorySettings:
         """The history settings, with a relative path taken from the project folder ``root``."""
@@ -189,7 +200,7 @@ class ProjectSpec(StrictModel):
     name: Text
     start_screen: str | None = None
     connections: Annotated[dict[str, Any], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
-    scan_classes: Annotated[dict[str, PositiveDuration], BeforeValidator(_none_as_empty)] = Field(
+    scan_classes: Annotated[dict[str, ScanPeriod], BeforeValidator(_none_as_empty)] = Field(
         default_factory=lambda: dict(DEFAULT_SCAN_CLASSES)
     )
     tags: Annotated[dict[str, TagSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)

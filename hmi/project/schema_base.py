@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from drivers.connection_fields import (
     ENV_NAME,
@@ -18,6 +18,7 @@ from drivers.connection_fields import (
     Text,
     project_file,
     project_file_text,
+    within,
 )
 from hmi.project.units import parse_size
 
@@ -32,6 +33,8 @@ __all__ = [
     "_none_as_empty",
     "_project_file",
     "project_file",
+    "size_within",
+    "within",
 ]
 
 _project_file = project_file_text
@@ -43,3 +46,15 @@ def _none_as_empty(value: Any) -> Any:
 
 
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+
+
+def size_within(low: str, high: str) -> AfterValidator:
+    """The range ``[low, high]`` of a size field, both as an engineer writes them (``1MB``, ``100TB``)."""
+    smallest, largest = parse_size(low), parse_size(high)
+
+    def check(size: int) -> int:
+        if not smallest <= size <= largest:
+            raise ValueError(f"must be between {low} and {high}, not {size} bytes")
+        return size
+
+    return AfterValidator(check)

@@ -19,6 +19,8 @@ SOURCE = "system"
 HISTORY_DISK_FULL = "SYSTEM.HISTORY.DISK_FULL"
 HISTORY_BACKLOG = "SYSTEM.HISTORY.BACKLOG"
 HISTORY_OK = "SYSTEM.HISTORY.OK"
+HISTORY_AVAILABLE = "SYSTEM.HISTORY.AVAILABLE"
+RUNTIME_ERRORS = "SYSTEM.RUNTIME.ERRORS"
 
 
 def link_up(connection: str) -> str:
@@ -43,6 +45,17 @@ def system_tag_defs(connections: Iterable[str]) -> dict[str, TagDef]:
         _tag(HISTORY_DISK_FULL, DataType.BOOL, "History disk full: samples wait in memory"),
         _tag(HISTORY_BACKLOG, DataType.UINT64, "Samples waiting to be written to history", "samples"),
         _tag(HISTORY_OK, DataType.BOOL, "History writer running and committing"),
+        _tag(
+            HISTORY_AVAILABLE,
+            DataType.BOOL,
+            "History store open and its writer working (false: values, alarms and writes go unrecorded)",
+        ),
+        _tag(
+            RUNTIME_ERRORS,
+            DataType.UINT64,
+            "Failures of one alarm or one runtime listener, each isolated from the others (see the log)",
+            "errors",
+        ),
     ]
     for connection in connections:
         tags.append(_tag(link_up(connection), DataType.BOOL, f"Connection {connection} is connected"))

@@ -45,6 +45,7 @@ class EventStream(Generic[Record]):
         self.component = component
         self._insert_sql = insert_sql
         self._rows_of = rows_of
+        self.bound = bound
         self._queue: FlaggingQueue[Record] = FlaggingQueue(bound, writer.wake)
         self._lock = threading.Lock()
         self._batch: list[Record] = []

@@ -31,3 +31,5 @@ class WriterStats:
     failing: bool
     disk_full: bool
     retry_in_s: float  # the current backoff while failing, else 0
+    faults: int = 0  # unexpected errors the thread survived (a bug, an absurd setting): each one logged
+    fault: str = ""  # the last one, until a whole cycle runs clean again

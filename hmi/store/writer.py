@@ -9,6 +9,11 @@ each stream's rows from its sequence (:mod:`hmi.store.sequences`).
 A failed commit rolls back for every stream; each keeps its batch and the thread
 retries with a capped exponential backoff. A full disk (SQLITE_FULL) is such a
 failure, flagged as ``disk_full`` for the station to raise as an alarm.
+
+The thread never dies of an error: anything unexpected in a cycle (a bug, a
+setting no file should hold) is a *fault*, logged with its traceback, counted,
+shown in ``stats().fault`` until a cycle runs clean, and the loop carries on
+after a backoff. The station raises an alarm while a fault stands.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class StoreWriter:
         self._last_error = ""
         self._failing = False
         self._disk_full = False
+        self._faults = 0
+        self._fault = ""
 
     # -- any thread ---------------------------------------------------------------
 
@@ -148,6 +155,8 @@ class StoreWriter:
                 failing=self._failing,
                 disk_full=self._disk_full,
                 retry_in_s=self._backoff() if self._failing else 0.0,
+                faults=self._faults,
+                fault=self._fault,
             )
 
     def start(self) -> None:
@@ -170,7 +179,7 @@ class StoreWriter:
         self._stop.set()
         self.wake.set()
         if self._thread is None:
-            self._abandon("never started")
+            self._abandon("the store never opened")
             return
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -183,18 +192,33 @@ class StoreWriter:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                if self._failing:
-                    # Not the wake event: a full queue would otherwise retry a failing disk in a tight loop.
+                try:
+                    self._cycle()
+                except Exception as error:  # the thread must outlive any error: report it and go on
+                    self._record_fault(error)
                     self._stop.wait(self._backoff())
                 else:
-                    self.wake.wait(self.commit_interval)
-                self.wake.clear()
-                if self._commit():
-                    self._upkeep()
-            if not self._commit(final=True):
-                self._abandon(self._last_error)
+                    self._clear_fault()
+            try:
+                committed = self._commit(final=True)
+            except Exception as error:
+                self._record_fault(error)
+                committed = False
+            if not committed:
+                self._abandon(self._fault or self._last_error)
         finally:
             self._disconnect()
+
+    def _cycle(self) -> None:
+        """Wait for the interval (or a wake-up), commit, and do upkeep when the commit went through."""
+        if self._failing:
+            # Not the wake event: a full queue would otherwise retry a failing disk in a tight loop.
+            self._stop.wait(self._backoff())
+        else:
+            self.wake.wait(self.commit_interval)
+        self.wake.clear()
+        if self._commit():
+            self._upkeep()
 
     def _backoff(self) -> float:
         doublings = min(max(0, self._consecutive_failures - 1), 16)
@@ -292,6 +316,27 @@ class StoreWriter:
         else:
             log.error("store write failed, %d rows kept for retry: %s", kept, message)
         self._disconnect()  # a fresh connection next time: the old one may be unusable after an IO error
+
+    def _record_fault(self, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"
+        with self._lock:
+            self._faults += 1
+            self._consecutive_failures += 1
+            repeated = message == self._fault
+            self._fault = message
+        if repeated:
+            log.debug("store writer %s: still failing: %s", self.path, message)
+        else:
+            log.error("store writer %s: unexpected error, going on: %s", self.path, message, exc_info=error)
+
+    def _clear_fault(self) -> None:
+        if not self._fault:
+            return
+        with self._lock:
+            self._fault = ""
+            if not self._failing:
+                self._consecutive_failures = 0
+        log.warning("store writer %s: running clean again", self.path)
 
     def _abandon(self, reason: str) -> None:
         for stream in self._streams:
