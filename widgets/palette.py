@@ -48,6 +48,9 @@ ALARM_MEDIUM = QColor("#F2CF1D")
 ALARM_LOW = QColor("#9A7FC7")
 OK_TEXT = QColor("#2C6E3A")  # "written" confirmation after a setpoint change
 ERROR_TEXT = QColor("#A3141C")  # a refused entry or a failed write, inline next to the entry
+# Operator input typed but not applied: the blue of interaction (not an alarm, not a quality colour).
+PENDING_TEXT = QColor("#1D4F91")
+PENDING_FILL = QColor("#DCE8F6")
 
 # --- data quality attention -------------------------------------------------------------------------
 BAD_QUALITY = QColor("#C000B8")

@@ -33,6 +33,8 @@ class AlarmStrip(QWidget):
         self.text.setObjectName("alarm-strip-text")
         self.others = QLabel("")
         self.ack = QPushButton("Acknowledge")
+        # Clicked only, never reached by Tab; when it hides it hands the focus to the strip (see _hide_ack).
+        self.ack.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.ack.setVisible(False)
         self.ack.clicked.connect(self._acknowledge)
         layout = QHBoxLayout(self)
@@ -60,7 +62,7 @@ class AlarmStrip(QWidget):
         if self.shown is None:
             self.text.setText("No active alarms")
             self.others.setText("")
-            self.ack.setVisible(False)
+            self._show_ack(False)
             self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
             return
         top = self.shown
@@ -68,7 +70,7 @@ class AlarmStrip(QWidget):
         self.text.setText(f"{when}  {top.definition.priority.upper()}  {top.message}  [{top.state.value}]")
         self.others.setText(f"+{len(rows) - 1} more" if len(rows) > 1 else "")
         unacked = top.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
-        self.ack.setVisible(unacked)
+        self._show_ack(unacked)
         colour = PRIORITY_COLOURS.get(top.definition.priority, "#777777")
         self._style(colour if top.active else "#6b6b6b", "white")
 
@@ -79,6 +81,13 @@ class AlarmStrip(QWidget):
             f"QWidget#alarm-strip QLabel {{ background: transparent; color: {foreground};"
             " font-weight: bold; font-size: 14px; }"
         )
+
+    def _show_ack(self, visible: bool) -> None:
+        if not visible and self.ack.hasFocus():
+            # Hiding a focused button makes Qt focus the next widget in the chain, which may lead to a
+            # setpoint field: park the focus on the strip, which takes no keys.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.ack.setVisible(visible)
 
     def _acknowledge(self) -> None:
         if self.shown is not None:
