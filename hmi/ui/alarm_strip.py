@@ -9,14 +9,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
-from hmi.ui.alarm_panel import PRIORITY_COLOURS
 from hmi.ui.panels import SignalLinks
+from widgets.palette import ALARM_INACTIVE, NO_ALARM, PriorityLook, priority_look
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
-
-NO_ALARM_BACKGROUND = "#5a5a5a"
-NO_ALARM_TEXT = "#e0e0e0"
 
 
 class AlarmStrip(QWidget):
@@ -43,7 +40,7 @@ class AlarmStrip(QWidget):
         layout.addWidget(self.others)
         layout.addWidget(self.ack)
         self.shown: AlarmStatus | None = None
-        self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+        self._style(NO_ALARM)
         self.setFixedHeight(34)
         self._links = SignalLinks()
 
@@ -63,7 +60,7 @@ class AlarmStrip(QWidget):
             self.text.setText("No active alarms")
             self.others.setText("")
             self._show_ack(False)
-            self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+            self._style(NO_ALARM)
             return
         top = self.shown
         when = time.strftime("%H:%M:%S", time.localtime(top.raised_at)) if top.raised_at else ""
@@ -71,10 +68,16 @@ class AlarmStrip(QWidget):
         self.others.setText(f"+{len(rows) - 1} more" if len(rows) > 1 else "")
         unacked = top.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
         self._show_ack(unacked)
-        colour = PRIORITY_COLOURS.get(top.definition.priority, "#777777")
-        self._style(colour if top.active else "#6b6b6b", "white")
+        self._style(priority_look(top.definition.priority) if top.active else ALARM_INACTIVE)
 
-    def _style(self, background: str, foreground: str) -> None:
+    @property
+    def look(self) -> PriorityLook:
+        """The colours the strip shows now."""
+        return self._look
+
+    def _style(self, look: PriorityLook) -> None:
+        self._look = look
+        background, foreground = look.background.name(), look.text.name()
         # Object-name selectors so the application theme's generic QWidget rule cannot win.
         self.setStyleSheet(
             f"QWidget#alarm-strip {{ background: {background}; }}"

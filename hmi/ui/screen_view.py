@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QPainter, QResizeEvent
+from PySide6.QtGui import QFocusEvent, QHideEvent, QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from hmi.core.commands import CommandResult, new_request_id
@@ -111,6 +111,11 @@ class ScreenView(QGraphicsView):
         super().focusInEvent(event)
         if event.reason() is not Qt.FocusReason.MouseFocusReason:
             self.scene().setFocusItem(None)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """A screen out of sight (another in front, the window closed) keeps nothing typed for later."""
+        self.discard_pending()
+        super().hideEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the whole screen visible at any window size."""

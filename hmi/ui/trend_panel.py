@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from hmi.model import Sample
+from hmi.model.symbols import display_format
 from hmi.project.config import Project, TrendDef
 from hmi.project.trend_store import save_trend
 from hmi.ui.futures import FutureRelay
@@ -151,7 +152,8 @@ class TrendPanel(QWidget):
             self.status.setText(f"{tag} is already on the trend")
             return False
         colour = self.trend.add_pen(tag, definition.units)
-        self.pen_table.add_pen(tag, colour, definition.units, definition.description, definition.decimals)
+        decimals = display_format(definition).decimals  # an integer tag reads 1200, not 1200.00
+        self.pen_table.add_pen(tag, colour, definition.units, definition.description, decimals)
         self._reload()
         return True
 
@@ -178,7 +180,8 @@ class TrendPanel(QWidget):
             definition = self.project.tags.get(pen)
             units = definition.units if definition else ""
             colour = self.trend.add_pen(pen, units)
-            description, decimals = (definition.description, definition.decimals) if definition else ("", 2)
+            description = definition.description if definition else ""
+            decimals = display_format(definition).decimals
             self.pen_table.add_pen(pen, colour, units, description, decimals)
 
     # --- time range ----------------------------------------------------------------------------------
