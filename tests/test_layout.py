@@ -149,7 +149,8 @@ def test_the_invalid_project_dialog_scrolls_and_its_ok_is_in_reach(qtbot, count)
 
 def test_demo_browse_reaches_the_demo_servers_real_port(qtbot, running_demo):
     project, session, window = running_demo
-    qtbot.waitUntil(lambda: session.plant is not None and session.station is not None, timeout=20000)
+    action = window.connections_menu.browse_actions["ua1"]
+    qtbot.waitUntil(action.isEnabled, timeout=20000)  # offered once the plant's servers have their ports
     placeholder = project.connections["ua1"].settings.endpoint
     real = session.plant.opcua_endpoint
     assert real != placeholder

@@ -113,6 +113,11 @@ class ConnectionsMenu:
         self._keep(dialog)
         return dialog
 
+    def set_browsing_enabled(self, enabled: bool) -> None:
+        """Offer the Browse actions (or not, until the servers they reach are known)."""
+        for action in self.browse_actions.values():
+            action.setEnabled(enabled)
+
     def connection_config(self, connection: str) -> ConnectionConfig:
         """The settings ``connection`` runs with: the running project's, else the project file's."""
         running = self._running()

@@ -241,6 +241,8 @@ class MainWindow(QMainWindow):
             self, self.project, self.message.setText, running=self._running_project
         )
         if self.session.is_demo:
+            # the demo plant's servers get their ports when they start: until then there is nothing to browse
+            self.connections_menu.set_browsing_enabled(False)
             demo_menu = self.menuBar().addMenu("&Demo")
             self.cut_modbus = QAction("Cut the PLC's Modbus link", self)
             self.cut_modbus.setCheckable(True)
@@ -283,6 +285,7 @@ class MainWindow(QMainWindow):
 
     def on_runtime_started(self) -> None:
         """Called once the station runs: panels that read history (the trend's backfill) start now."""
+        self.connections_menu.set_browsing_enabled(True)
         self.context.sig_runtime_started.emit(self.session.history_path)
 
     # -- GUI → runtime -------------------------------------------------------------
