@@ -46,8 +46,56 @@ ALARM_CRITICAL = QColor("#D0202A")
 ALARM_HIGH = QColor("#E87511")
 ALARM_MEDIUM = QColor("#F2CF1D")
 ALARM_LOW = QColor("#9A7FC7")
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityLook:
+    """Background and text colour of an alarm priority in the banner and the summary (WCAG AA: ≥ 4.5:1)."""
+
+    background: QColor
+    text: QColor
+
+
+_WHITE, _DARK = QColor("#FFFFFF"), QColor("#1E2226")
+ALARM_PRIORITY_LOOKS: dict[str, PriorityLook] = {
+    "urgent": PriorityLook(QColor("#B3261E"), _WHITE),
+    "high": PriorityLook(QColor("#B54708"), _WHITE),
+    # mustard stays the medium colour an operator knows; white on it reads at 2.4:1, dark text at 6.7:1
+    "medium": PriorityLook(QColor("#D4A017"), _DARK),
+    "low": PriorityLook(QColor("#4A6B91"), _WHITE),
+}
+ALARM_UNKNOWN_PRIORITY = PriorityLook(QColor("#6B6B6B"), _WHITE)
+ALARM_INACTIVE = PriorityLook(QColor("#6B6B6B"), _WHITE)  # returned to normal, waiting for acknowledgement
+NO_ALARM = PriorityLook(QColor("#5A5A5A"), QColor("#E0E0E0"))
+MIN_CONTRAST = 4.5
+"""WCAG 2 AA contrast for normal text."""
+
+
+def priority_look(priority: str) -> PriorityLook:
+    """The banner colours of an alarm priority (a grey for a priority the palette does not know)."""
+    return ALARM_PRIORITY_LOOKS.get(priority, ALARM_UNKNOWN_PRIORITY)
+
+
+def relative_luminance(colour: QColor) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF()) + 0.0722 * linear(colour.blueF())
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 OK_TEXT = QColor("#2C6E3A")  # "written" confirmation after a setpoint change
 ERROR_TEXT = QColor("#A3141C")  # a refused entry or a failed write, inline next to the entry
+# Operator input typed but not applied: the blue of interaction (not an alarm, not a quality colour).
+PENDING_TEXT = QColor("#1D4F91")
+PENDING_FILL = QColor("#DCE8F6")
 
 # --- data quality attention -------------------------------------------------------------------------
 BAD_QUALITY = QColor("#C000B8")

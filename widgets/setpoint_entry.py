@@ -9,6 +9,13 @@ confirmation, audit) is decided on the runtime side, not here.
 
 Without an injected check (a widget shown on its own, e.g. in a preview) it falls
 back to :func:`parse_setpoint`: a number within the given range.
+
+Text typed but not applied is *pending*: drawn in its own style with a "pending"
+marker, and discarded by Escape, by the screen going away (``discard_pending``) and
+after :data:`PENDING_TIMEOUT_S` without typing. Enter applies only text edited since
+the last apply, and only in the field that has the keyboard focus. The field takes
+focus from a click alone (never from Tab, a hidden button or a disabled neighbour)
+and Apply never takes keyboard focus, so a key press aimed elsewhere cannot write.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsProxyWidget,
@@ -32,6 +40,11 @@ from PySide6.QtWidgets import (
 from hmi.model import Sample
 from widgets import palette
 from widgets.palette import QualityStyle
+
+PENDING_TIMEOUT_S = 30.0
+"""Typed text not applied within this long (since the last key stroke) is discarded."""
+PENDING_MARK = "pending"
+"""The word the message row starts with while the operator's text is not applied."""
 
 Validator = Callable[[str], tuple[Any, str]]
 """Operator text -> (the value to request, "") or (None, why it is refused)."""
@@ -68,7 +81,20 @@ def _label_css(style: QualityStyle) -> str:
     return f"color: {look.value_colour.name()}; border: {border}; border-radius: 2px; padding: 0 3px;"
 
 
-_MESSAGE_COLOURS = {"error": palette.ERROR_TEXT, "ok": palette.OK_TEXT}
+_MESSAGE_COLOURS = {"error": palette.ERROR_TEXT, "ok": palette.OK_TEXT, "pending": palette.PENDING_TEXT}
+
+
+def _entry_css(pending: bool) -> str:
+    """The entry field: white when empty or applied; tinted with a dashed frame while its text is pending."""
+    text, panel, off = palette.TEXT.name(), palette.PANEL.name(), palette.DISABLED_TEXT.name()
+    if pending:
+        look = f"background: {palette.PENDING_FILL.name()}; border: 2px dashed {palette.PENDING_TEXT.name()};"
+    else:
+        look = f"background: #FFFFFF; border: 1px solid {palette.TEXT_DIM.name()};"
+    return (
+        f"QLineEdit {{ font-size: 12px; color: {text}; {look} border-radius: 2px; padding: 0 3px; }}"
+        f" QLineEdit:disabled {{ background: {panel}; color: {off}; }}"
+    )
 
 
 def _panel_css() -> str:
@@ -77,9 +103,6 @@ def _panel_css() -> str:
     return (
         f"#setpoint {{ background: {panel}; border: 1px solid {line}; border-radius: 3px; }}"
         f" QLabel {{ font-size: 12px; color: {dim}; }}"
-        f" QLineEdit {{ font-size: 12px; background: #FFFFFF; color: {text};"
-        f" border: 1px solid {dim}; border-radius: 2px; padding: 0 3px; }}"
-        f" QLineEdit:disabled {{ background: {panel}; color: {off}; }}"
         f" QPushButton {{ font-size: 12px; font-weight: bold; color: {text};"
         f" background: {palette.BACKGROUND.name()}; border: 1px solid {line}; border-radius: 2px;"
         " padding: 1px 8px; }"
@@ -105,6 +128,7 @@ class SetpointPanel(QWidget):
         parent: QWidget | None = None,
         *,
         validate: Validator | None = None,
+        pending_timeout: float = PENDING_TIMEOUT_S,
     ) -> None:
         super().__init__(parent)
         self._units = units
@@ -117,6 +141,12 @@ class SetpointPanel(QWidget):
         self._busy = False
         self._message_kind = ""
         self._operator_message = ""
+        self._pending = False  # the field holds text that was not applied
+        self._armed = False  # ... and it was edited since the last apply: only then does Enter apply
+        self._pending_timer = QTimer(self)
+        self._pending_timer.setSingleShot(True)
+        self._pending_timer.setInterval(max(round(pending_timeout * 1000), 1))
+        self._pending_timer.timeout.connect(self.discard_pending)
 
         self._label = QLabel(label)
         self._current = QLabel(palette.WAITING_TEXT)
@@ -125,13 +155,20 @@ class SetpointPanel(QWidget):
         self._entry.setPlaceholderText("new")
         self._entry.setAlignment(Qt.AlignmentFlag.AlignRight)
         self._entry.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        # A click gives the field focus; Tab and Qt's "focus the next one" never do.
+        self._entry.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._apply = QPushButton("Apply")
         self._apply.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._apply.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click only: Space or Enter never press it
         self._message = QLabel("")
+        self._message.setWordWrap(True)  # a long refusal is read in full, never clipped
+        self._base_height: int | None = None
+        self._escape_filter = _EscapeFilter(self.discard_pending, self)
+        self._entry.installEventFilter(self._escape_filter)
         self._build_layout()
-        self._entry.returnPressed.connect(self.apply)
+        self._entry.returnPressed.connect(self._on_return)
         self._apply.clicked.connect(self.apply)
-        self._entry.textEdited.connect(self._forget_message)
+        self._entry.textEdited.connect(self._on_edited)
         self._show_current()
         self._entry.setToolTip(self._limits_hint())
 
@@ -151,6 +188,7 @@ class SetpointPanel(QWidget):
         grid.addWidget(self._message, 1, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         self._entry.setFixedWidth(64)
+        self._entry.setStyleSheet(_entry_css(False))
 
     # --- what the screen and the tests look at -------------------------------------------------------
     @property
@@ -176,6 +214,11 @@ class SetpointPanel(QWidget):
     def quality_style(self) -> QualityStyle:
         """Quality style of the current value."""
         return palette.style_for(self._sample)
+
+    @property
+    def pending(self) -> bool:
+        """True while the field holds text the operator typed and did not (successfully) apply."""
+        return self._pending
 
     @property
     def entry(self) -> QLineEdit:
@@ -204,16 +247,27 @@ class SetpointPanel(QWidget):
         self._set_busy(False)
         if ok:
             self._entry.clear()
+            self._set_pending(False)
             self._show_message(message or "written", "ok")
         else:
+            # Kept (still pending) so the operator can correct it, but not armed: Enter alone will not
+            # send it again, and the focus stays where it is.
+            self._set_pending(bool(self._entry.text().strip()))
             self._show_message(message or "write failed", "error")
-            self._entry.setFocus()
-            self._entry.selectAll()
+
+    def discard_pending(self) -> None:
+        """Throw away text typed and not applied (Escape, the screen going away, the timeout)."""
+        if self._busy or not self._pending:
+            return
+        self._entry.clear()
+        self._set_pending(False)
+        self._show_message("", "")
 
     def apply(self) -> None:
-        """Validate the operator's text and, if valid, request the write and go busy."""
+        """Validate the operator's text and, if valid, request the write and go busy (the Apply button)."""
         if self._busy:
             return
+        self._armed = False
         text = self._entry.text()
         if self._validate is None:
             value, problem = parse_setpoint(text, self._minimum, self._maximum)
@@ -223,13 +277,47 @@ class SetpointPanel(QWidget):
             self._show_message(problem or "enter a value", "error")
             return
         self._set_busy(True)
+        self._pending_timer.stop()  # on its way: nothing to time out until the answer
         shown = palette.format_value(value, self._decimals)
         self._show_message(f"writing {shown}{' ' + self._units if self._units else ''}…", "info")
         self.sig_write_requested.emit(value)
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """A closed faceplate keeps nothing typed for later."""
+        self.discard_pending()
+        self._pending_timer.stop()
+        super().closeEvent(event)
+
     # --- internals -----------------------------------------------------------------------------------------
+    def _on_return(self) -> None:
+        # Enter reaches this field only when it has the focus; it applies only what was typed since.
+        if self._armed:
+            self.apply()
+
+    def _on_edited(self, text: str) -> None:
+        self._set_pending(bool(text.strip()))
+        self._armed = self._pending
+        if self._message_kind in ("error", "ok"):
+            self._show_message("", "")
+        else:
+            self._refresh_message_row()
+
+    def _set_pending(self, pending: bool) -> None:
+        self._pending = pending
+        if not pending:
+            self._armed = False
+            self._pending_timer.stop()
+        else:
+            self._pending_timer.start()
+        self._entry.setStyleSheet(_entry_css(pending))
+        self._refresh_message_row()
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
+        if busy and self._entry.hasFocus():
+            # Disabling a focused field makes Qt hand the focus on, maybe to another write control:
+            # park it on this panel, which takes no keys.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
         self._entry.setEnabled(not busy)
         self._apply.setEnabled(not busy)
 
@@ -253,6 +341,9 @@ class SetpointPanel(QWidget):
         if self._message_kind:
             text = self._operator_message
             colour = _MESSAGE_COLOURS.get(self._message_kind, palette.TEXT_DIM)
+        elif self._pending:
+            text = f"{PENDING_MARK}: Enter applies, Esc discards"
+            colour = palette.PENDING_TEXT
         elif palette.reason_text(self._sample):
             text = palette.reason_text(self._sample)
             colour = palette.look_for(palette.style_for(self._sample)).outline
@@ -261,10 +352,20 @@ class SetpointPanel(QWidget):
         self._message.setText(text)
         self._message.setToolTip(text)
         self._message.setStyleSheet(f"font-size: 11px; color: {colour.name()};")
+        self._fit_height()
 
-    def _forget_message(self) -> None:
-        if self._message_kind == "error":
-            self._show_message("", "")
+    def set_base_size(self, width: int, height: int) -> None:
+        """Fix the width and the usual height; a long message grows the height until it fits."""
+        self._base_height = height
+        self.setFixedWidth(width)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        if self._base_height is None:
+            return
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else 0
+        self.setFixedHeight(max(self._base_height, needed))
 
     def _limits_hint(self) -> str:
         low = "" if self._minimum is None else f"{self._minimum:g}"
@@ -289,12 +390,18 @@ class SetpointEntry(QGraphicsProxyWidget):
         maximum: float | None = None,
         *,
         validate: Validator | None = None,
+        pending_timeout: float = PENDING_TIMEOUT_S,
         parent: QGraphicsItem | None = None,
     ) -> None:
         super().__init__(parent)
-        self._panel = SetpointPanel(label, units, decimals, minimum, maximum, validate=validate)
-        self._panel.setFixedSize(int(w), int(h))
+        self._panel = SetpointPanel(
+            label, units, decimals, minimum, maximum, validate=validate, pending_timeout=pending_timeout
+        )
+        self._panel.set_base_size(int(w), int(h))
         self.setWidget(self._panel)
+        # Out of the scene's Tab chain too: Tab from a neighbour must not walk into this field.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setZValue(10)  # a message grown to several lines covers what lies below, not the reverse
         self._panel.sig_write_requested.connect(self.sig_write_requested)
 
     @property
@@ -313,3 +420,23 @@ class SetpointEntry(QGraphicsProxyWidget):
     def set_limits(self, minimum: float | None, maximum: float | None) -> None:
         """Change the accepted range."""
         self._panel.set_limits(minimum, maximum)
+
+    def discard_pending(self) -> None:
+        """Throw away text typed and not applied."""
+        self._panel.discard_pending()
+
+
+class _EscapeFilter(QObject):
+    """Escape in the field discards its pending text (QLineEdit itself ignores the key)."""
+
+    def __init__(self, on_escape: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_escape = on_escape
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Take Escape; let every other event through."""
+        escape = isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
+        if escape and event.type() == QEvent.Type.KeyPress:
+            self._on_escape()
+            return True
+        return False

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QShowEvent
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from hmi.model import Sample
@@ -78,6 +79,9 @@ class TrendWidget(QWidget):
     sig_tag_dropped = Signal(str)
     """(tag name): a tag was dropped on the chart."""
 
+    sig_reset_requested = Signal()
+    """The operator asked for the preset view back (double-click on the chart, or Home)."""
+
     def __init__(
         self, parent: QWidget | None = None, *, span: float = 600.0, clock: Callable[[], float] = time.time
     ) -> None:
@@ -103,6 +107,12 @@ class TrendWidget(QWidget):
         self.plot_item.scene().addItem(self.bands)
         self.cursor = TrendCursor(self.plot_item)
         self.cursor.sig_moved.connect(self.sig_cursor_moved)
+        self.plot_item.scene().sigMouseClicked.connect(self._on_clicked)
+        self._plot_widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on the chart, then Home
+        self._home = QShortcut(
+            QKeySequence(Qt.Key.Key_Home), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
+        )
+        self._home.activated.connect(self.sig_reset_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._plot_widget)
@@ -303,6 +313,10 @@ class TrendWidget(QWidget):
     def _scroll_x(self, now: float | None = None) -> None:
         now = self._clock() if now is None else now
         self.plot_item.setXRange(now - self._span, now, padding=0)
+
+    def _on_clicked(self, event: MouseClickEvent) -> None:
+        if event.double() and event.button() == Qt.MouseButton.LeftButton:
+            self.sig_reset_requested.emit()
 
     def _on_operator_zoom(self, *_: object) -> None:
         self.pause()

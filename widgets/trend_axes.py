@@ -25,12 +25,19 @@ def trend_plot_widget() -> pg.PlotWidget:
     plot_item.showGrid(x=True, y=True, alpha=palette.TREND_GRID_ALPHA)
     plot_item.setMenuEnabled(False)
     plot_item.hideButtons()
+    time_only(plot_item.vb)
     for name in ("left", "bottom", "right"):
         axis = plot_item.getAxis(name)
         axis.setPen(pg.mkPen(palette.TEXT_DIM))
         axis.setTextPen(pg.mkPen(palette.TEXT))
         cache_axis(axis)
     return widget
+
+
+def time_only(view: pg.ViewBox) -> None:
+    """Drag pans and the wheel zooms the time axis only; y stays on auto scale, so no trace is clipped."""
+    view.setMouseEnabled(x=True, y=False)
+    view.setMouseMode(pg.ViewBox.PanMode)
 
 
 def cache_axis(axis: pg.AxisItem) -> None:
@@ -114,6 +121,7 @@ class UnitAxes:
         else:
             view = pg.ViewBox(enableMenu=False)
             view.setAutoVisible(y=True)
+            time_only(view)
             if len(self._views) == 1:
                 axis = self._plot_item.getAxis("right")
             else:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter
-from PySide6.QtWidgets import QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsObject, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
 
 from widgets import palette
 
@@ -86,7 +86,8 @@ class BadQualityBands(QGraphicsObject):
 class TrendCursor(QObject):
     """A vertical line that follows the mouse over the plot; a click pins it there, another click frees it.
 
-    It can also be dragged, or placed with :meth:`place`.
+    It is not draggable: a drag on the plot pans time, even when it starts on the line
+    (which, following the mouse, is always under it). :meth:`place` puts it anywhere.
     """
 
     sig_moved = Signal(float)
@@ -97,14 +98,14 @@ class TrendCursor(QObject):
         self._plot_item = plot_item
         self.pinned = False
         pen = pg.mkPen(palette.TEXT_DIM, width=1, style=Qt.PenStyle.DashLine)
-        self.line = pg.InfiniteLine(
-            angle=90, movable=True, pen=pen, hoverPen=pg.mkPen(palette.HOVER, width=2)
-        )
+        self.line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
         self.line.setZValue(20)
         self.line.setVisible(False)
         plot_item.addItem(self.line, ignoreBounds=True)
         self.line.sigPositionChanged.connect(lambda line: self.sig_moved.emit(float(line.value())))
+        self._buttons_held = False
         scene = plot_item.scene()
+        scene.installEventFilter(self)  # to know a button is down before pyqtgraph calls it a drag
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -121,6 +122,13 @@ class TrendCursor(QObject):
             self.sig_moved.emit(ts)
         self.line.setValue(ts)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Follow the mouse buttons on the scene; every event goes on."""
+        pressed = (QEvent.Type.GraphicsSceneMousePress, QEvent.Type.GraphicsSceneMouseRelease)
+        if event.type() in pressed and isinstance(event, QGraphicsSceneMouseEvent):
+            self._buttons_held = event.buttons() != Qt.MouseButton.NoButton
+        return False
+
     def _view_time(self, scene_pos: QPointF) -> float | None:
         view = self._plot_item.vb
         if not view.sceneBoundingRect().contains(scene_pos):
@@ -128,13 +136,15 @@ class TrendCursor(QObject):
         return float(view.mapSceneToView(scene_pos).x())
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if self._buttons_held:
+            return  # a drag pans the chart: the cursor keeps the time it had, which stays under the hand
         ts = self._view_time(scene_pos)
         if ts is not None and not self.pinned:
             self.place(ts, pin=False)
 
     def _on_mouse_clicked(self, event: MouseClickEvent) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return  # a double-click resets the view; its first click already toggled the pin
         ts = self._view_time(event.scenePos())
         if ts is not None:
             self.place(ts, pin=not self.pinned)

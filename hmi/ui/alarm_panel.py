@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
+from hmi.model.symbols import display_format
 from hmi.ui.panels import SignalLinks
+from widgets.palette import format_value, priority_look
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
 
-PRIORITY_COLOURS = {"urgent": "#b3261e", "high": "#d9531e", "medium": "#d4a017", "low": "#5b7fa6"}
 COLUMNS = ("Time", "Priority", "State", "Alarm", "Message", "Value")
 
 
@@ -90,19 +91,22 @@ class AlarmPanel(QWidget):
         """Show a new snapshot of the alarm list."""
         self.rows = rows
         self.table.setRowCount(len(rows))
+        tags = self._context.project.tags if self._context is not None else {}
         for index, status in enumerate(rows):
             raised = time.strftime("%H:%M:%S", time.localtime(status.raised_at)) if status.raised_at else ""
-            value = f"{status.value:.2f}" if isinstance(status.value, float) else str(status.value)
+            # in the tag's own decimals: an integer tag reads 1200, not 1200.00
+            decimals = display_format(tags.get(status.definition.tag)).decimals
+            value = "" if status.value is None else format_value(status.value, decimals)
             state = status.state.value + (" · bad quality" if status.bad_quality else "")
             cells = (raised, status.definition.priority, state, status.name, status.message, value)
             unacked = status.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
-            colour = QColor(PRIORITY_COLOURS.get(status.definition.priority, "#777777"))
+            look = priority_look(status.definition.priority)
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, status.name)
                 if column == 1:
-                    cell.setBackground(QBrush(colour))
-                    cell.setForeground(QBrush(QColor("white")))
+                    cell.setBackground(QBrush(look.background))
+                    cell.setForeground(QBrush(look.text))
                 font = cell.font()
                 font.setBold(unacked)
                 cell.setFont(font)

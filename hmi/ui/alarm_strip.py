@@ -9,14 +9,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
-from hmi.ui.alarm_panel import PRIORITY_COLOURS
 from hmi.ui.panels import SignalLinks
+from widgets.palette import ALARM_INACTIVE, NO_ALARM, PriorityLook, priority_look
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
-
-NO_ALARM_BACKGROUND = "#5a5a5a"
-NO_ALARM_TEXT = "#e0e0e0"
 
 
 class AlarmStrip(QWidget):
@@ -33,6 +30,8 @@ class AlarmStrip(QWidget):
         self.text.setObjectName("alarm-strip-text")
         self.others = QLabel("")
         self.ack = QPushButton("Acknowledge")
+        # Clicked only, never reached by Tab; when it hides it hands the focus to the strip (see _hide_ack).
+        self.ack.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.ack.setVisible(False)
         self.ack.clicked.connect(self._acknowledge)
         layout = QHBoxLayout(self)
@@ -41,7 +40,7 @@ class AlarmStrip(QWidget):
         layout.addWidget(self.others)
         layout.addWidget(self.ack)
         self.shown: AlarmStatus | None = None
-        self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+        self._style(NO_ALARM)
         self.setFixedHeight(34)
         self._links = SignalLinks()
 
@@ -60,25 +59,38 @@ class AlarmStrip(QWidget):
         if self.shown is None:
             self.text.setText("No active alarms")
             self.others.setText("")
-            self.ack.setVisible(False)
-            self._style(NO_ALARM_BACKGROUND, NO_ALARM_TEXT)
+            self._show_ack(False)
+            self._style(NO_ALARM)
             return
         top = self.shown
         when = time.strftime("%H:%M:%S", time.localtime(top.raised_at)) if top.raised_at else ""
         self.text.setText(f"{when}  {top.definition.priority.upper()}  {top.message}  [{top.state.value}]")
         self.others.setText(f"+{len(rows) - 1} more" if len(rows) > 1 else "")
         unacked = top.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
-        self.ack.setVisible(unacked)
-        colour = PRIORITY_COLOURS.get(top.definition.priority, "#777777")
-        self._style(colour if top.active else "#6b6b6b", "white")
+        self._show_ack(unacked)
+        self._style(priority_look(top.definition.priority) if top.active else ALARM_INACTIVE)
 
-    def _style(self, background: str, foreground: str) -> None:
+    @property
+    def look(self) -> PriorityLook:
+        """The colours the strip shows now."""
+        return self._look
+
+    def _style(self, look: PriorityLook) -> None:
+        self._look = look
+        background, foreground = look.background.name(), look.text.name()
         # Object-name selectors so the application theme's generic QWidget rule cannot win.
         self.setStyleSheet(
             f"QWidget#alarm-strip {{ background: {background}; }}"
             f"QWidget#alarm-strip QLabel {{ background: transparent; color: {foreground};"
             " font-weight: bold; font-size: 14px; }"
         )
+
+    def _show_ack(self, visible: bool) -> None:
+        if not visible and self.ack.hasFocus():
+            # Hiding a focused button makes Qt focus the next widget in the chain, which may lead to a
+            # setpoint field: park the focus on the strip, which takes no keys.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.ack.setVisible(visible)
 
     def _acknowledge(self) -> None:
         if self.shown is not None:

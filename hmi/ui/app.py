@@ -53,7 +53,9 @@ def run_gui(
         for error in invalid.errors:
             print(error, file=sys.stderr)
         if seconds is None:
-            QMessageBox.critical(None, "Converge HMI: the project is invalid", str(invalid))
+            from hmi.ui.invalid_project_dialog import InvalidProjectDialog
+
+            InvalidProjectDialog(invalid.errors).exec()
         return 2
 
     collector = MainThreadGarbageCollector()

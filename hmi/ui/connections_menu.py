@@ -40,8 +40,19 @@ def untrusted_thumbprint(error: DriverError | BaseException | None) -> str | Non
 class ConnectionsMenu:
     """Adds "Connections" to ``window``'s menu bar; opens the certificate and browse dialogs (non-modal)."""
 
-    def __init__(self, window: QMainWindow, project: Project, show_message: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        project: Project,
+        show_message: Callable[[str], None],
+        running: Callable[[], Project | None] = lambda: None,
+    ) -> None:
+        """``running`` gives the project the runtime actually runs (None until it started).
+
+        The demo aims its connections at the ports its plant was given, not those in its file.
+        """
         self._window = window
+        self._running = running
         self._show_message = show_message
         self._secured = connections_offering(project, CERTIFICATES)
         self._browsable = connections_offering(project, BROWSE)
@@ -96,11 +107,23 @@ class ConnectionsMenu:
         """Browse the server of OPC UA ``connection`` with its own security settings."""
         from hmi.ui.browse_dialog import BrowseDialog  # loads the OPC UA stack: only when asked
 
-        config = self._browsable[connection]
+        config = self.connection_config(connection)
         dialog = BrowseDialog(connection, config.settings, _pki_of(config), self._window)
         dialog.sig_untrusted.connect(lambda thumbprint: self._note_untrusted(connection, thumbprint))
         self._keep(dialog)
         return dialog
+
+    def set_browsing_enabled(self, enabled: bool) -> None:
+        """Offer the Browse actions (or not, until the servers they reach are known)."""
+        for action in self.browse_actions.values():
+            action.setEnabled(enabled)
+
+    def connection_config(self, connection: str) -> ConnectionConfig:
+        """The settings ``connection`` runs with: the running project's, else the project file's."""
+        running = self._running()
+        if running is not None and connection in running.connections:
+            return running.connections[connection]
+        return self._browsable[connection]
 
     def close(self) -> None:
         """Close every dialog this menu opened (a browse dialog then ends its session on its own)."""

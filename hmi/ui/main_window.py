@@ -1,5 +1,11 @@
 """The operator's main window: the mimic screen, a live trend, the alarm summary and connection states.
 
+The mimic is the central widget, under the alarm strip; the trend, the alarm summary and
+the connections view are docks the operator shows and hides from the View menu. A window
+too small to draw the mimic readably (:data:`MIN_READABLE_SCALE`) hides the trend, then
+the alarm summary (the strip stays), and the connections view opens as a tab beside the
+alarm summary or floating, never squeezing the mimic.
+
 Each area is a panel (:mod:`hmi.ui.panels`) that attaches itself to the window's context
 and detaches itself on close; this class only builds the context, lays the panels out and
 lists them. Writes and acknowledgements from any panel come through ``_write`` and
@@ -10,11 +16,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
+import re
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from hmi.core.commands import CommandResult, Origin
 from hmi.model import Sample
@@ -33,6 +41,20 @@ from hmi.ui.trend_panel import TrendPanel
 
 log = logging.getLogger(__name__)
 
+MIN_READABLE_SCALE = 0.75
+"""The mimic is never drawn smaller than this by the window's own layout: 12 px text stays ≥ 9 px."""
+DEFAULT_SIZE = QSize(1600, 940)
+SIZE_VARIABLE = "HMI_WINDOW_SIZE"
+"""``WIDTHxHEIGHT`` (e.g. ``1024x700``): the window's first size, for screenshots of small screens."""
+
+
+def initial_size() -> QSize:
+    """The window's first size: ``HMI_WINDOW_SIZE`` when set to ``WIDTHxHEIGHT``, else 1600×940."""
+    match = re.fullmatch(r"\s*(\d{3,5})\s*[xX×]\s*(\d{3,5})\s*", os.environ.get(SIZE_VARIABLE, ""))
+    if match is None:
+        return DEFAULT_SIZE
+    return QSize(int(match.group(1)), int(match.group(2)))
+
 
 class MainWindow(QMainWindow):
     """Screen + trend + alarms + status bar for one running project."""
@@ -43,7 +65,6 @@ class MainWindow(QMainWindow):
         self.session = session
         self.relay = FutureRelay(self)
         self.setWindowTitle(f"{project.name} — Converge HMI")
-        self.resize(1600, 940)
         self.message = QLabel("")
         self.context = PanelContext(
             project,
@@ -54,6 +75,7 @@ class MainWindow(QMainWindow):
             self.message.setText,
             self,
         )
+        self.connections_dock: ConnectionsDock | None = None
         self.panels: list[Panel] = []
         """Every attached panel, in attach order (detached in reverse on close)."""
         self._shut_down = False
@@ -77,6 +99,7 @@ class MainWindow(QMainWindow):
         start = project.start_screen or next(iter(project.screens), None)
         if start is not None:
             self.show_screen(start)
+        self.resize(initial_size())
 
     # -- building ------------------------------------------------------------------
     def attach_panel(self, panel: Panel) -> None:
@@ -85,20 +108,75 @@ class MainWindow(QMainWindow):
         self.panels.append(panel)
 
     def _lay_out(self) -> None:
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.screen_stack)
-        if self.trend_panel is not None:
-            top.addWidget(self.trend_panel)
-        top.setSizes([980, 620])
-        body = QSplitter(Qt.Orientation.Vertical)
-        body.addWidget(self.alarm_strip)
-        body.addWidget(top)
-        body.addWidget(self.alarm_panel)
-        body.setStretchFactor(1, 1)
-        body.setSizes([40, 660, 200])
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.alarm_strip)
+        column.addWidget(self.screen_stack, 1)
         self.setCentralWidget(body)
+        # the alarm summary spans the whole width under the mimic and the trend
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.trend_dock: QDockWidget | None = None
+        if self.trend_panel is not None:
+            self.trend_dock = self._dock(
+                "Trend", "trend-dock", self.trend_panel, Qt.DockWidgetArea.RightDockWidgetArea
+            )
+            self.resizeDocks([self.trend_dock], [620], Qt.Orientation.Horizontal)
+        self.alarm_dock = self._dock(
+            "Alarms", "alarms-dock", self.alarm_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.connection_bar)
         self.statusBar().addWidget(self.message, 1)
+
+    def _dock(self, title: str, name: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(panel)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- keeping the mimic readable ------------------------------------------------------
+    @property
+    def mimic_scale(self) -> float:
+        """How large the screen in front is drawn (1.0: one screen unit per pixel) in the space left."""
+        view = self.screen_view
+        if view is None:
+            return 1.0
+        rect = view.sceneRect()
+        size = self.screen_stack.size()
+        if rect.width() <= 0 or rect.height() <= 0:
+            return 1.0
+        return min(size.width() / rect.width(), size.height() / rect.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A window made smaller first gives up the docks beside the mimic, so the mimic stays readable."""
+        super().resizeEvent(event)
+        self.fit_mimic()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown at a size too small for everything: the mimic comes first."""
+        super().showEvent(event)
+        self.fit_mimic()
+
+    def fit_mimic(self) -> None:
+        """Hide docked panels (trend first, then the alarm summary) until the mimic is drawn readably."""
+        if not self.isVisible():
+            return  # before the first show nothing is laid out yet: every area still has its default size
+        self._settle()
+        for dock in (self.trend_dock, self.alarm_dock, self.connections_dock):
+            if self.mimic_scale >= MIN_READABLE_SCALE:
+                return
+            if dock is not None and not dock.isHidden() and not dock.isFloating():
+                dock.hide()
+                self._settle()
+
+    def _settle(self) -> None:
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the space a hidden dock left is handed to the mimic now, not later
 
     @property
     def latest(self) -> dict[str, Sample]:
@@ -148,12 +226,23 @@ class MainWindow(QMainWindow):
         ack_all.triggered.connect(lambda: self._acknowledge(None))
         alarms_menu.addAction(ack_all)
         view_menu = self.menuBar().addMenu("&View")
+        if self.trend_dock is not None:
+            self.trend_view_action = self.trend_dock.toggleViewAction()
+            self.trend_view_action.setText("&Trend")
+            self.trend_view_action.setShortcut("Ctrl+T")
+            view_menu.addAction(self.trend_view_action)
+        self.alarms_view_action = self.alarm_dock.toggleViewAction()
+        self.alarms_view_action.setText("&Alarm summary")
+        view_menu.addAction(self.alarms_view_action)
         self.connections_view_action = QAction("&Connections", self)
         self.connections_view_action.triggered.connect(self.show_connections_view)
         view_menu.addAction(self.connections_view_action)
-        self.connections_dock: ConnectionsDock | None = None
-        self.connections_menu = ConnectionsMenu(self, self.project, self.message.setText)
+        self.connections_menu = ConnectionsMenu(
+            self, self.project, self.message.setText, running=self._running_project
+        )
         if self.session.is_demo:
+            # the demo plant's servers get their ports when they start: until then there is nothing to browse
+            self.connections_menu.set_browsing_enabled(False)
             demo_menu = self.menuBar().addMenu("&Demo")
             self.cut_modbus = QAction("Cut the PLC's Modbus link", self)
             self.cut_modbus.setCheckable(True)
@@ -161,17 +250,42 @@ class MainWindow(QMainWindow):
             demo_menu.addAction(self.cut_modbus)
 
     def show_connections_view(self) -> ConnectionsDock:
-        """Open (or bring back) the connections view as a dock below the screen."""
-        if self.connections_dock is None:
-            self.connections_dock = ConnectionsDock(self)
-            self.attach_panel(self.connections_dock)
-            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.connections_dock)
-        self.connections_dock.show()
-        self.connections_dock.raise_()
-        return self.connections_dock
+        """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.
+
+        Either way the mimic keeps its size: a new dock row under it would shrink it.
+        """
+        dock = self.connections_dock
+        if dock is None:
+            dock = self.connections_dock = ConnectionsDock(self)
+            self.attach_panel(dock)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            if not self.alarm_dock.isHidden() and not self.alarm_dock.isFloating():
+                self.tabifyDockWidget(self.alarm_dock, dock)
+            else:
+                self._float(dock)
+        elif not dock.isFloating() and self.alarm_dock.isHidden():
+            self._float(dock)  # its tab partner is hidden: showing it docked would open a row of its own
+        dock.show()
+        self._settle()
+        if self.mimic_scale < MIN_READABLE_SCALE and not dock.isFloating():
+            self._float(dock)
+        if not dock.isFloating():
+            dock.raise_()  # its tab to the front (a floating dock is a window of its own, already on top)
+        return dock
+
+    def _float(self, dock: QDockWidget) -> None:
+        dock.setFloating(True)
+        frame = self.geometry()
+        width, height = min(760, frame.width()), min(320, frame.height() // 2)
+        dock.setGeometry(frame.right() - width, frame.bottom() - height, width, height)
+
+    def _running_project(self) -> Project | None:
+        station = self.session.station
+        return station.project if station is not None else None
 
     def on_runtime_started(self) -> None:
         """Called once the station runs: panels that read history (the trend's backfill) start now."""
+        self.connections_menu.set_browsing_enabled(True)
         self.context.sig_runtime_started.emit(self.session.history_path)
 
     # -- GUI → runtime -------------------------------------------------------------

@@ -45,8 +45,10 @@ class ScreenStack(QStackedWidget):
             self._links.connect(view.sig_open_trend, context.sig_trend_requested)
 
     def detach(self) -> None:
-        """Undo ``attach``."""
+        """Undo ``attach``; text typed and not applied goes with the window."""
         self._links.disconnect_all()
+        for view in self.views.values():
+            view.discard_pending()
         self._context = None
 
     def show_screen(self, name: str) -> bool:
@@ -56,6 +58,8 @@ class ScreenStack(QStackedWidget):
             if self._context is not None:
                 self._context.show_message(f"No screen named {name!r}")
             return False
+        if self.current is not None and self.current is not view:
+            self.current.discard_pending()  # text typed there and not applied must not wait for a return
         self.setCurrentWidget(view)
         self.current = view
         if self._context is not None:

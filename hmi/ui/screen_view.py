@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QResizeEvent
+from PySide6.QtGui import QFocusEvent, QHideEvent, QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from hmi.core.commands import CommandResult, new_request_id
@@ -45,6 +45,8 @@ class ScreenView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The view passes keys to the scene's focus item (a setpoint field): it is reached by a click only.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._bindings: dict[str, list[Binder]] = {}
         self._hooks = _ViewHooks(self, self._bindings)
         self._awaiting: dict[str, Any] = {}  # request id -> the entry waiting for its result
@@ -92,6 +94,28 @@ class ScreenView(QGraphicsView):
             return False
         entry.set_write_result(result.ok, "written" if result.ok else result.error)
         return True
+
+    def discard_pending(self) -> None:
+        """Throw away every setpoint text typed on this screen and not applied (the screen is left)."""
+        for item in self.items_by_id.values():
+            discard = getattr(item, "discard_pending", None)
+            if callable(discard):
+                discard()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Focus that comes back by itself (a hidden button, the window reactivated) reaches no item.
+
+        The scene would give it to the item that had it last, typically a setpoint field with
+        the operator's old text, and the next Enter, meant for something else, would apply it.
+        """
+        super().focusInEvent(event)
+        if event.reason() is not Qt.FocusReason.MouseFocusReason:
+            self.scene().setFocusItem(None)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """A screen out of sight (another in front, the window closed) keeps nothing typed for later."""
+        self.discard_pending()
+        super().hideEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the whole screen visible at any window size."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from hmi.model import Sample
+from hmi.model.symbols import display_format
 from hmi.project.config import Project, TrendDef
 from hmi.project.trend_store import save_trend
 from hmi.ui.futures import FutureRelay
@@ -78,6 +79,8 @@ class TrendPanel(QWidget):
         self.pen_table = PenTable(self)
         self.loader = HistoryLoader(relay, self)
         self.backfilled = False
+        self.preset_span = trend.span
+        """The span Reset returns to: the last preset chosen, else the trend's own."""
         self._links = SignalLinks()
         self._context: PanelContext | None = None
 
@@ -99,6 +102,8 @@ class TrendPanel(QWidget):
         self.toolbar.sig_preset_chosen.connect(self.set_preset)
         self.toolbar.sig_custom_range_chosen.connect(self.show_range)
         self.toolbar.sig_live_toggled.connect(self._on_live_toggled)
+        self.toolbar.sig_reset_requested.connect(self.reset_view)
+        self.trend.sig_reset_requested.connect(self.reset_view)
         self.toolbar.sig_add_pen_requested.connect(self._ask_pens)
         self.toolbar.sig_export_csv_requested.connect(self._ask_csv_path)
         self.toolbar.sig_export_png_requested.connect(self._ask_png_path)
@@ -151,7 +156,8 @@ class TrendPanel(QWidget):
             self.status.setText(f"{tag} is already on the trend")
             return False
         colour = self.trend.add_pen(tag, definition.units)
-        self.pen_table.add_pen(tag, colour, definition.units, definition.description, definition.decimals)
+        decimals = display_format(definition).decimals  # an integer tag reads 1200, not 1200.00
+        self.pen_table.add_pen(tag, colour, definition.units, definition.description, decimals)
         self._reload()
         return True
 
@@ -169,6 +175,7 @@ class TrendPanel(QWidget):
             self.remove_pen(pen)
         self.trend.resume()
         self.trend.set_span(trend.span)
+        self.preset_span = trend.span
         self.toolbar.mark_preset(trend.span)
         self._set_pens(trend.pens)
         self._reload()
@@ -178,12 +185,14 @@ class TrendPanel(QWidget):
             definition = self.project.tags.get(pen)
             units = definition.units if definition else ""
             colour = self.trend.add_pen(pen, units)
-            description, decimals = (definition.description, definition.decimals) if definition else ("", 2)
+            description = definition.description if definition else ""
+            decimals = display_format(definition).decimals
             self.pen_table.add_pen(pen, colour, units, description, decimals)
 
     # --- time range ----------------------------------------------------------------------------------
     def set_preset(self, span: float) -> None:
         """Show the last ``span`` seconds, live."""
+        self.preset_span = span
         self.toolbar.mark_preset(span)
         self.trend.set_span(span)
         if self.trend.paused:
@@ -195,6 +204,10 @@ class TrendPanel(QWidget):
         self.toolbar.mark_preset(-1)
         self.trend.show_time_range(start, end)
         self._reload()
+
+    def reset_view(self) -> None:
+        """Back to the preset: its span, live, every y axis on auto scale."""
+        self.set_preset(self.preset_span)
 
     def go_live(self) -> None:
         """Back to following the newest values."""

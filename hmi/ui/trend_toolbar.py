@@ -66,6 +66,9 @@ class TrendToolbar(QWidget):
     sig_live_toggled = Signal(bool)
     """(live): True to follow the newest values, False to pause."""
 
+    sig_reset_requested = Signal()
+    """Back to the preset range, live, every axis on auto scale."""
+
     sig_add_pen_requested = Signal()
     """The operator wants to add pens."""
 
@@ -102,6 +105,11 @@ class TrendToolbar(QWidget):
         self.live_button.setChecked(True)
         self.live_button.toggled.connect(self.sig_live_toggled)
         layout.addWidget(self.live_button)
+        self.reset_button = self._button(
+            "Reset", "Back to the preset time range, live (or double-click the chart, or press Home on it)"
+        )
+        self.reset_button.clicked.connect(self.sig_reset_requested)
+        layout.addWidget(self.reset_button)
         layout.addStretch(1)
         actions = (
             ("Add pen…", "Add pens from the project's tags", self.sig_add_pen_requested),

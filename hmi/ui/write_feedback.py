@@ -32,4 +32,3 @@ def limits_hint(tag: TagDef | None) -> tuple[float | None, float | None]:
     if tag is None or tag.limits is None:
         return None, None
     return tag.limits
-
