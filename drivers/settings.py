@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.modbus_scaling import LinearScale
+from hmi.model import DataType
+
 BYTE_ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
 """Register byte/word orders: ABCD big-endian words and bytes, CDAB swapped words, BADC swapped bytes."""
 
@@ -40,11 +43,19 @@ class ModbusTagLink:
     """Unit id overriding the connection's (a gateway serves many devices)."""
     verify: bool | None = None
     """Read back after a write and compare; None leaves it to the connection."""
+    scale: LinearScale | None = None
+    """Engineering-unit scaling of an integer register; the tag's value is then a float64."""
+    raw_type: DataType | None = None
+    """The register's own type when ``scale`` is set (the tag's type is then float64)."""
 
     @classmethod
     def of(cls, link: Any) -> ModbusTagLink:
         """The tag's Modbus link, or the defaults for a tag built without one."""
         return link if isinstance(link, ModbusTagLink) else _MODBUS_DEFAULTS
+
+    def register_type(self, tag_type: DataType) -> DataType:
+        """The type held in the registers: the raw type of a scaled tag, else the tag's own."""
+        return self.raw_type if self.raw_type is not None else tag_type
 
 
 _MODBUS_DEFAULTS = ModbusTagLink()
