@@ -38,6 +38,7 @@ from drivers.opcua_subscriptions import (
     plan_monitored_items,
     subscribe,
 )
+from drivers.opcua_values import TimePolicy
 from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.model import ConnectionState, Reason, Sample, StalePolicy, TagDef, WriteError
 
@@ -122,6 +123,8 @@ class OpcUaDriver(Driver):
             late_after_link_loss=counters.late,
             unrouted=counters.unrouted,
             server_queue_overflows=counters.server_overflows,
+            type_mismatches=counters.type_mismatches,
+            restamped=counters.restamped,
         )
 
     def _keepalive_age(self) -> float | str:
@@ -235,7 +238,14 @@ class OpcUaDriver(Driver):
                 for name, tag in by_tag.items()
             },
         )
-        self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
+        self._router = NotificationRouter(
+            plans,
+            self.publish,
+            self._declare_link_lost,
+            self._counters,
+            {name: tag.type for name, tag in by_tag.items()},
+            TimePolicy(self.settings.max_clock_skew, self.settings.max_source_age),
+        )
         parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)
         outcome = await subscribe(client, plans, self._router, parameters)
         self._subscriptions, self._items = outcome.subscriptions, outcome.items

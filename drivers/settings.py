@@ -101,3 +101,7 @@ class OpcUaSettings:
     """The private key file (PEM or DER) of ``user_certificate``."""
     user_key_password_env: str | None = None
     """Environment variable holding the passphrase of an encrypted ``user_private_key``."""
+    max_clock_skew: float = 300.0
+    """A source timestamp further ahead of the receive time (s) is a wrong clock: UNCERTAIN, restamped."""
+    max_source_age: float = 86_400.0
+    """A source timestamp older than this (s) is replaced with the receive time."""

@@ -32,6 +32,7 @@ class Reason(enum.StrEnum):
     CONFIG_ERROR = "config error"
     DEVICE_FAILURE = "device failure"
     PROTOCOL_ERROR = "protocol error"
+    CLOCK_SKEW = "clock skew"
     OUT_OF_SERVICE = "out of service"
     STALE = "stale"
     LAST_USABLE = "last usable"
