@@ -21,7 +21,6 @@ The first mismatch is kept as ``violation``; the link turns it into a protocol e
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 _MBAP = 7  # transaction id (2), protocol id (2), length (2), unit id (1)
@@ -111,14 +110,10 @@ class FrameCheck:
     def __init__(self) -> None:
         self.request: SentRequest | None = None
         self.violation: str | None = None
-        self.broken: asyncio.Future[str] | None = None
-        """Done at the first mismatch, so the caller need not wait for pymodbus's timeout."""
 
-    def arm(self) -> asyncio.Future[str]:
-        """Forget the last request (a new one is about to be sent); returns the new ``broken``."""
+    def arm(self) -> None:
+        """Forget the last request: a new one is about to be sent."""
         self.request, self.violation = None, None
-        self.broken = asyncio.get_running_loop().create_future()
-        return self.broken
 
     def trace(self, sending: bool, data: bytes) -> bytes:
         """pymodbus's ``trace_packet`` hook: note what is sent, judge what arrives; returns ``data``."""
@@ -152,5 +147,3 @@ class FrameCheck:
 
     def _fail(self, reason: str) -> None:
         self.violation = reason
-        if self.broken is not None and not self.broken.done():
-            self.broken.set_result(reason)

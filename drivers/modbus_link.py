@@ -13,7 +13,6 @@ its data is never decoded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -103,10 +102,10 @@ class ModbusLink:
         loop = asyncio.get_running_loop()
         started = loop.time()
         self._what = what
-        broken = self._frames.arm()
+        self._frames.arm()
         try:
             async with asyncio.timeout(self.settings.timeout + TIMEOUT_GUARD_S):
-                response = await _unless_broken(request(client), broken)
+                response = await request(client)
         except (ModbusIOException, TimeoutError) as exc:
             self._raise_violation(what, exc)
             message = f"{what}: no response within {self.settings.timeout:g} s"
@@ -169,22 +168,3 @@ class ModbusLink:
         if len(values) == 1:
             return await self.call(what, lambda c: c.write_register(index, values[0], device_id=unit))
         return await self.call(what, lambda c: c.write_registers(index, list(values), device_id=unit))
-
-
-async def _unless_broken(answer: Awaitable[ModbusPDU], broken: asyncio.Future[str]) -> ModbusPDU:
-    """The answer, or ``TimeoutError`` at once when a mismatched frame arrived first.
-
-    pymodbus skips a frame with another transaction or unit id and keeps waiting; there is
-    no point waiting for the timeout once the device has answered something else.
-    """
-    task = asyncio.ensure_future(answer)
-    try:
-        await asyncio.wait((task, broken), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
-            task.cancel()  # also when our caller's timeout cancels us: no request is left running
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    if task.cancelled():
-        raise TimeoutError("the answer did not match the request")
-    return task.result()
