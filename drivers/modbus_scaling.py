@@ -16,6 +16,8 @@ from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
 
+from hmi.model import DataType
+
 
 def exact(number: float | int | Decimal | Fraction) -> Fraction:
     """The decimal a number is written as, exactly: ``0.1`` gives 1/10."""
@@ -73,7 +75,27 @@ class LinearScale:
             )
         return int(raw)
 
+    def raw_for_write(self, value: object, raw_type: DataType) -> int:
+        """The raw integer to write for ``value``; ``ValueError`` when it is not a whole raw step or
+        does not fit ``raw_type``. Nothing is rounded."""
+        raw = self.to_raw(value)
+        low, high = raw_range(raw_type)
+        if not low <= raw <= high:
+            eng_low, eng_high = self.span_of(low, high)
+            raise ValueError(
+                f"{value} is outside the range of the scaled {raw_type.value} ([{eng_low:g}, {eng_high:g}])"
+            )
+        return raw
+
     def span_of(self, low: int, high: int) -> tuple[float, float]:
         """The engineering range of the raw range ``low..high``, lowest first."""
         ends = sorted((self.to_engineering(low), self.to_engineering(high)))
         return ends[0], ends[1]
+
+
+def raw_range(data_type: DataType) -> tuple[int, int]:
+    """The smallest and largest value of an integer register type."""
+    bits = int(data_type.value.lstrip("uint"))
+    if data_type.value.startswith("u"):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus_address import Table
-from drivers.modbus_codec import Value, as_bool, decode, decode_bit, encode, integer_range, with_bit
+from drivers.modbus_codec import Value, as_bool, decode, decode_bit, encode, with_bit
 from drivers.modbus_errors import describe_exception
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_plan import PlannedTag, ReadBlock
@@ -48,13 +48,7 @@ def encode_planned(planned: PlannedTag, value: Value) -> Payload:
     data_type = link.register_type(tag.type)
     if link.scale is None:
         return encode(value, data_type, link.byte_order, tag.string_length)
-    raw = link.scale.to_raw(value)
-    low, high = integer_range(data_type)
-    if not low <= raw <= high:
-        eng_low, eng_high = link.scale.span_of(low, high)
-        raise ValueError(
-            f"{value} is outside the range of the scaled {data_type.value} ([{eng_low:g}, {eng_high:g}])"
-        )
+    raw = link.scale.raw_for_write(value, data_type)
     return encode(raw, data_type, link.byte_order, tag.string_length)
 
 

@@ -53,6 +53,20 @@ class ModbusTagLink:
         """The tag's Modbus link, or the defaults for a tag built without one."""
         return link if isinstance(link, ModbusTagLink) else _MODBUS_DEFAULTS
 
+    def write_problem(self, value: Any) -> str | None:
+        """Why an engineering value cannot be written exactly to a scaled register (None when it can).
+
+        The one write check asks every tag's link this, so an operator's entry, a screen button
+        and ``hmi write`` refuse a value between two raw steps before anything is sent.
+        """
+        if self.scale is None or self.raw_type is None:
+            return None
+        try:
+            self.scale.raw_for_write(value, self.raw_type)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     def register_type(self, tag_type: DataType) -> DataType:
         """The type held in the registers: the raw type of a scaled tag, else the tag's own."""
         return self.raw_type if self.raw_type is not None else tag_type

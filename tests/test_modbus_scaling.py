@@ -91,12 +91,20 @@ async def test_raw_registers_read_in_engineering_units_and_writes_go_back_exactl
         assert await held(0, 4) == [625, 1000, 0, 2234], "a refused write sends nothing"
 
 
-def test_the_write_check_keeps_limits_in_engineering_units(tmp_path: Path) -> None:
+def test_the_write_check_keeps_limits_in_engineering_units_and_refuses_what_is_not_a_step(
+    tmp_path: Path,
+) -> None:
     write_project(tmp_path, PROJECT.format(port=502))
     level = load_project(tmp_path).tags["LEVEL"]
     assert coerce_for_write(level, "62.5") == 62.5
     with pytest.raises(WriteError, match="outside the limits"):
         coerce_for_write(level, "100.1")
+    # The one write check refuses what the register cannot hold exactly, before anything is sent.
+    with pytest.raises(WriteError, match=r"^LEVEL: 62\.55 is not a whole number of steps of 0\.1: "):
+        coerce_for_write(level, "62.55")
+    flow = load_project(tmp_path).tags["FLOW"]
+    with pytest.raises(WriteError, match=r"^FLOW: -10\.01 is outside the range of the scaled uint32"):
+        coerce_for_write(flow, -10.01)
 
 
 SCALES = [
