@@ -164,6 +164,7 @@ class Driver(abc.ABC):
             previous = self._status
             self._set_state(ConnectionState.CONNECTING, previous.last_error, structured=previous.error)
             structured: DriverError | None = None
+            reason = Reason.COMM_FAILURE
             try:
                 await self._connect()
                 self._set_state(ConnectionState.CONNECTED)
@@ -176,8 +177,11 @@ class Driver(abc.ABC):
             except Exception as exc:  # any failure of the link is reported, never fatal
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 structured = driver_error_of(exc)
+                # A driver's error may say better what the tags suffer from (a protocol error).
+                said = getattr(exc, "reason", None)  # only our Reason: ssl and urllib errors carry text
+                reason = said if isinstance(said, Reason) and said else Reason.COMM_FAILURE
             await self._disconnect()
-            self._mark_all_bad(Reason.COMM_FAILURE)
+            self._mark_all_bad(reason)
             delay = self._backoff.next_delay()
             log.warning("%s: %s; retrying in %.1f s", self.name, error, delay)
             self._set_state(ConnectionState.BACKING_OFF, error, delay, structured)

@@ -114,7 +114,7 @@ class ModbusDriver(Driver):
             for share, link in zip(group.dealt(len(self._links)), self._links, strict=False)
         ]
         loop_tasks += [
-            asyncio.create_task(self._watch_link(link.lost), name=f"{self.name}: watch {link.name}")
+            asyncio.create_task(self._watch_link(link), name=f"{self.name}: watch {link.name}")
             for link in self._links
         ]
         try:
@@ -125,9 +125,13 @@ class ModbusDriver(Driver):
         finally:
             await cancel_and_wait(loop_tasks)
 
-    async def _watch_link(self, link_lost: asyncio.Event) -> None:
+    async def _watch_link(self, link: ModbusLink) -> None:
         # Fails the scan at once when the peer closes, rather than after a request times out.
-        await link_lost.wait()
+        await link.lost.wait()
+        if (error := link.protocol_error()) is not None:
+            # The link was dropped over an answer that did not match (by us, or by pymodbus failing
+            # to decode it): that is what the tags must show, not a plain lost connection.
+            raise error
         self._stats.record_error("connection lost")
         raise LinkError("connection lost")
 

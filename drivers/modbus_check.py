@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from drivers.modbus_address import MAX_ADDRESS, ModbusAddress, check_type_fits, parse_address, register_count
+from drivers.modbus_codec import integer_range
+from drivers.modbus_scaling import LinearScale
 from drivers.registry import TagIssue, TagToCheck
 from hmi.model import DataType
+
+
+def tag_scale(tag: Any) -> LinearScale | None:
+    """The linear scale of a validated tag entry's ``scale`` key (None without one)."""
+    spec = getattr(tag, "scale", None)
+    if spec is None:
+        return None
+    if spec.gain is not None:
+        return LinearScale.from_gain(spec.gain, spec.offset or 0.0)
+    return LinearScale.from_ranges(spec.raw, spec.eng)
 
 
 def check_modbus_tag(entry: TagToCheck) -> list[TagIssue]:
@@ -30,7 +43,26 @@ def check_modbus_tag(entry: TagToCheck) -> list[TagIssue]:
         issues.append(TagIssue(name, "length", f"missing required key 'length' ({reason})"))
     if address.index + _register_span(entry, address) - 1 > MAX_ADDRESS:
         issues.append(TagIssue(name, "address", f"{tag.type} at {address} runs past address {MAX_ADDRESS}"))
+    issues += _scale_issues(entry)
     return issues
+
+
+def _scale_issues(entry: TagToCheck) -> list[TagIssue]:
+    """Limits of a scaled tag are in engineering units: they must lie where the register can reach."""
+    tag = entry.tag
+    scale = tag_scale(tag)
+    if scale is None or not tag.type.is_integer:
+        return []
+    low, high = scale.span_of(*integer_range(tag.type))
+    if tag.scale.eng is not None:
+        low, high = max(low, min(tag.scale.eng)), min(high, max(tag.scale.eng))
+        where = f"the engineering range [{low:g}, {high:g}]"
+    else:
+        where = f"the engineering range of a scaled {tag.type} [{low:g}, {high:g}]"
+    if tag.limits is not None and not (low <= tag.limits[0] and tag.limits[1] <= high):
+        limits = f"[{tag.limits[0]:g}, {tag.limits[1]:g}]"
+        return [TagIssue(entry.name, "limits", f"limits: {limits} (engineering units) lie outside {where}")]
+    return []
 
 
 def check_modbus_overlaps(entries: Sequence[TagToCheck]) -> list[TagIssue]:

@@ -22,6 +22,19 @@ _GATEWAY_ERRORS = frozenset({10, 11})
 class LinkError(ConnectionError):
     """The connection itself failed (lost, refused, no response): the supervisor reconnects."""
 
+    reason = Reason.COMM_FAILURE
+    """What the tags of the connection show while it is down."""
+
+
+class ProtocolError(LinkError):
+    """An answer that does not match its request: its data is never used, the connection is reopened.
+
+    After an answer to another request (or unit) the pairing of answers and requests on the
+    connection can no longer be trusted, so the whole connection goes, not just the one read.
+    """
+
+    reason = Reason.PROTOCOL_ERROR
+
 
 def describe_exception(code: int) -> str:
     """A readable name for a Modbus exception code, with the code."""

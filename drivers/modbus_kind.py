@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from drivers.modbus_check import check_modbus_overlaps, check_modbus_tag
+from drivers.modbus_check import check_modbus_overlaps, check_modbus_tag, tag_scale
 from drivers.modbus_schema import ModbusConnectionSpec
 from drivers.modbus_stats import ModbusDiagnostics
 from drivers.registry import DriverContext, DriverKind, TagToCheck, register
@@ -31,9 +31,12 @@ def create_modbus_driver(
 
 
 def modbus_tag_link(entry: TagToCheck) -> ModbusTagLink:
-    """The tag's byte order (else its connection's), unit id and verify choice."""
-    byte_order = entry.tag.byte_order or getattr(entry.settings, "byte_order", None) or "ABCD"
-    return ModbusTagLink(byte_order, entry.tag.unit, entry.tag.verify)
+    """The tag's byte order (else its connection's), unit id, verify choice and scaling."""
+    tag = entry.tag
+    byte_order = tag.byte_order or getattr(entry.settings, "byte_order", None) or "ABCD"
+    scale = tag_scale(tag)
+    raw_type = tag.type if scale is not None else None
+    return ModbusTagLink(byte_order, tag.unit, tag.verify, scale, raw_type)
 
 
 MODBUS = DriverKind(
@@ -45,6 +48,6 @@ MODBUS = DriverKind(
     check_tags=check_modbus_overlaps,
     tag_link=modbus_tag_link,
     diagnostics=ModbusDiagnostics,
-    tag_keys=frozenset({"byte_order", "length", "unit", "verify"}),
+    tag_keys=frozenset({"byte_order", "length", "unit", "verify", "scale"}),
 )
 register(MODBUS)

@@ -5,7 +5,9 @@ decides when to reconnect: ``reconnect_delay=0`` starts no reconnect task when
 the link drops, ``retries=0`` sends each request once and waits ``timeout`` for
 the answer, and no request is ever sent on a closed client (pymodbus would
 quietly reconnect inside the request). A link the peer closes sets ``lost`` at
-once through pymodbus's ``trace_connect``.
+once through pymodbus's ``trace_connect``. Every answer is checked against its request on
+the bytes (``drivers.modbus_frames``): one that does not match is a ``ProtocolError``, and
+its data is never decoded.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
 from drivers.modbus_address import Table
-from drivers.modbus_errors import LinkError, describe_exception
+from drivers.modbus_errors import LinkError, ProtocolError, describe_exception
+from drivers.modbus_frames import FrameCheck
 from drivers.modbus_lock import PriorityLock
 from drivers.modbus_stats import RequestStats
 from drivers.settings import ModbusSettings
@@ -45,6 +48,8 @@ class ModbusLink:
         self.lost = asyncio.Event()
         """Set when the peer closes the current connection."""
         self._client: AsyncModbusTcpClient | None = None
+        self._frames = FrameCheck()
+        self._what = ""
 
     @property
     def connected(self) -> bool:
@@ -69,6 +74,7 @@ class ModbusLink:
             retries=0,
             reconnect_delay=0,
             trace_connect=on_link_change,
+            trace_packet=self._frames.trace,
         )
         if not await self._client.connect():
             self.close()
@@ -86,29 +92,50 @@ class ModbusLink:
         """Send one request and await its answer; the caller holds ``lock``.
 
         Returns normal and exception responses alike (``isError()`` tells them
-        apart); raises ``LinkError`` when the link is down or the device does not
-        answer in time. ``what`` names the request in error messages.
+        apart); raises ``ProtocolError`` when the answer does not match the request,
+        ``LinkError`` when the link is down or the device does not answer in time.
+        ``what`` names the request in error messages.
         """
         client = self._client
         if client is None or not client.connected:
             raise LinkError("not connected")
         loop = asyncio.get_running_loop()
         started = loop.time()
+        self._what = what
+        self._frames.arm()
         try:
             async with asyncio.timeout(self.settings.timeout + TIMEOUT_GUARD_S):
                 response = await request(client)
         except (ModbusIOException, TimeoutError) as exc:
+            self._raise_violation(what, exc)
             message = f"{what}: no response within {self.settings.timeout:g} s"
             self.stats.record_error(message)
             raise LinkError(message) from exc
         except (ConnectionException, OSError) as exc:
+            self._raise_violation(what, exc)
             message = f"{what}: connection failed ({exc})"
             self.stats.record_error(message)
             raise LinkError(message) from exc
+        self._raise_violation(what)
         self.stats.record(loop.time() - started)
         if response.isError():
             self.stats.record_error(f"{what}: {describe_exception(response.exception_code)}", True)
         return response
+
+    def protocol_error(self) -> ProtocolError | None:
+        """The error of the last request when its answer did not match it, else None."""
+        violation = self._frames.violation
+        return None if violation is None else ProtocolError(f"{self._what}: protocol error: {violation}")
+
+    def _raise_violation(self, what: str, cause: BaseException | None = None) -> None:
+        """Raise ``ProtocolError`` when an answer to the request in flight did not match it."""
+        error = self.protocol_error()
+        if error is None:
+            return
+        self.stats.record_error(str(error))
+        # The client may still wait for an answer or hold a stray one: no later request may use it.
+        self.close()
+        raise error from cause
 
     async def read(self, table: Table, start: int, count: int, unit: int | None = None) -> ModbusPDU:
         """Read ``count`` bits or registers of ``table`` from ``start``; the caller holds ``lock``."""

@@ -106,22 +106,26 @@ def plan_tag(tag: TagDef, default_unit: int = 1) -> PlannedTag:
     The tag's own unit id wins over ``default_unit``, the connection's.
     """
     address = parse_address(tag.address)
-    check_type_fits(address, tag.type)
-    if tag.type is not DataType.BOOL:
-        check_byte_order(ModbusTagLink.of(tag.link).byte_order)
+    link = ModbusTagLink.of(tag.link)
+    data_type = link.register_type(tag.type)
+    check_type_fits(address, data_type)
+    if link.scale is not None and not data_type.is_integer:
+        raise ValueError(f"scaling needs an integer register type, not {data_type.value}")
+    if data_type is not DataType.BOOL:
+        check_byte_order(link.byte_order)
     count = (
-        1 if address.table.is_bit or address.bit is not None else register_count(tag.type, tag.string_length)
+        1 if address.table.is_bit or address.bit is not None else register_count(data_type, tag.string_length)
     )
     if count > MAX_READ_REGISTERS:
         raise ValueError(
-            f"{tag.type.value} of {tag.string_length} characters needs {count} registers, "
+            f"{data_type.value} of {tag.string_length} characters needs {count} registers, "
             f"more than one read can fetch ({MAX_READ_REGISTERS})"
         )
     if address.index + count - 1 > MAX_ADDRESS:
-        raise ValueError(f"{tag.type.value} at {address} runs past the last address {MAX_ADDRESS}")
+        raise ValueError(f"{data_type.value} at {address} runs past the last address {MAX_ADDRESS}")
     if not tag.scan_period > 0:
         raise ValueError(f"scan period must be positive, got {tag.scan_period}")
-    own_unit = ModbusTagLink.of(tag.link).unit
+    own_unit = link.unit
     unit = default_unit if own_unit is None else own_unit
     if not 0 <= unit <= MAX_UNIT:
         raise ValueError(f"unit id {unit} is outside 0..{MAX_UNIT}")

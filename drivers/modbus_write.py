@@ -22,21 +22,34 @@ Payload = bool | list[int]
 
 
 def decode_planned(planned: PlannedTag, words: Sequence[int]) -> Value:
-    """The typed value of one tag from its span of a block's response."""
+    """The typed value of one tag from its span of a block's response (scaled, for a scaled tag)."""
     address, tag = planned.address, planned.tag
     if address.table.is_bit:
         return bool(words[0])
     if address.bit is not None:
         return decode_bit(words[0], address.bit)
-    return decode(words, tag.type, ModbusTagLink.of(tag.link).byte_order, tag.string_length)
+    link = ModbusTagLink.of(tag.link)
+    value = decode(words, link.register_type(tag.type), link.byte_order, tag.string_length)
+    if link.scale is not None:
+        assert isinstance(value, int)  # the schema allows scaling on integer registers only
+        return link.scale.to_engineering(value)
+    return value
 
 
 def encode_planned(planned: PlannedTag, value: Value) -> Payload:
-    """The wire form of ``value`` for one tag; ``ValueError`` says why it does not fit."""
+    """The wire form of ``value`` for one tag; ``ValueError`` says why it does not fit.
+
+    A scaled tag's value is in engineering units: it must be a whole number of raw steps.
+    """
     address, tag = planned.address, planned.tag
     if address.table.is_bit or address.bit is not None:
         return as_bool(value)
-    return encode(value, tag.type, ModbusTagLink.of(tag.link).byte_order, tag.string_length)
+    link = ModbusTagLink.of(tag.link)
+    data_type = link.register_type(tag.type)
+    if link.scale is None:
+        return encode(value, data_type, link.byte_order, tag.string_length)
+    raw = link.scale.raw_for_write(value, data_type)
+    return encode(raw, data_type, link.byte_order, tag.string_length)
 
 
 async def send_write(link: ModbusLink, planned: PlannedTag, payload: Payload) -> ModbusPDU:

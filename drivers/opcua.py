@@ -27,7 +27,7 @@ from drivers.opcua_client import SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
 from drivers.opcua_credentials import apply_login, explaining_login_refusal
 from drivers.opcua_diagnostics import OpcUaDiagnostics
-from drivers.opcua_nodeid import parse_node_id
+from drivers.opcua_namespaces import NamespaceBinding, TagAddress
 from drivers.opcua_quality import status_name
 from drivers.opcua_security import secure_client
 from drivers.opcua_subscriptions import (
@@ -38,6 +38,7 @@ from drivers.opcua_subscriptions import (
     plan_monitored_items,
     subscribe,
 )
+from drivers.opcua_values import TimePolicy
 from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.model import ConnectionState, Reason, Sample, StalePolicy, TagDef, WriteError
 
@@ -76,13 +77,17 @@ class OpcUaDriver(Driver):
         self.settings = settings
         # An explicit folder (the runtime's resolved one, a test's) wins over the project setting.
         self._pki_dir = pki_dir or (Path(settings.pki_dir) if settings.pki_dir else None)
-        self._node_ids: dict[str, ua.NodeId] = {}
+        self._addresses: dict[str, TagAddress] = {}
         self._invalid_addresses: dict[str, str] = {}
         for tag in self.tags:
             try:
-                self._node_ids[tag.name] = _node_id_of(tag.address)
+                self._addresses[tag.name] = TagAddress.parse(tag.address)
             except ValueError as exc:
                 self._invalid_addresses[tag.name] = str(exc)
+        # Bound to the server's namespace array at each connect: indexes may change across restarts.
+        self._namespaces = NamespaceBinding()
+        self._node_ids: dict[str, ua.NodeId] = {}
+        self._unresolved: dict[str, str] = {}
         self._client: Client | None = None
         self._router: NotificationRouter | None = None
         self._variant_types: dict[str, ua.VariantType] = {}
@@ -114,7 +119,7 @@ class OpcUaDriver(Driver):
             session_id=self._session_id,
             subscriptions=len(self._subscriptions),
             items=self._items,
-            refused_items=len(self._refused) + len(self._invalid_addresses),
+            refused_items=len(self._refused) + len(self._invalid_addresses) + len(self._unresolved),
             items_without_deadband=len(self._unfiltered),
             notifications=counters.received,
             keepalive_age_s=self._keepalive_age(),
@@ -122,6 +127,8 @@ class OpcUaDriver(Driver):
             late_after_link_loss=counters.late,
             unrouted=counters.unrouted,
             server_queue_overflows=counters.server_overflows,
+            type_mismatches=counters.type_mismatches,
+            restamped=counters.restamped,
         )
 
     def _keepalive_age(self) -> float | str:
@@ -145,8 +152,8 @@ class OpcUaDriver(Driver):
             raise WriteError(f"{tag.name}: connection {self.name} is not connected")
         node_id = self._node_ids.get(tag.name)
         if node_id is None:
-            reason = self._invalid_addresses.get(tag.name, f"not a tag of connection {self.name}")
-            raise WriteError(f"{tag.name}: {reason}")
+            reason = self._invalid_addresses.get(tag.name) or self._unresolved.get(tag.name)
+            raise WriteError(f"{tag.name}: {reason or f'not a tag of connection {self.name}'}")
         vtype = self._variant_types.get(tag.name)
         if vtype is None:
             vtype = await self._read_variant_type(client, tag, node_id)
@@ -204,6 +211,8 @@ class OpcUaDriver(Driver):
             with explaining_login_refusal(self.settings):
                 await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
+        namespaces = await client.get_namespace_array()
+        self._node_ids, self._unresolved = self._namespaces.resolve(self._addresses, namespaces)
         await self._cache_variant_types(client)
         await self._subscribe(client)
 
@@ -235,12 +244,19 @@ class OpcUaDriver(Driver):
                 for name, tag in by_tag.items()
             },
         )
-        self._router = NotificationRouter(plans, self.publish, self._declare_link_lost, self._counters)
+        self._router = NotificationRouter(
+            plans,
+            self.publish,
+            self._declare_link_lost,
+            self._counters,
+            {name: tag.type for name, tag in by_tag.items()},
+            TimePolicy(self.settings.max_clock_skew, self.settings.max_source_age),
+        )
         parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)
         outcome = await subscribe(client, plans, self._router, parameters)
         self._subscriptions, self._items = outcome.subscriptions, outcome.items
         self._refused, self._unfiltered = outcome.refused, outcome.unfiltered
-        refused = {**self._invalid_addresses, **outcome.refused}
+        refused = {**self._invalid_addresses, **self._unresolved, **outcome.refused}
         for name, why in refused.items():
             log.error("%s: tag %s (%s) is not subscribed: %s", self.name, name, by_tag[name].address, why)
             self.publish(name, Sample.bad(Reason.CONFIG_ERROR))
@@ -294,15 +310,6 @@ class OpcUaDriver(Driver):
         if now > since:
             self._rate = (received - before) / (now - since)
         self._rate_mark = (now, received)
-
-
-def _node_id_of(address: str) -> ua.NodeId:
-    """Parse a tag address; the project's own syntax check gives the clearer message."""
-    parse_node_id(address)
-    try:
-        return ua.NodeId.from_string(address)
-    except ua.UaError as exc:
-        raise ValueError(f"bad OPC UA NodeId {address!r}: {exc}") from None
 
 
 async def _variant_type_of(client: Client, data_type: ua.DataValue) -> ua.VariantType | None:

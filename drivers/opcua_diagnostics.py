@@ -28,3 +28,7 @@ class OpcUaDiagnostics(DriverDiagnostics):
     late_after_link_loss: int = 0
     unrouted: int = 0
     server_queue_overflows: int = 0
+    type_mismatches: int = 0
+    """Values that did not fit their tag's type (published BAD, config error)."""
+    restamped: int = 0
+    """Values whose source timestamp was implausible (published with the receive time)."""

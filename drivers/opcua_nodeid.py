@@ -13,8 +13,12 @@ import re
 MAX_NAMESPACE_INDEX = 65535
 MAX_NUMERIC_ID = 2**32 - 1
 MAX_STRING_ID_LENGTH = 4096  # OPC UA Part 3 caps string identifiers at 4096 characters
+MAX_NAMESPACE_URI_LENGTH = 4096
 
-NODE_ID_FORMS = "ns=<index>;<i|s|g|b>=<identifier> or i=<number> (for example ns=2;s=Tank.Level)"
+NODE_ID_FORMS = (
+    "nsu=<namespace uri>;<i|s|g|b>=<identifier>, ns=<index>;<i|s|g|b>=<identifier> or i=<number> "
+    "(for example nsu=urn:plant;s=Tank.Level)"
+)
 
 _DECIMAL = re.compile(r"[0-9]+")
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -24,15 +28,22 @@ def parse_node_id(text: str) -> None:
     """Check that ``text`` is a NodeId in the OPC UA string form; raise ``ValueError`` saying why not.
 
     Accepted: ``i=85``, ``ns=2;i=1001``, ``ns=2;s=Any text``, ``ns=1;g=<8-4-4-4-12 hex>``,
-    ``ns=3;b=<base64>``. The namespace-URI form ``nsu=`` is refused: the
-    runtime addresses namespaces by index.
+    ``ns=3;b=<base64>``, and each of them with the namespace named by its URI instead of its
+    index: ``nsu=urn:plant;s=Tank.Level`` (the URI ends at the first ``;``), which the driver
+    resolves against the server's namespace array on every connect.
     """
     if not isinstance(text, str) or not text:
         raise ValueError(f"bad OPC UA NodeId {text!r}: expected {NODE_ID_FORMS}")
     identifier = text
     if text.startswith("nsu="):
-        raise ValueError(f"OPC UA NodeId {text!r}: the nsu=<uri> form is not supported; use ns=<index>")
-    if text.startswith("ns="):
+        uri, separator, identifier = text[4:].partition(";")
+        if not separator:
+            raise ValueError(
+                f"bad OPC UA NodeId {text!r}: missing ';' after the namespace URI; expected {NODE_ID_FORMS}"
+            )
+        if not uri.strip() or len(uri) > MAX_NAMESPACE_URI_LENGTH:
+            raise ValueError(f"bad OPC UA NodeId {text!r}: the namespace URI after nsu= is empty or too long")
+    elif text.startswith("ns="):
         namespace, separator, identifier = text[3:].partition(";")
         if not separator:
             raise ValueError(
@@ -88,3 +99,15 @@ def _check_opaque(text: str, value: str) -> None:
 
 
 _IDENTIFIER_CHECKS = {"i": _check_numeric, "s": _check_string, "g": _check_guid, "b": _check_opaque}
+
+
+def split_namespace(text: str) -> tuple[str | None, int, str]:
+    """(namespace URI or None, namespace index, ``kind=identifier``) of a NodeId that ``parse_node_id``
+    accepted; the index is 0 for the ``nsu=`` form (it is resolved at connect)."""
+    if text.startswith("nsu="):
+        uri, _, identifier = text[4:].partition(";")
+        return uri, 0, identifier
+    if text.startswith("ns="):
+        namespace, _, identifier = text[3:].partition(";")
+        return None, int(namespace), identifier
+    return None, 0, text

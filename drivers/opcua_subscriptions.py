@@ -9,6 +9,7 @@ no awaits). Anything that cannot be delivered is counted, never lost silently.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,8 @@ from asyncua import Client, Node, ua
 from asyncua.common.subscription import DataChangeNotif, Subscription
 
 from drivers.opcua_quality import has_overflowed, sample_of, status_name
-from hmi.model import Sample
+from drivers.opcua_values import TimePolicy, fitted, type_mismatch
+from hmi.model import DataType, Quality, Reason, Sample
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ class NotificationCounters:
     server_overflows: int = 0
     late: int = 0
     unrouted: int = 0
+    type_mismatches: int = 0
+    """Values that did not fit their tag's type, published as BAD (config error) instead."""
+    restamped: int = 0
+    """Values whose source timestamp was implausible, published with the receive time instead."""
 
     @property
     def dropped(self) -> int:
@@ -133,11 +139,19 @@ class NotificationRouter:
         publish: Callable[[str, Sample], None],
         on_link_error: Callable[[str], None],
         counters: NotificationCounters,
+        types: Mapping[str, DataType] | None = None,
+        time_policy: TimePolicy | None = None,
     ) -> None:
         self._routes = {plan.handle: plan.tags for plan in plans}
         self._publish = publish
         self._on_link_error = on_link_error
         self._counters = counters
+        self._types = dict(types or {})
+        self._time_policy = time_policy or TimePolicy()
+        self._seen: set[int] = set()
+        # Tags whose value or time stamp is wrong right now: each is logged when it starts, not each time.
+        self._mismatched: set[str] = set()
+        self._skewed: set[int] = set()
         self._open = True
 
     def close(self) -> None:
@@ -158,9 +172,44 @@ class NotificationRouter:
             return
         if item.Value.StatusCode is not None and has_overflowed(item.Value.StatusCode.value):
             self._counters.server_overflows += 1
-        sample = sample_of(item.Value)
+        sample = self._stamped(item.ClientHandle, sample_of(item.Value), tags)
         for tag in tags:
-            self._publish(tag, sample)
+            self._publish(tag, self._typed(tag, sample))
+
+    def _stamped(self, handle: int, sample: Sample, tags: tuple[str, ...]) -> Sample:
+        first = handle not in self._seen
+        if first:
+            self._seen.add(handle)
+        judged, why = self._time_policy.judge(sample, time.time(), first)
+        if why is None:
+            self._skewed.discard(handle)
+            return judged
+        self._counters.restamped += 1
+        if handle not in self._skewed:
+            self._skewed.add(handle)
+            quality = judged.quality.name
+            log.warning("%s: %s; stamped with the receive time (%s)", ", ".join(tags), why, quality)
+        return judged
+
+    def _typed(self, tag: str, sample: Sample) -> Sample:
+        data_type = self._types.get(tag)
+        if data_type is None:
+            return sample
+        why = type_mismatch(sample.value, data_type)
+        if why is None:
+            self._mismatched.discard(tag)
+            value = fitted(sample.value, data_type)
+            if value is sample.value:
+                return sample
+            return Sample(value, sample.quality, sample.ts, sample.reason)
+        if sample.quality is Quality.BAD:
+            # A bad value is not shown anyway; only one of the tag's type may stand beside it.
+            return Sample(None, Quality.BAD, sample.ts, sample.reason)
+        self._counters.type_mismatches += 1
+        if tag not in self._mismatched:
+            self._mismatched.add(tag)
+            log.error("tag %s: type mismatch: %s; bad (config error)", tag, why)
+        return Sample(None, Quality.BAD, sample.ts, Reason.CONFIG_ERROR)
 
     def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
         """asyncua callback: the server (or asyncua on link loss) changed the subscription's status."""

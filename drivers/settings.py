@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.modbus_scaling import LinearScale
+from hmi.model import DataType
+
 BYTE_ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
 """Register byte/word orders: ABCD big-endian words and bytes, CDAB swapped words, BADC swapped bytes."""
 
@@ -40,11 +43,33 @@ class ModbusTagLink:
     """Unit id overriding the connection's (a gateway serves many devices)."""
     verify: bool | None = None
     """Read back after a write and compare; None leaves it to the connection."""
+    scale: LinearScale | None = None
+    """Engineering-unit scaling of an integer register; the tag's value is then a float64."""
+    raw_type: DataType | None = None
+    """The register's own type when ``scale`` is set (the tag's type is then float64)."""
 
     @classmethod
     def of(cls, link: Any) -> ModbusTagLink:
         """The tag's Modbus link, or the defaults for a tag built without one."""
         return link if isinstance(link, ModbusTagLink) else _MODBUS_DEFAULTS
+
+    def write_problem(self, value: Any) -> str | None:
+        """Why an engineering value cannot be written exactly to a scaled register (None when it can).
+
+        The one write check asks every tag's link this, so an operator's entry, a screen button
+        and ``hmi write`` refuse a value between two raw steps before anything is sent.
+        """
+        if self.scale is None or self.raw_type is None:
+            return None
+        try:
+            self.scale.raw_for_write(value, self.raw_type)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def register_type(self, tag_type: DataType) -> DataType:
+        """The type held in the registers: the raw type of a scaled tag, else the tag's own."""
+        return self.raw_type if self.raw_type is not None else tag_type
 
 
 _MODBUS_DEFAULTS = ModbusTagLink()
@@ -90,3 +115,7 @@ class OpcUaSettings:
     """The private key file (PEM or DER) of ``user_certificate``."""
     user_key_password_env: str | None = None
     """Environment variable holding the passphrase of an encrypted ``user_private_key``."""
+    max_clock_skew: float = 300.0
+    """A source timestamp further ahead of the receive time (s) is a wrong clock: UNCERTAIN, restamped."""
+    max_source_age: float = 86_400.0
+    """A source timestamp older than this (s) is replaced with the receive time."""

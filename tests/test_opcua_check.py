@@ -45,7 +45,7 @@ def line_of(tmp_path: Path, needle: str) -> int:
         ("ns=1;g=not-a-guid", "GUID 'not-a-guid' is not of the form"),
         ("ns=3;b=%%%", "is not non-empty base64"),
         ("ns=2;s=", "the string identifier after s= is empty"),
-        ("nsu=urn:plant;s=Tank", "the nsu=<uri> form is not supported"),
+        ("nsu=urn:plant", "missing ';' after the namespace URI"),  # nsu=urn:plant;s=Tank is valid
         ("Tank.Level", "the identifier must start with i=, s=, g= or b="),
     ],
 )

@@ -115,7 +115,8 @@ async def test_values_arrive_by_subscription_and_bad_nodes_are_config_errors(fre
                 assert recorder.has_reason("TANK1.MISSING", Reason.CONFIG_ERROR)
                 assert recorder.has_reason("TANK1.BROKEN", Reason.CONFIG_ERROR)
 
-                stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=dt.UTC)
+                # An hour ago, to the half second: inside the plausible window of the time-stamp policy.
+                stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=500000)
                 await server.set_value(TEMP, 23.25, source_ts=stamp)
                 await wait_for(lambda: recorder.is_good("TANK1.TEMP", 23.25))
                 assert recorder.last("TANK1.TEMP").ts == pytest.approx(stamp.timestamp())

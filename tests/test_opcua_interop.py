@@ -22,7 +22,7 @@ from drivers.opcua import OpcUaDriver
 from drivers.opcua_browse import browse_children, open_browse_client
 from drivers.settings import OpcUaSettings, OpcUaTagLink
 from hmi.core import certs
-from hmi.model import ConnectionState, TagDef, WriteError
+from hmi.model import ConnectionState, DataType, TagDef, WriteError
 
 pytestmark = pytest.mark.interop
 
@@ -105,7 +105,7 @@ async def test_subscribe_and_write_with_coercion_without_security(peer):
         ua_tag(peer, "Temperature"),
         ua_tag(peer, "Level", writable=True, deadband_percent=1.0),  # an AnalogItem: has an EURange
         ua_tag(peer, "SpeedSetpoint", writable=True),
-        ua_tag(peer, "Running", writable=True),
+        ua_tag(peer, "Running", writable=True, type=DataType.BOOL),  # a Boolean node: a bool tag
         ua_tag(peer, "Raw", writable=True, deadband_percent=1.0),  # no EURange: the server refuses
         ua_tag(peer, "Counter"),
     ]

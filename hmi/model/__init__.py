@@ -31,6 +31,8 @@ class Reason(enum.StrEnum):
     NOT_CONNECTED = "not connected"
     CONFIG_ERROR = "config error"
     DEVICE_FAILURE = "device failure"
+    PROTOCOL_ERROR = "protocol error"
+    CLOCK_SKEW = "clock skew"
     OUT_OF_SERVICE = "out of service"
     STALE = "stale"
     LAST_USABLE = "last usable"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +24,7 @@ from pydantic import (
     ValidationInfo,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from drivers import registry
@@ -65,6 +68,50 @@ _TAG_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TagDe
 _DEFAULT_DECIMALS: int = TagDef("", None, "").decimals
 
 
+class ScaleSpec(StrictModel):
+    """Linear engineering-unit scaling of an integer register: two ranges, or gain and offset."""
+
+    raw: tuple[StrictInt, StrictInt] | None = None
+    eng: tuple[StrictFloat, StrictFloat] | None = None
+    gain: StrictFloat | None = None
+    offset: StrictFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ScaleSpec:
+        ranges = self.raw is not None or self.eng is not None
+        if ranges and (self.gain is not None or self.offset is not None):
+            raise ValueError("give raw and eng, or gain (and offset), not both")
+        if ranges:
+            if self.raw is None or self.eng is None:
+                raise ValueError("raw: [low, high] and eng: [low, high] go together")
+            if self.raw[0] == self.raw[1]:
+                raise ValueError(f"the raw range {list(self.raw)} spans nothing (zero span)")
+            if self.eng[0] == self.eng[1]:
+                raise ValueError(f"the engineering range {list(self.eng)} spans nothing (zero span)")
+        elif self.gain is None:
+            raise ValueError("needs raw and eng ranges, or a gain")
+        elif self.gain == 0 or not math.isfinite(self.gain):
+            raise ValueError("gain must be a finite number other than 0 (zero span)")
+        elif self.offset is not None and not math.isfinite(self.offset):
+            raise ValueError("offset must be a finite number")
+        return self
+
+    def step_decimals(self) -> int:
+        """Decimals that show one raw step exactly (0.1 per count: 1), at most 6."""
+        def exact(number: float) -> Fraction:
+            return Fraction(repr(number))  # the decimal as written: 0.1 is 1/10
+
+        if self.gain is not None:
+            step = abs(exact(self.gain))
+        else:
+            assert self.raw is not None and self.eng is not None
+            step = abs(exact(self.eng[1]) - exact(self.eng[0])) / abs(self.raw[1] - self.raw[0])
+        for digits in range(7):
+            if (step * 10**digits).denominator == 1:
+                return digits
+        return 6
+
+
 class TagSpec(StrictModel):
     """One tag. Optional keys left out are ``None`` so checks can tell 'not written' from a default."""
 
@@ -86,6 +133,7 @@ class TagSpec(StrictModel):
     history_deadband: StrictFloat | None = Field(None, ge=0)
     history_deadband_percent: StrictFloat | None = Field(None, gt=0, le=100)
     history_swinging_door: StrictBool = False
+    scale: ScaleSpec | None = None
 
     @field_validator("limits")
     @classmethod
@@ -120,6 +168,15 @@ class TagSpec(StrictModel):
             raise ValueError("needs history_deadband or history_deadband_percent: the deviation it allows")
         return value
 
+    @field_validator("scale")
+    @classmethod
+    def _only_integer(cls, value: ScaleSpec, info: ValidationInfo) -> ScaleSpec:
+        data_type = info.data.get("type")
+        if data_type is not None and not data_type.is_integer:
+            reason = "integer registers only: a float register already holds engineering units"
+            raise ValueError(f"not allowed on a {data_type} tag ({reason})")
+        return value
+
     @field_validator("length")
     @classmethod
     def _only_string(cls, value: int, info: ValidationInfo) -> int:
@@ -128,13 +185,19 @@ class TagSpec(StrictModel):
             raise ValueError(f"not allowed on a {data_type} tag (string tags only)")
         return value
 
+    def _decimals(self) -> int:
+        if self.decimals is not None:
+            return self.decimals
+        return _DEFAULT_DECIMALS if self.scale is None else self.scale.step_decimals()
+
     def to_def(self, name: str, scan_period: float, link: Any = None) -> TagDef:
         """The runtime's view of this tag; ``link`` holds what its driver kind made of its own keys."""
         return TagDef(
             name=name,
             connection=self.connection,
             address=self.address,
-            type=self.type,
+            # A scaled tag carries engineering values: its register type travels in the link.
+            type=DataType.FLOAT64 if self.scale is not None else self.type,
             units=self.units,
             description=self.description,
             scan=self.scan,
@@ -142,7 +205,7 @@ class TagSpec(StrictModel):
             deadband=self.deadband or 0.0,
             writable=self.writable,
             limits=self.limits,
-            decimals=_DEFAULT_DECIMALS if self.decimals is None else self.decimals,
+            decimals=self._decimals(),
             string_length=self.length or 0,
             history_deadband=self.history_deadband or 0.0,
             history_deadband_percent=self.history_deadband_percent or 0.0,

@@ -89,7 +89,16 @@ def _coerce(tag: TagDef, value: Any) -> Any:
         if not low <= number <= high:
             raise _Refused(f"{show_number(number)} does not fit {tag.type.value} ({low}..{high})")
         return number
+    _check_link(tag, number)
     return float(number)
+
+
+def _check_link(tag: TagDef, number: int | float) -> None:
+    # A driver kind may know more about what its device can hold (a Modbus register scaled in 0.1
+    # steps holds 62.5, not 62.55): its tag link answers, so every write path refuses alike.
+    problem = getattr(tag.link, "write_problem", None)
+    if problem is not None and (why := problem(number)) is not None:
+        raise _Refused(why)
 
 
 def _to_bool(value: Any) -> bool:
