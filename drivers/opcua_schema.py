@@ -43,8 +43,8 @@ class OpcUaConnectionSpec(ConnectionModel):
     user_private_key: Text | None = None
     user_key_password_env: str | None = None
     queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
-    max_clock_skew: PositiveDuration = Field(300.0, le=365 * 86_400.0)
-    max_source_age: PositiveDuration = Field(86_400.0, le=100 * 365 * 86_400.0)
+    max_clock_skew: Annotated[PositiveDuration, within("1s", "365d")] = 300.0
+    max_source_age: Annotated[PositiveDuration, within("1s", "36500d")] = 86_400.0
     discard_oldest: StrictBool = True
     pki_dir: Text | None = None
     # Declared only to refuse it with a useful message; never stored.

@@ -42,6 +42,8 @@ def parse_size(value: object) -> int:
     if multiplier == 0:
         raise ValueError(f"bad size {value!r}: unknown unit {unit!r}; expected {SIZE_FORMS}")
     size = number * multiplier
+    if not math.isfinite(size):  # 999...9TB: past any float, so past any disk
+        raise ValueError(f"bad size {value!r}: too large; expected {SIZE_FORMS}")
     if size != int(size):
         raise ValueError(f"bad size {value!r}: not a whole number of bytes")
     return int(size)

@@ -92,6 +92,8 @@ SNIPPETS: dict[Field, Callable[[str, str], str]] = {
     ("HistorySpec", "commit_interval"): _extra("history: {{{key}: {value}}}\n"),
     ("ModbusConnectionSpec", "timeout"): _connection("modbus"),
     ("OpcUaConnectionSpec", "timeout"): _connection("opcua"),
+    ("OpcUaConnectionSpec", "max_clock_skew"): _connection("opcua"),
+    ("OpcUaConnectionSpec", "max_source_age"): _connection("opcua"),
 }
 """How to write each field into a project (BASE plus the field)."""
 
