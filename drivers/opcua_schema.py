@@ -14,6 +14,7 @@ from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validat
 from drivers.connection_fields import (
     ENV_NAME,
     ConnectionModel,
+    PathText,
     PositiveDuration,
     Text,
     did_you_mean,
@@ -21,6 +22,7 @@ from drivers.connection_fields import (
 )
 from drivers.settings import SECURITY_MODES, SECURITY_POLICIES, OpcUaSettings
 
+MAX_ENDPOINT_LENGTH = 4096
 DEPRECATED_POLICIES = {
     "Basic128Rsa15": "it relies on SHA-1 and RSA PKCS#1 v1.5, both broken",
     "Basic256": "it relies on SHA-1, which is broken",
@@ -38,20 +40,28 @@ class OpcUaConnectionSpec(ConnectionModel):
     username: Text | None = None
     password_env: str | None = None
     password_keyring: str | None = None
-    user_certificate: Text | None = None
-    user_private_key: Text | None = None
+    user_certificate: PathText | None = None
+    user_private_key: PathText | None = None
     user_key_password_env: str | None = None
     queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
     discard_oldest: StrictBool = True
-    pki_dir: Text | None = None
+    pki_dir: PathText | None = None
     # Declared only to refuse it with a useful message; never stored.
     password: Any = Field(None, exclude=True)
 
     @field_validator("endpoint")
     @classmethod
     def _check_endpoint(cls, value: str) -> str:
+        if len(value) > MAX_ENDPOINT_LENGTH or "\0" in value:
+            raise ValueError(f"not an opc.tcp:// URL of at most {MAX_ENDPOINT_LENGTH} characters")
         if not value.startswith("opc.tcp://") or not urlsplit(value).hostname:
             raise ValueError(f"{value!r} is not an opc.tcp://HOST[:PORT][/PATH] URL")
+        try:
+            port = urlsplit(value).port
+        except ValueError:  # urllib: "Port out of range" or not a number
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
         return value
 
     @field_validator("security")

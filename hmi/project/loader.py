@@ -9,6 +9,7 @@ again as unknown, so one typo yields one error.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     folder, project_file = (path.parent, path) if path.is_file() else (path, path / PROJECT_FILE)
     if not folder.is_dir():
         return None, [ProjectError(path, 0, "no such project folder")]
-    if not project_file.is_file():
+    if not os.path.lexists(project_file):
         return None, [ProjectError(project_file, 0, f"no {PROJECT_FILE} in the project folder {folder}")]
     screen_files, errors = _find_screen_files(folder / SCREENS_FOLDER)
     screen_names = frozenset(file.stem for file in screen_files)
@@ -102,11 +103,21 @@ def _reading_order(errors: list[ProjectError], files: list[Path]) -> list[Projec
 
 
 def _find_screen_files(folder: Path) -> tuple[list[Path], list[ProjectError]]:
-    """The screen files, by name; a ``.yml`` file would be silently skipped, so it is an error."""
-    if not folder.is_dir():
+    """Every entry named ``*.yaml``, by name, whatever it is: a link loop, a dangling link, a directory or
+    a FIFO so named is a screen file that cannot be read, and reading it reports so (never a silent skip).
+
+    A ``.yml`` or ``.YAML`` file would be skipped, so it is an error too.
+    """
+    if not os.path.lexists(folder):
         return [], []
-    files = sorted(file for file in folder.iterdir() if file.is_file())
-    misnamed = [file for file in files if file.suffix.lower() == ".yml"]
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        problem = "not a folder" if isinstance(exc, NotADirectoryError) else (exc.strerror or str(exc))
+        return [], [ProjectError(folder, 0, f"cannot list the screens folder: {problem}")]
+    files = [folder / name for name in names]
+    yaml_like = [file for file in files if file.suffix.lower() in (".yml", ".yaml")]
+    misnamed = [file for file in yaml_like if file.suffix != SCREEN_SUFFIX]
     errors = [ProjectError(file, 0, f"screen files must end in {SCREEN_SUFFIX}") for file in misnamed]
     return [file for file in files if file.suffix == SCREEN_SUFFIX], errors
 
