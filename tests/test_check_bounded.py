@@ -17,9 +17,14 @@ from project_files import BASE, DEMO, write_project
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
+from drivers.modbus_address import parse_address
+from drivers.modbus_check import PAIRS_UP_TO, check_modbus_overlaps
+from drivers.registry import TagToCheck
 from hmi.app.cli import main
+from hmi.model import DataType
 from hmi.project.errors import ProjectError
 from hmi.project.loader import check_project
+from hmi.project.schema import TagSpec
 from hmi.project.yaml_reader import YamlLimits, YamlReadError, check_events
 
 # --- files built to exhaust the reader: each in a child process with a memory and time bound --------------
@@ -394,3 +399,97 @@ def test_the_cli_exits_2_and_prints_each_error_as_file_line_message(
         f"{folder / 'gone.yaml'}:0: a dangling symbolic link",
         f"{folder / 'pipe.yaml'}:0: not a regular file (a FIFO)",
     ]
+
+
+# --- address overlaps: once per group, growing with tags, not with pairs ----------------------------------
+
+_OVERLAP_TYPES = {"bool": 0, "uint16": 1, "float32": 2, "float64": 4}
+
+
+@st.composite
+def _modbus_tags(draw: st.DrawFn) -> list[TagToCheck]:
+    """Up to 30 tags on two connections, packed into a few registers so that they collide often."""
+    entries = []
+    top = draw(st.integers(0, 12))  # sometimes all in one or two registers: groups larger than PAIRS_UP_TO
+    for index in range(draw(st.integers(0, 30))):
+        kind = draw(st.sampled_from(sorted(_OVERLAP_TYPES)))
+        register = draw(st.integers(0, top))
+        bit = draw(st.none() | st.integers(0, 2)) if kind == "bool" else None
+        table = "co" if kind == "bool" and bit is None else "hr"  # a whole-register bool is not valid
+        address = f"{table}:{register}" + (f".{bit}" if bit is not None else "")
+        unit = draw(st.sampled_from([None, 1, 2]))
+        connection = draw(st.sampled_from(["plc1", "plc2"]))
+        spec = TagSpec(connection=connection, address=address, type=DataType(kind), unit=unit)
+        entries.append(TagToCheck(f"T{index}", spec, connection, None))
+    return entries
+
+
+def _clash(one: TagToCheck, other: TagToCheck) -> bool:
+    """The rule, the slow way: same connection, unit and table, a shared register, not two distinct bits."""
+    a, b = parse_address(one.tag.address), parse_address(other.tag.address)
+    if (one.connection, one.tag.unit, a.table) != (other.connection, other.tag.unit, b.table):
+        return False
+    span_a = 1 if a.bit is not None or a.table.is_bit else max(1, _OVERLAP_TYPES[one.tag.type.value])
+    span_b = 1 if b.bit is not None or b.table.is_bit else max(1, _OVERLAP_TYPES[other.tag.type.value])
+    if a.index >= b.index + span_b or b.index >= a.index + span_a:
+        return False
+    return a.bit is None or b.bit is None or a.bit == b.bit
+
+
+@given(_modbus_tags())
+@settings(max_examples=300, deadline=None)
+def test_overlaps_are_reported_once_per_group_as_the_pairwise_rule_says(entries: list[TagToCheck]) -> None:
+    parent = list(range(len(entries)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    pairs = [(j, i) for j in range(len(entries)) for i in range(j) if _clash(entries[j], entries[i])]
+    for j, i in pairs:
+        parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(entries)):
+        groups.setdefault(root(index), []).append(index)
+    issues = check_modbus_overlaps(entries)
+    expected_tags = []
+    for members in groups.values():
+        if len(members) == 1:
+            continue
+        if len(members) <= PAIRS_UP_TO:
+            expected_tags += [f"T{j}" for j, i in pairs if j in members]
+        else:
+            expected_tags.append(f"T{sorted(members)[1]}")
+    assert sorted(issue.tag for issue in issues) == sorted(expected_tags)
+    named = {
+        (issue.tag, issue.message.split("overlaps tag ")[1].split(" ")[0])
+        for issue in issues
+        if "overlaps tag" in issue.message
+    }
+    small = {(f"T{j}", repr(f"T{i}")) for j, i in pairs if len(groups[root(j)]) <= PAIRS_UP_TO}
+    assert named == small
+
+
+@pytest.mark.parametrize("count", [2_000, 20_000])
+def test_thousands_of_tags_on_one_address_are_one_line(count: int) -> None:
+    entries = [
+        TagToCheck(
+            f"T{index}", TagSpec(connection="plc1", address="hr:0", type=DataType.UINT16), "plc1", None
+        )
+        for index in range(count)
+    ]
+    [issue] = check_modbus_overlaps(entries)
+    assert issue.tag == "T1"
+    assert f"one of {count} overlapping tags in hr:0 on connection 'plc1'" in issue.message
+    assert f"and {count - 4} more" in issue.message
+
+
+def test_hmi_check_on_2000_tags_sharing_an_address_prints_one_overlap(tmp_path: Path) -> None:
+    tags = "".join(
+        f"  T{index}: {{connection: plc1, address: 'hr:0', type: uint16}}\n" for index in range(2000)
+    )
+    write_project(tmp_path, BASE + tags)
+    lines = assert_refused(run_check(tmp_path))
+    assert len(lines) == 1 and "'T1'" in lines[0] and "one of 2001 overlapping tags" in lines[0]
