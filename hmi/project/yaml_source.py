@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -15,7 +14,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from hmi.project.errors import Issue, Loc, ProjectError
-from hmi.project.yaml_reader import YamlLimits, YamlReadError, check_events, read_text, round_trip_yaml
+from hmi.project.yaml_reader import YamlLimits, YamlReadError, check_events, compose_and_load, read_text
 
 MERGE_KEY = "<<"
 LIMITS = YamlLimits()
@@ -65,9 +64,9 @@ def read_yaml(path: Path, shown_as: Path) -> tuple[YamlDocument | None, list[Pro
     try:
         text = read_text(path, LIMITS)
         check_events(text, LIMITS)
-        root = _new_yaml().compose(text)
+        # Duplicates are found on the node tree instead, so that all of them get reported.
+        root, tree = compose_and_load(text, allow_duplicate_keys=True)
         duplicates = [ProjectError(shown_as, line, message) for line, message in _duplicate_keys(root)]
-        tree = _new_yaml().load(text)
     except YamlReadError as exc:
         return None, [ProjectError(shown_as, exc.line, exc.message)]
     except MarkedYAMLError as exc:
@@ -75,13 +74,6 @@ def read_yaml(path: Path, shown_as: Path) -> tuple[YamlDocument | None, list[Pro
     except YAMLError as exc:
         return None, [ProjectError(shown_as, 0, f"YAML error: {exc}")]
     return YamlDocument(shown_as, _plain(tree), tree), duplicates
-
-
-def _new_yaml() -> YAML:
-    yaml = round_trip_yaml()
-    # Duplicates are found on the node tree instead, so that all of them get reported.
-    yaml.allow_duplicate_keys = True
-    return yaml
 
 
 def _duplicate_keys(root: Node | None) -> Iterator[tuple[int, str]]:
