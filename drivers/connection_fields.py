@@ -36,6 +36,10 @@ class ConnectionModel(StrictModel):
         """The driver's settings dataclass; relative file names are taken from the project folder ``root``."""
         raise NotImplementedError
 
+    def warnings(self) -> list[tuple[str, str]]:
+        """``(key, message)`` for each valid but risky setting: ``hmi check`` prints each as a warning."""
+        return []
+
 
 def closest(word: object, choices: Iterable[str]) -> str | None:
     """The one of ``choices`` that ``word`` most likely misspells (ignoring case), or ``None``."""

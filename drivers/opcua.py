@@ -96,6 +96,7 @@ class OpcUaDriver(Driver):
         self._counters = NotificationCounters()
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+        self._certificate_warning = ""
 
     @property
     def pki_dir(self) -> Path | None:
@@ -122,6 +123,7 @@ class OpcUaDriver(Driver):
             late_after_link_loss=counters.late,
             unrouted=counters.unrouted,
             server_queue_overflows=counters.server_overflows,
+            certificate_warning=self._certificate_warning,
         )
 
     def _keepalive_age(self) -> float | str:
@@ -200,7 +202,7 @@ class OpcUaDriver(Driver):
         async with asyncio.timeout(self.settings.timeout * 3):
             # The identity first: a missing key file is reported even while the server is unreachable.
             await apply_login(client, self.settings)
-            await secure_client(client, self.settings, self._pki_dir)
+            self._certificate_warning = await secure_client(client, self.settings, self._pki_dir)
             with explaining_login_refusal(self.settings):
                 await client.connect(auto_reconnect=False)
         self._session_id = client.session_id

@@ -28,3 +28,5 @@ class OpcUaDiagnostics(DriverDiagnostics):
     late_after_link_loss: int = 0
     unrouted: int = 0
     server_queue_overflows: int = 0
+    certificate_warning: str = ""
+    """A problem with the trusted server certificate in use (expired, not yet valid); empty when none."""

@@ -46,6 +46,7 @@ class OpcUaConnectionSpec(ConnectionModel):
     queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
     discard_oldest: StrictBool = True
     pki_dir: PathText | None = None
+    allow_insecure_password: StrictBool = False
     # Declared only to refuse it with a useful message; never stored.
     password: Any = Field(None, exclude=True)
 
@@ -142,6 +143,33 @@ class OpcUaConnectionSpec(ConnectionModel):
             raise ValueError("user_certificate and user_private_key go together: give both")
         return self
 
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> OpcUaConnectionSpec:
+        if self.sends_password_in_clear and not self.allow_insecure_password:
+            raise ValueError(
+                f"username {self.username!r} with security None: its password would cross the network in "
+                "clear text; set security (and mode), or allow_insecure_password: true to accept that"
+            )
+        return self
+
+    @property
+    def sends_password_in_clear(self) -> bool:
+        """A user name with a password, over a channel without security."""
+        has_password = self.password_env is not None or self.password_keyring is not None
+        return self.security == "None" and self.username is not None and has_password
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """The password in clear text that ``allow_insecure_password`` accepted."""
+        if self.sends_password_in_clear and self.allow_insecure_password:
+            reason = "security None, allowed by allow_insecure_password"
+            return [
+                (
+                    "allow_insecure_password",
+                    f"the password of {self.username!r} crosses the network in clear text ({reason})",
+                )
+            ]
+        return []
+
     @field_validator("pki_dir")
     @classmethod
     def _check_pki_dir(cls, value: str) -> str:
@@ -180,4 +208,5 @@ class OpcUaConnectionSpec(ConnectionModel):
             user_certificate=project_file_text(root, self.user_certificate),
             user_private_key=project_file_text(root, self.user_private_key),
             user_key_password_env=self.user_key_password_env,
+            allow_insecure_password=self.allow_insecure_password,
         )

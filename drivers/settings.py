@@ -90,3 +90,5 @@ class OpcUaSettings:
     """The private key file (PEM or DER) of ``user_certificate``."""
     user_key_password_env: str | None = None
     """Environment variable holding the passphrase of an encrypted ``user_private_key``."""
+    allow_insecure_password: bool = False
+    """Send a user's password over a channel without security (``security: None``): in clear text."""

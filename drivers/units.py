@@ -79,4 +79,3 @@ def _shown(value: object, limit: int = 40) -> str:
     """``value`` as a message quotes it, cut short so a hostile value cannot flood the output."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 5]}...({len(text)} characters)"
-

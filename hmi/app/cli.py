@@ -116,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from hmi.project.loader import check_project, load_project
+    from hmi.project.loader import check_project_with_warnings, load_project
 
     if args.command == "check":
-        errors = check_project(args.project)
-        for error in errors:
-            print(error)
+        errors, warnings = check_project_with_warnings(args.project)
+        for problem in [*errors, *warnings]:
+            print(problem)
         if not errors:
-            print(f"{args.project}: ok")
+            print(f"{args.project}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
         return 2 if errors else 0
     if args.command == "history":
         from hmi.app.history_cli import export_history

@@ -66,8 +66,17 @@ def check_project(path: Path | str) -> list[ProjectError]:
     return _read_project(Path(path))[1]
 
 
-def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
-    """The project (``None`` when anything is wrong) and every error found.
+def check_project_with_warnings(path: Path | str) -> tuple[list[ProjectError], list[ProjectError]]:
+    """Every error, and every warning (a valid but risky setting, message ``warning: ...``), in file order."""
+    warnings: list[ProjectError] = []
+    errors = _read_project(Path(path), warnings)[1]
+    return errors, warnings
+
+
+def _read_project(
+    path: Path, warnings: list[ProjectError] | None = None
+) -> tuple[Project | None, list[ProjectError]]:
+    """The project (``None`` when anything is wrong) and every error found; warnings go to ``warnings``.
 
     Error paths start with ``path`` as given, so they read the same as the command line that named it.
     """
@@ -83,6 +92,8 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
+    if warnings is not None and document is not None:
+        warnings += [document.error(issue) for issue in _connection_warnings(spec)]
     kinds = {kind.name: kind for kind in registry.kinds()}
     tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
@@ -95,6 +106,15 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     if errors or document is None:
         return None, _reading_order(errors, [project_file, *screen_files])
     return _project(spec, folder.resolve(), tags, system, screens), []
+
+
+def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
+    """What each valid connection's model says is allowed but risky (a password in clear text)."""
+    return [
+        Issue(("connections", name, key), f"warning: connection {name!r}: {key}: {message}")
+        for name, connection in spec.connections.items()
+        for key, message in connection.warnings()
+    ]
 
 
 def _reading_order(errors: list[ProjectError], files: list[Path]) -> list[ProjectError]:

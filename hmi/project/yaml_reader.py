@@ -14,11 +14,13 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import ReusedAnchorWarning
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.docinfo import DocInfo, version
 from ruamel.yaml.error import MarkedYAMLError
@@ -31,6 +33,9 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import Node, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
+
+# A redefined anchor is valid YAML (the later one counts); ruamel would print a warning on every check.
+warnings.filterwarnings("ignore", category=ReusedAnchorWarning)
 
 _CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = frozenset(f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq"))

@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from hmi.project.errors import Issue, Loc, ProjectError
@@ -71,8 +72,11 @@ def read_yaml(path: Path, shown_as: Path) -> tuple[YamlDocument | None, list[Pro
         return None, [ProjectError(shown_as, exc.line, exc.message)]
     except MarkedYAMLError as exc:
         return None, [ProjectError(shown_as, _mark_line(exc), _syntax_message(exc))]
+    except ReaderError as exc:  # a character YAML does not allow (NUL, most control characters)
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 0
+        return None, [ProjectError(shown_as, line, f"character {exc.character!r} is not allowed in YAML")]
     except YAMLError as exc:
-        return None, [ProjectError(shown_as, 0, f"YAML error: {exc}")]
+        return None, [ProjectError(shown_as, 0, "YAML error: " + " ".join(str(exc).split()))]
     return YamlDocument(shown_as, _plain(tree), tree), duplicates
 
 
