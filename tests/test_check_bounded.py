@@ -162,6 +162,39 @@ def test_any_tagged_scalar_is_checked_never_raised(tmp_path: Path, tag: str, tex
     assert all(isinstance(error, ProjectError) and error.line == 8 for error in errors)
 
 
+KEYS_NOT_TEXT = {
+    "a list": "[1, 2]: v",
+    "a mapping": "{a: 1}: v",
+    "a list holding a mapping": "? [a, {b: c}]\n: v",
+    "a mapping holding a list": "? {x: [1]}\n: v",
+    "a number": "12: v",
+    "null": "~: v",
+    "a bool": "true: v",
+    "infinity": ".inf: v",
+}
+
+
+def _nested(key: str, indent: str) -> str:
+    return "".join(indent + line + "\n" for line in key.splitlines())
+
+
+@pytest.mark.parametrize("where", ["top level", "tags", "alarms", "a screen"])
+@pytest.mark.parametrize("key", KEYS_NOT_TEXT.values(), ids=KEYS_NOT_TEXT.keys())
+def test_a_key_that_is_not_text_is_an_error_at_its_line(tmp_path: Path, where: str, key: str) -> None:
+    screens = {}
+    if where == "top level":
+        text = BASE + _nested(key, "")
+    elif where == "tags":
+        text = BASE + _nested(key, "  ")
+    elif where == "alarms":
+        text = BASE + "alarms:\n" + _nested(key, "  ")
+    else:
+        text, screens = BASE, {"main": "size: [10, 10]\n" + _nested(key, "")}
+    write_project(tmp_path, text, screens)
+    errors = check_project(tmp_path)
+    assert errors and all(error.line > 0 for error in errors), errors
+
+
 # --- keys through a merge ----------------------------------------------------------------------------------
 
 

@@ -199,7 +199,10 @@ def compose_and_load(text: str, allow_duplicate_keys: bool = False) -> tuple[Nod
     constructor, parser = yaml.get_constructor_parser(text)
     try:
         node = constructor.composer.get_single_node()
-        return node, (constructor.construct_document(node) if node is not None else None)
+        try:
+            return node, (constructor.construct_document(node) if node is not None else None)
+        except _VALUE_ERRORS as exc:  # a constructor failure no node-level check caught: still no traceback
+            raise YamlReadError(0, f"cannot build the file's data: {_cut(str(exc))}") from exc
     finally:
         parser.dispose()
 
@@ -217,12 +220,23 @@ class _LocatedConstructor(RoundTripConstructor):
             return super().construct_non_recursive_object(node, tag)
         except MarkedYAMLError:
             raise
-        except (ValueError, TypeError, ArithmeticError, KeyError, IndexError) as exc:
+        except _VALUE_ERRORS as exc:
             value = f" {_cut(repr(node.value))}" if isinstance(node.value, str) else ""
             problem = f"cannot read{value} as {_short(full_tag)}: {_cut(str(exc))}"
             raise ConstructorError(None, None, problem, node.start_mark) from exc
 
 
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        # A key holding a mapping (``? [a, {b: c}]``) cannot be hashed: ruamel would raise a bare TypeError.
+        try:
+            hash(key)
+        except TypeError:
+            mark = key_node.start_mark
+            raise ConstructorError(None, None, "a mapping key must be plain text", mark) from None
+        return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+
+_VALUE_ERRORS = (ValueError, TypeError, ArithmeticError, KeyError, IndexError, AttributeError)
 _SPELLED_TAGS = {f"{_CORE}null": "null (null, ~ or nothing)", f"{_CORE}bool": "bool (true or false)"}
 _RESOLVER = VersionedResolver(version=(1, 2))
 
