@@ -108,7 +108,8 @@ class OpcUaDriver(Driver):
         counters = self._counters
         return OpcUaDiagnostics(
             state=self.status.state,
-            last_error=self.status.last_error,
+            # The connections view shows this column: a warning about the server certificate in use is seen.
+            last_error=self.status.last_error or _as_warning(self._certificate_warning),
             requests_per_s=round(self._rate, 1),
             endpoint=self.settings.endpoint,
             security=self._security_in_use(),
@@ -296,6 +297,10 @@ class OpcUaDriver(Driver):
         if now > since:
             self._rate = (received - before) / (now - since)
         self._rate_mark = (now, received)
+
+
+def _as_warning(text: str) -> str:
+    return f"warning: {text}" if text else ""
 
 
 def _node_id_of(address: str) -> ua.NodeId:

@@ -257,9 +257,11 @@ async def test_an_expired_trusted_certificate_connects_with_a_warning(
             try:
                 await wait_for(lambda: recorder.is_good("TANK1.TEMP", 19.5), within=10.0)
                 warning = driver.diagnostics()["certificate_warning"]
+                shown = driver.diagnostics()["last_error"]  # the connections view's column
             finally:
                 await driver.stop()
     assert "expired on" in warning and thumbprint(EXPIRED.certificate) in warning
+    assert shown == f"warning: {warning}"
     assert any("expired on" in record.getMessage() for record in caplog.records)
 
 
