@@ -526,3 +526,26 @@ def test_hmi_check_on_2000_tags_sharing_an_address_prints_one_overlap(tmp_path: 
     write_project(tmp_path, BASE + tags)
     lines = assert_refused(run_check(tmp_path))
     assert len(lines) == 1 and "'T1'" in lines[0] and "one of 2001 overlapping tags" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("start_screen: x\n", "start_screen: {long}\n"),
+        ("connection: plc1, address: 'hr:0'", "connection: {long}, address: 'hr:0'"),
+        ("address: 'hr:0'", "address: '{long}'"),
+        ("type: float32", "type: {long}"),
+        ("LEVEL:", "{long}:"),
+    ],
+    ids=["screen", "connection", "address", "type", "tag name"],
+)
+def test_a_hostile_long_value_is_quoted_cut_not_in_full(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str]
+) -> None:
+    old, new = change
+    text = (BASE + "start_screen: x\n").replace('address: "hr:0"', "address: 'hr:0'")
+    assert old in text
+    write_project(tmp_path, text.replace(old, new.format(long="Q" * 20_000)))
+    assert main(["check", str(tmp_path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(len(line) < len(str(tmp_path)) + 700 for line in lines), max(map(len, lines))
