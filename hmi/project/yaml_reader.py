@@ -4,9 +4,10 @@ ruamel composes recursively (a few hundred levels exhaust the stack), shares
 aliased nodes but lets every consumer expand them (a billion-laughs file of a
 few hundred bytes becomes gigabytes once turned into plain data), constructs
 ``!!int abc`` by raising a bare ``ValueError``, and reading a FIFO named
-``*.yaml`` blocks forever. Everything here runs before anything is composed or
-built, from the file descriptor and the event stream, and each refusal is a
-:class:`YamlReadError` with the line it is at.
+``*.yaml`` blocks forever. The bounds are checked before anything is composed or
+built, from the file descriptor and the event stream (each refusal a
+:class:`YamlReadError` with its line); the data is then built by a constructor that
+reports a value it cannot read at the value's line.
 """
 
 from __future__ import annotations
