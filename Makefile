@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PEERS_STAMP := tests/peers/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean fuzz
 
 demo: $(STAMP)
 	$(BIN)/hmi demo
@@ -21,6 +21,12 @@ test: $(DEV_STAMP) $(PEERS_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+
+# A long run of the project-file fuzzer (tests/check_fuzzer.py): fresh mutants each time, under a 2 GB
+# memory limit. FUZZ_EXAMPLES=100000 for a night; a failure prints the mutant and how to replay it.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(DEV_STAMP)
+	ulimit -v 2097152 && QT_QPA_PLATFORM=offscreen $(BIN)/python tests/check_fuzzer.py --examples $(FUZZ_EXAMPLES)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

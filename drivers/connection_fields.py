@@ -36,6 +36,10 @@ class ConnectionModel(StrictModel):
         """The driver's settings dataclass; relative file names are taken from the project folder ``root``."""
         raise NotImplementedError
 
+    def warnings(self) -> list[tuple[str, str]]:
+        """``(key, message)`` for each valid but risky setting: ``hmi check`` prints each as a warning."""
+        return []
+
 
 def closest(word: object, choices: Iterable[str]) -> str | None:
     """The one of ``choices`` that ``word`` most likely misspells (ignoring case), or ``None``."""
@@ -75,6 +79,25 @@ def project_file_text(root: Path, value: str | None) -> str | None:
     return None if value is None else str(project_file(root, value))
 
 
+MAX_PATH_LENGTH = 4096
+"""Longest file name a project may give (Linux's PATH_MAX; Windows' long paths stop at 32,767)."""
+
+
+def _check_path(value: str) -> str:
+    """A file name the OS can take: not empty, no NUL, not absurdly long, and ``~user`` resolvable."""
+    _check_not_blank(value)
+    if "\0" in value:
+        raise ValueError("a file name must not contain a NUL character")
+    if len(value) > MAX_PATH_LENGTH:
+        raise ValueError(f"a file name of {len(value)} characters is longer than {MAX_PATH_LENGTH}")
+    try:
+        Path(value).expanduser()
+    except RuntimeError as exc:  # pathlib's way of saying that ~user names nobody
+        head = value.replace("\\", "/").split("/")[0]
+        raise ValueError(f"{value!r}: {head!r} names no user this machine knows") from exc
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 ByteOrder = Annotated[str, AfterValidator(_check_byte_order)]
@@ -96,3 +119,5 @@ def within(low: str, high: str) -> AfterValidator:
         return seconds
 
     return AfterValidator(check)
+PathText = Annotated[str, AfterValidator(_check_path)]
+"""A file or folder name in a project file (relative to the project folder unless absolute)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from drivers.modbus_address import MAX_ADDRESS, ModbusAddress, check_type_fits, parse_address, register_count
@@ -63,35 +65,115 @@ def _scale_issues(entry: TagToCheck) -> list[TagIssue]:
         limits = f"[{tag.limits[0]:g}, {tag.limits[1]:g}]"
         return [TagIssue(entry.name, "limits", f"limits: {limits} (engineering units) lie outside {where}")]
     return []
+PAIRS_UP_TO = 8
+"""A group of at most this many overlapping tags reports each clashing pair; a larger one, one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A tag with a usable address: its place in the file, and the registers (or bits) it occupies."""
+
+    order: int
+    entry: TagToCheck
+    address: ModbusAddress
+    unit: int | None
+    start: int
+    end: int  # one past the last address
+
+    def clashes(self, other: _Placed) -> bool:
+        """Share an address: intervals meet, and not two different bits of one register."""
+        if self.start >= other.end or other.start >= self.end:
+            return False
+        return self.address.bit is None or other.address.bit is None or self.address.bit == other.address.bit
 
 
 def check_modbus_overlaps(entries: Sequence[TagToCheck]) -> list[TagIssue]:
-    """One issue per pair of tags sharing an address on one connection and unit, at the later of the two.
+    """Tags sharing an address on one connection and unit, reported once per group of overlapping tags.
 
     Bits of one register are separate: ``hr:5.0`` and ``hr:5.1`` coexist, but not ``hr:5.0`` and ``hr:5``.
-    Units behind one gateway are separate devices: ``hr:0`` of unit 1 and of unit 2 coexist.
+    Units behind one gateway are separate devices: ``hr:0`` of unit 1 and of unit 2 coexist. A small group
+    names each clashing pair at the later tag of the two; a large one (a copy-pasted block) is one line at
+    its second tag, so the output and the time grow with the number of tags, not of pairs (n log n).
     """
-    occupants: dict[tuple[str, int, str, int], list[tuple[TagToCheck, int | None]]] = defaultdict(list)
-    issues: list[TagIssue] = []
-    for entry in entries:
+    spaces: dict[tuple[str, int, str], list[_Placed]] = defaultdict(list)
+    for order, entry in enumerate(entries):
         address = _usable_address(entry)
         if address is None:
             continue
         tag = entry.tag
         unit = tag.unit if tag.unit is not None else getattr(entry.settings, "unit", None)
-        clashes: dict[str, TagToCheck] = {}
-        for index in range(address.index, address.index + _register_span(entry, address)):
-            cell = occupants[(entry.connection, -1 if unit is None else unit, address.table.value, index)]
-            for other, other_bit in cell:
-                if address.bit is None or other_bit is None or other_bit == address.bit:
-                    clashes[other.name] = other
-            cell.append((entry, address.bit))
-        for other in clashes.values():
-            where = f"{other.name!r} ({other.tag.address}) on connection {entry.connection!r}"
-            if tag.unit is not None or other.tag.unit is not None:
-                where += f" unit {unit}"
-            issues.append(TagIssue(entry.name, "address", f"address {address} overlaps tag {where}"))
-    return issues
+        span = _register_span(entry, address)
+        placed = _Placed(order, entry, address, unit, address.index, address.index + span)
+        spaces[(entry.connection, -1 if unit is None else unit, address.table.value)].append(placed)
+    issues: list[TagIssue] = []
+    for members in spaces.values():
+        for group in _groups(members):
+            issues += _group_issues(group)
+    position = {entry.name: order for order, entry in enumerate(entries)}
+    return sorted(issues, key=lambda issue: position[issue.tag])  # stable: a tag's pairs stay in file order
+
+
+def _groups(members: list[_Placed]) -> list[list[_Placed]]:
+    """Connected groups of overlapping tags in one address space, by a sweep over sorted intervals.
+
+    Whole registers (and coils) are merged into segments; a bit tag joins the segment covering its
+    register, or else groups only with tags on the same bit.
+    """
+    words = sorted((placed for placed in members if placed.address.bit is None), key=lambda p: p.start)
+    segments: list[list[_Placed]] = []
+    segment_ends: list[int] = []
+    for placed in words:
+        if segments and placed.start < segment_ends[-1]:
+            segments[-1].append(placed)
+            segment_ends[-1] = max(segment_ends[-1], placed.end)
+        else:
+            segments.append([placed])
+            segment_ends.append(placed.end)
+    starts = [segment[0].start for segment in segments]
+    by_bit: dict[tuple[int, int | None], list[_Placed]] = defaultdict(list)
+    for placed in members:
+        if placed.address.bit is not None:
+            by_bit[(placed.start, placed.address.bit)].append(placed)
+    lone: list[list[_Placed]] = []
+    for (register, _bit), bits in by_bit.items():
+        at = bisect.bisect_right(starts, register) - 1
+        if at >= 0 and register < segment_ends[at]:
+            segments[at] += bits
+        else:
+            lone.append(bits)
+    return [group for group in segments + lone if len(group) > 1]
+
+
+def _group_issues(group: list[_Placed]) -> list[TagIssue]:
+    group = sorted(group, key=lambda placed: placed.order)
+    if len(group) <= PAIRS_UP_TO:
+        return [
+            _pair_issue(later, earlier)
+            for index, later in enumerate(group)
+            for earlier in group[:index]
+            if later.clashes(earlier)
+        ]
+    first, second = group[0], group[1]
+    start, end = min(p.start for p in group), max(p.end for p in group)
+    others = [p for p in group[:4] if p is not second]
+    named = ", ".join(f"{p.entry.name!r} ({p.entry.tag.address})" for p in others)
+    where = f"on connection {second.entry.connection!r}" + _unit_text(second, first)
+    span = f"{first.address.table.value}:{start}" + (f"..{end - 1}" if end - 1 > start else "")
+    message = (
+        f"address {second.address} is one of {len(group)} overlapping tags in {span} {where}, with "
+        f"{named} and {len(group) - 1 - len(others)} more (each tag needs its own address)"
+    )
+    return [TagIssue(second.entry.name, "address", message)]
+
+
+def _pair_issue(later: _Placed, earlier: _Placed) -> TagIssue:
+    where = f"{earlier.entry.name!r} ({earlier.entry.tag.address}) on connection {later.entry.connection!r}"
+    message = f"address {later.address} overlaps tag {where}{_unit_text(later, earlier)}"
+    return TagIssue(later.entry.name, "address", message)
+
+
+def _unit_text(one: _Placed, other: _Placed) -> str:
+    return f" unit {one.unit}" if one.entry.tag.unit is not None or other.entry.tag.unit is not None else ""
 
 
 def _usable_address(entry: TagToCheck) -> ModbusAddress | None:

@@ -101,6 +101,7 @@ class OpcUaDriver(Driver):
         self._counters = NotificationCounters()
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+        self._certificate_warning = ""
 
     @property
     def pki_dir(self) -> Path | None:
@@ -112,7 +113,8 @@ class OpcUaDriver(Driver):
         counters = self._counters
         return OpcUaDiagnostics(
             state=self.status.state,
-            last_error=self.status.last_error,
+            # The connections view shows this column: a warning about the server certificate in use is seen.
+            last_error=self.status.last_error or _as_warning(self._certificate_warning),
             requests_per_s=round(self._rate, 1),
             endpoint=self.settings.endpoint,
             security=self._security_in_use(),
@@ -129,6 +131,7 @@ class OpcUaDriver(Driver):
             server_queue_overflows=counters.server_overflows,
             type_mismatches=counters.type_mismatches,
             restamped=counters.restamped,
+            certificate_warning=self._certificate_warning,
         )
 
     def _keepalive_age(self) -> float | str:
@@ -207,7 +210,7 @@ class OpcUaDriver(Driver):
         async with asyncio.timeout(self.settings.timeout * 3):
             # The identity first: a missing key file is reported even while the server is unreachable.
             await apply_login(client, self.settings)
-            await secure_client(client, self.settings, self._pki_dir)
+            self._certificate_warning = await secure_client(client, self.settings, self._pki_dir)
             with explaining_login_refusal(self.settings):
                 await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
@@ -310,6 +313,10 @@ class OpcUaDriver(Driver):
         if now > since:
             self._rate = (received - before) / (now - since)
         self._rate_mark = (now, received)
+
+
+def _as_warning(text: str) -> str:
+    return f"warning: {text}" if text else ""
 
 
 async def _variant_type_of(client: Client, data_type: ua.DataValue) -> ua.VariantType | None:

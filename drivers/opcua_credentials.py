@@ -9,6 +9,7 @@ both run in a worker thread so that the event loop keeps serving the other conne
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from drivers.opcua_quality import status_name
 from drivers.opcua_security import SecuritySetupError, in_worker_thread
 from drivers.opcua_user_certificate import UserCertificate, load_user_certificate
 from drivers.settings import OpcUaSettings
+
+log = logging.getLogger(__name__)
 
 LOGIN_REFUSALS = frozenset(
     {
@@ -83,7 +86,24 @@ async def apply_login(client: Client, settings: OpcUaSettings) -> None:
     client.set_user(settings.username)
     password = await resolve_password(settings)
     if password is not None:
+        refuse_password_in_clear(settings)
         client.set_password(password)
+
+
+def refuse_password_in_clear(settings: OpcUaSettings) -> None:
+    """Never send a password over ``security: None`` unless the project says so; log it when it does."""
+    if settings.security != "None":
+        return
+    if not settings.allow_insecure_password:
+        raise SecuritySetupError(
+            f"refusing to send the password of user {settings.username!r} in clear text over security None: "
+            "set security (and mode) on the connection, or allow_insecure_password: true to accept it"
+        )
+    log.warning(
+        "%s: sending the password of user %r in clear text (security None, allow_insecure_password)",
+        settings.endpoint,
+        settings.username,
+    )
 
 
 async def load_user_identity(settings: OpcUaSettings) -> UserCertificate:

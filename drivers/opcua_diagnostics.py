@@ -32,3 +32,5 @@ class OpcUaDiagnostics(DriverDiagnostics):
     """Values that did not fit their tag's type (published BAD, config error)."""
     restamped: int = 0
     """Values whose source timestamp was implausible (published with the receive time)."""
+    certificate_warning: str = ""
+    """A problem with the trusted server certificate in use (expired, not yet valid); empty when none."""

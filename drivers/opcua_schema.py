@@ -14,6 +14,7 @@ from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validat
 from drivers.connection_fields import (
     ENV_NAME,
     ConnectionModel,
+    PathText,
     PositiveDuration,
     Text,
     did_you_mean,
@@ -22,6 +23,7 @@ from drivers.connection_fields import (
 )
 from drivers.settings import SECURITY_MODES, SECURITY_POLICIES, OpcUaSettings
 
+MAX_ENDPOINT_LENGTH = 4096
 DEPRECATED_POLICIES = {
     "Basic128Rsa15": "it relies on SHA-1 and RSA PKCS#1 v1.5, both broken",
     "Basic256": "it relies on SHA-1, which is broken",
@@ -39,22 +41,31 @@ class OpcUaConnectionSpec(ConnectionModel):
     username: Text | None = None
     password_env: str | None = None
     password_keyring: str | None = None
-    user_certificate: Text | None = None
-    user_private_key: Text | None = None
+    user_certificate: PathText | None = None
+    user_private_key: PathText | None = None
     user_key_password_env: str | None = None
     queue_size: StrictInt = Field(10_000, ge=1, le=1_000_000)
     max_clock_skew: Annotated[PositiveDuration, within("1s", "365d")] = 300.0
     max_source_age: Annotated[PositiveDuration, within("1s", "36500d")] = 86_400.0
     discard_oldest: StrictBool = True
-    pki_dir: Text | None = None
+    pki_dir: PathText | None = None
+    allow_insecure_password: StrictBool = False
     # Declared only to refuse it with a useful message; never stored.
     password: Any = Field(None, exclude=True)
 
     @field_validator("endpoint")
     @classmethod
     def _check_endpoint(cls, value: str) -> str:
+        if len(value) > MAX_ENDPOINT_LENGTH or "\0" in value:
+            raise ValueError(f"not an opc.tcp:// URL of at most {MAX_ENDPOINT_LENGTH} characters")
         if not value.startswith("opc.tcp://") or not urlsplit(value).hostname:
             raise ValueError(f"{value!r} is not an opc.tcp://HOST[:PORT][/PATH] URL")
+        try:
+            port = urlsplit(value).port
+        except ValueError:  # urllib: "Port out of range" or not a number
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
         return value
 
     @field_validator("security")
@@ -135,6 +146,33 @@ class OpcUaConnectionSpec(ConnectionModel):
             raise ValueError("user_certificate and user_private_key go together: give both")
         return self
 
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> OpcUaConnectionSpec:
+        if self.sends_password_in_clear and not self.allow_insecure_password:
+            raise ValueError(
+                f"username {self.username!r} with security None: its password would cross the network in "
+                "clear text; set security (and mode), or allow_insecure_password: true to accept that"
+            )
+        return self
+
+    @property
+    def sends_password_in_clear(self) -> bool:
+        """A user name with a password, over a channel without security."""
+        has_password = self.password_env is not None or self.password_keyring is not None
+        return self.security == "None" and self.username is not None and has_password
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """The password in clear text that ``allow_insecure_password`` accepted."""
+        if self.sends_password_in_clear and self.allow_insecure_password:
+            reason = "security None, allowed by allow_insecure_password"
+            return [
+                (
+                    "allow_insecure_password",
+                    f"the password of {self.username!r} crosses the network in clear text ({reason})",
+                )
+            ]
+        return []
+
     @field_validator("pki_dir")
     @classmethod
     def _check_pki_dir(cls, value: str) -> str:
@@ -175,4 +213,5 @@ class OpcUaConnectionSpec(ConnectionModel):
             user_key_password_env=self.user_key_password_env,
             max_clock_skew=self.max_clock_skew,
             max_source_age=self.max_source_age,
+            allow_insecure_password=self.allow_insecure_password,
         )

@@ -69,13 +69,16 @@ def application_uri() -> str:
     return f"urn:{socket.gethostname()}:converge-hmi"
 
 
-async def secure_client(client: Client, settings: OpcUaSettings, pki_dir: Path | None) -> None:
-    """Set up ``client`` for the configured policy and mode before it connects; raise if impossible."""
+async def secure_client(client: Client, settings: OpcUaSettings, pki_dir: Path | None) -> str:
+    """Set up ``client`` for the configured policy and mode before it connects; raise if impossible.
+
+    Returns a warning about the trusted server certificate (expired, not yet valid), or empty text.
+    """
     policy_name, mode_name = settings.security, settings.mode
     if policy_name == "None":
         if mode_name not in ("None", ""):
             raise SecuritySetupError(f"security mode {mode_name} needs a security policy, not None")
-        return
+        return ""
     policy = POLICIES.get(policy_name)
     if policy is None:
         raise SecuritySetupError(f"security policy {policy_name} is not supported")
@@ -92,6 +95,9 @@ async def secure_client(client: Client, settings: OpcUaSettings, pki_dir: Path |
     identity = await in_worker_thread(ensure_client_identity, pki_dir, client.application_uri)
     server_cert = await _server_certificate(client, policy.URI, mode)
     await in_worker_thread(require_trusted_server, pki_dir, settings.endpoint, server_cert)
+    warning = validity_warning(server_cert, settings.endpoint)
+    if warning:
+        log.warning("%s", warning)
     await client.set_security(
         policy,
         certificate=uacrypto.CertProperties(identity.certificate, extension="der"),
@@ -99,6 +105,24 @@ async def secure_client(client: Client, settings: OpcUaSettings, pki_dir: Path |
         server_certificate=uacrypto.CertProperties(server_cert, extension="der"),
         mode=mode,
     )
+    return warning
+
+
+def validity_warning(certificate: bytes, endpoint: str, now: dt.datetime | None = None) -> str:
+    """Why a trusted server certificate is out of its validity period now, or empty text.
+
+    The engineer's trust decision stands (the connection goes on), but an expired
+    certificate usually means a server nobody maintains: it is said, not hidden.
+    """
+    cert = x509.load_der_x509_certificate(certificate)
+    moment = now or dt.datetime.now(dt.UTC)
+    which = f"the trusted server certificate of {endpoint} (thumbprint {thumbprint(certificate)})"
+    if moment > cert.not_valid_after_utc:
+        expired = f"expired on {cert.not_valid_after_utc:%Y-%m-%d}"
+        return f"{which} {expired}; renew it on the server and trust the new one"
+    if moment < cert.not_valid_before_utc:
+        return f"{which} is not valid before {cert.not_valid_before_utc:%Y-%m-%d} (check the clocks)"
+    return ""
 
 
 async def _server_certificate(client: Client, policy_uri: str, mode: ua.MessageSecurityMode) -> bytes:

@@ -119,3 +119,5 @@ class OpcUaSettings:
     """A source timestamp further ahead of the receive time (s) is a wrong clock: UNCERTAIN, restamped."""
     max_source_age: float = 86_400.0
     """A source timestamp older than this (s) is replaced with the receive time."""
+    allow_insecure_password: bool = False
+    """Send a user's password over a channel without security (``security: None``): in clear text."""

@@ -27,8 +27,11 @@ def parse_duration(value: object) -> float:
     if unit == "":
         return number
     if unit not in DURATION_UNITS:
-        raise ValueError(f"bad duration {value!r}: unknown unit {unit!r}; expected {DURATION_FORMS}")
-    return number * DURATION_UNITS[unit]
+        raise ValueError(f"bad duration {_shown(value)}: unknown unit {unit!r}; expected {DURATION_FORMS}")
+    seconds = number * DURATION_UNITS[unit]
+    if not math.isfinite(seconds):
+        raise ValueError(f"bad duration {_shown(value)}: too large")
+    return seconds
 
 
 def parse_size(value: object) -> int:
@@ -40,12 +43,12 @@ def parse_size(value: object) -> int:
     number, unit = _split(value, "size", SIZE_FORMS)
     multiplier = SIZE_UNITS.get(unit.upper(), 0) if unit else 1
     if multiplier == 0:
-        raise ValueError(f"bad size {value!r}: unknown unit {unit!r}; expected {SIZE_FORMS}")
+        raise ValueError(f"bad size {_shown(value)}: unknown unit {unit!r}; expected {SIZE_FORMS}")
     size = number * multiplier
-    if not math.isfinite(size):  # 999...9TB: past any float, so past any disk
-        raise ValueError(f"bad size {value!r}: too large; expected {SIZE_FORMS}")
+    if not math.isfinite(size):
+        raise ValueError(f"bad size {_shown(value)}: too large")
     if size != int(size):
-        raise ValueError(f"bad size {value!r}: not a whole number of bytes")
+        raise ValueError(f"bad size {_shown(value)}: not a whole number of bytes")
     return int(size)
 
 
@@ -53,17 +56,26 @@ def _split(value: object, what: str, forms: str) -> tuple[float, str]:
     """A non-negative finite number and the unit text after it (empty for a bare number)."""
     # bool is an int subclass: `timeout: true` is a typo, never one second.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"bad {what} {value!r}: expected {forms}")
+        raise ValueError(f"bad {what} {_shown(value)}: expected {forms}")
+    text: int | float | str
     if isinstance(value, int | float):
-        if isinstance(value, int) and value.bit_length() > 1000:  # past any float: float() would overflow
-            digits = len(str(value))
-            raise ValueError(f"bad {what}: a {digits}-digit number is far too large; expected {forms}")
-        number, unit = float(value), ""
+        text, unit = value, ""
     else:
         match = _NUMBER_WITH_UNIT.fullmatch(value.strip())
         if match is None:
-            raise ValueError(f"bad {what} {value!r}: expected {forms}")
-        number, unit = float(match[1]), match[2]
+            raise ValueError(f"bad {what} {_shown(value)}: expected {forms}")
+        text, unit = match[1], match[2]
+    try:
+        number = float(text)
+    except OverflowError:  # an int of hundreds of digits has no float
+        number = math.inf
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"bad {what} {value!r}: must be a finite, non-negative number; expected {forms}")
+        shown = _shown(value)
+        raise ValueError(f"bad {what} {shown}: must be a finite, non-negative number; expected {forms}")
     return number, unit
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """``value`` as a message quotes it, cut short so a hostile value cannot flood the output."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...({len(text)} characters)"

@@ -55,7 +55,7 @@ def run_certs(args: argparse.Namespace) -> int:
 
 def format_certificate(cert: CertificateInfo) -> str:
     """A certificate as a block of indented lines, headed by its status and thumbprint."""
-    lines = [f"{cert.status:9} {cert.thumbprint}"]
+    lines = [f"{cert.status:9} {cert.thumbprint}" + ("  EXPIRED" if cert.expired else "")]
     if cert.error:
         lines.append(f"          file {cert.path}: {cert.error}")
         return "\n".join(lines)

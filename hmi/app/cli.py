@@ -49,9 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help="history tools")
     history_sub = history.add_subparsers(dest="history_command", required=True)
-    export = history_sub.add_parser("export", help="print a tag's history")
+    export = history_sub.add_parser(
+        "export",
+        help="print the history of one or more tags as CSV",
+        description="Print the history of one or more tags as one CSV, in time order, with a tag column.",
+        epilog="example: hmi history export demo --tag TANK1.LEVEL --tag PUMP1.SPEED --from -1h",
+    )
     export.add_argument("project", help="project folder, or 'demo'")
-    export.add_argument("--tag", required=True)
+    export.add_argument("--tag", required=True, action="append", help="a tag to export (repeat for more)")
     export.add_argument("--from", dest="start", help="ISO time, epoch seconds or relative (-1h)")
     export.add_argument("--to", dest="end", help="ISO time, epoch seconds or relative (-10m)")
     export.add_argument("--format", choices=["csv"], default="csv")
@@ -111,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from hmi.project.loader import check_project, load_project
+    from hmi.project.loader import check_project_with_warnings, load_project
 
     if args.command == "check":
-        errors = check_project(args.project)
-        for error in errors:
-            print(error)
+        errors, warnings = check_project_with_warnings(args.project)
+        for problem in [*errors, *warnings]:
+            print(problem)
         if not errors:
-            print(f"{args.project}: ok")
+            print(f"{args.project}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
         return 2 if errors else 0
     if args.command == "history":
         from hmi.app.history_cli import export_history

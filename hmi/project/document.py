@@ -27,18 +27,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
 from ruamel.yaml.nodes import MappingNode, Node
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from hmi.project.units import format_duration, parse_duration
 from hmi.project.yaml_flow import entry, scalar
+from hmi.project.yaml_reader import YamlLimits, YamlReadError, check_events, read_text, round_trip_yaml
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ALIASES = 100
@@ -71,9 +65,9 @@ class ProjectDocument:
         if size > MAX_BYTES:
             raise DocumentError(path, 0, f"the file is {size} bytes, more than the {MAX_BYTES} an edit reads")
         try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(path, 0, f"file is not valid UTF-8 text ({exc.reason})") from exc
+            text = read_text(path, _limits(), encoding="utf-8")  # a byte order mark is kept, as every byte is
+        except YamlReadError as exc:
+            raise DocumentError(path, exc.line, exc.message) from exc
         return cls(text, path)
 
     @property
@@ -173,7 +167,7 @@ class ProjectDocument:
             raise DocumentError(self.path, 0, "the file has line breaks other than \\n or \\r\\n")
         _check_bounds(text, self.path)
         try:
-            tree = YAML(typ="rt").load(text)
+            tree = round_trip_yaml().load(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise DocumentError(self.path, mark.line + 1 if mark else 0, str(exc.problem or exc)) from exc
@@ -301,27 +295,21 @@ def _split_lines(text: str) -> list[str]:
 
 
 def _check_bounds(text: str, path: Path) -> None:
-    """Refuse too many aliases or too deep nesting, from the event stream (nothing is built or expanded)."""
+    """Refuse too many aliases, too deep nesting or unknown tags, from the event stream (nothing is built)."""
     if len(text) > MAX_BYTES:
         raise DocumentError(path, 0, f"the text is longer than the {MAX_BYTES} characters an edit reads")
-    aliases = depth = 0
     try:
-        for event in YAML(typ="rt").parse(text):
-            if isinstance(event, AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    raise DocumentError(path, event.start_mark.line + 1, f"more than {MAX_ALIASES} aliases")
-            elif isinstance(event, MappingStartEvent | SequenceStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise DocumentError(
-                        path, event.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels"
-                    )
-            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
-                depth -= 1
+        check_events(text, _limits())
+    except YamlReadError as exc:
+        raise DocumentError(path, exc.line, exc.message) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise DocumentError(path, mark.line + 1 if mark else 0, f"YAML syntax error: {exc.problem}") from exc
+
+
+def _limits() -> YamlLimits:
+    # Read at call time, so the bounds stay module settings a caller (or a test) can change.
+    return YamlLimits(max_bytes=MAX_BYTES, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)
 
 
 def _value_node(root: Node | None, path: KeyPath) -> Node | None:

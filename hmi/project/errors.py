@@ -34,7 +34,19 @@ class ProjectError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {_shortened(self.message)}"
+
+
+MAX_MESSAGE = 600
+"""Longest message printed whole: a hostile value (a name of 5,000 characters) is quoted cut in the middle."""
+
+
+def _shortened(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    cut = len(message) - MAX_MESSAGE + 40
+    head, tail = message[: MAX_MESSAGE * 2 // 3], message[MAX_MESSAGE * 2 // 3 + cut :]
+    return f"{head}...({cut} characters cut)...{tail}"
 
 
 class ProjectInvalid(Exception):

@@ -9,6 +9,7 @@ again as unknown, so one typo yields one error.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -66,15 +67,24 @@ def check_project(path: Path | str) -> list[ProjectError]:
     return _read_project(Path(path))[1]
 
 
-def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
-    """The project (``None`` when anything is wrong) and every error found.
+def check_project_with_warnings(path: Path | str) -> tuple[list[ProjectError], list[ProjectError]]:
+    """Every error, and every warning (a valid but risky setting, message ``warning: ...``), in file order."""
+    warnings: list[ProjectError] = []
+    errors = _read_project(Path(path), warnings)[1]
+    return errors, warnings
+
+
+def _read_project(
+    path: Path, warnings: list[ProjectError] | None = None
+) -> tuple[Project | None, list[ProjectError]]:
+    """The project (``None`` when anything is wrong) and every error found; warnings go to ``warnings``.
 
     Error paths start with ``path`` as given, so they read the same as the command line that named it.
     """
     folder, project_file = (path.parent, path) if path.is_file() else (path, path / PROJECT_FILE)
     if not folder.is_dir():
         return None, [ProjectError(path, 0, "no such project folder")]
-    if not project_file.is_file():
+    if not os.path.lexists(project_file):
         return None, [ProjectError(project_file, 0, f"no {PROJECT_FILE} in the project folder {folder}")]
     screen_files, errors = _find_screen_files(folder / SCREENS_FOLDER)
     screen_names = frozenset(file.stem for file in screen_files)
@@ -83,6 +93,8 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
+    if warnings is not None and document is not None:
+        warnings += [document.error(issue) for issue in _connection_warnings(spec)]
     kinds = {kind.name: kind for kind in registry.kinds()}
     tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
@@ -97,17 +109,36 @@ def _read_project(path: Path) -> tuple[Project | None, list[ProjectError]]:
     return _project(spec, folder.resolve(), tags, system, screens), []
 
 
+def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
+    """What each valid connection's model says is allowed but risky (a password in clear text)."""
+    return [
+        Issue(("connections", name, key), f"warning: connection {name!r}: {key}: {message}")
+        for name, connection in spec.connections.items()
+        for key, message in connection.warnings()
+    ]
+
+
 def _reading_order(errors: list[ProjectError], files: list[Path]) -> list[ProjectError]:
     rank = {file: position for position, file in enumerate(files)}
     return sorted(errors, key=lambda error: (rank.get(error.file, len(files)), error.line))
 
 
 def _find_screen_files(folder: Path) -> tuple[list[Path], list[ProjectError]]:
-    """The screen files, by name; a ``.yml`` file would be silently skipped, so it is an error."""
-    if not folder.is_dir():
+    """Every entry named ``*.yaml``, by name, whatever it is: a link loop, a dangling link, a directory or
+    a FIFO so named is a screen file that cannot be read, and reading it reports so (never a silent skip).
+
+    A ``.yml`` or ``.YAML`` file would be skipped, so it is an error too.
+    """
+    if not os.path.lexists(folder):
         return [], []
-    files = sorted(file for file in folder.iterdir() if file.is_file())
-    misnamed = [file for file in files if file.suffix.lower() == ".yml"]
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        problem = "not a folder" if isinstance(exc, NotADirectoryError) else (exc.strerror or str(exc))
+        return [], [ProjectError(folder, 0, f"cannot list the screens folder: {problem}")]
+    files = [folder / name for name in names]
+    yaml_like = [file for file in files if file.suffix.lower() in (".yml", ".yaml")]
+    misnamed = [file for file in yaml_like if file.suffix != SCREEN_SUFFIX]
     errors = [ProjectError(file, 0, f"screen files must end in {SCREEN_SUFFIX}") for file in misnamed]
     return [file for file in files if file.suffix == SCREEN_SUFFIX], errors
 

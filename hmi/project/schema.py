@@ -34,6 +34,7 @@ from hmi.project.connection_schema import connection_config, connection_spec_typ
 from hmi.project.schema_base import (
     ByteOrder,
     Duration,
+    PathText,
     PositiveDuration,
     StrictModel,
     Text,
@@ -247,7 +248,7 @@ class TrendSpec(StrictModel):
 class HistorySpec(StrictModel):
     """Where history is kept (relative paths are relative to the project folder) and for how long."""
 
-    path: Text = "history.db"
+    path: PathText = "history.db"
     retention: Retention = 400 * 86400.0
     max_size: HistorySize = 20 * 1024**3
     commit_interval: CommitInterval = 1.0

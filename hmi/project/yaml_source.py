@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from hmi.project.errors import Issue, Loc, ProjectError
+from hmi.project.yaml_reader import YamlLimits, YamlReadError, check_events, compose_and_load, read_text
 
 MERGE_KEY = "<<"
+LIMITS = YamlLimits()
+"""What ``hmi check`` and the loader accept of one file: 8 MB, 40 levels, a million values expanded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ class YamlDocument:
                 key = _find_key(node, element)
                 if key is _ABSENT:
                     continue
-                line, node = node.lc.key(key)[0] + 1, node[key]
+                line, node = _key_line(node, key, line), node[key]
             elif isinstance(node, CommentedSeq) and isinstance(element, int) and 0 <= element < len(node):
                 line, node = node.lc.item(element)[0] + 1, node[element]
         return line
@@ -59,28 +63,21 @@ def read_yaml(path: Path, shown_as: Path) -> tuple[YamlDocument | None, list[Pro
     value kept) so that the rest of the file gets checked too.
     """
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        return None, [ProjectError(shown_as, line, f"file is not valid UTF-8 text ({exc.reason})")]
-    except OSError as exc:
-        return None, [ProjectError(shown_as, 0, f"cannot read the file: {exc.strerror or exc}")]
-    try:
-        root = _new_yaml().compose(text)
+        text = read_text(path, LIMITS)
+        check_events(text, LIMITS)
+        # Duplicates are found on the node tree instead, so that all of them get reported.
+        root, tree = compose_and_load(text, allow_duplicate_keys=True)
         duplicates = [ProjectError(shown_as, line, message) for line, message in _duplicate_keys(root)]
-        tree = _new_yaml().load(text)
+    except YamlReadError as exc:
+        return None, [ProjectError(shown_as, exc.line, exc.message)]
     except MarkedYAMLError as exc:
         return None, [ProjectError(shown_as, _mark_line(exc), _syntax_message(exc))]
+    except ReaderError as exc:  # a character YAML does not allow (NUL, most control characters)
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 0
+        return None, [ProjectError(shown_as, line, f"character {exc.character!r} is not allowed in YAML")]
     except YAMLError as exc:
-        return None, [ProjectError(shown_as, 0, f"YAML error: {exc}")]
+        return None, [ProjectError(shown_as, 0, "YAML error: " + " ".join(str(exc).split()))]
     return YamlDocument(shown_as, _plain(tree), tree), duplicates
-
-
-def _new_yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    # Duplicates are found on the node tree instead, so that all of them get reported.
-    yaml.allow_duplicate_keys = True
-    return yaml
 
 
 def _duplicate_keys(root: Node | None) -> Iterator[tuple[int, str]]:
@@ -115,6 +112,8 @@ def _mark_line(exc: MarkedYAMLError) -> int:
 
 def _syntax_message(exc: MarkedYAMLError) -> str:
     """ruamel's problem and its context in one line, without its multi-line source excerpts."""
+    if isinstance(exc, ConstructorError) and not exc.context:
+        return str(exc.problem)  # a value that cannot be read as its tag says, not a syntax error
     parts = [part for part in (exc.problem, exc.context) if part]
     if exc.problem and exc.context and exc.context_mark is not None and exc.problem_mark is not None:
         parts[1] = f"{exc.context} (line {exc.context_mark.line + 1})"
@@ -146,6 +145,17 @@ def _find_key(mapping: CommentedMap, element: str | int) -> Any:
         if str(key) == str(element):
             return key
     return _ABSENT
+
+
+def _key_line(mapping: CommentedMap, key: Any, fallback: int, hops: int = 0) -> int:
+    """The line of ``key`` in ``mapping``; a key brought in by ``<<:`` is at its line in the merged map."""
+    if key in mapping.lc.data:
+        return int(mapping.lc.key(key)[0]) + 1
+    for source in getattr(mapping, "merge", None) or ():
+        merged = source[1] if isinstance(source, tuple) else source
+        if isinstance(merged, CommentedMap) and key in merged and hops < 40:
+            return _key_line(merged, key, _start_line(merged), hops + 1)
+    return fallback
 
 
 def _start_line(tree: Any) -> int:

@@ -125,7 +125,7 @@ class CertificateDialog(QDialog):
         self.table.setRowCount(len(found))
         for row, cert in enumerate(found):
             cells = (
-                cert.status,
+                f"{cert.status}, EXPIRED" if cert.expired else cert.status,
                 cert.thumbprint,
                 cert.subject or cert.error,
                 cert.validity(),
@@ -163,6 +163,8 @@ class CertificateDialog(QDialog):
         ]
         if cert.error:
             lines.insert(1, f"Problem: {cert.error}")
+        elif cert.expired:
+            lines.insert(1, "Problem: EXPIRED (outside its validity): a connection trusting it warns")
         self.details.setPlainText("\n".join(lines))
 
     def _update_buttons(self) -> None:
