@@ -9,11 +9,9 @@ without ours at all. Tags written ``ns=2;...`` (bound to their URI at the first 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import textwrap
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,19 @@ import pytest
 from asyncua import Server, ua
 from hypothesis import given
 from hypothesis import strategies as st
+from waiting import SampleLog
+from waiting import wait_for as _wait_for
 
 from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
 from drivers.opcua_namespaces import NamespaceBinding, TagAddress
 from drivers.settings import OpcUaSettings
-from hmi.model import Quality, Reason, Sample, TagDef
+from hmi.model import Quality, Reason, TagDef
 from hmi.project.loader import check_project
+
+
+async def wait_for_long(predicate: Callable[[], bool], within: float = 15.0) -> None:
+    await _wait_for(predicate, within)
 
 PLANT, INTRUDER = "urn:converge-hmi:test-plant", "urn:converge-hmi:intruder"
 INTRUDER_VALUE = 666.0
@@ -60,16 +64,8 @@ async def server_with(port: int, namespaces: dict[str, float]) -> AsyncIterator[
             await session.close_session(True)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.samples: dict[str, list[Sample]] = {}
-
-    def on_sample(self, name: str, sample: Sample) -> None:
-        self.samples.setdefault(name, []).append(sample)
-
-    def last(self, name: str) -> Sample | None:
-        samples = self.samples.get(name)
-        return samples[-1] if samples else None
+class Recorder(SampleLog):
+    """Every sample per tag, with the questions this test asks of the newest."""
 
     def shows(self, name: str, value: float) -> bool:
         sample = self.last(name)
@@ -78,14 +74,6 @@ class Recorder:
     def config_error(self, name: str) -> bool:
         sample = self.last(name)
         return sample is not None and sample.quality is Quality.BAD and sample.reason is Reason.CONFIG_ERROR
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
 
 
 async def test_a_renumbered_namespace_array_never_feeds_a_tag_another_namespace(
@@ -110,17 +98,17 @@ async def test_a_renumbered_namespace_array_never_feeds_a_tag_another_namespace(
     try:
         async with server_with(port, {PLANT: 1.0}) as indexes:
             assert indexes[PLANT] == 2
-            await wait_for(lambda: all(recorder.shows(name, 1.0) for name in names))
+            await wait_for_long(lambda: all(recorder.shows(name, 1.0) for name in names))
 
         async with server_with(port, {INTRUDER: INTRUDER_VALUE, PLANT: 2.0}) as indexes:
             assert indexes == {INTRUDER: 2, PLANT: 3}, "the restart renumbered our namespace"
-            await wait_for(lambda: all(recorder.shows(name, 2.0) for name in names))
+            await wait_for_long(lambda: all(recorder.shows(name, 2.0) for name in names))
             await driver.write(tags[0], 2.5)  # and a write goes to our node, not the intruder's
-            await wait_for(lambda: all(recorder.shows(name, 2.5) for name in names))
+            await wait_for_long(lambda: all(recorder.shows(name, 2.5) for name in names))
 
         with caplog.at_level(logging.ERROR, logger="drivers.opcua"):
             async with server_with(port, {INTRUDER: INTRUDER_VALUE}):
-                await wait_for(lambda: all(recorder.config_error(name) for name in names))
+                await wait_for_long(lambda: all(recorder.config_error(name) for name in names))
                 with pytest.raises(Exception, match="namespace URI gone"):
                     await driver.write(tags[0], 3.0)
     finally:

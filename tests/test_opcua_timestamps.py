@@ -21,6 +21,7 @@ from asyncua import ua
 from hypothesis import given
 from hypothesis import strategies as st
 from opcua_server import opcua_test_server
+from waiting import SampleLog, wait_for
 
 from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
@@ -46,26 +47,6 @@ PLAUSIBLE = {
 }
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.samples: dict[str, list[Sample]] = {}
-
-    def on_sample(self, name: str, sample: Sample) -> None:
-        self.samples.setdefault(name, []).append(sample)
-
-    def last(self, name: str) -> Sample | None:
-        samples = self.samples.get(name)
-        return samples[-1] if samples else None
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
-
-
 async def test_implausible_source_times_are_kept_flagged_and_stamped_on_receipt(
     free_port: Callable[[], int],
 ) -> None:
@@ -74,7 +55,7 @@ async def test_implausible_source_times_are_kept_flagged_and_stamped_on_receipt(
         initial = await server.add_variable("Initial", 0.0, ua.VariantType.Double)
         # An unchanged value read on subscribe: its source time is that of its last change, years ago.
         await server.set_value("Initial", 5.0, source_ts=EPOCH_DAY_TWO)
-        recorder = Recorder()
+        recorder = SampleLog()
         tags = [TagDef("CHANGING", "ua1", changing, scan_period=0.1), TagDef("INITIAL", "ua1", initial)]
         driver = OpcUaDriver(
             "ua1",

@@ -7,24 +7,22 @@ BAD with reason config error, and the diagnostics count it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from asyncua import ua
 from hypothesis import given
 from hypothesis import strategies as st
 from opcua_server import opcua_test_server
+from waiting import SampleLog, wait_for
 
 from drivers.base import Backoff
 from drivers.opcua import OpcUaDriver
 from drivers.opcua_values import type_mismatch
 from drivers.settings import OpcUaSettings
-from hmi.model import DataType, Quality, Reason, Sample, TagDef
+from hmi.model import DataType, Quality, Reason, TagDef
 
 # Node name -> (variant type, value the server holds).
 NODES: dict[str, tuple[ua.VariantType, Any]] = {
@@ -77,28 +75,12 @@ def tag_name(data_type: DataType, node: str) -> str:
     return f"{data_type.value}.{node}"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.every: dict[str, list[Sample]] = {}
-
-    def on_sample(self, name: str, sample: Sample) -> None:
-        self.every.setdefault(name, []).append(sample)
-
-    def last(self, name: str) -> Sample | None:
-        samples = self.every.get(name)
-        return samples[-1] if samples else None
+class Recorder(SampleLog):
+    """Every sample per tag, with the questions this test asks of the newest."""
 
     def settled(self, name: str) -> bool:
         sample = self.last(name)
         return sample is not None and sample.reason is not Reason.WAITING
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
 
 
 async def test_every_value_fits_its_tag_type_or_is_bad(free_port: Callable[[], int], caplog: Any) -> None:
@@ -139,7 +121,8 @@ async def test_every_value_fits_its_tag_type_or_is_bad(free_port: Callable[[], i
     wrong = []
     for data_type, node in PAIRS:
         name = tag_name(data_type, node)
-        samples = [s for s in recorder.every[name] if s.reason not in (Reason.WAITING, Reason.NOT_CONNECTED)]
+        starting = (Reason.WAITING, Reason.NOT_CONNECTED)
+        samples = [s for s in recorder.samples[name] if s.reason not in starting]
         expected = FITS.get((data_type, node))
         if expected is None:
             if any(s.quality is not Quality.BAD or s.reason is not Reason.CONFIG_ERROR for s in samples):
