@@ -285,3 +285,23 @@ def test_open_trend_replaces_pens_title_and_span(qtbot, panel, history):
     assert panel.pens == ["C", "A"] and panel.title.text() == "Other"
     assert not panel.trend.paused and panel.trend.span == 3600
     assert panel.toolbar.preset_buttons[3600.0].isChecked()
+
+
+def test_system_tags_are_offered_and_trended_like_any_tag(qtbot):
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+
+    project = load_project(demo_project_dir())
+    relay = FutureRelay()
+    widget = TrendPanel(TrendDef("t", "Test", ("TANK1.LEVEL",), span=600), project, relay, clock=lambda: NOW)
+    qtbot.addWidget(widget)
+    try:
+        picker = TagPicker(widget.tag_defs, exclude=widget.pens)
+        qtbot.addWidget(picker)
+        picker.filter_edit.setText("SYSTEM.LINK.plc1")
+        assert "SYSTEM.LINK.plc1.UP" in picker.visible_tags()
+        assert widget.add_pen("SYSTEM.LINK.plc1.UP"), widget.status.text()
+        assert widget.pens == ["TANK1.LEVEL", "SYSTEM.LINK.plc1.UP"]
+    finally:
+        widget.close_panel()
+        relay.close()

@@ -119,3 +119,7 @@ class Project:
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""
         return self.tags.get(name) or self.system_tags.get(name)
+
+    def every_tag(self) -> dict[str, TagDef]:
+        """The engineer's tags and the system tags in one new dict (what screens, trends and lists offer)."""
+        return {**self.system_tags, **self.tags}

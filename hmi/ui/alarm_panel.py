@@ -91,7 +91,7 @@ class AlarmPanel(QWidget):
         """Show a new snapshot of the alarm list."""
         self.rows = rows
         self.table.setRowCount(len(rows))
-        tags = self._context.project.tags if self._context is not None else {}
+        tags = self._context.project.every_tag() if self._context is not None else {}
         for index, status in enumerate(rows):
             raised = time.strftime("%H:%M:%S", time.localtime(status.raised_at)) if status.raised_at else ""
             # in the tag's own decimals: an integer tag reads 1200, not 1200.00

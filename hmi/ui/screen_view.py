@@ -40,6 +40,7 @@ class ScreenView(QGraphicsView):
         super().__init__(parent)
         self.screen_def = screen
         self.project = project
+        self.tag_defs = project.every_tag()
         self.setScene(QGraphicsScene(QRectF(0, 0, screen.width, screen.height), self))
         self.setBackgroundBrush(SCREEN_BACKGROUND)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -128,7 +129,7 @@ class ScreenView(QGraphicsView):
         props = cast(SymbolProps, item.props)
         box = (item.x, item.y, item.w, item.h)
         context = SymbolContext(
-            symbol_type(item.type), item.id, *box, item.tag, props, self.project.tags, self._hooks
+            symbol_type(item.type), item.id, *box, item.tag, props, self.tag_defs, self._hooks
         )
         return build_item(context)
 
@@ -155,7 +156,7 @@ class _ViewHooks:
 
     def write_validator(self, tag: str) -> WriteValidator:
         """The runtime's own write check for ``tag``, for an entry's feedback."""
-        return setpoint_validator(self._view.project.tags, tag)
+        return setpoint_validator(self._view.tag_defs, tag)
 
     def navigate(self, screen: str) -> None:
         """A button asked for another screen."""

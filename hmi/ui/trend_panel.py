@@ -60,6 +60,7 @@ class TrendPanel(QWidget):
         super().__init__(parent)
         self.trend_def = trend
         self.project = project
+        self.tag_defs = project.every_tag()  # system tags too: a trend may show a link's state
         self.relay = relay
         self.project_file = project_file or project.root / PROJECT_FILE
         self._clock = clock
@@ -148,7 +149,7 @@ class TrendPanel(QWidget):
 
     def add_pen(self, tag: str) -> bool:
         """Add a project tag as a pen and load its history; False (with a note) when it cannot be."""
-        definition = self.project.tags.get(tag)
+        definition = self.tag_defs.get(tag)
         if definition is None or not trendable(definition):
             self.status.setText(f"{tag}: not a numeric or bool tag of this project")
             return False
@@ -182,7 +183,7 @@ class TrendPanel(QWidget):
 
     def _set_pens(self, pens: tuple[str, ...]) -> None:
         for pen in pens:
-            definition = self.project.tags.get(pen)
+            definition = self.tag_defs.get(pen)
             units = definition.units if definition else ""
             colour = self.trend.add_pen(pen, units)
             description = definition.description if definition else ""
@@ -283,7 +284,7 @@ class TrendPanel(QWidget):
         Paused, the rows come raw from the history file (full resolution); live, from the live buffers.
         """
         start, end = self.trend.visible_range()
-        units = {pen: self.project.tags[pen].units if pen in self.project.tags else "" for pen in self.pens}
+        units = {pen: self.tag_defs[pen].units if pen in self.tag_defs else "" for pen in self.pens}
         reader = self.loader.reader
         if self.trend.paused and reader is not None and reader.path.exists():
             future = self.loader.run(export_history_csv, path, reader, tuple(self.pens), start, end, units)
@@ -323,7 +324,7 @@ class TrendPanel(QWidget):
         self.status.setText(template.format(future.result()) if error is None else f"Export failed: {error}")
 
     def _ask_pens(self) -> None:
-        picker = TagPicker(self.project.tags, exclude=self.pens, parent=self)
+        picker = TagPicker(self.tag_defs, exclude=self.pens, parent=self)
         if picker.exec():
             for tag in picker.selected_tags():
                 self.add_pen(tag)
