@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
+import struct
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from pymodbus.client import AsyncModbusTcpClient
 
-from benchmarks import history_queries, plant_feed, year_cache
+from benchmarks import history_queries, modbus, plant_feed, runner, year_cache
 from hmi.historian.schema import SCHEMA_VERSION
 
 SMALL = year_cache.YearSpec(days=2)
@@ -129,8 +132,33 @@ def test_the_year_baseline_reads_the_hourly_rollup(tmp_path: Path) -> None:
 
 
 def test_the_helpers_are_not_listed_as_benchmarks() -> None:
-    from benchmarks import runner
-
     names = runner.available()
     assert "historian" in names
     assert not {"plant_feed", "history_queries", "year_cache"} & set(names)
+
+
+def test_the_modbus_server_changes_every_value_between_two_reads() -> None:
+    async def two_reads() -> list[tuple[list[int], list[bool]]]:
+        async with modbus._servers(1, changing=True) as (port,):
+            client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=5.0)
+            await client.connect()
+            try:
+                reads = []
+                for _ in range(2):
+                    registers = await client.read_holding_registers(0, count=125, device_id=1)
+                    coils = await client.read_coils(0, count=167, device_id=1)
+                    assert not registers.isError() and not coils.isError()
+                    reads.append((registers.registers, coils.bits[:167]))
+                return reads
+            finally:
+                client.close()
+
+    (regs_a, coils_a), (regs_b, coils_b) = asyncio.run(two_reads())
+    assert all(a != b for a, b in zip(regs_a, regs_b, strict=True))
+    assert all(a != b for a, b in zip(coils_a, coils_b, strict=True))
+    assert all(r < 0x7F00 for r in regs_a + regs_b)  # no float32 high word of an infinity or a NaN
+
+
+def test_the_bare_decode_is_the_tags_values() -> None:
+    registers = [*struct.unpack(">2H", struct.pack(">f", 21.5)), 7]
+    assert modbus._decode(registers, ((0, ">f"), (2, ">H"))) == [21.5, 7]
