@@ -15,7 +15,8 @@ import time
 
 import benchmarks
 
-SKIP = {"runner"}
+# Helpers of the benchmarks above, not benchmarks themselves.
+SKIP = {"runner", "plant_feed", "history_queries", "year_cache"}
 
 
 def available() -> list[str]:
