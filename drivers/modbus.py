@@ -24,10 +24,11 @@ from drivers.modbus_errors import LinkError, describe_exception, reason_for_exce
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_lock import POLL, WRITE
 from drivers.modbus_plan import ModbusPollPlan, PlannedTag, ReadBlock, block_of, plan_tag, split_block
-from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
+from drivers.modbus_schedule import DeadlineSchedule
 from drivers.modbus_stats import ModbusDiagnostics, RequestStats
 from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
 from drivers.settings import ModbusSettings, ModbusTagLink
+from drivers.tasks import cancel_and_wait
 from hmi.model import Quality, Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,8 @@
-"""Scan deadlines on a fixed grid, so that a poll cycle's own duration never makes the scan drift;
-and stopping scan tasks for sure."""
+"""Scan deadlines on a fixed grid, so that a poll cycle's own duration never makes the scan drift."""
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Sequence
 
 
 class DeadlineSchedule:
@@ -32,19 +29,3 @@ class DeadlineSchedule:
             self.deadline += missed * self.period
             self.overruns += missed
         return max(0.0, self.deadline - now)
-
-
-async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until every one has ended, cancelling again as often as needed.
-
-    On Python 3.11 ``asyncio.wait_for`` (inside pymodbus's request) swallows a cancellation that
-    arrives just as the response does; a busy scan loop then runs on and a single ``cancel()``
-    would leave the driver's stop waiting forever.
-    """
-    while pending := [task for task in tasks if not task.done()]:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.05)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # retrieved, so that asyncio does not log it as never retrieved

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from pymodbus.server import ModbusTcpServer
 from drivers.base import Backoff
 from drivers.modbus import ModbusDriver
 from drivers.settings import ModbusSettings, ModbusTagLink
+from hmi.core.loop_thread import LoopThread
 from hmi.model import ConnectionStatus, DataType, Sample, TagDef
 
 FAST_BACKOFF = Backoff(initial=0.1, maximum=0.3, jitter=0.0)
@@ -159,3 +160,26 @@ async def _serve_forever(port: int) -> None:
 if __name__ == "__main__":
     logging.disable(logging.WARNING)  # pymodbus's deprecation notices would clutter the test output
     asyncio.run(_serve_forever(int(sys.argv[1])))
+
+
+@contextlib.contextmanager
+def plc_on_thread(port: int, holding: list[int]) -> Iterator[tuple[int, ModbusTcpServer, LoopThread]]:
+    """A pymodbus server with ``holding`` registers on its own loop thread, as a PLC runs beside a GUI."""
+    thread = LoopThread("plc")
+    thread.start()
+
+    async def serve() -> ModbusTcpServer:  # the server binds to the loop it is created on
+        server = ModbusTcpServer(ModbusServerContext(devices=device(hr=holding)), address=("127.0.0.1", port))
+        await server.serve_forever(background=True)
+        return server
+
+    try:
+        server = thread.call(serve())
+    except BaseException:
+        thread.stop()
+        raise
+    try:
+        yield port, server, thread
+    finally:
+        thread.call(server.shutdown())
+        thread.stop()

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from modbus_peer import device
-from pymodbus.datastore import ModbusServerContext
+from modbus_peer import plc_on_thread
 from pymodbus.server import ModbusTcpServer
 
 from hmi.alarms.engine import AlarmState
@@ -48,27 +47,8 @@ items:
 @pytest.fixture
 def plc(free_port) -> Iterator[tuple[int, ModbusTcpServer, LoopThread]]:
     """A pymodbus server on its own loop thread, as a PLC runs beside the GUI."""
-    thread = LoopThread("plc")
-    thread.start()
-    port = free_port()
-
-    async def serve() -> ModbusTcpServer:  # the server binds to the loop it is created on
-        server = ModbusTcpServer(
-            ModbusServerContext(devices=device(hr=[0] * 60)), address=("127.0.0.1", port)
-        )
-        await server.serve_forever(background=True)
-        return server
-
-    try:
-        server = thread.call(serve())
-    except BaseException:
-        thread.stop()
-        raise
-    try:
-        yield port, server, thread
-    finally:
-        thread.call(server.shutdown())
-        thread.stop()
+    with plc_on_thread(free_port(), [0] * 60) as running:
+        yield running
 
 
 def make_project(root: Path, port: int):

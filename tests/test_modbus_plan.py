@@ -19,8 +19,9 @@ from drivers.modbus_plan import (
     read_limit,
     split_block,
 )
-from drivers.modbus_schedule import DeadlineSchedule, cancel_and_wait
+from drivers.modbus_schedule import DeadlineSchedule
 from drivers.settings import ModbusTagLink
+from drivers.tasks import cancel_and_wait
 from hmi.model import DataType, TagDef
 
 

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from modbus_peer import device
-from pymodbus.datastore import ModbusServerContext
+from modbus_peer import plc_on_thread
 from pymodbus.server import ModbusTcpServer
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
@@ -63,28 +62,10 @@ items:
 @pytest.fixture
 def plc(free_port) -> Iterator[tuple[int, ModbusTcpServer, LoopThread]]:
     """A pymodbus server on its own loop thread, as a PLC runs beside the GUI."""
-    thread = LoopThread("plc")
-    thread.start()
-    port = free_port()
     registers = [0] * 60
     registers[SPEED], registers[VALVE], registers[LEVEL] = 900, 30, 10
-
-    async def serve() -> ModbusTcpServer:
-        context = ModbusServerContext(devices=device(hr=registers))
-        server = ModbusTcpServer(context, address=("127.0.0.1", port))
-        await server.serve_forever(background=True)
-        return server
-
-    try:
-        server = thread.call(serve())
-    except BaseException:
-        thread.stop()
-        raise
-    try:
-        yield port, server, thread
-    finally:
-        thread.call(server.shutdown())
-        thread.stop()
+    with plc_on_thread(free_port(), registers) as running:
+        yield running
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ then builds and offers the sorted snapshot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
+from drivers.tasks import cancel_and_wait
 from hmi.alarms.engine import AlarmEngine, AlarmEvent, AlarmStatus
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,7 @@ class AlarmSnapshotFeed:
             self._unsubscribe()
             self._unsubscribe = None
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     def publish_if_changed(self) -> bool:

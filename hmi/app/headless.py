@@ -8,6 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
+from drivers.tasks import cancel_and_wait
 from hmi.alarms.engine import AlarmEvent, AlarmStatus
 from hmi.core.station import Station, StoreLocked
 from hmi.model import ConnectionStatus
@@ -52,9 +53,7 @@ async def run_headless(project: Project, seconds: float | None, demo_data_dir: P
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
     finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+        await cancel_and_wait([reporter])
         await station.stop()
         if plant is not None:
             await plant.stop()

@@ -7,7 +7,6 @@ its own loop thread (``hmi.core.loop_thread.LoopThread``) so that a slow paint n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import math
@@ -19,6 +18,7 @@ from typing import Any
 from drivers import registry as driver_registry
 from drivers.base import Driver
 from drivers.registry import DriverContext
+from drivers.tasks import cancel_and_wait
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
@@ -148,9 +148,7 @@ class TagRuntime:
     async def stop(self) -> None:
         """Stop the watchdog, every driver, then the sources; tags end bad/not connected."""
         if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+            await cancel_and_wait([self._watchdog])
             self._watchdog = None
         await asyncio.gather(*(d.stop() for d in self._drivers.values()), return_exceptions=True)
         # After the drivers: a source reporting on them records how they ended.

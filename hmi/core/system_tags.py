@@ -6,11 +6,11 @@ Names and types come from ``hmi.project.system_tags``, which the project loader 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from drivers.tasks import cancel_and_wait
 from hmi.core.tag_source import TagSource
 from hmi.model import ConnectionState, ConnectionStatus, Reason, Sample
 from hmi.project.system_tags import (
@@ -74,9 +74,7 @@ class SystemTags(TagSource):
             self._unsubscribe()
             self._unsubscribe = None
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     def on_status(self, status: ConnectionStatus) -> None:
