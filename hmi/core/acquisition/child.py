@@ -107,12 +107,22 @@ class HostedConnection:
         self._outbox = outbox
         self._index = {tag.name: n for n, tag in enumerate(self.tags)}
         self._blocks: dict[tuple[str, ...], int] = {}
+        self._starting = False
         self.driver = driver_of(config, self.tags, self._on_sample, self._on_status, stale=stale)
         self.driver.on_refresh = self._on_refresh if wants_refresh else None
 
+    async def start(self) -> None:
+        """Start the driver, keeping its 'waiting' burst here: the runtime's side said so at its own start,
+        and after a restart its tags must read comm failure until the new driver has values."""
+        self._starting = True
+        try:
+            await self.driver.start()
+        finally:
+            self._starting = False
+
     def _on_sample(self, name: str, sample: Sample) -> None:
         index = self._index.get(name)
-        if index is None:
+        if index is None or (self._starting and sample.reason is Reason.WAITING):
             return
         if sample.quality is Quality.GOOD and sample.reason is Reason.NONE:
             self._outbox.good(self.conn, index, sample.value, sample.ts)
@@ -195,7 +205,7 @@ class AcquisitionHost:
         try:
             hosted = HostedConnection(conn, driver_of, self.outbox, args)
             self._connections[conn] = hosted
-            await hosted.driver.start()
+            await hosted.start()
         except Exception:  # a connection that cannot start must not take the others down
             log.exception("acquisition: connection %d did not start", conn)
 
