@@ -33,6 +33,9 @@ from hmi.project.config import AcquisitionSettings, ConnectionConfig, HistorySet
 TAGS_PER_CONNECTION = int(os.environ.get("HMI_BENCH_CONNECTION_TAGS", "3000"))
 WINDOW_S = float(os.environ.get("HMI_BENCH_CONNECTION_WINDOW", "4"))
 ROUNDS = int(os.environ.get("HMI_BENCH_CONNECTION_ROUNDS", "2"))
+PLANT_TAGS = [int(n) for n in os.environ.get("HMI_BENCH_CONNECTION_PLANT", "10000,50000").split(",") if n]
+PLANT_WINDOW_S = 6.0
+PLANT_TAGS_PER_CONNECTION = 20000
 START_WITHIN_S = 60.0
 PERIOD_S = 0.001  # far below a cycle's time: each connection polls back to back
 
@@ -69,27 +72,33 @@ async def _servers(count: int, registers: int) -> AsyncIterator[list[int]]:
             await process.wait()
 
 
-def _tags(connection: str, count: int) -> Iterator[TagDef]:
+def _tags(connection: str, count: int, period: float) -> Iterator[TagDef]:
     """Half float32 (two registers), half uint16, packed: the driver reads 125-register blocks."""
     floats = count // 2
     for i in range(floats):
-        yield TagDef(f"{connection}.F{i}", connection, f"hr:{2 * i}", DataType.FLOAT32, scan_period=PERIOD_S)
+        yield TagDef(f"{connection}.F{i}", connection, f"hr:{2 * i}", DataType.FLOAT32, scan_period=period)
     for i in range(count - floats):
         address = f"hr:{2 * floats + i}"
-        yield TagDef(f"{connection}.W{i}", connection, address, DataType.UINT16, scan_period=PERIOD_S)
+        yield TagDef(f"{connection}.W{i}", connection, address, DataType.UINT16, scan_period=period)
 
 
-def _project(ports: list[int], processes: int) -> Project:
+def _registers(tags: int) -> int:
+    return tags // 2 * 2 + (tags - tags // 2)
+
+
+def _project(
+    ports: list[int], processes: int, tags_each: int = TAGS_PER_CONNECTION, period: float = PERIOD_S
+) -> Project:
     connections = {
         f"plc{n}": ConnectionConfig(f"plc{n}", "modbus", ModbusSettings("127.0.0.1", port, timeout=2.0))
         for n, port in enumerate(ports)
     }
-    tags = {tag.name: tag for name in connections for tag in _tags(name, TAGS_PER_CONNECTION)}
+    tags = {tag.name: tag for name in connections for tag in _tags(name, tags_each, period)}
     return Project(
         name="connections",
         root=Path("."),
         connections=connections,
-        scan_classes={"normal": PERIOD_S},
+        scan_classes={"normal": period},
         tags=tags,
         alarms={},
         history=HistorySettings(Path("unused.db")),
@@ -115,9 +124,11 @@ def _cpu_of(pids: list[int]) -> float | None:
     return total
 
 
-async def _measure(ports: list[int], processes: int) -> dict[str, float | None]:
+async def _measure(
+    ports: list[int], processes: int, window: float = WINDOW_S, **shape: float
+) -> dict[str, float | None]:
     """Changes per second reaching the runtime's changes feed, and the CPU it took."""
-    runtime = TagRuntime(_project(ports, processes))
+    runtime = TagRuntime(_project(ports, processes, **shape))  # type: ignore[arg-type]
     changes = [0]
 
     def count(_name: str, _sample: object) -> None:
@@ -137,7 +148,7 @@ async def _measure(ports: list[int], processes: int) -> dict[str, float | None]:
         pids = [d.pid for d in runtime.drivers.values() if isinstance(d, ProcessDriver) and d.pid]
         pids = sorted(set(pids))
         before, cpu, workers, started = changes[0], _cpu_self(), _cpu_of(pids), time.perf_counter()
-        await asyncio.sleep(WINDOW_S)
+        await asyncio.sleep(window)
         elapsed = time.perf_counter() - started
         delivered = changes[0] - before
         runtime_cpu = (_cpu_self() - cpu) / elapsed
@@ -160,8 +171,24 @@ def _median(rounds: list[dict[str, float | None]]) -> dict[str, float | None]:
     return figures
 
 
+async def _split_at_1s(tags: int) -> dict[str, object]:
+    """``tags`` at 1 s, values changing every second: how much of the runtime's CPU a worker takes over.
+
+    At most :data:`PLANT_TAGS_PER_CONNECTION` tags per connection (a device's registers run out past
+    65,536), each connection to its own server; in process, then all of them on one worker process.
+    """
+    connections = -(-tags // PLANT_TAGS_PER_CONNECTION)
+    tags = tags // connections
+    figures: dict[str, object] = {"tags": tags * connections, "connections": connections}
+    async with _servers(connections, _registers(tags)) as ports:
+        for case, processes in (("in_process", 0), ("one_worker", 1)):
+            shape = {"tags_each": tags, "period": 1.0}
+            figures[case] = await _measure(ports, processes, window=PLANT_WINDOW_S, **shape)
+    return figures
+
+
 async def _all() -> dict[str, object]:
-    registers = 2 * TAGS_PER_CONNECTION
+    registers = _registers(TAGS_PER_CONNECTION)
     cases = {
         "one_in_process": (1, 0),
         "four_in_process": (4, 0),
@@ -189,6 +216,7 @@ async def _all() -> dict[str, object]:
         "four_on_two_workers_to_one_in_process": round(
             rate("four_on_two_workers") / rate("one_in_process"), 2
         ),
+        "plant_1s": [await _split_at_1s(tags) for tags in PLANT_TAGS],
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

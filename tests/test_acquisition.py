@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 from modbus_peer import device, modbus_server, wait_for
 
+from drivers import registry
+from drivers.registry import DriverKind
 from drivers.settings import ModbusSettings, ModbusTagLink
 from hmi.core.acquisition import ProcessDriver, ProcessDriverFactory
 from hmi.core.runtime import TagRuntime
@@ -203,3 +206,26 @@ async def test_a_process_ends_when_the_runtime_dies(free_port, tmp_path: Path) -
         if parent.returncode is None:
             parent.kill()
             await parent.wait()
+
+
+async def test_a_driver_that_cannot_start_in_the_process_fails_its_connection_only(free_port) -> None:
+    # A kind registered in code here (not a built-in) is unknown to a freshly spawned process.
+    modbus = registry.get("modbus")
+    probe = DriverKind("probe", "Probe", modbus.connection_model, modbus.factory, modbus.check_tag)
+    registry.register(probe)
+    try:
+        port = free_port()
+        async with modbus_server(port, device(hr=[7, 0, *FLOAT_12_5] + [0] * 46)):
+            plant = project({"plc": port, "odd": port})
+            odd = dataclasses.replace(plant.connections["odd"], driver="probe")
+            runtime = TagRuntime(dataclasses.replace(plant, connections={**plant.connections, "odd": odd}))
+            await runtime.start()
+            try:
+                await wait_for(lambda: runtime.statuses["odd"].state is ConnectionState.FAILED, START_WITHIN)
+                assert "unknown driver 'probe'" in runtime.statuses["odd"].last_error
+                assert runtime.values["odd.PV"].reason is Reason.CONFIG_ERROR
+                await wait_for(lambda: runtime.values["plc.PV"].is_good, START_WITHIN)  # the other one runs
+            finally:
+                await runtime.stop()
+    finally:
+        registry.unregister("probe")

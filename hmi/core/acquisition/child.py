@@ -21,7 +21,7 @@ from typing import Any
 
 from drivers.base import Driver
 from hmi.core.acquisition import wire
-from hmi.model import ConnectionStatus, Quality, Reason, Sample, WriteError
+from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +206,15 @@ class AcquisitionHost:
             hosted = HostedConnection(conn, driver_of, self.outbox, args)
             self._connections[conn] = hosted
             await hosted.start()
-        except Exception:  # a connection that cannot start must not take the others down
-            log.exception("acquisition: connection %d did not start", conn)
+        except Exception as exc:  # a connection that cannot start must not take the others down
+            config, tags = args[0], args[1]
+            log.exception("acquisition: connection %s did not start", config.name)
+            error = f"driver did not start in the acquisition process: {type(exc).__name__}: {exc}"
+            now = time.time()
+            for index in range(len(tags)):
+                self.outbox.other(conn, index, Sample.bad(Reason.CONFIG_ERROR, ts=now))
+            status = ConnectionStatus(config.name, ConnectionState.FAILED, error)
+            self.outbox.send((wire.STATUS, conn, status))
 
     async def _close(self, request: int, conn: int) -> None:
         hosted = self._connections.pop(conn, None)

@@ -58,7 +58,7 @@ class WorkerProcess:
         self._pending: dict[int, asyncio.Future[str | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._process: BaseProcess | None = None
-        self._outgoing: queue.SimpleQueue[bytes | None] | None = None
+        self._outgoing: queue.SimpleQueue[tuple[Any, ...] | None] | None = None
         self._threads: list[threading.Thread] = []
         self._slots = threading.Semaphore(MAX_PENDING)
         self._generation = 0
@@ -147,7 +147,7 @@ class WorkerProcess:
         process.start()
         there.close()  # only the child holds its end now: its death closes the pipe for our reader
         self._process, self._ended, self._started_at = process, asyncio.Event(), time.monotonic()
-        outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        outgoing: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._outgoing = outgoing
         loop = self._loop
         assert loop is not None
@@ -169,13 +169,13 @@ class WorkerProcess:
 
     def _send(self, message: tuple[Any, ...]) -> None:
         if self._outgoing is not None:
-            self._outgoing.put(wire.encode(message))
+            self._outgoing.put(message)  # pickled by the writer thread: an OPEN of many tags takes a while
 
     @staticmethod
-    def _write_pipe(conn: Connection, outgoing: queue.SimpleQueue[bytes | None]) -> None:
-        while (data := outgoing.get()) is not None:
+    def _write_pipe(conn: Connection, outgoing: queue.SimpleQueue[tuple[Any, ...] | None]) -> None:
+        while (message := outgoing.get()) is not None:
             try:
-                conn.send_bytes(data)
+                conn.send_bytes(wire.encode(message))
             except (OSError, EOFError):
                 break  # the process is gone; the reader reports it
 
