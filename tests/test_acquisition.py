@@ -174,7 +174,9 @@ RUNTIME_SCRIPT = textwrap.dedent(
     async def main():
         runtime = TagRuntime(project({"plc": int(sys.argv[1])}))
         await runtime.start()
-        while runtime.drivers["plc"].pid is None:
+        for _ in range(600):  # at most 30 s; the test gives up sooner
+            if runtime.drivers["plc"].pid is not None:
+                break
             await asyncio.sleep(0.05)
         print(runtime.drivers["plc"].pid, flush=True)
         await asyncio.sleep(120)
