@@ -135,15 +135,11 @@ async def _measure(
         changes[0] += 1
 
     runtime.subscribe(count, Feed.CHANGES)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     await runtime.start()
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_WITHIN_S
-        names = list(runtime.project.tags)
-        while not all(runtime.values[name].is_good for name in names):
-            if loop.time() > deadline:
-                raise RuntimeError("not every tag got a good value")
-            await asyncio.sleep(0.1)
+        all_good_s = await _all_good(runtime, began)
         await asyncio.sleep(0.5)
         pids = [d.pid for d in runtime.drivers.values() if isinstance(d, ProcessDriver) and d.pid]
         pids = sorted(set(pids))
@@ -153,6 +149,7 @@ async def _measure(
         delivered = changes[0] - before
         runtime_cpu = (_cpu_self() - cpu) / elapsed
         workers_after = _cpu_of(pids)
+        rss = _rss_mb(pids)
     finally:
         await runtime.stop()
     workers_cpu = None if workers is None or workers_after is None else (workers_after - workers) / elapsed
@@ -160,14 +157,40 @@ async def _measure(
         "changes_per_s": round(delivered / elapsed),
         "runtime_cpu": round(runtime_cpu, 2),
         "workers_cpu": None if workers_cpu is None else round(workers_cpu, 2),
+        "all_good_s": round(all_good_s, 2),
+        "workers_rss_mb": rss,
     }
+
+
+async def _all_good(runtime: TagRuntime, began: float) -> float:
+    """Seconds from ``began`` (before ``start``) until every tag holds a good value."""
+    loop = asyncio.get_running_loop()
+    names = list(runtime.project.tags)
+    while not all(runtime.values[name].is_good for name in names):
+        if loop.time() - began > START_WITHIN_S:
+            raise RuntimeError("not every tag got a good value")
+        await asyncio.sleep(0.05)
+    return loop.time() - began
+
+
+def _rss_mb(pids: list[int]) -> float | None:
+    """Resident memory of the worker processes together, from /proc (Linux); None elsewhere."""
+    total = 0
+    try:
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(total / 1024, 1)
 
 
 def _median(rounds: list[dict[str, float | None]]) -> dict[str, float | None]:
     figures: dict[str, float | None] = {}
     for key in rounds[0]:
-        values = [r[key] for r in rounds if r[key] is not None]
-        figures[key] = round(statistics.median(values), 2) if values else None  # type: ignore[type-var]
+        values = [float(v) for r in rounds if (v := r[key]) is not None]
+        figures[key] = round(statistics.median(values), 2) if values else None
     return figures
 
 
