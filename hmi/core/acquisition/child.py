@@ -25,8 +25,11 @@ from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY_S = 0.002
-"""How long samples wait to share one message: a block read or two, far below any scan period."""
+FLUSH_DELAY_S = 0.01
+"""How long samples wait to share one message: a few block reads, far below any scan period. Each
+message wakes the runtime's reader thread and then its loop; fewer, larger ones cost less."""
+MAX_BATCH = 10_000
+"""A batch this large goes at once, so that one message stays a few hundred kilobytes."""
 DIAGNOSTICS_EVERY_S = 1.0
 ORPHAN_GRACE_S = 5.0
 """After the runtime's process is gone, the drivers get this long to close their links; then we end."""
@@ -42,6 +45,7 @@ class Outbox:
         self._others: list[tuple[int, int, Any, int, float, str]] = []
         self._refreshes: list[tuple[int, int, list[int] | None]] = []
         self._scheduled: asyncio.TimerHandle | None = None
+        self._pending = 0
         self.sent = 0
 
     def good(self, conn: int, index: int, value: Any, ts: float) -> None:
@@ -52,7 +56,11 @@ class Outbox:
         lists[0].append(index)
         lists[1].append(value)
         lists[2].append(ts)
-        self._schedule()
+        self._pending += 1
+        if self._pending >= MAX_BATCH:
+            self.flush()
+        else:
+            self._schedule()
 
     def other(self, conn: int, index: int, sample: Sample) -> None:
         """A sample that is not simply good: its quality and reason travel with it."""
@@ -78,7 +86,7 @@ class Outbox:
             return
         goods = [(conn, *lists) for conn, lists in self._goods.items()]
         message = (wire.BATCH, goods, self._others, self._refreshes)
-        self._goods, self._others, self._refreshes = {}, [], []
+        self._goods, self._others, self._refreshes, self._pending = {}, [], [], 0
         self._write(message)
 
     def _schedule(self) -> None:
