@@ -231,3 +231,24 @@ async def test_a_driver_that_cannot_start_in_the_process_fails_its_connection_on
                 await runtime.stop()
     finally:
         registry.unregister("probe")
+
+
+async def test_a_hung_process_is_killed_and_started_again(free_port) -> None:
+    port = free_port()
+    async with modbus_server(port, device(hr=[7, 0, *FLOAT_12_5] + [0] * 46)):
+        plant = project({"plc": port})
+        runtime = TagRuntime(plant, driver_factory=ProcessDriverFactory(1, silent_after=2.0))
+        await runtime.start()
+        try:
+            await wait_for(lambda: runtime.values["plc.PV"].is_good, START_WITHIN)
+            driver = proxies(runtime)[0]
+            first = driver.pid
+            assert first is not None
+            os.kill(first, signal.SIGSTOP)  # alive, holding its pipe open, saying nothing
+            await wait_for(lambda: runtime.values["plc.PV"].quality is not Quality.GOOD, 10)
+            await wait_for(lambda: "silent for 2 s, killed" in runtime.statuses["plc"].last_error, 10)
+            await wait_for(lambda: runtime.values["plc.PV"].is_good, START_WITHIN)
+            assert driver.pid not in (None, first)
+        finally:
+            await runtime.stop()
+        assert gone(first)

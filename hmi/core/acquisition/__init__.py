@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from hmi.core.acquisition.proxy import ProcessDriver
-from hmi.core.acquisition.worker import WorkerProcess
+from hmi.core.acquisition.worker import SILENT_AFTER_S, WorkerProcess
 from hmi.model import StalePolicy, TagDef
 from hmi.project.config import ConnectionConfig, Project
 
@@ -49,10 +49,12 @@ class ProcessDriverFactory:
     small ones do not share one process while another idles.
     """
 
-    def __init__(self, processes: int, backoff: Callable[[], Backoff] = Backoff) -> None:
+    def __init__(
+        self, processes: int, backoff: Callable[[], Backoff] = Backoff, silent_after: float = SILENT_AFTER_S
+    ) -> None:
         if processes < 1:
             raise ValueError("a process factory needs at least one process")
-        self.workers = [WorkerProcess(f"acquisition-{n}", backoff()) for n in range(processes)]
+        self.workers = [WorkerProcess(f"acquisition-{n}", backoff(), silent_after) for n in range(processes)]
         self._load = [0] * processes
         self._next_id = 0
 

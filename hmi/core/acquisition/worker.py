@@ -41,6 +41,10 @@ STOP_TIMEOUT_S = 10.0
 """How long a stopping process gets to stop its drivers before it is killed."""
 HEALTHY_AFTER_S = 10.0
 """A process that ran this long before it ended starts again after the shortest delay."""
+SILENT_AFTER_S = 20.0
+"""A process that has said nothing for this long (it reports its drivers' figures every second) is
+hung, not busy: it is killed and started again like one that crashed. Time the reader spends
+waiting for the runtime's own loop does not count."""
 
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -48,8 +52,11 @@ _SPAWN = multiprocessing.get_context("spawn")
 class WorkerProcess:
     """An acquisition process hosting the drivers of some connections; started with its first one."""
 
-    def __init__(self, name: str, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self, name: str, backoff: Backoff | None = None, silent_after: float = SILENT_AFTER_S
+    ) -> None:
         self.name = name
+        self.silent_after = silent_after
         self.restarts = 0
         """How many times the process ended unasked and was started again."""
         self._backoff = backoff or Backoff()
@@ -66,17 +73,16 @@ class WorkerProcess:
         self._ended: asyncio.Event | None = None
         self._stopping = False
         self._restart: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._heard = 0.0
+        self._waiting_for_loop = False
+        self._killed_silent = False
 
     @property
     def pid(self) -> int | None:
         """The process id while a process runs, else None."""
         process = self._process
         return process.pid if process is not None and process.is_alive() else None
-
-    @property
-    def running(self) -> bool:
-        """True while a process is up (or starting)."""
-        return self._process is not None
 
     # ------------------------------------------------------------------ connections
 
@@ -120,11 +126,12 @@ class WorkerProcess:
     async def shutdown(self) -> None:
         """End the process (asked, then killed after :data:`STOP_TIMEOUT_S`) and its pipe threads."""
         self._stopping = True
-        if self._restart is not None:
-            self._restart.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._restart
-            self._restart = None
+        for task in (self._restart, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._restart = self._watch = None
         process, ended = self._process, self._ended
         if process is not None and ended is not None:
             self._send((wire.EXIT,))
@@ -147,6 +154,7 @@ class WorkerProcess:
         process.start()
         there.close()  # only the child holds its end now: its death closes the pipe for our reader
         self._process, self._ended, self._started_at = process, asyncio.Event(), time.monotonic()
+        self._heard, self._killed_silent = self._started_at, False
         outgoing: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._outgoing = outgoing
         loop = self._loop
@@ -164,6 +172,9 @@ class WorkerProcess:
             thread.start()
         for driver in self._drivers.values():
             self._send(driver.open_message())
+        self._watch = loop.create_task(
+            self._watch_silence(process, generation), name=f"acquisition:watch:{self.name}"
+        )
         log.info("%s: acquisition process %s started for %d connection(s)", self.name, process.pid,
                  len(self._drivers))
 
@@ -187,15 +198,21 @@ class WorkerProcess:
                 message = wire.decode(conn.recv_bytes())
             except (EOFError, OSError):
                 break
+            self._heard = time.monotonic()
+            self._waiting_for_loop = True
             while not self._slots.acquire(timeout=0.5):
                 if loop.is_closed():
                     return
+            self._heard, self._waiting_for_loop = time.monotonic(), False
             try:
                 loop.call_soon_threadsafe(self._dispatch, message, generation)
             except RuntimeError:  # the loop is closed: nobody is left to tell
                 self._slots.release()
                 return
         process.join(STOP_TIMEOUT_S)
+        if process.is_alive():  # it closed its pipe but lives on: never leave it behind
+            process.kill()
+            process.join(STOP_TIMEOUT_S)
         conn.close()
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._on_ended, generation, process.exitcode)
@@ -241,6 +258,9 @@ class WorkerProcess:
             return
         ended = self._ended
         self._process = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         self._join_threads()
         if ended is not None:
             ended.set()
@@ -252,7 +272,8 @@ class WorkerProcess:
         if time.monotonic() - self._started_at > HEALTHY_AFTER_S:
             self._backoff.reset()
         delay = self._backoff.next_delay()
-        error = f"acquisition process ended (exit code {exitcode}); restarting in {delay:.1f} s"
+        how = f"silent for {self.silent_after:g} s, killed" if self._killed_silent else "ended"
+        error = f"acquisition process {how} (exit code {exitcode}); restarting in {delay:.1f} s"
         log.error("%s: %s", self.name, error)
         for driver in self._drivers.values():
             driver.process_lost(error, delay)
@@ -260,6 +281,17 @@ class WorkerProcess:
         self._restart = asyncio.get_running_loop().create_task(
             self._restart_after(delay), name=f"acquisition:restart:{self.name}"
         )
+
+    async def _watch_silence(self, process: BaseProcess, generation: int) -> None:
+        while generation == self._generation:
+            await asyncio.sleep(min(1.0, self.silent_after / 4))
+            silent = time.monotonic() - self._heard
+            if not self._waiting_for_loop and silent > self.silent_after and process.is_alive():
+                log.error("%s: acquisition process %s silent for %.0f s; killing it", self.name, process.pid,
+                          silent)
+                self._killed_silent = True
+                process.kill()  # the pipe closes and the reader reports the end as for any crash
+                return
 
     async def _restart_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
