@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from drivers.base import Driver, SampleSink, StatusSink
+from hmi.core.acquisition import wire
 from hmi.core.acquisition.worker import WorkerProcess
 from hmi.model import (
     ConnectionState,
@@ -68,7 +69,7 @@ class ProcessDriver(Driver):
         """What the process needs to build this connection's driver (sent again after a restart)."""
         self._blocks.clear()  # block ids are the process's own: a new process names them anew
         wants_refresh = self.on_refresh is not None
-        return ("open", self.conn_id, self.config, self.tags, self.stale, wants_refresh)
+        return (wire.OPEN, self.conn_id, self.config, self.tags, self.stale, wants_refresh)
 
     # ------------------------------------------------------------------ Driver
 
@@ -100,7 +101,7 @@ class ProcessDriver(Driver):
         if not self._started:
             raise WriteError(f"{tag.name}: not connected")
         try:
-            error = await self.worker.request(("write", None, self.conn_id, index, value), WRITE_TIMEOUT_S)
+            error = await self.worker.request((wire.WRITE, None, self.conn_id, index, value), WRITE_TIMEOUT_S)
         except WriteError as exc:
             raise WriteError(f"{tag.name}: {exc}") from None
         if error is not None:
