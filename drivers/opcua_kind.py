@@ -65,5 +65,6 @@ OPCUA = DriverKind(
     tag_keys=frozenset({"deadband_percent"}),
     file_keys=("user_certificate", "user_private_key"),
     features=frozenset({BROWSE, CERTIFICATES}),
+    reports_every_scan=False,
 )
 register(OPCUA)

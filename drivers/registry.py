@@ -117,6 +117,9 @@ class DriverKind:
     """Connection keys naming files of the project folder, which must exist when the project is checked."""
     features: frozenset[str] = field(default_factory=frozenset)
     """What else the kind offers (:data:`BROWSE`, :data:`CERTIFICATES`)."""
+    reports_every_scan: bool = True
+    """Whether its drivers publish every read (polling), as ``Driver.reports_every_scan`` says of each:
+    known before a driver exists, for a driver that runs in another process."""
 
     def create(
         self,

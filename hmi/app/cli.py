@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -96,6 +97,8 @@ def _join_relative_times(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hmi`` console script."""
+    # A frozen build starts acquisition processes (spawn) through this very executable.
+    multiprocessing.freeze_support()
     args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -19,6 +19,7 @@ from drivers import registry as driver_registry
 from drivers.base import Driver
 from drivers.registry import DriverContext
 from drivers.tasks import cancel_and_wait
+from hmi.core import acquisition
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
@@ -70,7 +71,7 @@ class TagRuntime:
     def __init__(
         self,
         project: Project,
-        driver_factory: Callable[..., Driver] = create_driver,
+        driver_factory: Callable[..., Driver] | None = None,
         stale: StalePolicy = STALE_POLICY,
     ) -> None:
         self.project = project
@@ -87,7 +88,8 @@ class TagRuntime:
         self._status_listeners: list[StatusListener] = []
         self._drivers: dict[str, Driver] = {}
         self._sources: list[TagSource] = []
-        self._driver_factory = driver_factory
+        # By default the project's `acquisition:` setting decides: in process, or in worker processes.
+        self._driver_factory = driver_factory or acquisition.driver_factory(project, create_driver)
         self._watchdog: asyncio.Task[None] | None = None
         self._polled: set[str] = set()
         self._stale: set[str] = set()  # tags the watchdog downgraded, until a read vouches for them again

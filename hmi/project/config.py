@@ -52,6 +52,13 @@ class HistorySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AcquisitionSettings:
+    """Where the drivers run: ``processes`` 0 in the runtime's process, N worker processes, or "auto"."""
+
+    processes: int | str = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ScreenItem:
     """One element of a mimic screen: a symbol, a value, an entry, a trend...
 
@@ -115,6 +122,8 @@ class Project:
     start_screen: str | None = None
     system_tags: dict[str, TagDef] = field(default_factory=dict)
     """The tags the station produces about itself (``SYSTEM.``...), apart from the engineer's ``tags``."""
+    acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
+    """Whether the drivers run in the runtime's process or in worker processes (``acquisition:``)."""
 
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""

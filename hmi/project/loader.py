@@ -184,8 +184,8 @@ def _validate_project(
 def _subject(loc: Loc, data: Any) -> tuple[str, Loc]:
     if len(loc) >= 2 and loc[0] in SECTION_NOUNS:
         return f"{SECTION_NOUNS[str(loc[0])]} {loc[1]!r}", loc[2:]
-    if loc and loc[0] == "history":
-        return "history", loc[1:]
+    if loc and loc[0] in ("history", "acquisition"):
+        return str(loc[0]), loc[1:]
     return "", loc
 
 
@@ -366,4 +366,5 @@ def _project(
         trends={name: trend.to_def(name) for name, trend in spec.trends.items()},
         start_screen=spec.start_screen,
         system_tags=system,
+        acquisition=spec.acquisition.to_settings(),
     )

@@ -29,6 +29,7 @@ from pydantic import (
 
 from drivers import registry
 from hmi.model import DataType, TagDef
+from hmi.project.acquisition_spec import AcquisitionSpec
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
 from hmi.project.connection_schema import connection_config, connection_spec_type
 from hmi.project.schema_base import (
@@ -271,6 +272,7 @@ class ProjectSpec(StrictModel):
     alarms: Annotated[dict[str, AlarmSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     trends: Annotated[dict[str, TrendSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
+    acquisition: Annotated[AcquisitionSpec, BeforeValidator(_none_as_empty)] = AcquisitionSpec()
 
 
 def project_spec_model() -> type[ProjectSpec]:
