@@ -34,6 +34,7 @@ from hmi.store.stats import StreamStats, WriterStats
 log = logging.getLogger(__name__)
 
 THREAD_NAME = "hmi-store-writer"
+CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound: SQLite grows it as used)
 UPKEEP_SHARE = 0.25  # of each commit interval, at most, spent on upkeep such as retention
 
 
@@ -268,6 +269,9 @@ class StoreWriter:
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         # NORMAL in WAL mode never corrupts the file; a power cut loses at most the last commits.
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Every commit touches each tag's newest rows in four tables: at 100k tags SQLite's default 2 MB
+        # page cache re-read and spilled them on every commit (measured: most of the writer's wall time).
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         if self.max_file_bytes is not None:
             page_size = conn.execute("PRAGMA page_size").fetchone()[0]
             conn.execute(f"PRAGMA max_page_count = {max(1, self.max_file_bytes // page_size)}")
