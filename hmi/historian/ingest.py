@@ -14,7 +14,7 @@ from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import rollup, sequence, upkeep
+from hmi.historian import flags, rollup, sequence, upkeep
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
@@ -185,6 +185,24 @@ def insert(
         stats = stats.take(~late)
     upkeep.merge_new_samples(conn, stats)
     return dict(zip(first_ids, np.maximum(ts[ends], stored_newest).tolist(), strict=True))
+
+
+def restamp_stale_flags(
+    conn: sqlite3.Connection, columns: Columns, newest: dict[int, int], detected: int
+) -> int:
+    """Store the runtime's stale flags at ``detected`` (µs) rather than over the samples they flag.
+
+    See :mod:`hmi.historian.flags`; changes ``columns.ts`` in place (inside the caller's
+    transaction, before :func:`insert`) and returns how many flags moved.
+    """
+    found = flags.stale_flags(columns.quality, columns.reason)
+    if found is None:
+        return 0
+    flagged = np.unique(columns.tag_id[found]).tolist()
+    load_newest(conn, [tag_id for tag_id in flagged if tag_id not in newest], newest)
+    stored = np.full(columns.ts.size, rollup.NO_TS_LOW, np.int64)
+    stored[found] = np.fromiter(map(newest.__getitem__, columns.tag_id[found].tolist()), np.int64)
+    return flags.restamp(columns.tag_id, columns.ts, found, stored, detected)
 
 
 _NEWEST = (

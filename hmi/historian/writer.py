@@ -31,7 +31,7 @@ from hmi.historian import ingest, sequence
 from hmi.historian.deadband import StorageDeadband
 from hmi.historian.handoff import SampleQueue
 from hmi.historian.retention import Retention
-from hmi.historian.schema import HISTORY_COMPONENT, HISTORY_STREAM
+from hmi.historian.schema import HISTORY_COMPONENT, HISTORY_STREAM, MICROS_PER_SECOND
 from hmi.model import Sample
 from hmi.store.queues import OverflowPolicy
 from hmi.store.sequences import SequenceBlock
@@ -104,6 +104,9 @@ class HistoryWriter:
         self._new_ids: dict[str, int] = {}
         self._written_newest: dict[int, int] = {}
         self._refused_now = 0
+        self._taken_at = 0.0
+        self._flags_now = 0
+        self._flags_restamped = 0  # stale flags stored at their detection time (hmi.historian.flags)
         self._in_flight = 0
         self._written = 0
         self._dropped = 0
@@ -151,6 +154,7 @@ class HistoryWriter:
             "last_seq": stream.last_seq,
             "filtered": self._deadband.skipped,
             "purged": self._retention.purged,
+            "stale_flags": self._flags_restamped,
         } | {key: value for key, value in asdict(writer).items() if key != "retry_in_s"}
 
     def start(self) -> None:
@@ -175,6 +179,7 @@ class HistoryWriter:
     def prepare(self, final: bool) -> bool:
         """Take what is queued (the deadband sees each new sample once) behind the retried batch."""
         taken = self._queue.take()
+        self._taken_at = time.time()  # when a stale flag in this batch is stored (see hmi.historian.flags)
         with self._lock:
             retried, self._retry = self._retry, []
             # A failed batch and the new samples share one bound; the oldest go first.
@@ -201,6 +206,9 @@ class HistoryWriter:
         if refused:
             log.warning("history: rejected %d samples that cannot be stored, first %s", *refused)
         self._refused_now = refused[0] if refused else 0
+        self._flags_now = ingest.restamp_stale_flags(
+            conn, columns, self._newest, round(self._taken_at * MICROS_PER_SECOND)
+        )
         count = len(columns.stored)
         first_seq = block.take(self.name, count)
         self._pending_last_seq = first_seq + count - 1
@@ -215,6 +223,7 @@ class HistoryWriter:
         with self._lock:
             self._written += written
             self._rejected += self._refused_now
+            self._flags_restamped += self._flags_now
             self._in_flight = 0
             self._last_seq = max(self._last_seq, self._pending_last_seq)
         self._batch, self._columns, self._new_ids, self._written_newest = [], None, {}, {}
