@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_historian_rollups import assert_rollups_match
 
-from hmi.historian import HistoryReader, HistoryWriter, flags, upkeep
+from hmi.historian import HistoryReader, HistoryWriter, flags, rebuild
 from hmi.model import Quality, Reason, Sample
 
 T0 = 1_700_000_000.0
@@ -17,15 +17,15 @@ T0 = 1_700_000_000.0
 
 @pytest.fixture
 def rebuilds(monkeypatch):
-    """Counts the per-tag rollup rebuilds (the late-sample path) while still running them."""
+    """The tags sent down the late-sample path (a rollup rebuild), while still rebuilding them."""
     calls: list[int] = []
-    real = upkeep.rebuild_buckets
+    real = rebuild.rebuild_touched
 
     def counting(conn, tag_id, ts):
-        calls.append(tag_id)
+        calls.extend(tag_id.tolist())
         real(conn, tag_id, ts)
 
-    monkeypatch.setattr(upkeep, "rebuild_buckets", counting)
+    monkeypatch.setattr(rebuild, "rebuild_touched", counting)
     return calls
 
 

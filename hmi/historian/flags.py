@@ -36,9 +36,7 @@ def stale_flags(quality: np.ndarray, reasons: list[str]) -> np.ndarray | None:
     return flags if flags.any() else None
 
 
-def restamp(
-    tag_id: np.ndarray, ts: np.ndarray, flags: np.ndarray, newest: np.ndarray, detected: int
-) -> int:
+def restamp(tag_id: np.ndarray, ts: np.ndarray, flags: np.ndarray, newest: np.ndarray, detected: int) -> int:
     """Move each flag that is not newer than its tag's latest sample to ``detected`` (µs), in place.
 
     ``newest``: per row, the tag's latest stored ts (NO_TS_LOW for none). A flag

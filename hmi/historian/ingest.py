@@ -14,7 +14,7 @@ from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import flags, rollup, sequence, upkeep
+from hmi.historian import flags, rebuild, rollup, sequence, upkeep
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
@@ -180,8 +180,7 @@ def insert(
     stats = rollup.from_samples(ids, ts, columns.usable[order], columns.quality[order])
     if late_tags:
         late = np.repeat(late_mask, np.diff(np.append(starts, ids.size)))
-        for tag_id, start, end in zip(late_tags, starts[late_mask], ends[late_mask], strict=True):
-            upkeep.rebuild_buckets(conn, tag_id, ts[start : end + 1])
+        rebuild.rebuild_touched(conn, ids[late], ts[late])
         stats = stats.take(~late)
     upkeep.merge_new_samples(conn, stats)
     return dict(zip(first_ids, np.maximum(ts[ends], stored_newest).tolist(), strict=True))
