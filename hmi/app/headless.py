@@ -58,11 +58,16 @@ async def run_headless(project: Project, seconds: float | None, demo_data_dir: P
         if plant is not None:
             await plant.stop()
     stats = station.history.stats()
+    # Every sample offered is written, dropped (counted and logged above with its time range), refused
+    # as unstorable or skipped by a storage deadband: the four add up to "offered".
     log.info(
-        "stopped: %s samples written to %s, %s dropped",
+        "stopped: %s samples written to %s, %s dropped, %s refused, %s filtered, of %s offered",
         stats.get("written"),
         project.history.path,
         stats.get("dropped"),
+        stats.get("rejected"),
+        stats.get("filtered"),
+        stats.get("offered"),
     )
     return 0
 

@@ -128,6 +128,13 @@ class StorageDeadband:
         kept.append((tag, sample))
         self._stored[tag] = sample
 
+    def drop_held(self) -> list[Pair]:
+        """Forget the held samples (a stop that cannot commit them) and return them, to be counted."""
+        held = list(self._held.items())
+        self._held.clear()
+        self._door.clear()
+        return held
+
     def flush(self) -> list[Pair]:
         """The held samples, e.g. at shutdown: the last value of each tag is never lost."""
         held = list(self._held.items())

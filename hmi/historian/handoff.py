@@ -86,6 +86,14 @@ class SampleQueue:
         with self._lock:
             self._limit = 0
 
+    def drain(self) -> list[Pair]:
+        """Remove and return what is queued, counting it as dropped (at a stop that cannot commit it)."""
+        with self._lock:
+            items = [item for item in self._items if not isinstance(item, _EndOfBatch)]
+            self._items.clear()
+            self.dropped += len(items)
+            return items
+
     def drop_all(self) -> int:
         """Discard what is queued, counting it as dropped; returns how many."""
         with self._lock:

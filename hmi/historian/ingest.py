@@ -7,13 +7,14 @@ per-sample function calls were most of the writer's cost.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import rollup, sequence, upkeep
+from hmi.historian import flags, rebuild, rollup, sequence, upkeep
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
@@ -155,10 +156,8 @@ def insert(
     ids, ts = columns.tag_id[order], columns.ts[order]
     starts = np.flatnonzero(np.concatenate(([True], np.diff(ids) != 0)))
     ends = np.append(starts[1:], ids.size) - 1
-    for tag_id in ids[starts].tolist():
-        if tag_id not in newest:
-            found = conn.execute("SELECT max(ts) FROM samples WHERE tag_id = ?", (tag_id,)).fetchone()[0]
-            newest[tag_id] = rollup.NO_TS_LOW if found is None else found
+    first_ids = ids[starts].tolist()
+    load_newest(conn, [tag_id for tag_id in first_ids if tag_id not in newest], newest)
     seq = sequence.numbering(order, first_seq)  # in (tag_id, ts) order: see hmi.historian.sequence
     conn.executemany(INSERT_SAMPLE, columns.rows(seq))
     sequence.record(
@@ -172,23 +171,50 @@ def insert(
         ),
     )
 
-    repeated = np.zeros(ids.size, bool)
+    # Late: a tag's first sample is not after its newest stored one, or two of its samples share a ts.
+    repeated = np.zeros(ids.size, np.int64)
     repeated[1:] = (np.diff(ids) == 0) & (np.diff(ts) == 0)
-    late_tags = [
-        tag_id
-        for tag_id, first, start, end in zip(
-            ids[starts].tolist(), ts[starts].tolist(), starts, ends, strict=True
-        )
-        if first <= newest[tag_id] or repeated[start : end + 1].any()
-    ]
+    stored_newest = np.fromiter(map(newest.__getitem__, first_ids), np.int64, len(first_ids))
+    late_mask = (ts[starts] <= stored_newest) | (np.add.reduceat(repeated, starts) > 0)
+    late_tags = ids[starts][late_mask].tolist()
     stats = rollup.from_samples(ids, ts, columns.usable[order], columns.quality[order])
     if late_tags:
-        late = np.isin(ids, late_tags)
-        for tag_id in late_tags:
-            upkeep.rebuild_buckets(conn, tag_id, ts[ids == tag_id])
+        late = np.repeat(late_mask, np.diff(np.append(starts, ids.size)))
+        rebuild.rebuild_touched(conn, ids[late], ts[late])
         stats = stats.take(~late)
     upkeep.merge_new_samples(conn, stats)
-    return {
-        tag_id: max(last, newest[tag_id])
-        for tag_id, last in zip(ids[starts].tolist(), ts[ends].tolist(), strict=True)
-    }
+    return dict(zip(first_ids, np.maximum(ts[ends], stored_newest).tolist(), strict=True))
+
+
+def restamp_stale_flags(
+    conn: sqlite3.Connection, columns: Columns, newest: dict[int, int], detected: int
+) -> int:
+    """Store the runtime's stale flags at ``detected`` (µs) rather than over the samples they flag.
+
+    See :mod:`hmi.historian.flags`; changes ``columns.ts`` in place (inside the caller's
+    transaction, before :func:`insert`) and returns how many flags moved.
+    """
+    found = flags.stale_flags(columns.quality, columns.reason)
+    if found is None:
+        return 0
+    flagged = np.unique(columns.tag_id[found]).tolist()
+    load_newest(conn, [tag_id for tag_id in flagged if tag_id not in newest], newest)
+    stored = np.full(columns.ts.size, rollup.NO_TS_LOW, np.int64)
+    stored[found] = np.fromiter(map(newest.__getitem__, columns.tag_id[found].tolist()), np.int64)
+    return flags.restamp(columns.tag_id, columns.ts, found, stored, detected)
+
+
+_NEWEST = (
+    "SELECT tags.id, (SELECT max(ts) FROM samples WHERE tag_id = tags.id) FROM tags"
+    " WHERE tags.id IN (SELECT value FROM json_each(?))"
+)
+
+
+def load_newest(conn: sqlite3.Connection, tag_ids: list[int], newest: dict[int, int]) -> None:
+    """Fill ``newest`` with each tag's latest stored ts (NO_TS_LOW for none): one statement, one seek each."""
+    if not tag_ids:
+        return
+    newest.update(dict.fromkeys(tag_ids, rollup.NO_TS_LOW))
+    for tag_id, found in conn.execute(_NEWEST, (json.dumps(tag_ids),)):
+        if found is not None:
+            newest[tag_id] = found

@@ -85,43 +85,39 @@ class Stats:
         """The rows at ``index`` (an index or mask array)."""
         return Stats(*(getattr(self, f.name)[index] for f in fields(self)))
 
-    def rows(self) -> list[tuple[int | float | None, ...]]:
-        """As rollup table rows, NULL for what is missing."""
-        has_values = ~np.isnan(self.min_value)
-        value_ts = [np.where(has_values, col, 0).tolist() for col in (self.min_ts, self.max_ts)]
-        has_first, has_gap = self.first_ts != NO_TS_HIGH, self.gap_ts != NO_TS_HIGH
-        out = []
-        for i, row in enumerate(
-            zip(
-                self.tag_id.tolist(),
-                self.bucket.tolist(),
-                self.count.tolist(),
-                self.good_count.tolist(),
-                self.bad_count.tolist(),
-                self.value_count.tolist(),
-                self.value_sum.tolist(),
-                self.min_value.tolist(),
-                value_ts[0],
-                self.max_value.tolist(),
-                value_ts[1],
-                self.first_value.tolist(),
-                self.first_ts.tolist(),
-                self.last_value.tolist(),
-                self.last_ts.tolist(),
-                self.gap_ts.tolist(),
-                strict=True,
-            )
-        ):
-            if has_values[i] and has_first[i] and has_gap[i]:
-                out.append(row)
-                continue
-            cells = list(row)
-            if not has_values[i]:
-                cells[7:15] = [None] * 8  # no usable value: no min, max, first, last
-            if not has_gap[i]:
-                cells[15] = None
-            out.append(tuple(cells))
-        return out
+    def rows(self) -> zip[tuple[int | float | None, ...]]:
+        """As rollup table rows, NULL for what is missing, built by ``zip`` without a Python step per row.
+
+        A NaN value binds as NULL by itself (SQLite has no REAL NaN); a missing time becomes None.
+        """
+        no_values = np.isnan(self.min_value)
+
+        def stamps(column: np.ndarray, missing: np.ndarray) -> list[int | None]:
+            if not missing.any():
+                return column.tolist()
+            cells = column.astype(object)
+            cells[missing] = None
+            return cells.tolist()
+
+        return zip(
+            self.tag_id.tolist(),
+            self.bucket.tolist(),
+            self.count.tolist(),
+            self.good_count.tolist(),
+            self.bad_count.tolist(),
+            self.value_count.tolist(),
+            self.value_sum.tolist(),
+            self.min_value.tolist(),
+            stamps(self.min_ts, no_values),
+            self.max_value.tolist(),
+            stamps(self.max_ts, no_values),
+            self.first_value.tolist(),
+            stamps(self.first_ts, no_values | (self.first_ts == NO_TS_HIGH)),
+            self.last_value.tolist(),
+            stamps(self.last_ts, no_values | (self.last_ts == NO_TS_LOW)),
+            stamps(self.gap_ts, self.gap_ts == NO_TS_HIGH),
+            strict=True,
+        )
 
 
 def from_samples(tag_id: np.ndarray, ts: np.ndarray, values: np.ndarray, quality: np.ndarray) -> Stats:

@@ -59,6 +59,9 @@ def boxes(
     tag_ids: list[int], ts_lo: list[int], ts_hi: list[int], seq_lo: list[int], seq_hi: list[int]
 ) -> list[tuple[int, int, int, int, int, int]]:
     """Group per-tag (sorted by tag id) spans into ``history_commits`` rows of at most BOX_SPAN each."""
+    if tag_ids and max(ts_hi) - min(ts_lo) <= BOX_SPAN:
+        # A plant's commit: every tag within one span, so the greedy grouping below makes one box.
+        return [(seq_hi[-1], seq_lo[0], tag_ids[0], tag_ids[-1], min(ts_lo), max(ts_hi))]
     rows: list[tuple[int, int, int, int, int, int]] = []
     box: list[int] | None = None  # seq_first, seq_last, tag_lo, tag_hi, ts_lo, ts_hi
     for tag, low, high, first, last in zip(tag_ids, ts_lo, ts_hi, seq_lo, seq_hi, strict=True):

@@ -1,10 +1,12 @@
 """Keeping the rollup tables in step with the samples, inside the writer's transaction.
 
-New samples that replace nothing are merged into their buckets by an UPSERT
-(cheap: a few hundred rows per commit). A late, duplicate or replacing sample
-makes its buckets be recomputed from the raw rows, finest level first, each
-coarser level from the one below it. The migration to schema version 2 uses
-the same recomputation to backfill an existing file.
+New samples that replace nothing are merged into their buckets by an UPSERT:
+one row per tag and level each commit for a plant that offers every tag once a
+second, which is most of the writer's cost (see docs/performance.md). A late,
+duplicate or replacing sample makes its buckets be recomputed from the raw
+rows, finest level first, each coarser level from the one below it: for a
+commit's late samples all at once in :mod:`hmi.historian.rebuild`, here one tag
+at a time for the migration to schema version 2, which backfills a file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import sqlite3
 import numpy as np
 
 from hmi.historian.rollup import (
-    FINEST,
     HOUR,
     LEVELS,
     ROLLUP_COLUMNS,
@@ -105,14 +106,6 @@ def rebuild(conn: sqlite3.Connection, tag_id: int, low: int, high: int) -> None:
             stats = from_rows(rows)
         _replace(conn, table, tag_id, low, high, rebucket(stats, width))
         finer = table
-
-
-def rebuild_buckets(conn: sqlite3.Connection, tag_id: int, ts: np.ndarray) -> None:
-    """Recompute the rollups around the given sample times of one tag, one contiguous run at a time."""
-    buckets = np.unique(ts // FINEST * FINEST)
-    breaks = np.flatnonzero(np.diff(buckets) != FINEST) + 1
-    for run in np.split(buckets, breaks):
-        rebuild(conn, tag_id, int(run[0]), int(run[-1]) + FINEST)
 
 
 def backfill(conn: sqlite3.Connection, window: int = 24 * HOUR) -> None:

@@ -18,12 +18,13 @@ a station it is one stream of the project's shared :class:`hmi.store.Store`.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict
-from itertools import islice
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from hmi.historian import ingest, sequence
 from hmi.historian.deadband import StorageDeadband
 from hmi.historian.handoff import SampleQueue
 from hmi.historian.retention import Retention
-from hmi.historian.schema import HISTORY_COMPONENT, HISTORY_STREAM
+from hmi.historian.schema import HISTORY_COMPONENT, HISTORY_STREAM, MICROS_PER_SECOND
 from hmi.model import Sample
 from hmi.store.queues import OverflowPolicy
 from hmi.store.sequences import SequenceBlock
@@ -39,6 +40,9 @@ from hmi.store.stats import StreamStats
 from hmi.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
+
+COMMIT_CHUNK = 250_000
+"""The most samples one commit takes: a backlog goes out in commits of this size, one after another."""
 
 
 class HistoryWriter:
@@ -99,11 +103,16 @@ class HistoryWriter:
         self._retention_every = retention_every
         self._retention_due = 0.0  # time.monotonic() of the next pass
         self._batch: list[tuple[str, Sample]] = []
+        self._backlog: list[tuple[str, Sample]] = []  # taken, not yet in a batch (see prepare)
+        self._taken = 0  # every sample the writer took off the queue
         self._retry: list[tuple[str, Sample]] = []
         self._columns: ingest.Columns | None = None
         self._new_ids: dict[str, int] = {}
         self._written_newest: dict[int, int] = {}
         self._refused_now = 0
+        self._taken_at = 0.0
+        self._flags_now = 0
+        self._flags_restamped = 0  # stale flags stored at their detection time (hmi.historian.flags)
         self._in_flight = 0
         self._written = 0
         self._dropped = 0
@@ -133,7 +142,7 @@ class HistoryWriter:
             return StreamStats(
                 name=self.name,
                 policy=OverflowPolicy.DROP_OLDEST.value,
-                pending=len(self._queue) + self._in_flight,
+                pending=len(self._queue) + self._in_flight + len(self._backlog),
                 written=self._written,
                 dropped=self._dropped + self._queue.dropped,
                 refused=self._rejected,
@@ -143,7 +152,10 @@ class HistoryWriter:
     def stats(self) -> dict[str, Any]:
         """Counters for the status bar and the logs, as one consistent snapshot (the writer's included)."""
         stream, writer = self.stream_stats(), self.writer.stats()
+        with self._lock:
+            offered = self._taken + self._queue.dropped + len(self._queue)
         return {
+            "offered": offered,
             "written": stream.written,
             "dropped": stream.dropped,
             "rejected": stream.refused,
@@ -151,6 +163,7 @@ class HistoryWriter:
             "last_seq": stream.last_seq,
             "filtered": self._deadband.skipped,
             "purged": self._retention.purged,
+            "stale_flags": self._flags_restamped,
         } | {key: value for key, value in asdict(writer).items() if key != "retry_in_s"}
 
     def start(self) -> None:
@@ -173,22 +186,39 @@ class HistoryWriter:
     # -- writer thread ------------------------------------------------------------
 
     def prepare(self, final: bool) -> bool:
-        """Take what is queued (the deadband sees each new sample once) behind the retried batch."""
+        """Take what is queued behind the retried batch, at most COMMIT_CHUNK samples per commit.
+
+        The deadband sees each new sample once, as it enters a batch. What is left over waits in
+        the backlog (inside the same bound) and the writer is woken to commit it straight away:
+        one commit stays bounded in time, so a stop never waits on a commit of millions.
+        """
         taken = self._queue.take()
+        self._taken_at = time.time()  # when a stale flag in this batch is stored (see hmi.historian.flags)
         with self._lock:
+            self._taken += len(taken)
             retried, self._retry = self._retry, []
-            # A failed batch and the new samples share one bound; the oldest go first.
-            overflow = max(0, len(retried) + len(taken) - self.max_pending)
+            backlog = self._backlog + taken if self._backlog else taken
+            # A failed batch, the backlog and the new samples share one bound; the oldest go first.
+            overflow = max(0, len(retried) + len(backlog) - self.max_pending)
             self._dropped += overflow
-            self._in_flight = len(retried) + len(taken) - overflow
-        # A retried batch was filtered already.
-        fresh = self._deadband.filter(islice(taken, max(0, overflow - len(retried)), None))
-        batch = retried[overflow:] + fresh if retried else fresh
-        if final:
+            if overflow:
+                cut = min(overflow, len(retried))
+                retried, backlog = retried[cut:], backlog[overflow - cut :]
+            room = max(0, COMMIT_CHUNK - len(retried))
+            if len(backlog) > room:
+                entering, self._backlog = backlog[:room], backlog[room:]
+            else:
+                entering, self._backlog = backlog, []
+            self._in_flight = len(retried) + len(entering)
+        fresh = self._deadband.filter(entering)  # a retried batch was filtered already
+        batch = retried + fresh if retried else fresh
+        if final and not self._backlog:
             batch.extend(self._deadband.flush())  # each tag's last value, held back by its deadband
         if self._deadband.deadbands or final:
             with self._lock:
                 self._in_flight = len(batch)
+        if self._backlog:
+            self.writer.wake.set()
         self._batch = batch
         return bool(batch)
 
@@ -201,6 +231,9 @@ class HistoryWriter:
         if refused:
             log.warning("history: rejected %d samples that cannot be stored, first %s", *refused)
         self._refused_now = refused[0] if refused else 0
+        self._flags_now = ingest.restamp_stale_flags(
+            conn, columns, self._newest, round(self._taken_at * MICROS_PER_SECOND)
+        )
         count = len(columns.stored)
         first_seq = block.take(self.name, count)
         self._pending_last_seq = first_seq + count - 1
@@ -215,6 +248,7 @@ class HistoryWriter:
         with self._lock:
             self._written += written
             self._rejected += self._refused_now
+            self._flags_restamped += self._flags_now
             self._in_flight = 0
             self._last_seq = max(self._last_seq, self._pending_last_seq)
         self._batch, self._columns, self._new_ids, self._written_newest = [], None, {}, {}
@@ -249,14 +283,36 @@ class HistoryWriter:
             log.warning("history retention failed, will retry: %s", error)
 
     def abandon(self, reason: str) -> int:
-        """Count the retried batch and anything still queued as dropped."""
+        """Count everything not committed as dropped, and log how many, of which tags, over what time."""
+        held = self._deadband.drop_held()
         with self._lock:
-            lost = len(self._retry) + len(self._batch) + self._queue.drop_all()
-            self._dropped += len(self._retry) + len(self._batch)
-            self._retry, self._batch = [], []
+            unsent = self._retry + self._batch + self._backlog
+            queued = self._queue.drain()  # the queue counts these in its own dropped
+            self._dropped += len(unsent) + len(held)
+            self._retry, self._batch, self._backlog = [], [], []
             self._in_flight = 0
+        lost = [*unsent, *held, *queued]
         if lost:
             log.error(
-                "history writer stopped with %d samples not committed: %s", lost, reason or "never started"
+                "history: %d samples not committed at stop (%s): %s",
+                len(lost),
+                describe(lost),
+                reason or "never started",
             )
-        return lost
+        return len(lost)
+
+
+def describe(pairs: list[tuple[str, Sample]]) -> str:
+    """How many tags and which source-time range a list of samples covers, for a log line."""
+    stamps = [s.ts for _, s in pairs if type(s.ts) in (int, float) and math.isfinite(s.ts)]
+    tags = len({tag for tag, _ in pairs})
+    if not stamps:
+        return f"{tags} tags"
+    return f"{tags} tags, source time {_utc(min(stamps))} to {_utc(max(stamps))}"
+
+
+def _utc(ts: float) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return repr(ts)
