@@ -74,7 +74,9 @@ class StreamForwarder:
         self._delivered_rows = 0
         self._last_success: float | None = None
         self._last_error = ""
+        self._last_error_at: float | None = None
         self._quarantined = 0
+        self._skipped = 0
         self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
 
     # -- control (loop thread) ----------------------------------------------------
@@ -101,8 +103,10 @@ class StreamForwarder:
             delivered_rows=self._delivered_rows,
             last_success=self._last_success,
             last_error=self._last_error,
+            last_error_at=self._last_error_at,
             quarantined=self._quarantined,
             inflight=self._inflight,
+            skipped=self._skipped,
         )
 
     async def run(self) -> None:
@@ -111,6 +115,7 @@ class StreamForwarder:
             cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
             self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
             self._last_success, self._last_error = cursor.last_success, cursor.last_error
+            self._last_error_at = cursor.last_error_at
             self._quarantined = sum(
                 1
                 for b in await asyncio.to_thread(self.outbox.quarantined, self.endpoint.name)
@@ -200,6 +205,12 @@ class StreamForwarder:
         prepared = await asyncio.to_thread(self._prepare, self._cursor)
         if prepared is None:
             # Every number up to `last` is committed and none is left: rows replaced or purged. Skip the gap.
+            log.warning(
+                "sync %s/%s: seq %d..%d hold no row any more (a sample replaced by a later one with its"
+                " timestamp, or purged by history retention before delivery); skipped",
+                self.endpoint.name, self.stream, self._cursor + 1, last,
+            )  # fmt: skip
+            self._skipped += last - self._cursor
             await asyncio.to_thread(self.outbox.skip_to, self.endpoint.name, self.stream, last)
             self._cursor = last
             self._pending_since = None
@@ -242,7 +253,6 @@ class StreamForwarder:
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
-                    self._last_error = ""
                     self._deliveries.append((time.monotonic(), batch.rows))
                     return
                 if outcome.verdict is Verdict.REJECT:
@@ -261,7 +271,7 @@ class StreamForwarder:
                     )
                     self._advanced(batch)
                     self._quarantined += 1
-                    self._last_error = outcome.detail
+                    self._last_error, self._last_error_at = outcome.detail, time.time()
                     return
                 delay = outcome.retry_after
                 if delay is None:
@@ -278,7 +288,7 @@ class StreamForwarder:
                     await asyncio.to_thread(
                         self.outbox.record_error, self.endpoint.name, self.stream, outcome.detail
                     )
-                self._last_error = outcome.detail
+                self._last_error, self._last_error_at = outcome.detail, time.time()
                 attempt += 1
                 self._last_seq = await asyncio.to_thread(
                     self.source.last, self.stream

@@ -223,7 +223,7 @@ class Outbox:
                 self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
             conn.execute(
                 "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
-                " delivered_batches = delivered_batches + 1, last_success = ?, last_error = '',"
+                " delivered_batches = delivered_batches + 1, last_success = ?,"
                 " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END WHERE endpoint = ? AND stream = ?",
                 (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
             )

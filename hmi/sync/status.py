@@ -25,9 +25,11 @@ class StreamStatus:
     rows_per_s: float
     delivered_rows: int
     last_success: float | None
-    last_error: str
+    last_error: str  # the latest failure, kept after later successes (compare last_error_at)
+    last_error_at: float | None
     quarantined: int
     inflight: str | None  # the key of the batch in flight
+    skipped: int = 0  # numbers that held no row when read (replaced, or purged by retention first)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for ``--format json``."""
@@ -57,6 +59,7 @@ def read_status(outbox: Outbox, history_path: Path, endpoints: dict[str, SyncEnd
                     delivered_rows=cursor.delivered_rows,
                     last_success=cursor.last_success,
                     last_error=cursor.last_error,
+                    last_error_at=cursor.last_error_at,
                     quarantined=sum(1 for batch in quarantined if batch.stream == stream),
                     inflight=inflight.key if inflight else None,
                 )
