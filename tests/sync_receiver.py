@@ -16,6 +16,7 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -40,9 +41,10 @@ class Request:
 class Receiver:
     """Counts requests, accepted batches by key and the rows they carry."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
-        self.url = f"http://127.0.0.1:{port}/batches"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/batches"
         self.plan: Callable[[int, Request], Action] = lambda n, r: "ok"
         self.requests: list[Request] = []
         self.accepted: dict[str, list[dict[str, Any]]] = {}  # key -> rows, the first time it was accepted
@@ -102,7 +104,7 @@ class Receiver:
         self._loop = loop
         try:
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
+                asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True, ssl=self.tls)
             )
             self._ready.set()
             loop.run_forever()
