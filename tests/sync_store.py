@@ -39,6 +39,11 @@ class FilledStore:
             self.history.append(f"T{n % tags}", sample)
         self._samples += count
 
+    def add(self, tag: str, sample: Sample) -> None:
+        """One sample as given."""
+        self.history.append(tag, sample)
+        self._samples += 1
+
     def add_late_sample(self, tag: str, value: float, ts: float) -> None:
         """A sample whose timestamp is older than what is stored already."""
         self.history.append(tag, Sample.good(value, ts))
