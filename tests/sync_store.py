@@ -70,7 +70,7 @@ class FilledStore:
 
     def source(self) -> StoreSource:
         """What the sync service reads."""
-        return StoreSource(self.store.path, self.store.read_since, frozenset({"history", "alarms"}))
+        return StoreSource.of(self.store)
 
     def close(self) -> None:
         """Commit and release the file."""

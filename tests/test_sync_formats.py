@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from hmi.project.sync_settings import SyncBatch, SyncEndpoint
-from hmi.sync import line_protocol
+from hmi.sync import json_batch, line_protocol
 from hmi.sync.backoff import backoff_delay, retry_after
 from hmi.sync.encoder import Encoder
 
@@ -58,6 +58,24 @@ def test_quality_and_reason_as_tags_or_fields() -> None:
     assert history(none, quality_as="field") == (
         'history,station=P1,tag=T quality="bad",reason="not connected" 1700000000123456000'
     )
+
+
+def test_the_fast_writers_write_what_the_plain_functions_do() -> None:
+    rows = [
+        sample('odd "tag", \\ é', 1.5),
+        sample("I", 2**40, seq=2),
+        sample("B", 1, seq=3),
+        sample("S", 'x "y"', seq=4),
+        sample("N", None, quality=0, reason="not connected", seq=5),
+        sample("F", float("inf"), quality=1, reason="stale", seq=6),
+    ]
+    bools = frozenset({"B"})
+    fast = json_batch.HistoryRowWriter(bools)
+    for row in rows:
+        assert fast.row(row) == json_batch.dumps_row(json_batch.history_row(row, bools))
+        for quality_as in ("tag", "field"):
+            lines = line_protocol.HistoryLineWriter("h m", "P 1", quality_as, bools)
+            assert lines.line(row) == line_protocol.history_line(row, "h m", "P 1", quality_as, bools)
 
 
 def test_alarm_events_as_points() -> None:

@@ -76,6 +76,36 @@ def history_line(
     return line(name, tags, fields, int(row["ts"]) * 1000)
 
 
+class HistoryLineWriter:
+    """:func:`history_line` with each (tag, quality, reason)'s escaped series key made once per batch."""
+
+    def __init__(self, name: str, station: str, quality_as: str, bool_tags: frozenset[str]) -> None:
+        """The measurement, station tag, quality placement and boolean tags of one endpoint."""
+        self.name, self.station, self.quality_as, self.bool_tags = name, station, quality_as, bool_tags
+        self._series: dict[tuple[str, int, str], tuple[str, str, bool]] = {}
+
+    def line(self, row: Mapping[str, Any]) -> str:
+        """One sample as a point; the same text :func:`history_line` makes."""
+        tag, code, reason = str(row["tag"]), int(row["quality"]), str(row.get("reason") or "")
+        known = self._series.get((tag, code, reason))
+        if known is None:
+            quality = QUALITY_NAMES.get(code, "bad")
+            tags = [("station", self.station), ("tag", tag)]
+            extra = ""
+            if self.quality_as == "tag":
+                tags += [("quality", quality), ("reason", reason)]
+            else:
+                extra = f",quality={string_field(quality)},reason={string_field(reason)}"
+            head = measurement(self.name) + "".join(f",{key(k)}={key(v)}" for k, v in tags if v)
+            known = self._series[(tag, code, reason)] = (head, extra, tag in self.bool_tags)
+        head, extra, as_bool = known
+        value = field_value(row["value"], as_bool)
+        ts = int(row["ts"]) * 1000
+        if value is not None:
+            return f"{head} value={value}{extra} {ts}"
+        return f"{head} {extra[1:] or 'no_value=true'} {ts}"
+
+
 def alarm_line(row: Mapping[str, Any], name: str, station: str) -> str:
     """An alarm event: alarm, kind, state and priority as tags; message, user, value and seq as fields."""
     tags = [

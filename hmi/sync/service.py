@@ -108,6 +108,7 @@ class SyncService:
         self._tasks.clear()
         await asyncio.gather(*(client.aclose() for client in self._clients), return_exceptions=True)
         self._clients.clear()
+        self.source.close()
 
     def status(self) -> list[StreamStatus]:
         """The live status of every stream (loop thread)."""

@@ -13,7 +13,6 @@ def station_sync(project: Project, store: Store) -> SyncService | None:
     """A service for ``project.sync`` on ``store``'s streams; None when the project has no endpoint."""
     if not any(endpoint.enabled for endpoint in project.sync.values()):
         return None
-    streams = frozenset(stream.name for stream in store.writer.streams)
-    source = StoreSource(store.path, store.read_since, streams, store.busy_timeout)
+    source = StoreSource.of(store)
     bool_tags = frozenset(name for name, tag in project.every_tag().items() if tag.type is DataType.BOOL)
     return SyncService(project.sync.values(), source, project.name, bool_tags)
