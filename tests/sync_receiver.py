@@ -35,6 +35,7 @@ class Request:
     stream: str
     body: bytes  # as sent (compressed or not)
     action: Action
+    headers: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
 
@@ -143,7 +144,9 @@ class Receiver:
             name, _, value = line.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0"))
-        request = Request(headers.get("idempotency-key", ""), headers.get("x-converge-stream", ""), b"", None)
+        request = Request(
+            headers.get("idempotency-key", ""), headers.get("x-converge-stream", ""), b"", None, headers
+        )
         with self._lock:
             number = len(self.requests)
             request.action = self.plan(number, request)

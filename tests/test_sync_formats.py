@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import replace
+from pathlib import Path
 
 from hmi.project.sync_settings import SyncBatch, SyncEndpoint
 from hmi.sync import json_batch, line_protocol
@@ -106,6 +107,19 @@ def test_json_batch_is_deterministic_and_gzipped() -> None:
         "seq": 1, "tag": "T", "ts": "2023-11-14T22:13:20.123456Z", "ts_us": TS, "value": 0.0,
         "quality": "good", "reason": "",
     }  # fmt: skip
+
+
+def test_batches_carry_exactly_the_keys_the_json_schema_names() -> None:
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "sync-batch.schema.json").read_text())
+    rows = [sample("T", 1.0)]
+    event = {"seq": 1, "ts": TS, "alarm": "A", "kind": "raised", "state": "normal", "priority": "low",
+             "value": None, "message": "m", "user": ""}  # fmt: skip
+    encoder = Encoder(endpoint(gzip=False), "P", frozenset())
+    for stream, row, definition in (("history", rows[0], "sample"), ("alarms", event, "alarm_event")):
+        doc = json.loads(encoder.body(stream, [row], "k").content)
+        assert set(doc) == set(schema["required"]) == set(schema["properties"])
+        part = schema["$defs"][definition]
+        assert set(doc["rows"][0]) == set(part["required"]) == set(part["properties"])
 
 
 def test_a_batch_is_cut_at_its_byte_limit_and_always_carries_a_row() -> None:
