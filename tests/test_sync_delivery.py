@@ -239,3 +239,25 @@ async def test_influx_line_protocol_batches(receiver, filled):
     [bad] = [text for text in lines if " value=9.0 " in text]
     tags = "station=Test\\ Plant,tag=T4,quality=bad,reason=comm\\ failure"
     assert bad == f"history,{tags} value=9.0 1700000009000000000"
+
+
+async def test_an_unexpected_error_is_a_fault_the_stream_recovers_from(receiver, filled):
+    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    await sync.start()
+    [forwarder] = sync.forwarders
+    real = forwarder.encoder.body
+    calls = []
+
+    def failing_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("encoder bug")
+        return real(*args, **kwargs)
+
+    forwarder.encoder.body = failing_once  # a stand-in for a bug: the one fault path there is no peer for
+    try:
+        await delivered(receiver, alarms=0)
+    finally:
+        await sync.stop()
+    assert_exactly_once(receiver, "history", 1000)
+    assert sync.status()[0].last_error == "RuntimeError: encoder bug"

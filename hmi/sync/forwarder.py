@@ -110,21 +110,44 @@ class StreamForwarder:
         )
 
     async def run(self) -> None:
-        """Deliver until stopped; when stopping, end once nothing is pending (the caller bounds the time)."""
+        """Deliver until stopped; when stopping, end once nothing is pending (the caller bounds the time).
+
+        Anything unexpected (the state file on a full disk, a bug) is a fault: logged with its
+        traceback, shown as the last error, and the stream starts over from its durable state after a
+        backoff. The rows wait in the history meanwhile; sync never stops for good on its own.
+        """
+        faults = 0
         try:
-            cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
-            self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
-            self._last_success, self._last_error = cursor.last_success, cursor.last_error
-            self._last_error_at = cursor.last_error_at
-            self._quarantined = sum(
-                1
-                for b in await asyncio.to_thread(self.outbox.quarantined, self.endpoint.name)
-                if b.stream == self.stream
-            )
-            await self._resume()
-            await self._follow()
+            while True:
+                try:
+                    await self._run_once()
+                    return
+                except Exception as error:  # the forwarder must outlive any error: report it and go on
+                    delay = backoff_delay(faults, self.endpoint.retry_initial, self.endpoint.retry_max)
+                    faults += 1
+                    self._state = "fault"
+                    self._last_error, self._last_error_at = f"{type(error).__name__}: {error}", time.time()
+                    log.error(
+                        "sync %s/%s: unexpected error, starting over in %.1f s: %s",
+                        self.endpoint.name, self.stream, delay, self._last_error, exc_info=error,
+                    )  # fmt: skip
+                    if self.stopping:
+                        return
+                    await asyncio.sleep(delay)
         finally:
             self._state = "stopped"
+
+    async def _run_once(self) -> None:
+        """Load the durable state, resend what was in flight, then follow the stream."""
+        cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
+        self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
+        self._last_success = cursor.last_success
+        if not self._last_error:  # a fault's message outranks the one recorded before it
+            self._last_error, self._last_error_at = cursor.last_error, cursor.last_error_at
+        kept = await asyncio.to_thread(self.outbox.quarantined, self.endpoint.name)
+        self._quarantined = sum(1 for batch in kept if batch.stream == self.stream)
+        await self._resume()
+        await self._follow()
 
     # -- the loop -----------------------------------------------------------------
 
