@@ -181,6 +181,7 @@ async def test_a_400_quarantines_one_batch_while_later_ones_go_through(receiver,
     [result] = await resend(outbox, {"ent": endpoint(receiver.url)}, [kept])
     assert result.delivered, result.detail
     assert outbox.quarantined() == []
+    outbox.close()
     assert_exactly_once(receiver, "history", 1000)
 
 
@@ -209,6 +210,7 @@ async def test_a_stop_leaves_the_batch_in_flight_and_a_restart_sends_it_again_wi
     assert receiver.repeats == 1
     assert_exactly_once(receiver, "history", 1000)
     assert outbox.inflight("ent", "history") is None
+    outbox.close()
 
 
 async def test_batches_are_cut_by_bytes(receiver, filled):

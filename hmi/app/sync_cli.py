@@ -74,6 +74,13 @@ def run_sync(args: argparse.Namespace) -> int:
         print(f"{args.project}: no sync: endpoints in project.yaml", file=sys.stderr)
         return NOTHING
     outbox = Outbox(outbox_path(project.history.path))
+    try:
+        return _command(args, outbox, project)
+    finally:
+        outbox.close()
+
+
+def _command(args: argparse.Namespace, outbox: Any, project: Any) -> int:
     if args.sync_command == "status":
         from hmi.sync.status import read_status
 

@@ -35,15 +35,20 @@ class Encoder:
         self.station = station
         self.bool_tags = bool_tags
 
-    def body(self, stream: str, rows: Sequence[dict[str, Any]], key: str) -> Body:
-        """The first rows of ``rows`` that fit the byte limit (at least one), encoded and compressed."""
+    def body(self, stream: str, rows: Sequence[dict[str, Any]], key: str, cut: bool = True) -> Body:
+        """The first rows of ``rows`` that fit the byte limit (at least one), encoded and compressed.
+
+        ``cut=False`` takes every row: a batch re-read after a restart keeps the range it was given,
+        even if the limit changed meanwhile.
+        """
         if not rows:
             raise ValueError("a batch has at least one row")
+        limit = self.endpoint.batch.bytes if cut else 1 << 62
         if self.endpoint.format == "influx-line":
-            raw = self._lines(stream, rows)
+            raw = self._lines(stream, rows, limit)
             count, content_type = raw.count(b"\n"), "text/plain; charset=utf-8"
         else:
-            raw, count = self._json(stream, rows, key)
+            raw, count = self._json(stream, rows, key, limit)
             content_type = "application/json"
         first, last = int(rows[0]["seq"]), int(rows[count - 1]["seq"])
         if self.endpoint.gzip:
@@ -53,9 +58,8 @@ class Encoder:
             )
         return Body(first, last, count, len(raw), raw, content_type, "")
 
-    def _lines(self, stream: str, rows: Sequence[dict[str, Any]]) -> bytes:
+    def _lines(self, stream: str, rows: Sequence[dict[str, Any]], limit: int) -> bytes:
         name = self.endpoint.measurement(stream)
-        limit = self.endpoint.batch.bytes
         out: list[bytes] = []
         size = 0
         history = line_protocol.HistoryLineWriter(name, self.station, self.endpoint.quality, self.bool_tags)
@@ -71,7 +75,7 @@ class Encoder:
             size += len(encoded)
         return b"".join(out)
 
-    def _json(self, stream: str, rows: Sequence[dict[str, Any]], key: str) -> tuple[bytes, int]:
+    def _json(self, stream: str, rows: Sequence[dict[str, Any]], key: str, limit: int) -> tuple[bytes, int]:
         if stream == "history":
             writer = json_batch.HistoryRowWriter(self.bool_tags)
             objects: Iterable[str] = map(writer.row, rows)
@@ -84,7 +88,6 @@ class Encoder:
             "stream": stream,
             "seq_first": int(rows[0]["seq"]),
         }
-        limit = self.endpoint.batch.bytes
         parts: list[bytes] = []
         size = len(json_batch.frame(header, b"[]")) + 64  # the header's last keys are not known yet
         for text in objects:

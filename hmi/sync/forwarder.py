@@ -178,7 +178,7 @@ class StreamForwarder:
             for r in self.source.read(self.stream, batch.seq_first - 1, batch.rows)
             if r["seq"] <= batch.seq_last
         ]
-        return self.encoder.body(self.stream, rows, batch.key) if rows else None
+        return self.encoder.body(self.stream, rows, batch.key, cut=False) if rows else None
 
     async def _follow(self) -> None:
         ahead: asyncio.Task[_Prepared | None] | None = None

@@ -13,8 +13,11 @@ with the same key and rows), or the cursor past it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +120,7 @@ _BATCH_COLUMNS = (
 
 
 class Outbox:
-    """The sync state file; each call opens a short connection of its own (any thread, any process)."""
+    """The sync state file: one connection shared by the threads of this process, a call at a time."""
 
     def __init__(self, path: Path, busy_timeout: float = 5.0) -> None:
         """Create or migrate the file (blocking)."""
@@ -127,45 +130,73 @@ class Outbox:
         registry.register(SYNC_COMPONENT)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         registry.ensure(self.path, busy_timeout)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
 
-    def _connect(self, durable: bool = True) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        # FULL: a batch's key must be on disk before it is sent, or a power cut could send its rows again
-        # under a new key. A delivery may be lost instead (NORMAL): the batch is then still in flight and goes
-        # again under its key, which the receiver drops; the next FULL commit makes it durable anyway.
-        conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
-        return conn
+    def close(self) -> None:
+        """Close the connection (a later call opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The one connection, for one caller at a time (any thread); dropped after an error."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                )
+                self._conn = conn
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                conn.close()
+                self._conn = None  # it may be unusable after an IO error: a fresh one next time
+                raise
+
+    @contextlib.contextmanager
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
+        with self._use() as conn:
+            # FULL: a batch's key must be on disk before it is sent, or a power cut could send its rows
+            # again under a new key. A delivery may be lost instead (NORMAL): the batch is then still in
+            # flight and goes again under its key, which the receiver drops; the next FULL commit makes
+            # it durable anyway.
+            conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
 
     # -- cursors ------------------------------------------------------------------
 
     def cursor(self, endpoint: str, stream: str) -> Cursor:
         """The cursor of ``endpoint``'s ``stream`` (seq 0 when it never ran)."""
-        conn = self._connect()
-        try:
+        with self._use() as conn:
             row = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
                 " last_error_at, rows_per_s FROM sync_cursors WHERE endpoint = ? AND stream = ?",
                 (endpoint, stream),
             ).fetchone()
-        finally:
-            conn.close()
         return Cursor(*row) if row else Cursor(endpoint, stream)
 
     def cursors(self) -> list[Cursor]:
         """Every cursor, by endpoint then stream."""
-        conn = self._connect()
-        try:
+        with self._use() as conn:
             rows = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
                 " last_error_at, rows_per_s FROM sync_cursors ORDER BY endpoint, stream"
             ).fetchall()
-        finally:
-            conn.close()
         return [Cursor(*row) for row in rows]
 
     def reset_cursor(self, endpoint: str, stream: str, seq: int) -> None:
         """Move a cursor back (a history file that starts its numbers again), dropping its in-flight batch."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             self._advance(conn, endpoint, stream, seq, force=True)
             conn.execute(
                 "DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND state = 'inflight'",
@@ -174,12 +205,12 @@ class Outbox:
 
     def skip_to(self, endpoint: str, stream: str, seq: int) -> None:
         """Move a cursor forward over numbers that hold no row (replaced or purged rows)."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             self._advance(conn, endpoint, stream, seq)
 
     def record_error(self, endpoint: str, stream: str, error: str) -> None:
         """Remember the last failure of an attempt (for status), keeping the cursor where it is."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             self._ensure_cursor(conn, endpoint, stream)
             conn.execute(
                 "UPDATE sync_cursors SET last_error = ?, last_error_at = ? WHERE endpoint = ? AND stream = ?",
@@ -195,7 +226,7 @@ class Outbox:
 
     def begin(self, batch: Batch) -> None:
         """Record ``batch`` as in flight before its first attempt (key and range durable)."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             conn.execute(
                 f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'inflight', ?, 0,"
                 " NULL, '', ?, ?, NULL)",
@@ -215,12 +246,12 @@ class Outbox:
 
     def attempted(self, key: str) -> None:
         """Count one more attempt at ``key``."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             conn.execute("UPDATE sync_batches SET attempts = attempts + 1 WHERE key = ?", (key,))
 
     def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
-        with _transaction(self._connect(durable=False)) as conn:
+        with self._write(durable=False) as conn:
             conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
             if batch.state == "inflight":
                 self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
@@ -233,7 +264,7 @@ class Outbox:
 
     def quarantine(self, batch: Batch, status: int, error: str, body: bytes) -> None:
         """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             conn.execute(
                 "UPDATE sync_batches SET state = 'quarantined', status = ?, error = ?, body = ?"
                 " WHERE key = ?",
@@ -247,7 +278,7 @@ class Outbox:
 
     def still_quarantined(self, key: str, status: int, error: str) -> None:
         """A resend was refused again: keep the batch quarantined with the new answer."""
-        with _transaction(self._connect()) as conn:
+        with self._write() as conn:
             conn.execute(
                 "UPDATE sync_batches SET status = ?, error = ?, attempts = attempts + 1 WHERE key = ?",
                 (status, error, key),
@@ -265,13 +296,10 @@ class Outbox:
         return found[0] if found else None
 
     def _batches(self, where: str, params: tuple[object, ...]) -> list[Batch]:
-        conn = self._connect()
-        try:
+        with self._use() as conn:
             rows = conn.execute(
                 f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY created, seq_first", params
             ).fetchall()
-        finally:
-            conn.close()
         return [Batch(*row) for row in rows]
 
     @staticmethod
@@ -288,20 +316,3 @@ class Outbox:
         condition = "" if force else " AND seq < ?"
         params: tuple[object, ...] = (seq, endpoint, stream) if force else (seq, endpoint, stream, seq)
         conn.execute(f"UPDATE sync_cursors SET seq = ? WHERE endpoint = ? AND stream = ?{condition}", params)
-
-
-class _transaction:
-    """``with _transaction(conn) as conn``: BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error), then close."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind: object, error: object, tb: object) -> None:
-        try:
-            self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
-        finally:
-            self.conn.close()

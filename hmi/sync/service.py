@@ -109,6 +109,8 @@ class SyncService:
         await asyncio.gather(*(client.aclose() for client in self._clients), return_exceptions=True)
         self._clients.clear()
         self.source.close()
+        if self.outbox is not None:
+            self.outbox.close()
 
     def status(self) -> list[StreamStatus]:
         """The live status of every stream (loop thread)."""

@@ -7,6 +7,7 @@ reject (any other status: the batch is quarantined).
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from hmi.project.sync_settings import SyncAuth, SyncEndpoint, SyncTls
 from hmi.sync.backoff import retry_after
 
 RETRY_STATUSES = frozenset({408, 429})
+
+# httpx logs every request at INFO: a drain would write a line per batch. Our own log says what matters.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 _BODY_EXCERPT = 300
 
 
