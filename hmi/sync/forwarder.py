@@ -91,7 +91,10 @@ class StreamForwarder:
         now = time.monotonic()
         backlog = max(0, self._last_seq - self._cursor)
         recent = [(t, n) for t, n in self._deliveries if now - t <= RATE_WINDOW]
-        rate = sum(n for _, n in recent) / RATE_WINDOW if recent else 0.0
+        # Rows delivered after the first delivery of the window, over the time since it: exact from the
+        # second batch of a drain on, where a fixed window would understate its first seconds.
+        span = recent[-1][0] - recent[0][0] if len(recent) > 1 else 0.0
+        rate = sum(n for _, n in recent[1:]) / span if span > 0 else 0.0
         return StreamStatus(
             endpoint=self.endpoint.name,
             stream=self.stream,
