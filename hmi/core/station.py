@@ -198,7 +198,9 @@ class Station:
             return
         await self.runtime.stop()
         self.alarms.close()
-        await asyncio.to_thread(self.store.close)
-        if self.sync is not None:
-            await self.sync.stop()  # after the last commit, so the flush carries it; bounded
+        try:
+            await asyncio.to_thread(self.store.close)
+        finally:
+            if self.sync is not None:
+                await self.sync.stop()  # after the last commit, so the flush carries it; bounded
         self._store_open = False

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SYNC_STREAMS = ("history", "alarms", "events", "audit")
-"""Streams an endpoint may name; the ones a store does not have yet are reported as waiting."""
-
 
 @dataclass(frozen=True, slots=True)
 class SyncBatch:

@@ -293,7 +293,12 @@ class StreamForwarder:
                         outcome.detail,
                     )
                     await asyncio.to_thread(
-                        self.outbox.quarantine, batch, outcome.status or 0, outcome.detail, body.content
+                        self.outbox.quarantine,
+                        batch,
+                        outcome.status or 0,
+                        outcome.detail,
+                        body.content,
+                        attempt + 1,
                     )
                     self._advanced(batch)
                     self._quarantined += 1

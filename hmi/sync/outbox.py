@@ -244,11 +244,6 @@ class Outbox:
                 ),
             )
 
-    def attempted(self, key: str) -> None:
-        """Count one more attempt at ``key``."""
-        with self._write() as conn:
-            conn.execute("UPDATE sync_batches SET attempts = attempts + 1 WHERE key = ?", (key,))
-
     def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
         with self._write(durable=False) as conn:
@@ -262,13 +257,13 @@ class Outbox:
                 (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
             )
 
-    def quarantine(self, batch: Batch, status: int, error: str, body: bytes) -> None:
+    def quarantine(self, batch: Batch, status: int, error: str, body: bytes, attempts: int = 1) -> None:
         """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
         with self._write() as conn:
             conn.execute(
-                "UPDATE sync_batches SET state = 'quarantined', status = ?, error = ?, body = ?"
+                "UPDATE sync_batches SET state = 'quarantined', status = ?, error = ?, body = ?, attempts = ?"
                 " WHERE key = ?",
-                (status, error, body, batch.key),
+                (status, error, body, attempts, batch.key),
             )
             self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
             conn.execute(
