@@ -54,7 +54,7 @@ def test_the_panel_shows_backlog_delivery_and_quarantine(qtbot, tmp_path: Path, 
         filled.close()
         receiver.stop()
 
-    panel = SyncPanel(project)
+    panel = SyncPanel(project.sync)
     qtbot.addWidget(panel)
     context = Context()
     panel.attach(context)  # type: ignore[arg-type]
@@ -72,3 +72,10 @@ def test_the_panel_shows_backlog_delivery_and_quarantine(qtbot, tmp_path: Path, 
     finally:
         panel.detach()
         context.relay.close()
+
+
+def test_the_demo_window_shows_its_sync_in_the_view_menu_and_the_status_bar(running_demo, qtbot) -> None:
+    _, _, window = running_demo
+    assert window.sync_panel is not None and window.sync_view_action.text() == "S&ync"
+    qtbot.waitUntil(lambda: any(s.delivered_rows > 0 for s in window.sync_panel.statuses), timeout=30_000)
+    assert window.sync_panel.summary.text().startswith("Sync: ")

@@ -88,7 +88,7 @@ def render(out: Path) -> None:
             sync = SyncService(project.sync.values(), StoreSource.of(store), project.name)
             loop.start()
             loop.call(sync.start())
-            panel = SyncPanel(project)
+            panel = SyncPanel(project.sync)
             panel.resize(1300, 150)
 
             class Context:

@@ -25,6 +25,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from hmi.core.commands import CommandResult, Origin
+from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
@@ -90,7 +91,8 @@ class MainWindow(QMainWindow):
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
         self.connection_bar = ConnectionBar(list(project.connections))
-        self.sync_panel = SyncPanel(project) if project.sync else None
+        endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
+        self.sync_panel = SyncPanel(endpoints) if endpoints else None
         self._lay_out()
         self._build_menus()
         for panel in (

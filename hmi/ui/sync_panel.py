@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hmi.project.config import Project
+from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.outbox import Outbox, outbox_path
 from hmi.sync.status import StreamStatus, read_status
 from hmi.ui.panels import PanelContext, SignalLinks
@@ -60,9 +60,10 @@ def summary_text(statuses: list[StreamStatus]) -> str:
 class SyncPanel(QWidget):
     """A table of every endpoint's streams, and a summary label for the status bar."""
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, endpoints: dict[str, SyncEndpoint], parent: QWidget | None = None) -> None:
+        """``endpoints``: the station's sync endpoints (the project's, or the demo's)."""
         super().__init__(parent)
-        self.project = project
+        self.endpoints = endpoints
         self.summary = QLabel("Sync: starting")
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -111,7 +112,7 @@ class SyncPanel(QWidget):
             return
         if self._reading is not None and not self._reading.done():
             return
-        self._reading = self._executor.submit(_read, self._history, self.project)
+        self._reading = self._executor.submit(_read, self._history, self.endpoints)
         self._context.relay.watch(self._reading, self._shown)
 
     def _shown(self, future: concurrent.futures.Future[list[StreamStatus]]) -> None:
@@ -145,9 +146,9 @@ class SyncPanel(QWidget):
         self.summary.setText(summary_text(statuses))
 
 
-def _read(history: Path, project: Project) -> list[StreamStatus]:
+def _read(history: Path, endpoints: dict[str, SyncEndpoint]) -> list[StreamStatus]:
     outbox = Outbox(outbox_path(history))
     try:
-        return read_status(outbox, history, project.sync)
+        return read_status(outbox, history, endpoints)
     finally:
         outbox.close()
