@@ -189,6 +189,8 @@ def run(rows: int | None = None) -> dict[str, Any]:
         if receiver.stdin is not None:
             receiver.stdin.close()
         receiver.wait(timeout=10)
+        if receiver.stdout is not None:
+            receiver.stdout.close()
     ours_rate, bare_rate = rows / ours_s, rows / bare_s
     return {
         "rows": rows,

@@ -118,6 +118,8 @@ def render(out: Path) -> None:
         if receiver.stdin is not None:
             receiver.stdin.close()
         receiver.wait(timeout=10)
+        if receiver.stdout is not None:
+            receiver.stdout.close()
 
 
 def main() -> None:
