@@ -13,6 +13,7 @@ import contextlib
 import logging
 from types import TracebackType
 
+from drivers.sim.enterprise import EnterpriseReceiver
 from drivers.sim.modbus_server import ModbusPlantServer
 from drivers.sim.opcua_server import OpcUaPlantServer
 from drivers.sim.process import TankProcess
@@ -49,6 +50,8 @@ class DemoPlant:
         self._process = TankProcess(seed)
         self._modbus = ModbusPlantServer(self._process, host, modbus_port)
         self._opcua = OpcUaPlantServer(self._process, host, opcua_port)
+        self.enterprise = EnterpriseReceiver(host)
+        """Where the demo's sync endpoint delivers (no enterprise needed)."""
         self._physics: asyncio.Task[None] | None = None
         self._publish_failing = False
 
@@ -89,6 +92,7 @@ class DemoPlant:
         try:
             await self._modbus.start()
             await self._opcua.start()
+            await self.enterprise.start()
         except BaseException:
             await self._stop_servers()
             raise
@@ -137,7 +141,10 @@ class DemoPlant:
         try:
             await self._modbus.stop()
         finally:
-            await self._opcua.stop()
+            try:
+                await self._opcua.stop()
+            finally:
+                await self.enterprise.stop()
 
     async def _run_physics(self) -> None:
         loop = asyncio.get_running_loop()

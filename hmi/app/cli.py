@@ -65,11 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hmi.app.browse_cli import add_browse_parser
     from hmi.app.certs_cli import add_certs_parser
+    from hmi.app.sync_cli import add_sync_parser
     from hmi.app.write_cli import add_write_parser
 
     add_certs_parser(sub)
     add_browse_parser(sub)
     add_write_parser(sub)
+    add_sync_parser(sub)
 
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
@@ -144,6 +146,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.app.browse_cli import run_browse
 
         return run_browse(args)
+    if args.command == "sync":
+        from hmi.app.sync_cli import run_sync
+
+        return run_sync(args)
     if args.command == "bench":
         from benchmarks.runner import run_benchmarks
 

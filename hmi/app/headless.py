@@ -86,3 +86,9 @@ async def _report_diagnostics(station: Station) -> None:
         await asyncio.sleep(DIAGNOSTICS_EVERY)
         for name, driver in station.runtime.drivers.items():
             log.info("diagnostics %s: %s", name, driver.diagnostics().figures())
+        for stream in station.sync.status() if station.sync is not None else ():
+            log.info(
+                "sync %s/%s: %s, backlog %d rows, %.0f rows/s, %d quarantined%s",
+                stream.endpoint, stream.stream, stream.state, stream.backlog_rows, stream.rows_per_s,
+                stream.quarantined, f", last error: {stream.last_error}" if stream.last_error else "",
+            )  # fmt: skip

@@ -12,6 +12,14 @@ from drivers.sim.plant import DemoPlant
 from hmi.core.resources import demo_project_dir
 from hmi.project.config import Project
 from hmi.project.loader import load_project
+from hmi.project.sync_settings import SyncEndpoint
+
+DEMO_ENDPOINT = "enterprise"
+
+
+def demo_sync_endpoints(url: str = "http://127.0.0.1/") -> dict[str, SyncEndpoint]:
+    """The demo's one sync endpoint: the plant's stand-in enterprise receiver at ``url``."""
+    return {DEMO_ENDPOINT: SyncEndpoint(DEMO_ENDPOINT, url, flush_timeout=2.0)}
 
 
 def default_data_dir() -> Path:
@@ -31,4 +39,6 @@ def demo_project(plant: DemoPlant, data_dir: Path) -> Project:
             settings = dataclasses.replace(settings, endpoint=plant.opcua_endpoint)
         connections[name] = dataclasses.replace(conn, settings=settings)
     history = dataclasses.replace(project.history, path=data_dir / "history.db")
-    return dataclasses.replace(project, connections=connections, history=history)
+    # No enterprise in a demo: the plant's stand-in receiver takes the batches, shown in View > Sync.
+    sync = project.sync or demo_sync_endpoints(plant.enterprise.url)
+    return dataclasses.replace(project, connections=connections, history=history, sync=sync)

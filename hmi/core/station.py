@@ -26,6 +26,8 @@ from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.store import Store, StoreLocked
+from hmi.sync.service import SyncService
+from hmi.sync.wiring import station_sync
 
 __all__ = ["DISK_FULL_ALARM", "HISTORY_UNAVAILABLE_ALARM", "RUNTIME_ERRORS_ALARM", "Station", "StoreLocked"]
 
@@ -104,6 +106,8 @@ class Station:
     alarms: AlarmEngine = field(init=False)
     journal: AlarmJournal = field(init=False)
     system_tags: SystemTags = field(init=False)
+    sync: SyncService | None = field(init=False, default=None)
+    """Store-and-forward to the project's enterprise endpoints (``sync:``); None when it has none."""
     history_error: str | None = field(init=False, default=None)
     """Why the store could not be opened (the station then runs without history); None when it did."""
 
@@ -122,6 +126,7 @@ class Station:
         )
         self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
         self.journal = AlarmJournal(self.store.writer)
+        self.sync = station_sync(self.project, self.store)
         self._store_open = False
         self._add_system_tags()
 
@@ -159,6 +164,8 @@ class Station:
         self.runtime.subscribe(self.alarms.on_sample, Feed.RAW)  # trip points exact, whatever the deadband
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
+        if self._store_open and self.sync is not None:
+            await self.sync.start()
         log.info(
             "%s: running with %d tags on %d connections",
             self.project.name,
@@ -191,5 +198,9 @@ class Station:
             return
         await self.runtime.stop()
         self.alarms.close()
-        await asyncio.to_thread(self.store.close)
+        try:
+            await asyncio.to_thread(self.store.close)
+        finally:
+            if self.sync is not None:
+                await self.sync.stop()  # after the last commit, so the flush carries it; bounded
         self._store_open = False

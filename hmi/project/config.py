@@ -14,6 +14,7 @@ from typing import Any
 from hmi.model import TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbols import SymbolProps
+from hmi.project.sync_settings import SyncEndpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,8 @@ class Project:
     """The tags the station produces about itself (``SYSTEM.``...), apart from the engineer's ``tags``."""
     acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
     """Whether the drivers run in the runtime's process or in worker processes (``acquisition:``)."""
+    sync: dict[str, SyncEndpoint] = field(default_factory=dict)
+    """Enterprise endpoints by name (``sync:``), see :mod:`hmi.sync`."""
 
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""

@@ -35,6 +35,7 @@ from hmi.project.schema import (
     project_spec_model,
 )
 from hmi.project.screens import ScreenContext, load_screen
+from hmi.project.sync_config import sync_settings
 from hmi.project.system_tags import PREFIX as SYSTEM_PREFIX
 from hmi.project.system_tags import system_tag_defs
 from hmi.project.yaml_source import YamlDocument, read_yaml
@@ -186,6 +187,8 @@ def _subject(loc: Loc, data: Any) -> tuple[str, Loc]:
         return f"{SECTION_NOUNS[str(loc[0])]} {loc[1]!r}", loc[2:]
     if loc and loc[0] in ("history", "acquisition"):
         return str(loc[0]), loc[1:]
+    if len(loc) >= 2 and loc[0] == "sync":
+        return f"sync endpoint {loc[1]!r}", loc[2:]
     return "", loc
 
 
@@ -367,4 +370,5 @@ def _project(
         start_screen=spec.start_screen,
         system_tags=system,
         acquisition=spec.acquisition.to_settings(),
+        sync=sync_settings(spec.sync, root),
     )

@@ -44,6 +44,7 @@ from hmi.project.schema_base import (
     size_within,
     within,
 )
+from hmi.project.sync_config import SyncSection
 from hmi.project.units import parse_size
 
 __all__ = [
@@ -273,6 +274,7 @@ class ProjectSpec(StrictModel):
     trends: Annotated[dict[str, TrendSpec], BeforeValidator(_none_as_empty)] = Field(default_factory=dict)
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
     acquisition: Annotated[AcquisitionSpec, BeforeValidator(_none_as_empty)] = AcquisitionSpec()
+    sync: SyncSection = Field(default_factory=dict)
 
 
 def project_spec_model() -> type[ProjectSpec]:

@@ -25,6 +25,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from hmi.core.commands import CommandResult, Origin
+from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
@@ -37,6 +38,7 @@ from hmi.ui.panels import Commands, Panel, PanelContext
 from hmi.ui.screen_stack import ScreenStack
 from hmi.ui.screen_view import ScreenView
 from hmi.ui.session import GuiSession
+from hmi.ui.sync_panel import SyncPanel
 from hmi.ui.trend_panel import TrendPanel
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,17 @@ class MainWindow(QMainWindow):
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
         self.connection_bar = ConnectionBar(list(project.connections))
+        endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
+        self.sync_panel = SyncPanel(endpoints) if endpoints else None
         self._lay_out()
         self._build_menus()
-        for panel in (self.screen_stack, self.trend_panel, self.alarm_strip, self.alarm_panel):
+        for panel in (
+            self.screen_stack,
+            self.trend_panel,
+            self.alarm_strip,
+            self.alarm_panel,
+            self.sync_panel,
+        ):
             if panel is not None:
                 self.attach_panel(panel)
         self.attach_panel(self.connection_bar)
@@ -129,6 +139,14 @@ class MainWindow(QMainWindow):
         )
         self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.connection_bar)
+        self.sync_dock: QDockWidget | None = None
+        if self.sync_panel is not None:
+            self.sync_dock = self._dock(
+                "Sync", "sync-dock", self.sync_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.alarm_dock, self.sync_dock)
+            self.alarm_dock.raise_()
+            self.statusBar().addPermanentWidget(self.sync_panel.summary)
         self.statusBar().addWidget(self.message, 1)
 
     def _dock(self, title: str, name: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -234,6 +252,10 @@ class MainWindow(QMainWindow):
         self.alarms_view_action = self.alarm_dock.toggleViewAction()
         self.alarms_view_action.setText("&Alarm summary")
         view_menu.addAction(self.alarms_view_action)
+        if self.sync_dock is not None:
+            self.sync_view_action = self.sync_dock.toggleViewAction()
+            self.sync_view_action.setText("S&ync")
+            view_menu.addAction(self.sync_view_action)
         self.connections_view_action = QAction("&Connections", self)
         self.connections_view_action.triggered.connect(self.show_connections_view)
         view_menu.addAction(self.connections_view_action)

@@ -1,0 +1,355 @@
+"""One endpoint's stream: follow the cursor, cut batches, deliver each exactly once after dedup.
+
+The loop (on the runtime's event loop; every file access through ``asyncio.to_thread``):
+
+1. at start, resend the batch left in flight by the last run: same key, same rows;
+2. when rows are pending and a batch is due (full, old enough, or stopping), read and
+   encode it, record its key and range as in flight, then send it;
+3. retry a network error, 5xx, 408 or 429 with capped exponential backoff and jitter
+   (or the receiver's Retry-After) until it is delivered, however long the outage;
+   any other answer quarantines the batch and the stream goes on.
+
+While a backlog drains, the next batch is read and encoded while the current one is
+on the wire, so the drain runs at the speed of the slower of the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+
+import httpx
+
+from hmi.project.sync_settings import SyncEndpoint
+from hmi.sync.backoff import backoff_delay
+from hmi.sync.encoder import Body, Encoder
+from hmi.sync.outbox import Batch, Outbox
+from hmi.sync.source import StoreSource
+from hmi.sync.status import StreamStatus
+from hmi.sync.transport import Verdict, post
+
+log = logging.getLogger(__name__)
+
+POLL = 0.25  # seconds between looks at the store while nothing is due
+RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    batch: Batch
+    body: Body
+
+
+class StreamForwarder:
+    """Delivers one stream of the store to one endpoint."""
+
+    def __init__(
+        self,
+        endpoint: SyncEndpoint,
+        stream: str,
+        source: StoreSource,
+        outbox: Outbox,
+        encoder: Encoder,
+        client: httpx.AsyncClient,
+    ) -> None:
+        """Wire the parts; nothing runs until :meth:`run`."""
+        self.endpoint = endpoint
+        self.stream = stream
+        self.source = source
+        self.outbox = outbox
+        self.encoder = encoder
+        self.client = client
+        self.stopping = False
+        self._wake = asyncio.Event()
+        self._cursor = 0
+        self._last_seq = 0
+        self._pending_since: float | None = None
+        self._state = "idle"
+        self._inflight: str | None = None
+        self._delivered_rows = 0
+        self._last_success: float | None = None
+        self._last_error = ""
+        self._last_error_at: float | None = None
+        self._quarantined = 0
+        self._skipped = 0
+        self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
+
+    # -- control (loop thread) ----------------------------------------------------
+
+    def stop(self) -> None:
+        """Send what is pending now, without waiting for a batch to fill, then end."""
+        self.stopping = True
+        self._wake.set()
+
+    def status(self) -> StreamStatus:
+        """The live picture (loop thread)."""
+        now = time.monotonic()
+        backlog = max(0, self._last_seq - self._cursor)
+        recent = [(t, n) for t, n in self._deliveries if now - t <= RATE_WINDOW]
+        # Rows delivered after the first delivery of the window, over the time since it: exact from the
+        # second batch of a drain on, where a fixed window would understate its first seconds.
+        span = recent[-1][0] - recent[0][0] if len(recent) > 1 else 0.0
+        rate = sum(n for _, n in recent[1:]) / span if span > 0 else 0.0
+        return StreamStatus(
+            endpoint=self.endpoint.name,
+            stream=self.stream,
+            state=self._state,
+            cursor=self._cursor,
+            backlog_rows=backlog,
+            backlog_age_s=round(now - self._pending_since, 3) if backlog and self._pending_since else 0.0,
+            rows_per_s=round(rate, 1),
+            delivered_rows=self._delivered_rows,
+            last_success=self._last_success,
+            last_error=self._last_error,
+            last_error_at=self._last_error_at,
+            quarantined=self._quarantined,
+            inflight=self._inflight,
+            skipped=self._skipped,
+        )
+
+    async def run(self) -> None:
+        """Deliver until stopped; when stopping, end once nothing is pending (the caller bounds the time).
+
+        Anything unexpected (the state file on a full disk, a bug) is a fault: logged with its
+        traceback, shown as the last error, and the stream starts over from its durable state after a
+        backoff. The rows wait in the history meanwhile; sync never stops for good on its own.
+        """
+        faults = 0
+        try:
+            while True:
+                try:
+                    await self._run_once()
+                    return
+                except Exception as error:  # the forwarder must outlive any error: report it and go on
+                    delay = backoff_delay(faults, self.endpoint.retry_initial, self.endpoint.retry_max)
+                    faults += 1
+                    self._state = "fault"
+                    self._last_error, self._last_error_at = f"{type(error).__name__}: {error}", time.time()
+                    log.error(
+                        "sync %s/%s: unexpected error, starting over in %.1f s: %s",
+                        self.endpoint.name, self.stream, delay, self._last_error, exc_info=error,
+                    )  # fmt: skip
+                    if self.stopping:
+                        return
+                    await asyncio.sleep(delay)
+        finally:
+            self._state = "stopped"
+
+    async def _run_once(self) -> None:
+        """Load the durable state, resend what was in flight, then follow the stream."""
+        cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
+        self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
+        self._last_success = cursor.last_success
+        if not self._last_error:  # a fault's message outranks the one recorded before it
+            self._last_error, self._last_error_at = cursor.last_error, cursor.last_error_at
+        kept = await asyncio.to_thread(self.outbox.quarantined, self.endpoint.name)
+        self._quarantined = sum(1 for batch in kept if batch.stream == self.stream)
+        await self._resume()
+        await self._follow()
+
+    # -- the loop -----------------------------------------------------------------
+
+    async def _resume(self) -> None:
+        left = await asyncio.to_thread(self.outbox.inflight, self.endpoint.name, self.stream)
+        if left is None:
+            return
+        body = await asyncio.to_thread(self._reencode, left)
+        if body is None:
+            log.error(
+                "sync %s/%s: batch %s (seq %d..%d) is no longer in the history; quarantined without rows",
+                self.endpoint.name,
+                self.stream,
+                left.key,
+                left.seq_first,
+                left.seq_last,
+            )
+            await asyncio.to_thread(self.outbox.quarantine, left, 0, "rows no longer in the history", b"")
+            self._quarantined += 1
+            self._cursor = max(self._cursor, left.seq_last)
+            return
+        log.info("sync %s/%s: resending batch %s left in flight", self.endpoint.name, self.stream, left.key)
+        await self._deliver(_Prepared(left, body))
+
+    def _reencode(self, batch: Batch) -> Body | None:
+        rows = [
+            r
+            for r in self.source.read(self.stream, batch.seq_first - 1, batch.rows)
+            if r["seq"] <= batch.seq_last
+        ]
+        return self.encoder.body(self.stream, rows, batch.key, cut=False) if rows else None
+
+    async def _follow(self) -> None:
+        ahead: asyncio.Task[_Prepared | None] | None = None
+        try:
+            while True:
+                prepared = await ahead if ahead is not None else await self._next()
+                ahead = None
+                if prepared is None:
+                    if self.stopping and self._last_seq <= self._cursor:
+                        return
+                    await self._pause(POLL)
+                    continue
+                await asyncio.to_thread(self.outbox.begin, prepared.batch)
+                if self._last_seq - prepared.batch.seq_last >= self.endpoint.batch.rows:
+                    # A backlog: read and encode the next batch while this one is on the wire.
+                    ahead = asyncio.create_task(asyncio.to_thread(self._prepare, prepared.batch.seq_last))
+                await self._deliver(prepared)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+
+    async def _next(self) -> _Prepared | None:
+        """The next batch when one is due, else None."""
+        last = await asyncio.to_thread(self.source.last, self.stream)
+        if last < self._cursor:
+            log.warning(
+                "sync %s/%s: the history's sequence restarted (last %d, cursor %d): a new history file;"
+                " following it from its start",
+                self.endpoint.name,
+                self.stream,
+                last,
+                self._cursor,
+            )
+            await asyncio.to_thread(self.outbox.reset_cursor, self.endpoint.name, self.stream, 0)
+            self._cursor = 0
+        self._last_seq = last
+        pending = last - self._cursor
+        now = time.monotonic()
+        if pending <= 0:
+            self._pending_since = None
+            return None
+        if self._pending_since is None:
+            self._pending_since = now
+        due = self.stopping or pending >= self.endpoint.batch.rows
+        if not due and now - self._pending_since < self.endpoint.batch.max_age:
+            return None
+        prepared = await asyncio.to_thread(self._prepare, self._cursor)
+        if prepared is None:
+            # Every number up to `last` is committed and none is left: rows replaced or purged. Skip the gap.
+            log.warning(
+                "sync %s/%s: seq %d..%d hold no row any more (a sample replaced by a later one with its"
+                " timestamp, or purged by history retention before delivery); skipped",
+                self.endpoint.name, self.stream, self._cursor + 1, last,
+            )  # fmt: skip
+            self._skipped += last - self._cursor
+            await asyncio.to_thread(self.outbox.skip_to, self.endpoint.name, self.stream, last)
+            self._cursor = last
+            self._pending_since = None
+        return prepared
+
+    def _prepare(self, after: int) -> _Prepared | None:
+        """Read and encode the batch after seq ``after`` (worker thread)."""
+        rows = self.source.read(self.stream, after, self.endpoint.batch.rows)
+        if not rows:
+            return None
+        key = str(uuid.uuid4())
+        body = self.encoder.body(self.stream, rows, key)
+        batch = Batch(
+            key=key,
+            endpoint=self.endpoint.name,
+            stream=self.stream,
+            seq_first=body.seq_first,
+            seq_last=body.seq_last,
+            rows=body.rows,
+            size=len(body.content),
+            state="inflight",
+            created=time.time(),
+            content_type=body.content_type,
+            content_encoding=body.content_encoding,
+        )
+        return _Prepared(batch, body)
+
+    async def _deliver(self, prepared: _Prepared) -> None:
+        """Attempt ``prepared`` until it is delivered or quarantined (the caller may cancel a stop)."""
+        batch, body = prepared.batch, prepared.body
+        self._inflight = batch.key
+        headers = batch_headers(batch)
+        attempt = 0
+        try:
+            while True:
+                self._state = "sending" if attempt == 0 else "retrying"
+                outcome = await post(self.client, self.endpoint.url, body.content, headers)
+                if outcome.verdict is Verdict.DELIVERED:
+                    await asyncio.to_thread(self.outbox.delivered, batch, self.status().rows_per_s)
+                    self._advanced(batch)
+                    self._delivered_rows += batch.rows
+                    self._last_success = time.time()
+                    self._deliveries.append((time.monotonic(), batch.rows))
+                    return
+                if outcome.verdict is Verdict.REJECT:
+                    log.error(
+                        "sync %s/%s: batch %s (seq %d..%d, %d rows) refused, quarantined: %s",
+                        self.endpoint.name,
+                        self.stream,
+                        batch.key,
+                        batch.seq_first,
+                        batch.seq_last,
+                        batch.rows,
+                        outcome.detail,
+                    )
+                    await asyncio.to_thread(
+                        self.outbox.quarantine,
+                        batch,
+                        outcome.status or 0,
+                        outcome.detail,
+                        body.content,
+                        attempt + 1,
+                    )
+                    self._advanced(batch)
+                    self._quarantined += 1
+                    self._last_error, self._last_error_at = outcome.detail, time.time()
+                    return
+                delay = outcome.retry_after
+                if delay is None:
+                    delay = backoff_delay(attempt, self.endpoint.retry_initial, self.endpoint.retry_max)
+                if attempt == 0 or outcome.detail != self._last_error:
+                    log.warning(
+                        "sync %s/%s: batch %s not delivered (%s); retrying in %.1f s",
+                        self.endpoint.name,
+                        self.stream,
+                        batch.key,
+                        outcome.detail,
+                        delay,
+                    )
+                    await asyncio.to_thread(
+                        self.outbox.record_error, self.endpoint.name, self.stream, outcome.detail
+                    )
+                self._last_error, self._last_error_at = outcome.detail, time.time()
+                attempt += 1
+                self._last_seq = await asyncio.to_thread(
+                    self.source.last, self.stream
+                )  # backlog grows meanwhile
+                await asyncio.sleep(delay)
+        finally:
+            self._inflight = None
+            self._state = "idle"
+
+    def _advanced(self, batch: Batch) -> None:
+        self._cursor = max(self._cursor, batch.seq_last)
+        if self._last_seq <= self._cursor:
+            self._pending_since = None
+
+    async def _pause(self, seconds: float) -> None:
+        self._wake.clear()
+        if self.stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def batch_headers(batch: Batch) -> dict[str, str]:
+    """The headers of every attempt at ``batch``: the idempotency key stays the same across retries."""
+    headers = {
+        "Content-Type": batch.content_type,
+        "Idempotency-Key": batch.key,
+        "X-Converge-Stream": batch.stream,
+        "X-Converge-Seq": f"{batch.seq_first}-{batch.seq_last}",
+    }
+    if batch.content_encoding:
+        headers["Content-Encoding"] = batch.content_encoding
+    return headers

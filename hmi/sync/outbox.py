@@ -1,0 +1,313 @@
+"""The durable side of sync: per endpoint and stream a cursor, the in-flight batch and the quarantine.
+
+One SQLite file beside the history (``history.db`` -> ``history.sync.db``), so the
+history's single writer thread never waits for a sync commit. Every function here is
+blocking file IO: the forwarder calls it through ``asyncio.to_thread``.
+
+The guarantee rests on two writes: a batch's key and seq range are committed as
+``inflight`` *before* it is sent, and the cursor moves past the range in the same
+transaction that forgets (delivered) or quarantines (rejected) the batch. A crash at any
+point leaves either the cursor before the range with the batch still in flight (resent
+with the same key and rows), or the cursor past it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hmi.store.migrations import Component, MigrationRegistry
+
+_CURSORS = """
+CREATE TABLE sync_cursors (
+    endpoint TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,             -- every row up to here is delivered or quarantined
+    delivered_rows INTEGER NOT NULL DEFAULT 0,
+    delivered_batches INTEGER NOT NULL DEFAULT 0,
+    last_success REAL,                -- epoch seconds
+    last_error TEXT NOT NULL DEFAULT '',
+    last_error_at REAL,
+    rows_per_s REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (endpoint, stream)
+)
+"""
+
+_BATCHES = """
+CREATE TABLE sync_batches (
+    key TEXT PRIMARY KEY,             -- the idempotency key: the same on every attempt, across restarts
+    endpoint TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq_first INTEGER NOT NULL,
+    seq_last INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('inflight', 'quarantined')),
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,                   -- the HTTP status that quarantined it
+    error TEXT NOT NULL DEFAULT '',
+    content_type TEXT NOT NULL DEFAULT '',
+    content_encoding TEXT NOT NULL DEFAULT '',
+    body BLOB                         -- kept for a quarantined batch: a resend is byte for byte
+)
+"""
+
+_ONE_INFLIGHT = (
+    "CREATE UNIQUE INDEX sync_one_inflight ON sync_batches (endpoint, stream) WHERE state = 'inflight'"
+)
+
+
+def _version_1(conn: sqlite3.Connection) -> None:
+    conn.execute(_CURSORS)
+    conn.execute(_BATCHES)
+    conn.execute(_ONE_INFLIGHT)
+
+
+SYNC_COMPONENT = Component("sync", (_version_1,))
+
+
+def outbox_path(history_path: Path) -> Path:
+    """The sync state file beside a history file: ``history.db`` -> ``history.sync.db``."""
+    return history_path.with_name(history_path.stem + ".sync" + (history_path.suffix or ".db"))
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch as recorded: its key, stream, seq range and (quarantined) body."""
+
+    key: str
+    endpoint: str
+    stream: str
+    seq_first: int
+    seq_last: int
+    rows: int
+    size: int  # bytes of the body as sent
+    state: str
+    created: float
+    attempts: int = 0
+    status: int | None = None
+    error: str = ""
+    content_type: str = ""
+    content_encoding: str = ""
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where one endpoint's stream stands."""
+
+    endpoint: str
+    stream: str
+    seq: int = 0
+    delivered_rows: int = 0
+    delivered_batches: int = 0
+    last_success: float | None = None
+    last_error: str = ""
+    last_error_at: float | None = None
+    rows_per_s: float = 0.0
+
+
+_BATCH_COLUMNS = (
+    "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
+    " content_type, content_encoding, body"
+)
+
+
+class Outbox:
+    """The sync state file: one connection shared by the threads of this process, a call at a time."""
+
+    def __init__(self, path: Path, busy_timeout: float = 5.0) -> None:
+        """Create or migrate the file (blocking)."""
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        registry = MigrationRegistry()
+        registry.register(SYNC_COMPONENT)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        registry.ensure(self.path, busy_timeout)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Close the connection (a later call opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The one connection, for one caller at a time (any thread); dropped after an error."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                )
+                self._conn = conn
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                conn.close()
+                self._conn = None  # it may be unusable after an IO error: a fresh one next time
+                raise
+
+    @contextlib.contextmanager
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
+        with self._use() as conn:
+            # FULL: a batch's key must be on disk before it is sent, or a power cut could send its rows
+            # again under a new key. A delivery may be lost instead (NORMAL): the batch is then still in
+            # flight and goes again under its key, which the receiver drops; the next FULL commit makes
+            # it durable anyway.
+            conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+
+    # -- cursors ------------------------------------------------------------------
+
+    def cursor(self, endpoint: str, stream: str) -> Cursor:
+        """The cursor of ``endpoint``'s ``stream`` (seq 0 when it never ran)."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
+                " last_error_at, rows_per_s FROM sync_cursors WHERE endpoint = ? AND stream = ?",
+                (endpoint, stream),
+            ).fetchone()
+        return Cursor(*row) if row else Cursor(endpoint, stream)
+
+    def cursors(self) -> list[Cursor]:
+        """Every cursor, by endpoint then stream."""
+        with self._use() as conn:
+            rows = conn.execute(
+                "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
+                " last_error_at, rows_per_s FROM sync_cursors ORDER BY endpoint, stream"
+            ).fetchall()
+        return [Cursor(*row) for row in rows]
+
+    def reset_cursor(self, endpoint: str, stream: str, seq: int) -> None:
+        """Move a cursor back (a history file that starts its numbers again), dropping its in-flight batch."""
+        with self._write() as conn:
+            self._advance(conn, endpoint, stream, seq, force=True)
+            conn.execute(
+                "DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND state = 'inflight'",
+                (endpoint, stream),
+            )
+
+    def skip_to(self, endpoint: str, stream: str, seq: int) -> None:
+        """Move a cursor forward over numbers that hold no row (replaced or purged rows)."""
+        with self._write() as conn:
+            self._advance(conn, endpoint, stream, seq)
+
+    def record_error(self, endpoint: str, stream: str, error: str) -> None:
+        """Remember the last failure of an attempt (for status), keeping the cursor where it is."""
+        with self._write() as conn:
+            self._ensure_cursor(conn, endpoint, stream)
+            conn.execute(
+                "UPDATE sync_cursors SET last_error = ?, last_error_at = ? WHERE endpoint = ? AND stream = ?",
+                (error, time.time(), endpoint, stream),
+            )
+
+    # -- batches ------------------------------------------------------------------
+
+    def inflight(self, endpoint: str, stream: str) -> Batch | None:
+        """The batch sent (or about to be) when the last run stopped, if any."""
+        found = self._batches("endpoint = ? AND stream = ? AND state = 'inflight'", (endpoint, stream))
+        return found[0] if found else None
+
+    def begin(self, batch: Batch) -> None:
+        """Record ``batch`` as in flight before its first attempt (key and range durable)."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'inflight', ?, 0,"
+                " NULL, '', ?, ?, NULL)",
+                (
+                    batch.key,
+                    batch.endpoint,
+                    batch.stream,
+                    batch.seq_first,
+                    batch.seq_last,
+                    batch.rows,
+                    batch.size,
+                    batch.created,
+                    batch.content_type,
+                    batch.content_encoding,
+                ),
+            )
+
+    def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
+        """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
+        with self._write(durable=False) as conn:
+            conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
+            if batch.state == "inflight":
+                self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
+            conn.execute(
+                "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
+                " delivered_batches = delivered_batches + 1, last_success = ?,"
+                " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END WHERE endpoint = ? AND stream = ?",
+                (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
+            )
+
+    def quarantine(self, batch: Batch, status: int, error: str, body: bytes, attempts: int = 1) -> None:
+        """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE sync_batches SET state = 'quarantined', status = ?, error = ?, body = ?, attempts = ?"
+                " WHERE key = ?",
+                (status, error, body, attempts, batch.key),
+            )
+            self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
+            conn.execute(
+                "UPDATE sync_cursors SET last_error = ?, last_error_at = ? WHERE endpoint = ? AND stream = ?",
+                (error, time.time(), batch.endpoint, batch.stream),
+            )
+
+    def still_quarantined(self, key: str, status: int, error: str) -> None:
+        """A resend was refused again: keep the batch quarantined with the new answer."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE sync_batches SET status = ?, error = ?, attempts = attempts + 1 WHERE key = ?",
+                (status, error, key),
+            )
+
+    def quarantined(self, endpoint: str | None = None) -> list[Batch]:
+        """Quarantined batches (of one endpoint, or all), oldest first."""
+        if endpoint is None:
+            return self._batches("state = 'quarantined'", ())
+        return self._batches("state = 'quarantined' AND endpoint = ?", (endpoint,))
+
+    def batch(self, key: str) -> Batch | None:
+        """One batch by its key."""
+        found = self._batches("key = ?", (key,))
+        return found[0] if found else None
+
+    def _batches(self, where: str, params: tuple[object, ...]) -> list[Batch]:
+        with self._use() as conn:
+            rows = conn.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY created, seq_first", params
+            ).fetchall()
+        return [Batch(*row) for row in rows]
+
+    @staticmethod
+    def _ensure_cursor(conn: sqlite3.Connection, endpoint: str, stream: str) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO sync_cursors (endpoint, stream, seq) VALUES (?, ?, 0)", (endpoint, stream)
+        )
+
+    def _advance(
+        self, conn: sqlite3.Connection, endpoint: str, stream: str, seq: int, force: bool = False
+    ) -> None:
+        self._ensure_cursor(conn, endpoint, stream)
+        # Never backwards unless asked: a resent old batch must not rewind the stream.
+        condition = "" if force else " AND seq < ?"
+        params: tuple[object, ...] = (seq, endpoint, stream) if force else (seq, endpoint, stream, seq)
+        conn.execute(f"UPDATE sync_cursors SET seq = ? WHERE endpoint = ? AND stream = ?{condition}", params)

@@ -1,0 +1,18 @@
+"""The sync service of a station: the project's endpoints reading the station's store."""
+
+from __future__ import annotations
+
+from hmi.model import DataType
+from hmi.project.config import Project
+from hmi.store import Store
+from hmi.sync.service import SyncService
+from hmi.sync.source import StoreSource
+
+
+def station_sync(project: Project, store: Store) -> SyncService | None:
+    """A service for ``project.sync`` on ``store``'s streams; None when the project has no endpoint."""
+    if not any(endpoint.enabled for endpoint in project.sync.values()):
+        return None
+    source = StoreSource.of(store)
+    bool_tags = frozenset(name for name, tag in project.every_tag().items() if tag.type is DataType.BOOL)
+    return SyncService(project.sync.values(), source, project.name, bool_tags)

@@ -1,0 +1,80 @@
+"""``hmi sync status|quarantine|resend`` on a project whose endpoint refused one batch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sync_receiver import Receiver
+from sync_store import FilledStore
+
+from hmi.app.cli import main
+from hmi.project.loader import load_project
+from hmi.sync.service import SyncService
+
+
+@pytest.fixture
+def refused_once(tmp_path: Path, free_port) -> tuple[Path, Receiver]:
+    """A project whose first history batch was refused with 400 (quarantined); the rest delivered."""
+    receiver = Receiver(free_port()).start()
+    root = tmp_path / "plant"
+    root.mkdir()
+    (root / "project.yaml").write_text(
+        f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
+        encoding="utf-8",
+    )
+    project = load_project(root)
+    filled = FilledStore(project.history.path)
+    filled.add_samples(300)
+    filled.add_events(10)
+    filled.commit()
+    receiver.plan = lambda n, request: 400 if n == 0 and request.stream == "history" else "ok"
+
+    async def sync_once() -> None:
+        service = SyncService(project.sync.values(), filled.source(), project.name)
+        await service.start()
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 200)
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("alarms")) >= 10)
+        await service.stop()
+
+    try:
+        asyncio.run(sync_once())
+    finally:
+        filled.close()
+    yield root, receiver
+    receiver.stop()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_status_quarantine_and_resend(refused_once: tuple[Path, Receiver], capsys) -> None:
+    root, receiver = refused_once
+    code, out, _ = run(capsys, "sync", "status", str(root), "--format", "json")
+    assert code == 0
+    status = {row["stream"]: row for row in json.loads(out)}
+    assert status["history"]["backlog_rows"] == 0 and status["history"]["quarantined"] == 1
+    assert status["history"]["delivered_rows"] == 200 and "HTTP 400" in status["history"]["last_error"]
+    assert status["alarms"]["delivered_rows"] == 10 and status["alarms"]["quarantined"] == 0
+    code, out, _ = run(capsys, "sync", "status", str(root))
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["endpoint", "stream", "backlog_rows"]
+
+    code, out, _ = run(capsys, "sync", "quarantine", str(root), "--format", "json")
+    [kept] = json.loads(out)
+    assert (kept["stream"], kept["seq_first"], kept["seq_last"], kept["status"]) == ("history", 1, 100, 400)
+
+    code, _, err = run(capsys, "sync", "resend", str(root), "no-such-batch")
+    assert code == 2 and kept["key"] in err
+    code, out, _ = run(capsys, "sync", "resend", str(root), kept["key"][:8], "--format", "json")
+    assert code == 0 and json.loads(out)[0]["delivered"] is True
+    assert len({int(row["seq"]) for row in receiver.rows("history")}) == 300
+    assert receiver.keys_sent().count(kept["key"]) == 2, "resent under its own key"
+    code, _, _ = run(capsys, "sync", "quarantine", str(root))
+    assert code == 1
+    code, _, _ = run(capsys, "sync", "resend", str(root), "--all")
+    assert code == 1

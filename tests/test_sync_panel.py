@@ -1,0 +1,81 @@
+"""The sync panel and its status-bar line show what the state file records, read off the GUI thread."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from sync_receiver import Receiver
+from sync_store import FilledStore
+
+from hmi.project.loader import load_project
+from hmi.sync.service import SyncService
+from hmi.ui.futures import FutureRelay
+from hmi.ui.sync_panel import SyncPanel
+
+
+class Context(QObject):
+    """The part of the window's PanelContext the sync panel uses."""
+
+    sig_runtime_started = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relay = FutureRelay(self)
+
+
+def test_the_panel_shows_backlog_delivery_and_quarantine(qtbot, tmp_path: Path, free_port) -> None:
+    receiver = Receiver(free_port()).start()
+    root = tmp_path / "plant"
+    root.mkdir()
+    (root / "project.yaml").write_text(
+        f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
+        encoding="utf-8",
+    )
+    project = load_project(root)
+    filled = FilledStore(project.history.path)
+    try:
+        filled.add_samples(300)
+        filled.add_events(5)
+        filled.commit()
+        receiver.plan = lambda n, request: 400 if n == 0 and request.stream == "history" else "ok"
+
+        async def sync_once() -> None:
+            service = SyncService(project.sync.values(), filled.source(), project.name)
+            await service.start()
+            await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 200)
+            await service.stop()
+
+        asyncio.run(sync_once())
+        filled.add_samples(40)  # recorded after the endpoint went quiet: pending
+        filled.commit()
+    finally:
+        filled.close()
+        receiver.stop()
+
+    panel = SyncPanel(project.sync)
+    qtbot.addWidget(panel)
+    context = Context()
+    panel.attach(context)  # type: ignore[arg-type]
+    try:
+        context.sig_runtime_started.emit(project.history.path)
+        qtbot.waitUntil(lambda: len(panel.statuses) == 2, timeout=10_000)
+        cells = {
+            panel.table.item(row, 1).text(): [panel.table.item(row, c).text() for c in range(9)]
+            for row in range(panel.table.rowCount())
+        }
+        assert cells["history"][:3] == ["ent", "history", "40"] and cells["history"][5] == "200"
+        assert cells["history"][7] == "1" and cells["history"][8].startswith("HTTP 400")
+        assert cells["alarms"][2] == "0" and cells["alarms"][5] == "5"
+        assert panel.summary.text().startswith("Sync: 40 rows pending, 1 quarantined")
+    finally:
+        panel.detach()
+        context.relay.close()
+
+
+def test_the_demo_window_shows_its_sync_in_the_view_menu_and_the_status_bar(running_demo, qtbot) -> None:
+    _, _, window = running_demo
+    assert window.sync_panel is not None and window.sync_view_action.text() == "S&ync"
+    qtbot.waitUntil(lambda: any(s.delivered_rows > 0 for s in window.sync_panel.statuses), timeout=30_000)
+    assert window.sync_panel.summary.text().startswith("Sync: ")
