@@ -117,11 +117,11 @@ def run(runs: Sequence[ScaleRun] | None = None, keep: Path | None = None) -> dic
 def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
     """One run of the runtime against its PLCs in ``folder``; the figures as a dict."""
     connections = layout(spec.tags, spec.tags_per_connection)
-    write_project(folder / "project", connections)
     load_before = os.getloadavg()
-    servers = ServerProcesses(connections, spec.connections_per_server)
+    servers = ServerProcesses(connections, spec.connections_per_server, folder)
     try:
         servers.wait_listening()
+        write_project(folder / "project", connections)
         life = _run_runtime(folder, spec)
         served = parse_served(servers.finish(), connections)
     finally:

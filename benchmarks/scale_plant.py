@@ -13,7 +13,6 @@ import contextlib
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,10 +30,10 @@ MAX_REGISTERS = 65536
 
 @dataclass
 class Connection:
-    """One PLC: its name, port and tags (name → first register), in address order."""
+    """One PLC: its name, its port (once its server listens) and its tags (name → first register)."""
 
     name: str
-    port: int
+    port: int = 0
     tags: list[tuple[str, int]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
 
@@ -53,20 +52,13 @@ class Connection:
         return bisect.bisect_left(self._starts, first + count) - bisect.bisect_left(self._starts, first)
 
 
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def layout(tags: int, tags_per_connection: int) -> list[Connection]:
-    """``tags`` tags over PLCs of at most ``tags_per_connection`` tags each, on free ports."""
+    """``tags`` tags over PLCs of at most ``tags_per_connection`` tags each."""
     connections: list[Connection] = []
     left = tags
     while left > 0:
         count = min(left, tags_per_connection)
-        plc = Connection(f"C{len(connections):03d}", free_port())
+        plc = Connection(f"C{len(connections):03d}")
         for i in range(count):
             group, slot = divmod(i, FLOATS_PER_GROUP + WORDS_PER_GROUP)
             base = group * GROUP_STRIDE
@@ -105,30 +97,33 @@ def write_project(folder: Path, connections: list[Connection]) -> Path:
 class ServerProcesses:
     """The PLC server processes of one run; only these are ever stopped or killed, by pid."""
 
-    def __init__(self, connections: list[Connection], connections_per_server: int) -> None:
+    def __init__(self, connections: list[Connection], connections_per_server: int, logs: Path) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
+        self._groups: dict[int, list[Connection]] = {}
+        self._logs: dict[int, Path] = {}
         for first in range(0, len(connections), connections_per_server):
             group = connections[first : first + connections_per_server]
             size = max(plc.registers for plc in group) + 8
-            command = [
-                sys.executable,
-                "-m",
-                "benchmarks.scale_server",
-                str(size),
-                *(str(p.port) for p in group),
-            ]
-            self.processes.append(
-                subprocess.Popen(
+            command = [sys.executable, "-m", "benchmarks.scale_server", str(size), str(len(group))]
+            log = logs / f"server-{first // connections_per_server}.log"
+            with open(log, "wb") as errors:
+                process = subprocess.Popen(
                     command,
                     stdin=subprocess.PIPE,  # closed when we are done, however we end: the server ends too
                     stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
+                    stderr=errors,
                     env=child_env(),
                 )
-            )
+            self.processes.append(process)
+            self._groups[process.pid] = group
+            self._logs[process.pid] = log
+
+    def _failed(self, process: subprocess.Popen[bytes], what: str) -> RuntimeError:
+        errors = self._logs[process.pid].read_text(errors="replace").strip().splitlines()[-3:]
+        return RuntimeError(f"server process {process.pid} {what}: {' | '.join(errors) or 'no message'}")
 
     def wait_listening(self, within: float = SERVER_START_S) -> None:
-        """Until every server printed ``listening``; RuntimeError naming the pid that did not."""
+        """Until every server listens, each PLC then knowing its port; else RuntimeError naming the pid."""
         deadline = time.monotonic() + within
         with selectors.DefaultSelector() as selector:
             for process in self.processes:
@@ -138,12 +133,15 @@ class ServerProcesses:
             while waiting:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeError(f"server processes {[p.pid for p in waiting]} did not start")
+                    raise self._failed(next(iter(waiting)), f"did not listen within {within:g} s")
                 for key, _ in selector.select(left):
                     process = key.data
-                    line = process.stdout.readline()
-                    if b"listening" not in line:
-                        raise RuntimeError(f"server process {process.pid} did not start: {line!r}")
+                    words = process.stdout.readline().split()
+                    group = self._groups[process.pid]
+                    if words[:1] != [b"listening"] or len(words) != len(group) + 1:
+                        raise self._failed(process, "did not start")
+                    for plc, port in zip(group, words[1:], strict=True):
+                        plc.port = int(port)
                     selector.unregister(key.fileobj)
                     waiting.discard(process)
 
