@@ -41,7 +41,7 @@ from benchmarks.scale_analysis import (
     parse_served,
     steady_window,
 )
-from benchmarks.scale_plant import ServerProcesses, child_env, kill, layout, write_project
+from benchmarks.scale_plant import ServerProcesses, child_env, kill, layout, proc_cpu_s, write_project
 
 DEFAULT_TAGS = (10_000,)
 DEFAULT_SECONDS = 30.0
@@ -122,7 +122,9 @@ def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
     try:
         servers.wait_listening()
         write_project(folder / "project", connections)
+        server_cpu = -servers.cpu_seconds()
         life = _run_runtime(folder, spec)
+        server_cpu += servers.cpu_seconds()
         served = parse_served(servers.finish(), connections)
     finally:
         servers.kill_all()
@@ -141,6 +143,8 @@ def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
         "cpu_steady_percent": life.cpu_percent(window),
         "cpu_overall_percent": life.overall_cpu_percent,
         "peak_rss_mb": life.peak_rss_mb,
+        # the PLC side's own share of the machine: if it nears the cores left, the servers are the limit
+        "server_cpu_percent": round(100.0 * server_cpu / max(life.ended - life.started, 1e-6), 1),
         **lateness_figures(served),
         **log_figures(log_text),
         **history,
@@ -190,12 +194,11 @@ def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
     deadline = started + spec.time_box_s
     timed_out = False
     terminated_at: float | None = None
-    ticks = os.sysconf("SC_CLK_TCK")
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid == process.pid:
             break
-        cpu = _proc_cpu_s(process.pid, ticks)
+        cpu = proc_cpu_s(process.pid)
         if cpu is not None:
             samples.append((time.time(), cpu))
         now = time.time()
@@ -215,13 +218,3 @@ def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
         user_sys_s=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
     )
-
-
-def _proc_cpu_s(pid: int, ticks: int) -> float | None:
-    """User+sys seconds of ``pid`` so far (Linux ``/proc``); None when it cannot be read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime and stime, fields 14 and 15 of stat(5)

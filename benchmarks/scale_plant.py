@@ -26,6 +26,7 @@ GROUP_STRIDE = GROUP_REGISTERS + 16  # a gap the planner never bridges (its max_
 SCAN = "1s"
 SERVER_START_S = 30.0
 MAX_REGISTERS = 65536
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -145,6 +146,10 @@ class ServerProcesses:
                     selector.unregister(key.fileobj)
                     waiting.discard(process)
 
+    def cpu_seconds(self) -> float:
+        """User+sys seconds all the servers used so far (Linux ``/proc``; 0 for one already gone)."""
+        return sum(proc_cpu_s(process.pid) or 0.0 for process in self.processes)
+
     def finish(self, within: float = 60.0) -> list[bytes]:
         """Close their stdin and take what each served; a server that does not answer is killed."""
         outputs: list[bytes] = []
@@ -169,6 +174,16 @@ def kill(pid: int) -> None:
     """SIGKILL one process we started."""
     with contextlib.suppress(ProcessLookupError):  # it ended by itself meanwhile
         os.kill(pid, signal.SIGKILL)
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    """User+sys seconds of ``pid`` so far (Linux ``/proc``); None when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime and stime: fields 14 and 15, stat(5)
 
 
 def child_env() -> dict[str, str]:

@@ -26,6 +26,7 @@ FIGURES = {
     "cpu_steady_percent": float,
     "cpu_overall_percent": float,
     "peak_rss_mb": float,
+    "server_cpu_percent": float,
     "lateness_p50_ms": float,
     "lateness_p99_ms": float,
     "offered_total": int,
