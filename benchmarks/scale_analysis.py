@@ -3,13 +3,15 @@
 *Offered* is counted on the PLC side: every read changes every tag it covers, so a read of a block
 offers one new value per tag in it. *Stored* is the history file's good rows of those tags. Over
 the steady window (after the last PLC got its first read, before the first one saw its last), each
-PLC's time is cut into one-second cells centred between its scan deadlines, and a (tag, cell) is
-present when the file holds a good row of that tag in that cell.
+PLC's time is cut into one-second cells starting in a pause between its reads (halfway between
+two scan deadlines when the scan is on time), and a (tag, cell) is present when the file holds a
+good row of that tag in that cell.
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 import re
@@ -59,6 +61,17 @@ class Served:
             per_read = self.plc.tags_in(first, count)
             total += per_read * sum(1 for t in times if start <= t < end)
         return total
+
+    def quiet_point(self, near: float, span: float = 0.5) -> float:
+        """The middle of the widest pause between two reads within ``near`` ± ``span``.
+
+        A window edge there splits no read: a read's row carries the time the driver sent it, the
+        server logs when it answered, and under load the two can be far apart.
+        """
+        times = sorted(t for block in self.reads.values() for t in block if near - span < t < near + span)
+        points = [near - span, *times, near + span]
+        start, end = max(itertools.pairwise(points), key=lambda pair: pair[1] - pair[0])
+        return (start + end) / 2
 
     def lateness_ms(self) -> list[float]:
         """How late each cycle's first read was against the deadlines start + k s, as the PLC saw it."""
@@ -154,7 +167,8 @@ def _steady(
         cells = last_cell - first_cell
         if cells <= 0:
             continue
-        lo, hi = s.phase + first_cell - 0.5, s.phase + last_cell - 0.5
+        lo = s.quiet_point(s.phase + first_cell - 0.5)
+        hi = s.quiet_point(lo + cells)
         offered += s.offered(lo, hi)
         expected_cells += cells * len(s.plc.tags)
         rows = [(ids[tag], round(lo * MICROS), round(hi * MICROS)) for tag, _ in s.plc.tags if tag in ids]
