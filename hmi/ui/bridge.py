@@ -109,7 +109,8 @@ class RuntimeBridge(QObject):
             self.samples_not_shown += 1
             return
         with self._lock:
-            self._values[tag] = sample
+            if shown is self._shown or self._shown is None or tag in self._shown:  # not dropped meanwhile
+                self._values[tag] = sample
 
     def offer_samples(self, samples: Mapping[str, Sample]) -> None:
         """A batch of changes (tag → newest sample): one set intersection and one lock for the lot."""
@@ -123,6 +124,8 @@ class RuntimeBridge(QObject):
         self.samples_not_shown += len(samples) - len(wanted)
         if wanted:
             with self._lock:
+                if shown is not self._shown:  # the GUI changed the set meanwhile: keep only what it shows now
+                    wanted &= self._shown if self._shown is not None else wanted
                 for tag in wanted:
                     self._values[tag] = samples[tag]
 
