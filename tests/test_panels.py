@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel
 from hmi.alarms.engine import AlarmEvent, AlarmState, AlarmStatus, EventKind
 from hmi.core.resources import demo_project_dir
 from hmi.model import ConnectionState, ConnectionStatus, Sample
+from hmi.model.symbols import display_format
 from hmi.project.config import AlarmDef
 from hmi.project.loader import load_project
 from hmi.ui.alarm_panel import AlarmPanel
@@ -22,6 +23,7 @@ from hmi.ui.futures import FutureRelay
 from hmi.ui.main_window import MainWindow
 from hmi.ui.panels import Commands, PanelContext
 from hmi.ui.session import GuiSession
+from widgets.palette import value_text
 
 pytestmark = pytest.mark.gui
 
@@ -243,7 +245,8 @@ def test_switching_screens_changes_what_crosses_the_bridge_and_a_tag_shown_has_i
     assert window.screen_view.screen_def.name == "overview"
     shown = window.latest["TANK1.LEVEL"]
     assert shown.ts >= before_click.ts > left_behind.ts, "the current level at once, not the one left behind"
-    assert f"{shown.value:.1f}" in window.screen_view.items_by_id["level"].display_text()
+    decimals = display_format(window.project.tags["TANK1.LEVEL"]).decimals
+    assert window.screen_view.items_by_id["level"].value_text() == value_text(shown, decimals)
 
 
 def _good(window: Any, tag: str) -> bool:
