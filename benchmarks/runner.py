@@ -12,11 +12,13 @@ import json
 import pkgutil
 import sys
 import time
+from collections.abc import Sequence
 
 import benchmarks
 
 # Helpers of the benchmarks above, not benchmarks themselves.
 SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_server"}
+SKIP |= {"scale_plant", "scale_analysis", "scale_server"}
 
 
 def available() -> list[str]:
@@ -24,8 +26,11 @@ def available() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name not in SKIP)
 
 
-def run_benchmarks(name: str | None) -> int:
-    """Run one benchmark or all; print JSON lines; exit 2 for an unknown name."""
+def run_benchmarks(name: str | None, options: Sequence[str] = ()) -> int:
+    """Run one benchmark or all; print JSON lines; exit 2 for an unknown name or options it takes none of.
+
+    ``options`` go to one benchmark that declares ``parse_args(argv) -> dict`` (e.g. ``scale --tags 200``).
+    """
     names = available()
     if name is not None:
         if name not in names:
@@ -34,8 +39,14 @@ def run_benchmarks(name: str | None) -> int:
         names = [name]
     for bench in names:
         module = importlib.import_module(f"benchmarks.{bench}")
+        kwargs = {}
+        if options:
+            if name is None or not hasattr(module, "parse_args"):
+                print(f"benchmark {bench!r} takes no options: {' '.join(options)}", file=sys.stderr)
+                return 2
+            kwargs = module.parse_args(options)
         started = time.perf_counter()
-        result = module.run()
+        result = module.run(**kwargs)
         result = {"benchmark": bench, **result, "seconds": round(time.perf_counter() - started, 2)}
         print(json.dumps(result), flush=True)
     return 0

@@ -83,3 +83,39 @@ def test_a_stalled_gui_keeps_memory_bounded_counts_what_it_dropped_and_then_show
     assert len(snapshots) == 1 and snapshots[0][0].value == 99_999, "the summary shows the latest truth"
     assert {tag: s.value for tag, s in frames[0].items()} == {f"T{k}": 99_990 + k for k in range(10)}
     assert bridge.pending_alarm_events == 0
+
+
+def test_only_the_tags_shown_cross_and_the_rest_cost_a_set_lookup(qtbot):
+    bridge = RuntimeBridge()
+    frames = []
+    bridge.sig_values_changed.connect(frames.append)
+    assert bridge.shown is None, "a bridge no window filters carries every tag"
+    bridge.show_only(frozenset({"SHOWN"}))
+    for i in range(1000):
+        bridge.offer_sample("SHOWN" if i % 10 == 0 else f"HIDDEN{i % 7}", Sample.good(i))
+    batch = {"SHOWN": Sample.good(5000), "HIDDEN1": Sample.good(5001), "HIDDEN2": Sample.good(1)}
+    bridge.offer_samples(batch)
+    bridge.flush()
+    assert [{tag: s.value for tag, s in frame.items()} for frame in frames] == [{"SHOWN": 5000}]
+    assert bridge.samples_offered == 1003
+    assert bridge.samples_not_shown == 902
+
+
+def test_a_tag_newly_shown_comes_from_the_runtimes_table_at_once_and_a_released_one_stops(qtbot):
+    bridge = RuntimeBridge()
+    table = {"A": Sample.good(1.0, ts=10.0), "B": Sample.good(2.0, ts=11.0)}
+    bridge.show_only(frozenset({"A"}))
+    frames = []
+    bridge.sig_values_changed.connect(frames.append)
+    bridge.follow_table(table)  # the station starts: what is already shown goes out with the next frame
+    bridge.flush()
+    assert [{tag: s.value for tag, s in frame.items()} for frame in frames] == [{"A": 1.0}]
+
+    bridge.offer_sample("A", Sample.good(1.5, ts=12.0))  # pending when A leaves the screen
+    table["B"] = Sample.good(2.5, ts=13.0)  # B changed while nobody showed it
+    current = bridge.show_only(frozenset({"B"}))
+    assert {tag: s.value for tag, s in current.items()} == {"B": 2.5}, "only the newly shown, from the table"
+    bridge.flush()
+    assert len(frames) == 1, "the pending sample of a tag no longer shown is not delivered late"
+    assert bridge.show_only(frozenset({"B"})) == {}, "already carried: nothing to read again"
+    assert bridge.show_only(frozenset({"B", "UNKNOWN"})) == {}, "a tag the runtime does not know is left out"

@@ -234,6 +234,7 @@ def test_the_demo_with_a_damaged_history_file_shows_values_and_the_history_alarm
     qtbot.addWidget(window)
     window.show()
     window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
+    window.context.show_tags("test watch list", project.tags)  # the bridge carries only tags shown
     try:
         qtbot.waitUntil(
             lambda: all(window.latest.get(t) is not None and window.latest[t].is_good for t in project.tags),

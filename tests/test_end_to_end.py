@@ -12,8 +12,14 @@ def all_good(window, tags):
     return all(window.latest.get(t) is not None and window.latest[t].is_good for t in tags)
 
 
+def watch(window, tags):
+    """The test watches ``tags`` as a panel showing them would: the bridge carries only tags shown."""
+    window.context.show_tags("test watch list", tags)
+
+
 def test_values_flow_from_the_plant_to_history_and_the_screen(running_demo, qtbot, tmp_path):
     project, session, window = running_demo
+    watch(window, project.tags)
     qtbot.waitUntil(lambda: all_good(window, project.tags), timeout=20000)
     level = window.latest["TANK1.LEVEL"].value
     assert 0.0 <= level <= 100.0
@@ -49,6 +55,7 @@ def test_setpoint_entry_writes_to_the_plc_and_shows_the_result(running_demo, qtb
 def test_losing_the_plcs_modbus_server_turns_its_tags_bad_and_they_recover(running_demo, qtbot):
     project, session, window = running_demo
     modbus_tags = [name for name, tag in project.tags.items() if tag.connection == "plc1"]
+    watch(window, project.tags)
     qtbot.waitUntil(lambda: all_good(window, project.tags), timeout=20000)
     session.set_plant_modbus(False).result(timeout=10)
     qtbot.waitUntil(lambda: all(window.latest[t].quality is Quality.BAD for t in modbus_tags), timeout=8000)
@@ -62,6 +69,7 @@ def test_losing_the_plcs_modbus_server_turns_its_tags_bad_and_they_recover(runni
 
 def test_operator_navigates_to_the_pump_screen_and_stops_the_pump(running_demo, qtbot):
     _project, session, window = running_demo
+    watch(window, ["PUMP1.AUTO"])  # shown on the pump screen only, and awaited before going there
     qtbot.waitUntil(lambda: all_good(window, ["PUMP1.RUN", "PUMP1.AUTO", "PUMP1.SPEED"]), timeout=20000)
     window.screen_view.items_by_id["to_pump"].click()
     assert window.screen_view.screen_def.name == "pump1"

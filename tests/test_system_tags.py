@@ -148,6 +148,7 @@ async def test_the_built_in_disk_full_alarm_is_an_alarm_on_the_system_tag(tmp_pa
 @pytest.mark.gui
 def test_the_demo_pump_screen_shows_the_link_and_disk_state(running_demo: Any, qtbot: Any) -> None:
     _project, _session, window = running_demo
+    window.context.show_tags("test watch list", ["SYSTEM.LINK.plc1.UP"])  # awaited before its screen shows
     qtbot.waitUntil(lambda: window.latest.get("SYSTEM.LINK.plc1.UP") is not None, timeout=20000)
     window.show_screen("pump1")
     link = window.screen_view.items_by_id["status_link_plc1"]

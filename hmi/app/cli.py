@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
+    bench.add_argument(
+        "options",
+        nargs=argparse.REMAINDER,
+        help="that benchmark's options, e.g. scale --tags 10000 --seconds 30",
+    )
     return parser
 
 
@@ -153,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from benchmarks.runner import run_benchmarks
 
-        return run_benchmarks(args.name)
+        return run_benchmarks(args.name, args.options)
     if args.command == "demo":
         from hmi.core.demo import default_data_dir
 

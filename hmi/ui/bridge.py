@@ -10,6 +10,14 @@ connection states are coalesced per tag and per connection, the alarm summary is
 snapshot (the newest replaces the older), and alarm events wait in a queue of at most
 ``MAX_PENDING_ALARM_EVENTS`` that keeps the newest and counts what it dropped
 (``OverflowPolicy.KEEP_NEWEST``); the snapshot still carries the truth about every alarm.
+
+Only the tags the GUI shows cross (:meth:`RuntimeBridge.show_only`, fed by the panels through
+:class:`hmi.ui.panels.PanelContext`): a sample of any other tag costs the runtime loop one set
+lookup and is not kept. A tag newly shown is read at once from the runtime's current-value table
+(:meth:`RuntimeBridge.follow_table`), so a screen never waits blank for the next change. That read
+needs no lock because the runtime stores a sample in its table *before* it notifies listeners:
+whichever way the two threads interleave, a change is either in the table when the GUI reads it or
+offered after the tag joined the shown set.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import deque
+from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -61,11 +70,15 @@ class RuntimeBridge(QObject):
         self.frame_s = 1 / frame_rate_hz
         self._lock = threading.Lock()
         self._values: dict[str, Sample] = {}
+        self._shown: frozenset[str] | None = None  # None: carry every tag (a bridge no window filters)
+        self._table: Mapping[str, Sample] | None = None
         self._statuses: dict[str, ConnectionStatus] = {}
         self._alarms: list[AlarmStatus] | None = None
         self._events: deque[AlarmEvent] = deque(maxlen=max_pending_alarm_events)
         self.frames = 0
         self.samples_offered = 0
+        self.samples_not_shown = 0
+        """Samples offered for a tag no panel shows: skipped with one set lookup, never kept."""
         self.alarm_events_offered = 0
         self.alarm_events_dropped = 0
         """Alarm events dropped (oldest first) because the GUI did not take them in time."""
@@ -81,12 +94,49 @@ class RuntimeBridge(QObject):
         """Stop emitting frames."""
         self._timer.stop()
 
+    @property
+    def shown(self) -> frozenset[str] | None:
+        """The tags carried to the GUI; None while every tag is (no window declared what it shows)."""
+        return self._shown
+
     # -- runtime thread ----------------------------------------------------------
     def offer_sample(self, tag: str, sample: Sample) -> None:
-        """Runtime listener: remember the newest sample of ``tag``."""
+        """Runtime listener: remember the newest sample of ``tag`` if the GUI shows it."""
+        # Counters are written by the runtime thread only; the set is swapped whole by the GUI thread.
+        self.samples_offered += 1
+        shown = self._shown
+        if shown is not None and tag not in shown:
+            self.samples_not_shown += 1
+            return
         with self._lock:
-            self._values[tag] = sample
-            self.samples_offered += 1
+            if shown is self._shown or self._shown is None or tag in self._shown:  # not dropped meanwhile
+                self._values[tag] = sample
+
+    def offer_samples(self, samples: Mapping[str, Sample]) -> None:
+        """A batch of changes (tag → newest sample): one set intersection and one lock for the lot."""
+        self.samples_offered += len(samples)
+        shown = self._shown
+        if shown is None:
+            with self._lock:
+                self._values.update(samples)
+            return
+        wanted = samples.keys() & shown
+        self.samples_not_shown += len(samples) - len(wanted)
+        if wanted:
+            with self._lock:
+                if shown is not self._shown:  # the GUI changed the set meanwhile: keep only what it shows now
+                    wanted &= self._shown if self._shown is not None else wanted
+                for tag in wanted:
+                    self._values[tag] = samples[tag]
+
+    def follow_table(self, table: Mapping[str, Sample]) -> None:
+        """Read newly shown tags from ``table`` (the runtime's current values); the shown ones go out now."""
+        self._table = table
+        shown = self._shown
+        current = _read(table, shown if shown is not None else ())
+        with self._lock:
+            for tag, sample in current.items():
+                self._values.setdefault(tag, sample)  # a change offered meanwhile is newer: keep it
 
     def offer_status(self, status: ConnectionStatus) -> None:
         """Runtime status listener."""
@@ -113,6 +163,21 @@ class RuntimeBridge(QObject):
             return len(self._events)
 
     # -- GUI thread --------------------------------------------------------------
+    def show_only(self, tags: frozenset[str]) -> dict[str, Sample]:
+        """Carry only ``tags`` from now on; returns the current sample of each tag newly carried.
+
+        The set is swapped before the table is read (see the module docstring for why that order
+        loses no change); pending samples of tags no longer shown are dropped, not delivered late.
+        """
+        before = self._shown
+        self._shown = tags
+        added = tags if before is None else tags - before
+        if before is None or before - tags:
+            with self._lock:
+                self._values = {tag: s for tag, s in self._values.items() if tag in tags}
+        table = self._table
+        return _read(table, added) if table is not None else {}
+
     def flush(self) -> None:
         """Emit what changed since the last frame (called by the frame timer)."""
         with self._lock:
@@ -130,3 +195,13 @@ class RuntimeBridge(QObject):
             self.sig_alarm_events.emit(events)
         if alarms is not None:
             self.sig_alarms_changed.emit(alarms)
+
+
+def _read(table: Mapping[str, Sample], tags: frozenset[str] | tuple[()]) -> dict[str, Sample]:
+    """The samples ``table`` holds for ``tags`` (a tag it does not know is left out)."""
+    found = {}
+    for tag in tags:
+        sample = table.get(tag)
+        if sample is not None:
+            found[tag] = sample
+    return found

@@ -6,6 +6,10 @@ wiring, so a new panel never means editing the window's wiring). The context off
 
 - the bridge's signals (connection states, the alarm summary and alarm events),
 - the one GUI-side tag cache (latest sample per tag) and its per-frame signal,
+- the tags shown: each panel declares the tags it shows (``show_tags``) when it attaches or what
+  it shows changes, and releases them (``release_tags``) on detach; the bridge carries only their
+  union, and a tag newly shown arrives at once with its current value from the runtime. The alarm
+  views declare nothing: alarms come by their own feed, values included,
 - the command path (writes and acknowledgements, through the window's single entry points),
 - requests between panels (show a screen, open a trend) as signals, so panels never hold each other.
 """
@@ -13,7 +17,7 @@ wiring, so a new panel never means editing the window's wiring). The context off
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,6 +51,36 @@ class TagCache(QObject):
     def get(self, tag: str) -> Sample | None:
         """The newest sample of ``tag``, if any arrived yet."""
         return self.latest.get(tag)
+
+
+class ShownTags:
+    """The tags each owner (a panel, a screen, a faceplate) shows now, and their union."""
+
+    def __init__(self) -> None:
+        self._by_owner: dict[Hashable, frozenset[str]] = {}
+
+    def set(self, owner: Hashable, tags: Iterable[str]) -> bool:
+        """``owner`` shows ``tags`` now, replacing what it showed before; False when nothing changed."""
+        wanted = frozenset(tags)
+        if self._by_owner.get(owner) == wanted:
+            return False
+        if wanted:
+            self._by_owner[owner] = wanted
+        else:
+            self._by_owner.pop(owner, None)
+        return True
+
+    def release(self, owner: Hashable) -> bool:
+        """``owner`` shows nothing any more; False when it showed nothing."""
+        return self._by_owner.pop(owner, None) is not None
+
+    def union(self) -> frozenset[str]:
+        """Every tag some owner shows."""
+        return frozenset().union(*self._by_owner.values())
+
+    def owners_of(self, tag: str) -> list[Hashable]:
+        """Who shows ``tag`` (for diagnostics and tests)."""
+        return [owner for owner, tags in self._by_owner.items() if tag in tags]
 
 
 @dataclass(frozen=True)
@@ -90,8 +124,26 @@ class PanelContext(QObject):
         self.diagnostics = diagnostics
         self.show_message = show_message
         self.tags = TagCache(self)
+        self.shown = ShownTags()
+        """Who shows which tags; the bridge carries their union and nothing else."""
         self._feeding = SignalLinks()
         self._feeding.connect(bridge.sig_values_changed, self.tags.apply)
+        bridge.show_only(frozenset())  # a window shows only what its panels declare
+
+    def show_tags(self, owner: Hashable, tags: Iterable[str]) -> None:
+        """``owner`` shows ``tags`` now (replacing its earlier set); tags new to the GUI arrive at once."""
+        if self.shown.set(owner, tags):
+            self._carry()
+
+    def release_tags(self, owner: Hashable) -> None:
+        """``owner`` shows nothing any more (on detach, or a faceplate closed)."""
+        if self.shown.release(owner):
+            self._carry()
+
+    def _carry(self) -> None:
+        current = self.bridge.show_only(self.shown.union())
+        if current:
+            self.tags.apply(current)  # cache first, then every panel, as a frame would
 
     def close(self) -> None:
         """Stop feeding the tag cache from the bridge."""

@@ -1,4 +1,8 @@
-"""The mimic screens of a project in one stack: only the screen in front follows the frames."""
+"""The mimic screens of a project in one stack: only the screen in front follows the frames.
+
+The stack declares the front screen's tags to the context, so the bridge carries those (and
+what other panels show) and no others; bringing a screen forward changes the set.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ class ScreenStack(QStackedWidget):
     def attach(self, context: PanelContext) -> None:
         """Frames to the screen in front; writes to the command path; navigation and trends by request."""
         self._context = context
+        if self.current is not None:
+            context.show_tags(self, self.current.bound_tags)
         self._links.connect(context.tags.sig_values_changed, self._apply_to_front)
         self._links.connect(context.sig_screen_requested, self.show_screen)
         for view in self.views.values():
@@ -49,6 +55,8 @@ class ScreenStack(QStackedWidget):
         self._links.disconnect_all()
         for view in self.views.values():
             view.discard_pending()
+        if self._context is not None:
+            self._context.release_tags(self)
         self._context = None
 
     def show_screen(self, name: str) -> bool:
@@ -63,7 +71,10 @@ class ScreenStack(QStackedWidget):
         self.setCurrentWidget(view)
         self.current = view
         if self._context is not None:
-            view.apply_values(self._context.tags.latest)
+            # tags new to the GUI come with their current value; those already carried are in the cache
+            self._context.show_tags(self, view.bound_tags)
+            latest = self._context.tags.latest
+            view.apply_values({tag: latest[tag] for tag in view.bound_tags if tag in latest})
         self.sig_screen_shown.emit(view)
         return True
 

@@ -83,6 +83,7 @@ class GuiSession:
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
+        self.bridge.follow_table(station.runtime.values)  # tags shown before the start get theirs now
         station.runtime.subscribe(self.bridge.offer_sample)
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)

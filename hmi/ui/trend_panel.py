@@ -121,6 +121,7 @@ class TrendPanel(QWidget):
     def attach(self, context: PanelContext) -> None:
         """Follow the tag cache's frames, backfill once the runtime runs, open trends others ask for."""
         self._context = context
+        self._declare_pens()
         self._links.connect(context.tags.sig_values_changed, self.apply_values)
         self._links.connect(context.sig_runtime_started, self.backfill)
         self._links.connect(context.sig_trend_requested, self.open_trend_named)
@@ -128,6 +129,8 @@ class TrendPanel(QWidget):
     def detach(self) -> None:
         """Undo ``attach`` and stop the chart's timer and the history worker."""
         self._links.disconnect_all()
+        if self._context is not None:
+            self._context.release_tags(self)
         self._context = None
         self.close_panel()
 
@@ -159,6 +162,7 @@ class TrendPanel(QWidget):
         colour = self.trend.add_pen(tag, definition.units)
         decimals = display_format(definition).decimals  # an integer tag reads 1200, not 1200.00
         self.pen_table.add_pen(tag, colour, definition.units, definition.description, decimals)
+        self._declare_pens()
         self._reload()
         return True
 
@@ -167,6 +171,7 @@ class TrendPanel(QWidget):
         if tag in self.pens:
             self.trend.remove_pen(tag)
             self.pen_table.remove_pen(tag)
+            self._declare_pens()
 
     def open_trend(self, trend: TrendDef) -> None:
         """Show another saved trend: its title, pens and span, live."""
@@ -179,6 +184,7 @@ class TrendPanel(QWidget):
         self.preset_span = trend.span
         self.toolbar.mark_preset(trend.span)
         self._set_pens(trend.pens)
+        self._declare_pens()
         self._reload()
 
     def _set_pens(self, pens: tuple[str, ...]) -> None:
@@ -189,6 +195,11 @@ class TrendPanel(QWidget):
             description = definition.description if definition else ""
             decimals = display_format(definition).decimals
             self.pen_table.add_pen(pen, colour, units, description, decimals)
+
+    def _declare_pens(self) -> None:
+        """The pens are what this panel shows: the bridge carries them live."""
+        if self._context is not None:
+            self._context.show_tags(self, self.pens)
 
     # --- time range ----------------------------------------------------------------------------------
     def set_preset(self, span: float) -> None:
