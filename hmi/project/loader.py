@@ -20,8 +20,9 @@ from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
 from hmi.project.alarm_messages import template_problem
+from hmi.project.cached_load import cached_inputs, from_cache, to_cache
 from hmi.project.config import Project, ScreenDef
-from hmi.project.connection_files import connection_file_issues
+from hmi.project.connection_files import connection_file_issues, named_files
 from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
 from hmi.project.schema import (
     SECTION_NOUNS,
@@ -64,22 +65,24 @@ def load_project(path: Path | str) -> Project:
 
 def check_project(path: Path | str) -> list[ProjectError]:
     """Every error in the project at ``path``, in file and line order; empty when it is valid."""
-    return _read_project(Path(path))[1]
+    return _read_project(Path(path), want_project=False)[1]
 
 
 def check_project_with_warnings(path: Path | str) -> tuple[list[ProjectError], list[ProjectError]]:
     """Every error, and every warning (a valid but risky setting, message ``warning: ...``), in file order."""
     warnings: list[ProjectError] = []
-    errors = _read_project(Path(path), warnings)[1]
+    errors = _read_project(Path(path), warnings, want_project=False)[1]
     return errors, warnings
 
 
 def _read_project(
-    path: Path, warnings: list[ProjectError] | None = None
+    path: Path, warnings: list[ProjectError] | None = None, want_project: bool = True
 ) -> tuple[Project | None, list[ProjectError]]:
     """The project (``None`` when anything is wrong) and every error found; warnings go to ``warnings``.
 
     Error paths start with ``path`` as given, so they read the same as the command line that named it.
+    A project checked before from the same files answers from the cache (:mod:`hmi.project.project_cache`);
+    with ``want_project`` false only its validity and warnings are wanted (a check), not the project.
     """
     folder, project_file = (path.parent, path) if path.is_file() else (path, path / PROJECT_FILE)
     if not folder.is_dir():
@@ -87,13 +90,35 @@ def _read_project(
     if not os.path.lexists(project_file):
         return None, [ProjectError(project_file, 0, f"no {PROJECT_FILE} in the project folder {folder}")]
     screen_files, errors = _find_screen_files(folder / SCREENS_FOLDER)
+    inputs = None if errors else cached_inputs(folder, project_file, screen_files)
+    if inputs is not None:
+        hit = from_cache(inputs, project_file, warnings, want_project)
+        if hit is not None:
+            return hit.project, []
+    found: list[ProjectError] = []
+    project, errors, named = _check_files(folder, project_file, screen_files, errors, found)
+    if warnings is not None:
+        warnings += found
+    if project is not None and inputs is not None:
+        to_cache(inputs, project, found, named)
+    return project, errors
+
+
+def _check_files(
+    folder: Path,
+    project_file: Path,
+    screen_files: list[Path],
+    errors: list[ProjectError],
+    warnings: list[ProjectError],
+) -> tuple[Project | None, list[ProjectError], list[Path]]:
+    """Read and check every file: the project or the errors, and the files its connections name."""
     screen_names = frozenset(file.stem for file in screen_files)
     document, yaml_errors = read_yaml(project_file, project_file)
     errors += yaml_errors
     spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
-    if warnings is not None and document is not None:
+    if document is not None:
         warnings += [document.error(issue) for issue in _connection_warnings(spec)]
     kinds = {kind.name: kind for kind in registry.kinds()}
     tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
@@ -105,8 +130,9 @@ def _read_project(
         if screen is not None:
             screens[screen.name] = screen
     if errors or document is None:
-        return None, _reading_order(errors, [project_file, *screen_files])
-    return _project(spec, folder.resolve(), tags, system, screens), []
+        return None, _reading_order(errors, [project_file, *screen_files]), []
+    project = _project(spec, folder.resolve(), tags, system, screens)
+    return project, [], named_files(spec.connections, folder)
 
 
 def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
