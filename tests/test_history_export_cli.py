@@ -298,7 +298,8 @@ def test_a_bad_history_section_is_the_same_error_as_hmi_check_gives(
     checked = capsys.readouterr().out.splitlines()
     code, out, err = export(capsys, str(root), "--tag", "LEVEL")
     assert (code, out) == (2, "")
-    assert err.splitlines() == checked and all(line.startswith(f"{root / 'project.yaml'}:") for line in checked)
+    assert err.splitlines() == checked
+    assert all(line.startswith(f"{root / 'project.yaml'}:") for line in checked)
 
 
 def test_a_project_file_that_cannot_be_read_is_an_error_at_its_line(

@@ -82,7 +82,11 @@ LEFT_TO_THE_CAREFUL_READER = [
     "when: 2026-01-01\n",  # a timestamp
     "a: [1, 2\n",  # a syntax error
     "%YAML 1.2\n---\na: 1\n",  # a directive
-    "a: b\x85c\n",  # a YAML 1.1 line break
+    "a: b\x85c\n",  # YAML 1.1 line breaks
+    "a: b\u2028c\n",
+    "a: é\u2029\n",
+    "a: b\ufeffc\n",  # a byte order mark inside
+    "a: b\x7f\n",  # a character YAML refuses
     "? [a, b]\n: c\n",  # a collection as a key
 ]
 

@@ -17,7 +17,6 @@ and built by the careful reader's own constructor (cached by text), so
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +35,21 @@ except ImportError:  # pragma: no cover - depends on the installed wheel
 _CORE = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(f"{_CORE}{name}" for name in ("int", "float", "bool", "null"))
 _STR = f"{_CORE}str"
-# Characters the two parsers may read differently (YAML 1.1 line breaks, tabs, characters YAML refuses):
-# a file holding any of them takes the careful path, which has the final word on them.
+# Characters the two parsers may read differently (YAML 1.1 line breaks, tabs, a BOM inside, characters
+# YAML refuses): a file holding any of them takes the careful path, which has the final word on them.
 _UNSURE = re.compile(
-    "[^\\n\\r\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufffd\\U00010000-\\U0010ffff]|^%", re.MULTILINE
+    "[^\\n\\r\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd\\U00010000-\\U0010ffff]"
 )
+_UNSURE_ASCII = re.compile("[\\x00-\\x09\\x0b\\x0c\\x0e-\\x1f\\x7f]")
+
+
+def _unsure(text: str) -> bool:
+    """Whether ``text`` holds a character or a directive the two parsers might read differently."""
+    if text.startswith("%") or "\n%" in text or "\r%" in text:
+        return True
+    return bool((_UNSURE_ASCII if text.isascii() else _UNSURE).search(text))
+
+
 _MARGIN = 2
 """Bounds are left to the careful reader this close to them, so it alone words (and places) a refusal."""
 
@@ -106,7 +115,7 @@ def fast_available() -> bool:
 
 def read_fast(text: str, limits: YamlLimits) -> tuple[Any, FastLines] | None:
     """The plain data of ``text`` and its lines, or ``None`` when the careful reader must read it."""
-    if _CParser is None or len(text) > limits.max_bytes or _UNSURE.search(text):
+    if _CParser is None or len(text) > limits.max_bytes or _unsure(text):
         return None
     try:
         return _Builder(limits).build(text)
@@ -124,82 +133,81 @@ class _Builder:
         self.scalars = _ScalarCache()
 
     def build(self, text: str) -> tuple[Any, FastLines]:
+        """Data and lines of ``text``; raises on anything the careful reader must read instead."""
         containers = self.lines.containers
         root: list[Any] = []
-        # A frame: [container, its lines, pending key (mapping only), keys seen]
-        stack: list[list[Any]] = [[root, [], _ABSENT, 0]]
+        # The open container is kept in locals (the hot path); enclosing ones wait on the stack.
+        container: Any = root
+        lines: list[int] = []
+        is_list, pending, keys = True, _ABSENT, 0
+        stack: list[tuple[Any, list[int], bool, Any, int]] = []
         nodes = documents = 0
         scalar_event, mapping_start = _events.ScalarEvent, _events.MappingStartEvent
-        sequence_start = _events.SequenceStartEvent
-        collection_end = _events.CollectionEndEvent
-        scalar = self.scalars.value
-        for event in _stream(text):
-            kind = type(event)
-            if kind is scalar_event:
-                if event.anchor is not None or event.tag is not None:
+        sequence_start, collection_end = _events.SequenceStartEvent, _events.CollectionEndEvent
+        scalar, max_nodes, max_depth = self.scalars.value, self.max_nodes, self.max_depth
+        first_chars = self.scalars.first_chars
+        parser = _CParser(text)
+        try:
+            get_event = parser.get_event
+            while (event := get_event()) is not None:
+                kind = type(event)
+                if kind is scalar_event:
+                    if event.anchor is not None or event.tag is not None:
+                        raise _GiveUp
+                    value: Any = event.value
+                    implicit = event.implicit
+                    if implicit[0] and (not value or value[0] in first_chars):
+                        value = scalar(value, implicit)  # plain, and possibly not a string
+                    nodes += 1
+                    if pending is not _ABSENT:  # the value of a key: the commonest event of all
+                        container[pending] = value
+                        pending = _ABSENT
+                    elif is_list:
+                        container.append(value)
+                        lines.append(event.start_mark.line + 1)
+                    else:
+                        pending = value
+                        keys += 1
+                        lines.append(event.start_mark.line + 1)
+                elif kind is mapping_start or kind is sequence_start:
+                    if event.anchor is not None or event.tag is not None or len(stack) >= max_depth:
+                        raise _GiveUp
+                    value = {} if kind is mapping_start else []
+                    line = event.start_mark.line + 1
+                    nodes += 1
+                    if pending is not _ABSENT:
+                        container[pending] = value
+                        pending = _ABSENT
+                    elif is_list:
+                        container.append(value)
+                        lines.append(line)
+                    else:
+                        raise _GiveUp  # a collection as a key
+                    stack.append((container, lines, is_list, pending, keys))
+                    container, lines, is_list, pending, keys = value, [], kind is sequence_start, _ABSENT, 0
+                    containers[id(value)] = (line, lines)
+                elif isinstance(event, collection_end):
+                    if pending is not _ABSENT or (not is_list and len(container) != keys):
+                        raise _GiveUp  # a repeated key (by text or value): the careful reader names them all
+                    container, lines, is_list, pending, keys = stack.pop()
+                elif isinstance(event, _events.DocumentStartEvent):
+                    documents += 1
+                    if documents > 1:
+                        raise _GiveUp
+                elif not isinstance(event, _FRAMING):  # an alias
                     raise _GiveUp
-                value: Any = scalar(event.value, event.implicit)
-                nodes += 1
-            elif kind is mapping_start or kind is sequence_start:
-                if event.anchor is not None or event.tag is not None or len(stack) > self.max_depth:
+                if nodes > max_nodes:
                     raise _GiveUp
-                value = {} if kind is mapping_start else []
-                frame_lines: list[int] = []
-                containers[id(value)] = (event.start_mark.line + 1, frame_lines)
-                nodes += 1
-                self._add(stack[-1], value, event.start_mark.line + 1)
-                stack.append([value, frame_lines, _ABSENT, 0])
-                continue
-            elif isinstance(event, collection_end):
-                container, _, pending, keys = stack.pop()
-                if pending is not _ABSENT or (isinstance(container, dict) and len(container) != keys):
-                    raise _GiveUp  # a repeated key (by text or by value): the careful reader reports them all
-                continue
-            elif isinstance(event, _events.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _GiveUp
-                continue
-            elif isinstance(event, _FRAMING):
-                continue
-            else:  # an alias
-                raise _GiveUp
-            if nodes > self.max_nodes:
-                raise _GiveUp
-            self._add(stack[-1], value, event.start_mark.line + 1)
-        if len(stack) != 1 or len(root) > 1:
+        finally:
+            parser.dispose()
+        if stack or len(root) > 1:
             raise _GiveUp
         data = root[0] if root else None
         self.lines.start = self.lines.start_of(data)
         return data, self.lines
 
-    @staticmethod
-    def _add(frame: list[Any], value: Any, line: int) -> None:
-        container, lines, pending = frame[0], frame[1], frame[2]
-        if isinstance(container, list):
-            container.append(value)
-            lines.append(line)
-        elif pending is _ABSENT:
-            if isinstance(value, dict | list):
-                raise _GiveUp  # a collection as a key
-            frame[2] = value
-            frame[3] += 1
-            lines.append(line)
-        else:
-            container[pending] = value
-            frame[2] = _ABSENT
-
 
 _FRAMING = (_events.StreamStartEvent, _events.StreamEndEvent, _events.DocumentEndEvent) if _CParser else ()
-
-
-def _stream(text: str) -> Iterator[Any]:
-    parser = _CParser(text)
-    try:
-        while parser.check_event():
-            yield parser.get_event()
-    finally:
-        parser.dispose()
 
 
 class _ScalarCache:
