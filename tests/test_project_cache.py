@@ -181,3 +181,13 @@ def test_hmi_check_answers_from_the_cache_and_prints_the_same(
     monkeypatch.setattr(loader, "_check_files", lambda *args: pytest.fail("checked again"))
     assert main(["check", str(folder)]) == 0
     assert capsys.readouterr().out == cold and "(1 warnings)" in cold
+
+
+def test_the_project_benchmark_reports_cold_and_warm_beside_bare(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import project_load
+
+    monkeypatch.setenv(project_load.SIZES_ENV, "300")
+    figures = project_load.run()["tags_300"]
+    for name in ("bare_libyaml_s", "cold_check_s", "warm_check_s", "cold_load_s", "warm_load_s"):
+        assert figures[name] > 0, name
+    assert "careful_yaml_s" in figures and "cold_history_path_s" in figures

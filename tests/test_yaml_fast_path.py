@@ -15,11 +15,11 @@ from check_fuzzer import mutants
 from hypothesis import HealthCheck, given, settings
 from project_files import DEMO
 
+from benchmarks.big_project import write_big_project
 from hmi.project.errors import Loc
 from hmi.project.yaml_fast import fast_available, read_fast
 from hmi.project.yaml_reader import YamlLimits, check_events, compose_and_load, plain_value
 from hmi.project.yaml_source import LIMITS, YamlDocument, read_yaml
-from tools.make_big_project import write_big_project
 
 pytestmark = pytest.mark.skipif(not fast_available(), reason="PyYAML's C parser is not installed")
 

@@ -2,7 +2,7 @@
 
 For profiling and timing the loader and ``hmi check`` at plant scale (10k, 100k tags).
 
-    python -m tools.make_big_project OUT_FOLDER --tags 100000
+    python -m benchmarks.big_project OUT_FOLDER --tags 100000
 """
 
 from __future__ import annotations
