@@ -46,6 +46,8 @@ MAGIC = b"converge-hmi project cache\n"
 MAX_ENTRIES = 16
 """Entries kept per user; the least recently written go first."""
 MAX_HEADER = 4 * 1024 * 1024
+# Not blocking on a FIFO named like a project file (where the platform has the flag).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _CODE_PACKAGES = ("hmi/project", "hmi/model", "drivers")
 """The code whose change invalidates every entry: what reads, judges and represents a project."""
 
@@ -192,7 +194,7 @@ def _entry_path(inputs: Inputs) -> Path | None:
 @contextlib.contextmanager
 def _open_owned(path: Path) -> Any:
     """``path`` opened for reading, when it is a regular file this user owns and only this user may write."""
-    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    handle = os.open(path, _READ_FLAGS)
     try:
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
@@ -207,7 +209,7 @@ def _open_owned(path: Path) -> Any:
 
 def _regular_file_bytes(path: Path) -> bytes | None:
     try:
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        handle = os.open(path, _READ_FLAGS)
     except OSError:
         return None
     try:
