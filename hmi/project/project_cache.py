@@ -288,4 +288,5 @@ def _registered() -> list[Any]:
     from hmi.model.symbol_catalog import SYMBOLS
 
     kinds = [[kind.name, kind.title, sorted(kind.tag_keys)] for kind in registry.kinds()]
-    return [registry.generation(), kinds, [symbol.name for symbol in SYMBOLS]]
+    symbols = [[symbol.name, symbol.props.__module__, symbol.props.__qualname__] for symbol in SYMBOLS]
+    return [registry.generation(), kinds, symbols]
