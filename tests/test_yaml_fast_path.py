@@ -138,3 +138,38 @@ def test_mutants_of_the_demo_read_the_same_or_are_left(files: dict[str, bytes | 
             raise
         except Exception as exc:  # the careful reader refused what the fast path read
             raise AssertionError(f"the fast path read a file the careful reader refuses: {exc!r}") from exc
+
+
+MISTAKES = {
+    "an unknown key in a tag": ('type: float32, units: "%"}', 'type: float32, unts: "%"}'),
+    "a type that is not one": ("type: uint16,", "type: uint61,"),
+    "an unknown connection": ("{connection: plc00,", "{connection: plc0O,"),
+    "an address another tag holds": ('address: "hr:2",', 'address: "hr:0",'),
+    "a limit that is not a number": ("limits: [0, 1500]", "limits: [0, fast]"),
+    "a misspelt section": ("scan_classes:", "scan_clases:"),
+    "an alarm on a tag that is not there": ("{tag: AREA00.T000000,", "{tag: AREA00.T0000000,"),
+    "a block-style tag with a bad key": (
+        '  AREA00.T000001: {connection: plc00, address: "hr:2", type: float32, units: "%"}\n',
+        "  AREA00.T000001:\n    connection: plc00\n    address: 'hr:2'\n    deadband: -1\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_an_error_in_a_big_project_names_the_same_line_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mistake: str
+) -> None:
+    from hmi.project import project_cache, yaml_source
+    from hmi.project.loader import check_project
+
+    monkeypatch.setenv(project_cache.CACHE_ENV, "")
+    folder = write_big_project(tmp_path / "big", 500)
+    project_file = folder / "project.yaml"
+    old, new = MISTAKES[mistake]
+    text = project_file.read_text("utf-8")
+    assert old in text
+    project_file.write_text(text.replace(old, new), "utf-8")
+    fast = [str(error) for error in check_project(folder)]
+    monkeypatch.setattr(yaml_source, "read_fast", lambda text, limits: None)
+    careful = [str(error) for error in check_project(folder)]
+    assert fast == careful and fast
