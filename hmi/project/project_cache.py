@@ -21,6 +21,7 @@ ignored (and rebuilt by the next load), never an error.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import dataclasses
 import functools
 import hashlib
@@ -151,9 +152,7 @@ def store(inputs: Inputs, project: Project, warnings: list[tuple[int, str]], nam
     if path is None:
         return
     try:
-        buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(project)
-        payload = buffer.getvalue()
+        payload = _dump(project)
         header = json.dumps(
             {
                 "format": FORMAT,
@@ -253,14 +252,37 @@ def _restore_dataclass(cls: type, values: tuple[Any, ...]) -> Any:
     return instance
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles slotted dataclasses (100k tag definitions and links) as tuples of values: faster loads."""
+class _Reducers(dict[type, Any]):
+    """The pickler's dispatch table: slotted dataclasses (100k tag definitions and their links) as tuples
+    of their values, restored without ``dataclasses``' own state restore (it asks ``fields()`` for each
+    object). Looked up by the C pickler only for types it has no fast path for, and once per type."""
 
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and "__slots__" in cls.__dict__:
-            return _restore_dataclass, (cls, tuple(getattr(obj, name) for name in _field_names(cls)))
-        return NotImplemented
+    def __missing__(self, cls: type) -> Any:
+        reduce: Any
+        if dataclasses.is_dataclass(cls) and "__slots__" in cls.__dict__:
+            names = _field_names(cls)
+
+            def reduce(obj: Any) -> tuple[Any, ...]:
+                return _restore_dataclass, (cls, tuple([getattr(obj, name) for name in names]))
+
+        elif issubclass(cls, type):
+            raise KeyError(cls)  # a class (an enum's, say): pickled by reference, as without this table
+        else:
+            reduce = copyreg.dispatch_table.get(cls) or _default_reduce
+        self[cls] = reduce
+        return reduce
+
+
+def _default_reduce(obj: Any) -> Any:
+    return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+def _dump(project: Project) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _Reducers()
+    pickler.dump(project)
+    return buffer.getvalue()
 
 
 @functools.lru_cache(maxsize=1)
