@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import benchmarks
 
 # Helpers of the benchmarks above, not benchmarks themselves.
-SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_server"}
+SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_server", "big_project"}
 SKIP |= {"scale_plant", "scale_analysis", "scale_server"}
 
 

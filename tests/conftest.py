@@ -23,6 +23,18 @@ import pytest
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_project_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Validated-project cache entries go to a folder of this run, never the user's own cache."""
+    previous = os.environ.get("CONVERGE_HMI_CACHE_DIR")
+    os.environ["CONVERGE_HMI_CACHE_DIR"] = str(tmp_path_factory.mktemp("project-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CONVERGE_HMI_CACHE_DIR", None)
+    else:
+        os.environ["CONVERGE_HMI_CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _qt_garbage_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """In GUI tests, collect cycles only here, on the main thread (see hmi/ui/main_thread_gc.py).

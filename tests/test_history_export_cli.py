@@ -249,3 +249,63 @@ def test_the_command_itself_exits_2_on_a_damaged_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     shutil.rmtree(root)
+
+
+# --- only what the export needs is read ----------------------------------------------------------------
+
+
+def test_the_export_reads_only_the_history_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tag half-edited elsewhere in project.yaml does not stop an export of what was recorded."""
+    root = _project_with_history(tmp_path / "plant")
+    write_project(root, BASE + "  HALF: {connection: plc9, address: 'hr:99'}\n")
+    from hmi.project import loader
+
+    monkeypatch.setattr(loader, "_check_files", lambda *args: pytest.fail("the whole project was checked"))
+    code, out, err = export(capsys, str(root), "--tag", "LEVEL")
+    assert (code, err) == (0, "") and len(_rows(out)) == 6
+
+
+def test_a_project_checked_before_answers_from_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project_with_history(tmp_path / "plant")
+    assert main(["check", str(root)]) == 0
+    capsys.readouterr()
+    from hmi.project import history_lookup
+
+    monkeypatch.setattr(history_lookup, "read_yaml", lambda *args: pytest.fail("project.yaml was read"))
+    code, out, _ = export(capsys, str(root / "project.yaml"), "--tag", "RUN")
+    assert code == 0 and len(_rows(out)) == 6
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        "history: {path: history.db, retention: 5m}\n",
+        "history:\n  path: history.db\n  retension: 30d\n",
+        "history: 5\n",
+        "history: {path: ''}\n",
+    ],
+)
+def test_a_bad_history_section_is_the_same_error_as_hmi_check_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], history: str
+) -> None:
+    root = _project_with_history(tmp_path / "plant")
+    write_project(root, BASE + history)
+    assert main(["check", str(root)]) == 2
+    checked = capsys.readouterr().out.splitlines()
+    code, out, err = export(capsys, str(root), "--tag", "LEVEL")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == checked
+    assert all(line.startswith(f"{root / 'project.yaml'}:") for line in checked)
+
+
+def test_a_project_file_that_cannot_be_read_is_an_error_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project_with_history(tmp_path / "plant")
+    write_project(root, BASE + "history: {path: [unclosed\n")
+    code, _, err = export(capsys, str(root), "--tag", "LEVEL")
+    assert code == 2 and err.startswith(f"{root / 'project.yaml'}:") and "Traceback" not in err

@@ -17,14 +17,17 @@ BAD_INPUT = 2
 
 
 def history_path(project: str, data_dir: Path | None) -> Path:
-    """The history database of a project folder, or of the demo when ``project`` is 'demo'."""
+    """The history database of a project folder, or of the demo when ``project`` is 'demo'.
+
+    Only what the export needs is read: the path, not the whole project (see hmi.project.history_lookup).
+    """
     if project == "demo":
         from hmi.core.demo import default_data_dir
 
         return (data_dir or default_data_dir()) / "history.db"
-    from hmi.project.loader import load_project
+    from hmi.project.history_lookup import history_path as project_history_path
 
-    return load_project(project).history.path
+    return project_history_path(project)
 
 
 def export_history(args: argparse.Namespace) -> int:

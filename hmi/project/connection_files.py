@@ -42,3 +42,18 @@ def _file_problem(path: Path) -> str | None:
             return None
     except OSError as exc:
         return f"{path} cannot be read: {exc.strerror or exc}"
+
+
+def named_files(connections: Mapping[str, Any], root: Path) -> list[Path]:
+    """Every file the connections name (what a cached check must look at again: it may have gone since)."""
+    return [
+        project_file(root, value)
+        for connection in connections.values()
+        for key in registry.get(connection.driver).file_keys
+        if (value := getattr(connection, key)) is not None
+    ]
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot serve as a key file, or None when it can be read."""
+    return _file_problem(path)

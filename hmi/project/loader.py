@@ -9,8 +9,9 @@ again as unknown, so one typo yields one error.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
 from hmi.project.alarm_messages import template_problem
+from hmi.project.cached_load import cached_inputs, from_cache, to_cache
 from hmi.project.config import Project, ScreenDef
-from hmi.project.connection_files import connection_file_issues
+from hmi.project.connection_files import connection_file_issues, named_files
 from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
 from hmi.project.schema import (
     SECTION_NOUNS,
@@ -65,22 +67,24 @@ def load_project(path: Path | str) -> Project:
 
 def check_project(path: Path | str) -> list[ProjectError]:
     """Every error in the project at ``path``, in file and line order; empty when it is valid."""
-    return _read_project(Path(path))[1]
+    return _read_project(Path(path), want_project=False)[1]
 
 
 def check_project_with_warnings(path: Path | str) -> tuple[list[ProjectError], list[ProjectError]]:
     """Every error, and every warning (a valid but risky setting, message ``warning: ...``), in file order."""
     warnings: list[ProjectError] = []
-    errors = _read_project(Path(path), warnings)[1]
+    errors = _read_project(Path(path), warnings, want_project=False)[1]
     return errors, warnings
 
 
 def _read_project(
-    path: Path, warnings: list[ProjectError] | None = None
+    path: Path, warnings: list[ProjectError] | None = None, want_project: bool = True
 ) -> tuple[Project | None, list[ProjectError]]:
     """The project (``None`` when anything is wrong) and every error found; warnings go to ``warnings``.
 
     Error paths start with ``path`` as given, so they read the same as the command line that named it.
+    A project checked before from the same files answers from the cache (:mod:`hmi.project.project_cache`);
+    with ``want_project`` false only its validity and warnings are wanted (a check), not the project.
     """
     folder, project_file = (path.parent, path) if path.is_file() else (path, path / PROJECT_FILE)
     if not folder.is_dir():
@@ -88,13 +92,49 @@ def _read_project(
     if not os.path.lexists(project_file):
         return None, [ProjectError(project_file, 0, f"no {PROJECT_FILE} in the project folder {folder}")]
     screen_files, errors = _find_screen_files(folder / SCREENS_FOLDER)
+    inputs = None if errors else cached_inputs(folder, project_file, screen_files)
+    with _collector_paused():
+        hit = from_cache(inputs, project_file, warnings, want_project) if inputs is not None else None
+        if hit is not None:
+            return hit.project, []
+        found: list[ProjectError] = []
+        project, errors, named = _check_files(folder, project_file, screen_files, errors, found)
+    if warnings is not None:
+        warnings += found
+    if project is not None and inputs is not None:
+        to_cache(inputs, project, found, named)
+    return project, errors
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a project is built: with 100k tags' objects being made, the
+    collector would scan them again and again (a fifth of a cold load); what cycles the build leaves
+    (a parser's own) are collected once the collector runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_files(
+    folder: Path,
+    project_file: Path,
+    screen_files: list[Path],
+    errors: list[ProjectError],
+    warnings: list[ProjectError],
+) -> tuple[Project | None, list[ProjectError], list[Path]]:
+    """Read and check every file: the project or the errors, and the files its connections name."""
     screen_names = frozenset(file.stem for file in screen_files)
     document, yaml_errors = read_yaml(project_file, project_file)
     errors += yaml_errors
     spec, declared, system, issues = _validate_project(document, screen_names)
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
-    if warnings is not None and document is not None:
+    if document is not None:
         warnings += [document.error(issue) for issue in _connection_warnings(spec)]
     kinds = {kind.name: kind for kind in registry.kinds()}
     tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
@@ -106,8 +146,9 @@ def _read_project(
         if screen is not None:
             screens[screen.name] = screen
     if errors or document is None:
-        return None, _reading_order(errors, [project_file, *screen_files])
-    return _project(spec, folder.resolve(), tags, system, screens), []
+        return None, _reading_order(errors, [project_file, *screen_files]), []
+    project = _project(spec, folder.resolve(), tags, system, screens)
+    return project, [], named_files(spec.connections, folder)
 
 
 def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
@@ -232,6 +273,7 @@ def _reference_issues(
     if spec.start_screen is not None:
         issues += _unknown(("start_screen",), "start_screen", "screen", spec.start_screen, screen_names)
     known = {kind.name: kind for kind in registry.kinds()}
+    foreign = _foreign_keys(known)  # once, not per tag: 100k tags ask the same question
     by_kind: dict[str, list[TagToCheck]] = {}
     for name, tag in spec.tags.items():
         issues += _tag_issues(name, tag, spec, declared)
@@ -241,7 +283,7 @@ def _reference_issues(
             continue
         entry = TagToCheck(name, tag, str(tag.connection), spec.connections.get(tag.connection or ""))
         own = kind.check_tag(entry)
-        issues += _tag_issue_list(own) + _foreign_key_issues(entry, kind, known, {i.key for i in own})
+        issues += _tag_issue_list(own) + _foreign_key_issues(entry, kind, foreign, {i.key for i in own})
         by_kind.setdefault(kind.name, []).append(entry)
     for kind_name, entries in by_kind.items():
         issues += _tag_issue_list(known[kind_name].check_tags(entries))
@@ -297,20 +339,28 @@ def _tag_issue_list(found: list[TagIssue]) -> list[Issue]:
 
 
 def _foreign_key_issues(
-    entry: TagToCheck, kind: DriverKind, known: dict[str, DriverKind], reported: set[str]
+    entry: TagToCheck, kind: DriverKind, foreign: dict[str, dict[str, list[str]]], reported: set[str]
 ) -> list[Issue]:
     """Keys another driver kind owns, written on a tag of ``kind`` (unless its own check spoke of them)."""
     issues: list[Issue] = []
-    owners: dict[str, list[str]] = {}
-    for other in known.values():
-        for key in other.tag_keys - kind.tag_keys:
-            owners.setdefault(key, []).append(other.title)
-    for key in TagSpec.model_fields:
-        if key in owners and key not in reported and getattr(entry.tag, key, None) is not None:
+    for key, owners in foreign[kind.name].items():
+        if key not in reported and getattr(entry.tag, key, None) is not None:
             article = "an" if kind.title[:1].upper() in "AEIOU" else "a"
-            where = f"not allowed on {article} {kind.title} tag ({' or '.join(owners[key])} only)"
+            where = f"not allowed on {article} {kind.title} tag ({' or '.join(owners)} only)"
             issues.append(Issue(("tags", entry.name, key), f"tag {entry.name!r}: {key}: {where}"))
     return issues
+
+
+def _foreign_keys(known: dict[str, DriverKind]) -> dict[str, dict[str, list[str]]]:
+    """Per kind, the tag keys only other kinds own (in the schema's order) and the titles of those kinds."""
+    foreign: dict[str, dict[str, list[str]]] = {}
+    for kind in known.values():
+        owners: dict[str, list[str]] = {}
+        for other in known.values():
+            for key in other.tag_keys - kind.tag_keys:
+                owners.setdefault(key, []).append(other.title)
+        foreign[kind.name] = {key: owners[key] for key in TagSpec.model_fields if key in owners}
+    return foreign
 
 
 def _alarm_issues(

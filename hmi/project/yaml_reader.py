@@ -34,6 +34,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import Node, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 # A redefined anchor is valid YAML (the later one counts); ruamel would print a warning on every check.
 warnings.filterwarnings("ignore", category=ReusedAnchorWarning)
@@ -47,9 +48,9 @@ ALLOWED_TAGS = frozenset(f"{_CORE}{name}" for name in ("str", "int", "float", "b
 class YamlLimits:
     """How much a file may ask of the reader."""
 
-    max_bytes: int = 8 * 1024 * 1024
+    max_bytes: int = 32 * 1024 * 1024  # a 100k-tag project.yaml is 9-15 MB
     max_depth: int = 40
-    max_nodes: int = 1_000_000  # nodes once every alias is expanded (what a consumer of plain data builds)
+    max_nodes: int = 4_000_000  # nodes once every alias is expanded (what a consumer of plain data builds)
     max_aliases: int | None = None
 
 
@@ -235,6 +236,20 @@ class _LocatedConstructor(RoundTripConstructor):
             mark = key_node.start_mark
             raise ConstructorError(None, None, "a mapping key must be plain text", mark) from None
         return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+
+def plain_value(node: Any) -> Any:
+    """The tree as plain dicts, lists, str, int, float and bool (ruamel's subclasses removed)."""
+    if isinstance(node, dict):
+        return {plain_value(key): plain_value(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [plain_value(item) for item in node]
+    if isinstance(node, bool | ScalarBoolean):  # ScalarBoolean is an int subclass, not a bool
+        return bool(node)
+    for plain_type in (int, float, str):
+        if isinstance(node, plain_type):
+            return plain_type(node)
+    return node
 
 
 _VALUE_ERRORS = (ValueError, TypeError, ArithmeticError, KeyError, IndexError, AttributeError)
