@@ -52,10 +52,13 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _servers(count: int, delay: float = 0.0, changing: bool = False) -> AsyncIterator[list[int]]:
+async def _servers(
+    count: int, delay: float = 0.0, changing: bool = False, registers: int = REGISTERS
+) -> AsyncIterator[list[int]]:
     """``count`` pymodbus servers, each in its own process; yields their ports.
 
     ``changing``: every register and coil a read covers changes before it is answered.
+    ``registers``: how many holding registers and coils each serves (from address 0).
     """
     ports = [_free_port() for _ in range(count)]
     processes = [
@@ -66,6 +69,7 @@ async def _servers(count: int, delay: float = 0.0, changing: bool = False) -> As
             str(port),
             str(delay),
             "changing" if changing else "static",
+            str(registers),
             stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -297,15 +301,15 @@ def _change_all(code: int, registers: list[int], first: int, count: int) -> None
         registers[i] = registers[i] ^ 0xFFFF if code in (1, 2) else (registers[i] + 1) % 0x7F00
 
 
-async def _serve(port: int, delay: float, changing: bool) -> None:
+async def _serve(port: int, delay: float, changing: bool, registers: int = REGISTERS) -> None:
     from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
     from pymodbus.server import ModbusTcpServer
 
     logging.disable(logging.WARNING)  # pymodbus's deprecation notices are not results
     device = ModbusDeviceContext(
-        hr=ModbusSequentialDataBlock(1, [i % 65536 for i in range(REGISTERS)]),
+        hr=ModbusSequentialDataBlock(1, [i % 0x7F00 for i in range(registers)]),
         ir=ModbusSequentialDataBlock(1, [0] * 16),
-        co=ModbusSequentialDataBlock(1, [bool(i % 3) for i in range(REGISTERS)]),
+        co=ModbusSequentialDataBlock(1, [bool(i % 3) for i in range(registers)]),
         di=ModbusSequentialDataBlock(1, [False] * 16),
     )
 
@@ -327,4 +331,5 @@ async def _serve(port: int, delay: float, changing: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "changing"))
+    _registers = int(sys.argv[4]) if len(sys.argv) > 4 else REGISTERS
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "changing", _registers))
