@@ -200,19 +200,20 @@ class ModbusDriver(Driver):
             which: np.ndarray | None = codec.changed(words, last.words)
         else:
             which, last = None, BlockRead(words, read_at, [None] * len(codec.names))
-        indices, values, failures = codec.decode(words, which)
-        samples = Sample.many_good(values, now)
-        names = codec.names
+        decoded = codec.decode(words, which)
+        samples = Sample.many_good(decoded.values, now)
         kept = last.samples
-        for index, sample in zip(indices, samples, strict=True):
-            kept[index] = sample
+        if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
+            for index, sample in zip(decoded.indices, samples, strict=True):
+                kept[index] = sample
         last.words, last.read_at = words, read_at
         self._last_reads[key] = last
-        if failures:
+        if decoded.failures:
             self._last_reads.pop(key, None)  # a block with a bad tag is decoded whole next time
-            self._report_failures(codec, failures, now)
+            self._report_failures(codec, decoded.failures, now)
         if samples:
-            self.publish_batch(list(zip([names[i] for i in indices], samples, strict=True)))
+            self.publish_batch(list(zip(decoded.names, samples, strict=True)))
+        names = codec.names
         if self.on_refresh is not None:
             # The hot path of a steady plant: one call for the block instead of one per tag.
             self.on_refresh(names)

@@ -79,12 +79,25 @@ class DecodeRun:
     """``number`` (a numpy type), ``register_bit``, ``bit`` (coil or discrete input) or ``one_by_one``."""
     tags: np.ndarray
     """Indices of the run's tags in the block's ``tags``."""
+    names: np.ndarray
+    """The run's tag names (an object array, to pick the changed ones at C speed)."""
     words: np.ndarray
     """Per tag (row), the offsets in the block of its words in big-endian order (or its bit)."""
     numpy_type: str = ""
     swap_bytes: bool = False
     bits: np.ndarray | None = None
     scale: ExactScale | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedTags:
+    """What a block's read decoded to: per tag its index in the block, name and value; and the failures
+    (a tag's index and why it could not be decoded)."""
+
+    indices: list[int]
+    names: list[str]
+    values: list[Value]
+    failures: list[tuple[int, str]]
 
 
 @dataclass(slots=True)
@@ -118,51 +131,40 @@ class BlockCodec:
         differs = np.concatenate(([0], np.cumsum(words != previous)))
         return differs[self.ends] > differs[self.starts]
 
-    def decode(
-        self, words: np.ndarray, which: np.ndarray | None = None
-    ) -> tuple[list[int], list[Value], list[tuple[int, str]]]:
-        """The values of the tags ``which`` selects (all when None): their indices, values, and failures.
-
-        A failure names the tag's index and why it could not be decoded.
-        """
-        indices: list[int] = []
-        values: list[Value] = []
-        failures: list[tuple[int, str]] = []
+    def decode(self, words: np.ndarray, which: np.ndarray | None = None) -> DecodedTags:
+        """The values of the tags ``which`` selects (all when None), with the failures."""
+        decoded = DecodedTags([], [], [], [])
+        if which is not None and which.all():
+            which = None
         for run in self.runs:
             if which is None:
-                tags, rows = run.tags, run.words
-                bits = run.bits
+                tags, names, rows, bits = run.tags, run.names, run.words, run.bits
             else:
                 chosen = which[run.tags]
                 if not chosen.any():
                     continue
-                tags, rows = run.tags[chosen], run.words[chosen]
+                tags, names, rows = run.tags[chosen], run.names[chosen], run.words[chosen]
                 bits = None if run.bits is None else run.bits[chosen]
             if run.kind == "one_by_one":
-                self._one_by_one(words, tags.tolist(), indices, values, failures)
+                self._one_by_one(words, tags.tolist(), decoded)
                 continue
-            indices.extend(tags.tolist())
-            values.extend(_decode_run(run, words, rows, bits))
-        return indices, values, failures
+            decoded.indices.extend(tags.tolist())
+            decoded.names.extend(names.tolist())
+            decoded.values.extend(_decode_run(run, words, rows, bits))
+        return decoded
 
-    def _one_by_one(
-        self,
-        words: np.ndarray,
-        tags: list[int],
-        indices: list[int],
-        values: list[Value],
-        failures: list[tuple[int, str]],
-    ) -> None:
+    def _one_by_one(self, words: np.ndarray, tags: list[int], decoded: DecodedTags) -> None:
         for index in tags:
             planned = self.block.tags[index]
             span = words[self.starts[index] : self.ends[index]].tolist()
             try:
                 value = decode_planned(planned, span)
             except ValueError as exc:
-                failures.append((index, str(exc)))
+                decoded.failures.append((index, str(exc)))
                 continue
-            indices.append(index)
-            values.append(value)
+            decoded.indices.append(index)
+            decoded.names.append(planned.tag.name)
+            decoded.values.append(value)
 
 
 def _decode_run(run: DecodeRun, words: np.ndarray, rows: np.ndarray, bits: np.ndarray | None) -> list[Any]:
@@ -196,14 +198,15 @@ def _runs(block: ReadBlock) -> tuple[DecodeRun, ...]:
         width = max(len(o) for o in offsets)
         rows = np.array([o + [o[-1]] * (width - len(o)) for o in offsets], dtype=np.intp)
         tags = np.array(members, dtype=np.intp)
+        names = np.array([block.tags[i].tag.name for i in members], dtype=object)
         if kind == "register_bit":
             bits = np.array([block.tags[i].address.bit for i in members], dtype=np.uint16)
-            runs.append(DecodeRun(kind, tags, rows, bits=bits))
+            runs.append(DecodeRun(kind, tags, names, rows, bits=bits))
         elif kind == "number":
             _, numpy_type, swap, scale, _word_swapped = key
-            runs.append(DecodeRun(kind, tags, rows, numpy_type, swap, scale=scale))
+            runs.append(DecodeRun(kind, tags, names, rows, numpy_type, swap, scale=scale))
         else:
-            runs.append(DecodeRun(kind, tags, rows))
+            runs.append(DecodeRun(kind, tags, names, rows))
     return tuple(runs)
 
 

@@ -21,6 +21,7 @@ _EXACT_POWERS = 22  # 10**22 is the largest power of ten a float64 holds exactly
 _TIE_MARGIN = 1e-6  # far wider than the float64 rounding error of x * 10**k (about 1e-7 at 10**9)
 _POWERS = np.array([10.0**p for p in range(_EXACT_POWERS + 1)])
 _DIGITS = np.arange(6, 10)  # the digit counts shortest_float32 tries, in its order
+_DIGITS_LESS_ONE = (_DIGITS - 1)[None, :]
 _LOW, _HIGH = 10.0 ** (_DIGITS - 1), 10.0**_DIGITS
 _TINY = float(np.finfo(np.float32).tiny)
 
@@ -36,23 +37,29 @@ def shortest_float32_array(values: np.ndarray) -> list[float]:
         x = x32.astype(np.float64)
         magnitude = np.abs(x)
         normal = np.isfinite(x) & (magnitude >= _TINY)
-        exponent = np.floor(np.log10(np.where(normal, magnitude, 1.0)))
-        k = (_DIGITS[None, :] - 1 - exponent[:, None]).astype(np.int64)
-        power = _POWERS[np.minimum(np.abs(k), _EXACT_POWERS)]
-        up = k >= 0
+        exponent = np.floor(np.log10(np.where(normal, magnitude, 1.0))).astype(np.int64)
+        k = _DIGITS_LESS_ONE - exponent[:, None]
+        steps = np.abs(k)
+        power = _POWERS[np.minimum(steps, _EXACT_POWERS)]
         column = x[:, None]
-        scaled = np.where(up, column * power, column / power)
-        significand = np.rint(scaled)
+        if (k >= 0).all():  # values below 10**5: the common case takes one branch only
+            scaled = column * power
+            significand = np.rint(scaled)
+            candidate = significand / power
+        else:
+            up = k >= 0
+            scaled = np.where(up, column * power, column / power)
+            significand = np.rint(scaled)
+            candidate = np.where(up, significand / power, significand * power)
         size = np.abs(scaled)
         # A product near a half could round the other way than exact decimal rounding does; one outside
         # [10**(d-1), 10**d] means log10 misjudged the exponent; past 10**22 a power is inexact.
         unsure = (
-            (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < _TIE_MARGIN)
+            (np.abs(np.abs(scaled - significand) - 0.5) < _TIE_MARGIN)
             | (size < _LOW)
             | (size > _HIGH)
-            | (np.abs(k) > _EXACT_POWERS)
+            | (steps > _EXACT_POWERS)
         )
-        candidate = np.where(up, significand / power, significand * power)
         match = ~unsure & (candidate.astype(np.float32) == x32[:, None])
     first_match = match.argmax(axis=1)
     rows = np.arange(len(x))

@@ -100,9 +100,10 @@ def _expected(block: ReadBlock, data: list) -> list:
 
 
 def _decoded(codec: BlockCodec, data: list, which: np.ndarray | None = None) -> dict[int, object]:
-    indices, values, failures = codec.decode(codec.words_of(data), which)
-    assert not failures
-    return dict(zip(indices, values, strict=True))
+    decoded = codec.decode(codec.words_of(data), which)
+    assert not decoded.failures
+    assert decoded.names == [codec.names[i] for i in decoded.indices]
+    return dict(zip(decoded.indices, decoded.values, strict=True))
 
 
 def test_every_type_and_byte_order_decodes_as_one_by_one() -> None:
@@ -187,4 +188,7 @@ def test_float32_shortest_form_array_equals_the_scalar_one() -> None:
         plain = values.astype(np.float64).tolist()
     assert len(got) == len(values)
     for value, result in zip(plain, got, strict=True):
+        assert _same(result, shortest_float32(value)), value
+    small = plant[np.abs(plant) < 10_000]  # all below 10**5: the one-branch path
+    for value, result in zip(small.astype(np.float64).tolist(), shortest_float32_array(small), strict=True):
         assert _same(result, shortest_float32(value)), value

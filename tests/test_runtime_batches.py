@@ -52,9 +52,7 @@ def _project(tags: dict[str, TagDef], connection: ConnectionConfig) -> Project:
     )
 
 
-def _scripted(
-    names: Sequence[str], slow: Sequence[str] = ()
-) -> tuple[TagRuntime, dict[str, ScriptedDriver]]:
+def _scripted(names: Sequence[str], slow: Sequence[str] = ()) -> tuple[TagRuntime, dict[str, ScriptedDriver]]:
     """A runtime over one scripted driver; tags in ``slow`` scan every second (stale after 3 s), the
     others every 100 ms (stale after the policy's minimum, 1 s)."""
     tags = {
