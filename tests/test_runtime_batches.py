@@ -182,3 +182,38 @@ async def test_a_modbus_block_reaches_the_runtime_as_one_batch(free_port: Callab
             assert runtime.check_staleness(time.monotonic()) == 0
         finally:
             await runtime.stop()
+
+
+async def test_the_changes_feed_of_a_batch_follows_the_deadband_rule_sample_by_sample() -> None:
+    import random
+
+    from hmi.core.runtime import _changed
+
+    rng = random.Random(5)
+    runtime, drivers = _scripted(["A"])
+    tag = TagDef("A", "plc", "hr:0", DataType.FLOAT64, deadband=0.5, scan_period=0.1)
+    runtime.tags["A"] = tag
+    runtime.project.tags["A"] = tag
+    seen: list[Sample] = []
+    runtime.subscribe_batch(lambda batch: seen.extend(sample for _name, sample in batch))
+    await runtime.start()
+    try:
+        expected: list[Sample] = []
+        previous = runtime.values["A"]
+        for _ in range(50):  # bounded: 50 batches of 1..5 samples
+            batch = []
+            for _ in range(rng.randint(1, 5)):
+                if rng.random() < 0.15:
+                    sample = Sample.bad(rng.choice([Reason.COMM_FAILURE, Reason.DEVICE_FAILURE]))
+                else:
+                    sample = Sample.good(rng.choice([1.0, 1.2, 1.6, 2.5, 2.5, float("nan")]))
+                batch.append(("A", sample))
+                if sample.value is None and previous.value is not None:
+                    sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
+                if _changed(tag, previous, sample):
+                    expected.append(sample)
+                    previous = sample
+            drivers["plc"].publish_batch(batch)
+        assert seen[-len(expected) :] == expected
+    finally:
+        await runtime.stop()

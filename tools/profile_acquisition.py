@@ -65,7 +65,7 @@ def plant_project(port: int, tags: list[TagDef]) -> Project:
 
 
 async def profile(count: int, seconds: float, top: int) -> dict[str, object]:
-    """Run the runtime for ``seconds`` after its first full cycle, under cProfile."""
+    """Run the runtime for ``seconds`` after its first full cycle, under cProfile when ``top`` > 0."""
     tags = plant_tags(count, 1.0)
     async with _servers(1, changing=True, registers=registers_for(count)) as (port,):
         runtime = TagRuntime(plant_project(port, tags))
@@ -88,7 +88,8 @@ async def profile(count: int, seconds: float, top: int) -> dict[str, object]:
             fanned[:] = [0, 0]
             profiler = cProfile.Profile()
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            profiler.enable()
+            if top:
+                profiler.enable()
             await asyncio.sleep(seconds)
             profiler.disable()
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -96,7 +97,8 @@ async def profile(count: int, seconds: float, top: int) -> dict[str, object]:
         finally:
             await runtime.stop()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    if top:
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     return {
         "tags": count,
         "seconds": round(wall, 2),
@@ -106,7 +108,7 @@ async def profile(count: int, seconds: float, top: int) -> dict[str, object]:
         "overruns": diagnostics["overruns"],
         "blocks": diagnostics["blocks"],
         "load_average": os.getloadavg(),
-        "profile": out.getvalue().splitlines()[-(top + 3) :],
+        "profile": out.getvalue().splitlines()[-(top + 3) :] if top else [],
     }
 
 
@@ -115,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tags", type=int)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=0, help="profile, and print this many functions")
     args = parser.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     print(json.dumps(asyncio.run(profile(args.tags, args.seconds, args.top)), indent=1))

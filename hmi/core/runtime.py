@@ -230,25 +230,30 @@ class TagRuntime:
         values, tags, stale = self.values, self.tags, self._stale
         raw: list[tuple[str, Sample]] = []
         changes: list[tuple[str, Sample]] = []
+        keep, change = raw.append, changes.append
+        good = Quality.GOOD
+        # The hot path (every changed tag of every read): locals on purpose, and the common case of a
+        # good sample after a good one decided without a call.
         for tag_name, sample in batch:
-            tag = tags.get(tag_name)
-            if tag is None:
+            previous = values.get(tag_name)
+            if previous is None:  # not a tag the runtime carries (every carried tag has a value)
                 continue
             if stale:
                 stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
-            previous = values.get(tag_name)
-            if (
-                sample.quality is not Quality.GOOD
-                and sample.value is None
-                and previous is not None
-                and previous.value is not None
-            ):
+            if sample.quality is not good and sample.value is None and previous.value is not None:
                 # Keep the last known value beside the bad quality so a screen can show it as such.
                 sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
-            raw.append((tag_name, sample))
-            if previous is None or _changed(tag, previous, sample):
-                values[tag_name] = sample
-                changes.append((tag_name, sample))
+            keep((tag_name, sample))
+            if sample.quality is good and previous.quality is good and previous.reason is sample.reason:
+                if previous.value == sample.value:
+                    continue
+                tag = tags[tag_name]
+                if tag.deadband > 0 and not _changed(tag, previous, sample):
+                    continue
+            elif not _changed(tags[tag_name], previous, sample):
+                continue
+            values[tag_name] = sample
+            change((tag_name, sample))
         if raw and self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
             self._notify(self._raw_listeners, raw)
         if changes:
