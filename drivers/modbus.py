@@ -194,34 +194,50 @@ class ModbusDriver(Driver):
         if codec is None:
             codec = self._codecs[key] = BlockCodec(block)
         now, read_at = time.time(), time.monotonic()
-        words = codec.words_of(data)
         last = self._last_reads.get(key)
-        if last is not None and read_at - last.read_at < self._reuse_window(block):
+        fresh = last is not None and read_at - last.read_at < self._reuse_window(block)
+        if fresh and last is not None and data == last.data:
+            # The hot path of a steady plant: the very words of the last read, compared in C.
+            last.read_at = read_at
+            self._refresh_unchanged(codec, last, None)
+            return
+        words = codec.words_of(data)
+        if fresh and last is not None:
             which: np.ndarray | None = codec.changed(words, last.words)
         else:
-            which, last = None, BlockRead(words, read_at, [None] * len(codec.names))
+            which, last = None, BlockRead(words, data, read_at, [None] * len(codec.names))
         decoded = codec.decode(words, which)
         samples = Sample.many_good(decoded.values, now)
         kept = last.samples
         if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
             for index, sample in zip(decoded.indices, samples, strict=True):
                 kept[index] = sample
-        last.words, last.read_at = words, read_at
+        last.words, last.data, last.read_at = words, data, read_at
         self._last_reads[key] = last
         if decoded.failures:
             self._last_reads.pop(key, None)  # a block with a bad tag is decoded whole next time
             self._report_failures(codec, decoded.failures, now)
         if samples:
             self.publish_batch(list(zip(decoded.names, samples, strict=True)))
-        names = codec.names
+        if which is None:  # every tag was just published
+            if self.on_refresh is not None:
+                self.on_refresh(codec.names)
+        else:
+            self._refresh_unchanged(codec, last, which)
+
+    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: np.ndarray | None) -> None:
+        """Vouch for a block read: one refresh for all its tags, or (for a consumer without a refresh
+        sink) re-send the kept sample of each tag whose words did not change (``changed`` None: none
+        changed)."""
         if self.on_refresh is not None:
-            # The hot path of a steady plant: one call for the block instead of one per tag.
-            self.on_refresh(names)
-        elif which is not None:
-            for index in np.flatnonzero(~which).tolist():
-                unchanged = kept[index]
-                if unchanged is not None:
-                    self._on_sample(names[index], unchanged)
+            self.on_refresh(codec.names)  # one call for the block instead of one per tag
+            return
+        names = codec.names
+        unchanged = range(len(names)) if changed is None else np.flatnonzero(~changed).tolist()
+        for index in unchanged:
+            sample = last.samples[index]
+            if sample is not None:
+                self._on_sample(names[index], sample)
 
     def _report_failures(self, codec: BlockCodec, failures: list[tuple[int, str]], now: float) -> None:
         bad = []

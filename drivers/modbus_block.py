@@ -105,6 +105,8 @@ class BlockRead:
     """A block's last good read: its words, when it was read (monotonic s), the sample kept per tag."""
 
     words: np.ndarray
+    data: Sequence[int] | Sequence[bool]
+    """The response's values as pymodbus gave them: compared in C first, the common case of a steady block."""
     read_at: float
     samples: list[Sample | None]
 
