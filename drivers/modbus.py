@@ -148,20 +148,42 @@ class ModbusDriver(Driver):
             self._stats.record_cycle_start(loop.time() - schedule.deadline)
 
     async def _poll(self, blocks: Sequence[ReadBlock], link: ModbusLink) -> list[ReadBlock]:
-        """Read each block and publish its tags; returns the blocks to read next cycle (some split)."""
-        next_blocks: list[ReadBlock] = []
-        for block in blocks:
-            next_blocks.extend(await self._poll_block(block, link))
-        return next_blocks
+        """Read each block and publish its tags; returns the blocks to read next cycle (some split).
 
-    async def _poll_block(self, block: ReadBlock, link: ModbusLink) -> list[ReadBlock]:
-        async with link.lock.hold(POLL):
-            response = await link.read(block.table, block.start, block.count, block.unit)
-        if not response.isError():
+        A block whose words changed is decoded while the next block's request is in flight, so that
+        the device's turn and ours overlap (one request at a time on the connection, as ever).
+        """
+        next_blocks: list[ReadBlock] = []
+        changed: tuple[ReadBlock, ModbusPDU] | None = None
+        for block in blocks:
+            read = asyncio.ensure_future(self._read_block(block, link))
+            try:
+                if changed is not None:
+                    await asyncio.sleep(0)  # the request goes out before the decoding starts
+                    self._decode_block(*changed)
+                    changed = None
+                response = await read
+            finally:
+                if not read.done():  # cancelled (a stop) or failed while decoding: the read goes too
+                    read.cancel()
+            if response.isError():
+                next_blocks.extend(await self._refused(block, response, link))
+                continue
             if self._failing_blocks:
                 self._failing_blocks.discard(block.key)
-            self._publish_block(block, response)
-            return [block]
+            next_blocks.append(block)
+            if not self._settle_unchanged(block, response):
+                changed = (block, response)
+        if changed is not None:
+            self._decode_block(*changed)
+        return next_blocks
+
+    async def _read_block(self, block: ReadBlock, link: ModbusLink) -> ModbusPDU:
+        async with link.lock.hold(POLL):
+            return await link.read(block.table, block.start, block.count, block.unit)
+
+    async def _refused(self, block: ReadBlock, response: ModbusPDU, link: ModbusLink) -> list[ReadBlock]:
+        """An exception response: split the block where that may help, else mark its tags bad."""
         code = response.exception_code
         if splitting_may_help(code) and len(block.tags) > 1:
             # Keep the halves from now on: the good part of the block polls at full speed.
@@ -184,32 +206,51 @@ class ModbusDriver(Driver):
         read after a gap long enough for the runtime to have called its values stale, or after any bad
         sample of its tags, is decoded whole and stamped afresh: a recovery is never back in time.
         """
+        if not self._settle_unchanged(block, response):
+            self._decode_block(block, response)
+
+    def _settle_unchanged(self, block: ReadBlock, response: ModbusPDU) -> bool:
+        """Deal with a response that needs no decoding: short (its tags turn bad), or the very words
+        of the block's last read (only refreshed). False when it must be decoded."""
         data = response.bits if block.table.is_bit else response.registers
         if len(data) < block.count:
             self._stats.record_error(f"read {block}: short response ({len(data)} values)")
             self._mark_block_bad(block, Reason.DEVICE_FAILURE)
-            return
-        key = block.key
-        codec = self._codecs.get(key)
+            return True
+        last = self._last_reads.get(block.key)
+        if last is None or data != last.data:
+            return False
+        read_at = time.monotonic()
+        if read_at - last.read_at >= self._reuse_window(block):
+            return False
+        # The hot path of a steady plant: the very words of the last read, compared in C.
+        last.read_at = read_at
+        self._refresh_unchanged(self._codec(block), last, None)
+        return True
+
+    def _codec(self, block: ReadBlock) -> BlockCodec:
+        codec = self._codecs.get(block.key)
         if codec is None:
-            codec = self._codecs[key] = BlockCodec(block)
+            codec = self._codecs[block.key] = BlockCodec(block)
+        return codec
+
+    def _decode_block(self, block: ReadBlock, response: ModbusPDU) -> None:
+        """Decode and publish the tags whose words changed since the block's last read (all of them
+        after a long gap or without one), then vouch for the block."""
+        data = response.bits if block.table.is_bit else response.registers
+        key, codec = block.key, self._codec(block)
         now, read_at = time.time(), time.monotonic()
-        last = self._last_reads.get(key)
-        fresh = last is not None and read_at - last.read_at < self._reuse_window(block)
-        if fresh and last is not None and data == last.data:
-            # The hot path of a steady plant: the very words of the last read, compared in C.
-            last.read_at = read_at
-            self._refresh_unchanged(codec, last, None)
-            return
         words = codec.words_of(data)
-        if fresh and last is not None:
-            which: np.ndarray | None = codec.changed(words, last.words)
+        last = self._last_reads.get(key)
+        which: np.ndarray | None = None
+        if last is not None and read_at - last.read_at < self._reuse_window(block):
+            which = codec.changed(words, last.words)
         else:
-            which, last = None, BlockRead(words, data, read_at, [None] * len(codec.names))
+            last = BlockRead(words, data, read_at, [None] * len(codec.names))
         decoded = codec.decode(words, which)
         samples = Sample.many_good(decoded.values, now)
-        kept = last.samples
         if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
+            kept = last.samples
             for index, sample in zip(decoded.indices, samples, strict=True):
                 kept[index] = sample
         last.words, last.data, last.read_at = words, data, read_at

@@ -192,3 +192,11 @@ def test_float32_shortest_form_array_equals_the_scalar_one() -> None:
     small = plant[np.abs(plant) < 10_000]  # all below 10**5: the one-branch path
     for value, result in zip(small.astype(np.float64).tolist(), shortest_float32_array(small), strict=True):
         assert _same(result, shortest_float32(value)), value
+
+
+def test_the_benchmark_measures_the_block_work_of_both_sides() -> None:
+    from benchmarks import modbus
+
+    work = modbus._block_work(reads=2)
+    assert work["blocks"] == 12
+    assert work["ours_us_per_block"] > 0 and work["bare_decode_us_per_block"] > 0
