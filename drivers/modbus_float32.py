@@ -24,6 +24,35 @@ _DIGITS = np.arange(6, 10)  # the digit counts shortest_float32 tries, in its or
 _DIGITS_LESS_ONE = (_DIGITS - 1)[None, :]
 _LOW, _HIGH = 10.0 ** (_DIGITS - 1), 10.0**_DIGITS
 _TINY = float(np.finfo(np.float32).tiny)
+_COLUMNS = np.arange(len(_DIGITS))[None, :]
+
+
+def _plant_range(x32: np.ndarray) -> list[float] | None:
+    """The common case in fewer steps: every value normal with a magnitude in [1e-13, 1e5), so that
+    every power of ten is a multiplier (k >= 0) held exactly; None when a value is outside it.
+
+    Decimal rounding is symmetric, so the magnitudes are rounded and the signs put back after.
+    """
+    magnitude32 = np.abs(x32)
+    magnitude = magnitude32.astype(np.float64)
+    low, high = magnitude.min(), magnitude.max()
+    if not (low >= 1e-13 and high < 1e5):  # NaN fails both comparisons
+        return None
+    exponent = np.floor(np.log10(magnitude)).astype(np.int64)
+    power = _POWERS[_DIGITS_LESS_ONE - exponent[:, None]]
+    scaled = magnitude[:, None] * power
+    significand = np.rint(scaled)
+    unsure = (np.abs(scaled - significand) > 0.5 - _TIE_MARGIN) | (scaled < _LOW) | (scaled > _HIGH)
+    candidate = significand / power
+    match = (candidate.astype(np.float32) == magnitude32[:, None]) & ~unsure
+    first = match.argmax(axis=1)
+    rows = np.arange(len(magnitude))
+    decided = match[rows, first] & ~(unsure & (first[:, None] > _COLUMNS)).any(axis=1)
+    out = np.copysign(candidate[rows, first], x32.astype(np.float64)).tolist()
+    if not decided.all():
+        for index in np.flatnonzero(~decided).tolist():
+            out[index] = shortest_float32(float(x32[index]))
+    return out
 
 
 def shortest_float32_array(values: np.ndarray) -> list[float]:
@@ -33,7 +62,12 @@ def shortest_float32_array(values: np.ndarray) -> list[float]:
     same float32, unless a column before it could not be decided exactly (then the scalar way).
     """
     x32 = np.asarray(values, dtype=np.float32)
+    if len(x32) == 0:
+        return []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        common = _plant_range(x32)
+        if common is not None:
+            return common
         x = x32.astype(np.float64)
         magnitude = np.abs(x)
         normal = np.isfinite(x) & (magnitude >= _TINY)
