@@ -217,3 +217,17 @@ async def test_the_changes_feed_of_a_batch_follows_the_deadband_rule_sample_by_s
         assert seen[-len(expected) :] == expected
     finally:
         await runtime.stop()
+
+
+def test_samples_built_in_bulk_equal_those_built_one_by_one() -> None:
+    import dataclasses
+
+    import pytest
+
+    values = [1, 2.5, "text", True, None]
+    bulk = Sample.many_good(values, 7.0)
+    assert bulk == [Sample.good(v, 7.0) for v in values]
+    assert [hash(s) for s in bulk] == [hash(Sample.good(v, 7.0)) for v in values]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bulk[0].value = 2  # type: ignore[misc]
+    assert Sample.many_good([], 1.0) == []
