@@ -10,6 +10,7 @@ parallel is polled in parallel. The supervisor in ``drivers.base`` owns reconnec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -166,6 +167,8 @@ class ModbusDriver(Driver):
             finally:
                 if not read.done():  # cancelled (a stop) or failed while decoding: the read goes too
                     read.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await read  # ended before the link closes, so that no request outlives the scan
             if response.isError():
                 next_blocks.extend(await self._refused(block, response, link))
                 continue
