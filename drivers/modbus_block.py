@@ -121,17 +121,24 @@ class BlockCodec:
         self.starts = np.array([p.start - block.start for p in block.tags], dtype=np.intp)
         self.ends = self.starts + np.array([p.count for p in block.tags], dtype=np.intp)
         self.runs = _runs(block)
+        # Tags one after the other (no two sharing a word): each tag's verdict is one segment of a
+        # single reduceat (a gap's word counts for the tag before it: at worst one needless decode).
+        self._disjoint = bool(len(self.starts)) and bool(np.all(self.starts[1:] >= self.ends[:-1]))
+        self._first = int(self.starts[0]) if len(self.starts) else 0
 
     def words_of(self, data: Sequence[int] | Sequence[bool]) -> np.ndarray:
         """The block's part of a response (already checked to be long enough) as an array."""
-        if self.block.table.is_bit:
-            return np.array(data[: self.block.count], dtype=np.bool_)
-        return np.array(data[: self.block.count], dtype=np.uint16)
+        count = self.block.count
+        values = data if len(data) == count else data[:count]
+        return np.array(values, dtype=np.bool_ if self.block.table.is_bit else np.uint16)
 
     def changed(self, words: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """Per tag, whether any of its words differs from the previous read's."""
-        differs = np.concatenate(([0], np.cumsum(words != previous)))
-        return differs[self.ends] > differs[self.starts]
+        differs = words != previous
+        if self._disjoint:
+            return np.logical_or.reduceat(differs[self._first :], self.starts - self._first)
+        counts = np.concatenate(([0], np.cumsum(differs)))
+        return counts[self.ends] > counts[self.starts]
 
     def decode(self, words: np.ndarray, which: np.ndarray | None = None) -> DecodedTags:
         """The values of the tags ``which`` selects (all when None), with the failures."""

@@ -200,3 +200,27 @@ def test_the_benchmark_measures_the_block_work_of_both_sides() -> None:
     work = modbus._block_work(reads=2)
     assert work["blocks"] == 12
     assert work["ours_us_per_block"] > 0 and work["bare_decode_us_per_block"] > 0
+
+
+def test_disjoint_tags_are_judged_in_one_step_and_a_gap_costs_at_most_its_neighbour() -> None:
+    tags = [
+        TagDef("A", "plc", "hr:0", DataType.UINT16),
+        TagDef("B", "plc", "hr:1", DataType.FLOAT32),
+        TagDef("C", "plc", "hr:5", DataType.UINT16),
+        TagDef("D", "plc", "hr:6", DataType.INT32, link=ModbusTagLink(byte_order="CDAB")),
+    ]
+    (block,) = _blocks(tags, max_gap=4)
+    codec = BlockCodec(block)
+    before = [1] * block.count
+
+    def verdict(offset: int) -> list[str]:
+        after = list(before)
+        after[offset] += 1
+        changed = codec.changed(codec.words_of(after), codec.words_of(before))
+        return [block.tags[i].tag.name for i in np.flatnonzero(changed)]
+
+    assert verdict(0) == ["A"]
+    assert verdict(2) == ["B"], "the second word of a float32"
+    assert verdict(5) == ["C"]
+    assert verdict(7) == ["D"]
+    assert verdict(3) == ["B"], "a word between tags belongs to none: at most the tag before is decoded again"
