@@ -3,14 +3,19 @@ over four connections. Every server is a pymodbus server in its own process on 1
 client side is what is measured (and a server never competes with the client for one event loop).
 
 - ``throughput_changing``: the server changes every register and coil on every read, as a plant's
-  values do, so the driver decodes and publishes every tag on every read. Against it, in the same
-  run and alternately: a bare ``AsyncModbusTcpClient`` reading the same blocks (``bare_reads``) and
-  the same reads plus the decode a pymodbus user would write (``bare_reads_decode``: ``struct``
-  over each block's registers into one value per tag, coils as pymodbus returns them).
+  values do (registers step within 0x4000..0x43FF, so a float32 reads 2..512 as a plant's readings
+  do), so the driver decodes and publishes every tag on every read. Against it, in the same run and
+  alternately: a bare ``AsyncModbusTcpClient`` reading the same blocks (``bare_reads``) and the same
+  reads plus the decode a pymodbus user would write (``bare_reads_decode``: ``struct`` over each
+  block's registers into one value per tag, coils as pymodbus returns them). Beside each rate, this
+  process's user CPU time per block read: on a loaded machine the rates measure the machine, the CPU
+  ratio (``cpu_ratio_to_bare_reads_decode``, bare's CPU per block over ours) still the code.
 - ``throughput_static_superseded``: the same with values that never change (the earlier shape, kept
   beside it and labelled): the driver's unchanged-block shortcut then skips decoding, which flatters it.
 - ``throughput_two_tags_per_block``: the same blocks with only two tags each, which leaves the
   driver's per-request machinery alone.
+- ``block_work_changing``: one block's answer in this process without a socket, every value changed:
+  our decode, change detection and batch against the bare ``struct`` decode (CPU µs per block).
 - ``scan_1000``: 1,000 tags at 100 ms on one connection: cycles kept, overruns, p99 lateness of the
   cycle starts against their deadlines.
 - ``four_connections``: four drivers on four server processes against one, back to back; once with
@@ -23,12 +28,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import statistics
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import NamedTuple
 
 from pymodbus.client import AsyncModbusTcpClient
 
@@ -52,10 +60,13 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _servers(count: int, delay: float = 0.0, changing: bool = False) -> AsyncIterator[list[int]]:
+async def _servers(
+    count: int, delay: float = 0.0, changing: bool = False, registers: int = REGISTERS
+) -> AsyncIterator[list[int]]:
     """``count`` pymodbus servers, each in its own process; yields their ports.
 
     ``changing``: every register and coil a read covers changes before it is answered.
+    ``registers``: how many holding registers and coils each serves (from address 0).
     """
     ports = [_free_port() for _ in range(count)]
     processes = [
@@ -66,6 +77,7 @@ async def _servers(count: int, delay: float = 0.0, changing: bool = False) -> As
             str(port),
             str(delay),
             "changing" if changing else "static",
+            str(registers),
             stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -107,12 +119,17 @@ def _driver(port: int, tags: Sequence[TagDef], published: list[int]) -> ModbusDr
     def on_sample(_name: str, _sample: object) -> None:
         published[0] += 1
 
-    def on_refresh(names: Sequence[str]) -> None:
-        published[0] += len(names)
+    def on_samples(batch: Sequence[tuple[str, object]]) -> None:
+        published[0] += len(batch)
+
+    def on_refresh(_names: Sequence[str]) -> None:
+        pass
 
     settings = ModbusSettings("127.0.0.1", port, timeout=2.0)
     driver = ModbusDriver(f"plc:{port}", settings, tags, on_sample, lambda _s: None, Backoff())
-    driver.on_refresh = on_refresh  # as the runtime wires it: unchanged blocks only refresh freshness
+    # As the runtime wires it: a read's changed tags in one batch, then one refresh for the whole block.
+    driver.on_samples = on_samples
+    driver.on_refresh = on_refresh
     return driver
 
 
@@ -124,7 +141,21 @@ async def _wait_connected(drivers: Sequence[ModbusDriver]) -> None:
     raise RuntimeError("drivers did not connect")
 
 
-async def _driver_blocks_per_s(ports: Sequence[int], tags: Sequence[TagDef], seconds: float) -> float:
+def _user_cpu() -> float:
+    """This process's user CPU time (s): the kernel's share of a loopback send grows with the machine's
+    load (a send measured 0.1 to 1.6 ms), the code's own work does not."""
+    return os.times().user
+
+
+class Rate(NamedTuple):
+    """Blocks read per second, and this process's user CPU time per block read (µs): the second holds
+    its shape on a loaded machine, where the first measures the machine as much as the code."""
+
+    blocks_per_s: float
+    cpu_us_per_block: float
+
+
+async def _driver_blocks_per_s(ports: Sequence[int], tags: Sequence[TagDef], seconds: float) -> Rate:
     """Blocks per second read by one driver per port, each polling back to back."""
     published = [0]
     drivers = [_driver(port, tags, published) for port in ports]
@@ -133,12 +164,15 @@ async def _driver_blocks_per_s(ports: Sequence[int], tags: Sequence[TagDef], sec
     try:
         await _wait_connected(drivers)
         before = sum(int(d.diagnostics()["requests"]) for d in drivers)
+        cpu = _user_cpu()
         await asyncio.sleep(seconds)
+        cpu = _user_cpu() - cpu
         after = sum(int(d.diagnostics()["requests"]) for d in drivers)
     finally:
         for driver in drivers:
             await driver.stop()
-    return (after - before) / seconds
+    reads = after - before
+    return Rate(reads / seconds, cpu / max(1, reads) * 1e6)
 
 
 Block = tuple[bool, int, int]
@@ -162,7 +196,7 @@ def _decode(registers: list[int], layout: Layout) -> list[float | int]:
 
 async def _bare_blocks_per_s(
     port: int, blocks: Sequence[Block], seconds: float, layouts: Sequence[Layout] | None = None
-) -> float:
+) -> Rate:
     """Blocks per second read by a bare pymodbus client looping over the same blocks.
 
     With ``layouts``, each block is also decoded into one value per tag, kept as a user's table would.
@@ -172,6 +206,7 @@ async def _bare_blocks_per_s(
     loop = asyncio.get_running_loop()
     reads, end = 0, loop.time() + seconds
     latest: list[list[float | int] | list[bool]] = [[] for _ in blocks]
+    cpu = _user_cpu()
     try:
         while loop.time() < end:
             for index, (is_bit, start, count) in enumerate(blocks):
@@ -187,8 +222,9 @@ async def _bare_blocks_per_s(
                     )
                 reads += 1
     finally:
+        cpu = _user_cpu() - cpu
         client.close()
-    return reads / seconds
+    return Rate(reads / seconds, cpu / max(1, reads) * 1e6)
 
 
 def _one_tag_per_block(tags: Sequence[TagDef], blocks: Sequence[tuple[bool, int, int]]) -> list[TagDef]:
@@ -211,26 +247,41 @@ async def _throughput(sparse: bool = False, changing: bool = False) -> dict[str,
     layouts = _layouts(plan_blocks)
     if sparse:
         tags = _one_tag_per_block(tags, blocks)
-    ours, bare, decoded = [], [], []
+    ours: list[Rate] = []
+    bare: list[Rate] = []
+    decoded: list[Rate] = []
     async with _servers(1, changing=changing) as (port,):
         for _ in range(ROUNDS):  # alternating: load from another process hits a round, not a side
             ours.append(await _driver_blocks_per_s([port], tags, ROUND_S))
             bare.append(await _bare_blocks_per_s(port, blocks, ROUND_S))
             if not sparse:
                 decoded.append(await _bare_blocks_per_s(port, blocks, ROUND_S, layouts))
+    rate = _medians(ours)
     result: dict[str, float | int] = {
         "tags": len(tags),
         "blocks_per_cycle": len(blocks),
-        "ours_blocks_per_s": round(statistics.median(ours)),
-        "bare_reads_blocks_per_s": round(statistics.median(bare)),
-        "ratio_to_bare_reads": round(statistics.median(ours) / statistics.median(bare), 3),
+        "ours_blocks_per_s": round(rate.blocks_per_s),
+        "bare_reads_blocks_per_s": round(_medians(bare).blocks_per_s),
+        "ratio_to_bare_reads": round(rate.blocks_per_s / _medians(bare).blocks_per_s, 3),
+        "ours_cpu_us_per_block": round(rate.cpu_us_per_block, 1),
+        "bare_reads_cpu_us_per_block": round(_medians(bare).cpu_us_per_block, 1),
     }
     if decoded:
+        with_decode = _medians(decoded)
         result |= {
-            "bare_reads_decode_blocks_per_s": round(statistics.median(decoded)),
-            "ratio_to_bare_reads_decode": round(statistics.median(ours) / statistics.median(decoded), 3),
+            "bare_reads_decode_blocks_per_s": round(with_decode.blocks_per_s),
+            "ratio_to_bare_reads_decode": round(rate.blocks_per_s / with_decode.blocks_per_s, 3),
+            "bare_reads_decode_cpu_us_per_block": round(with_decode.cpu_us_per_block, 1),
+            "cpu_ratio_to_bare_reads_decode": round(with_decode.cpu_us_per_block / rate.cpu_us_per_block, 3),
         }
+    result["load_average_1min"] = round(os.getloadavg()[0], 2)
     return result
+
+
+def _medians(rates: Sequence[Rate]) -> Rate:
+    return Rate(
+        statistics.median(r.blocks_per_s for r in rates), statistics.median(r.cpu_us_per_block for r in rates)
+    )
 
 
 async def _scan_1000() -> dict[str, float | int]:
@@ -262,13 +313,73 @@ async def _scan_1000() -> dict[str, float | int]:
 async def _four_connections(delay: float) -> dict[str, float]:
     tags = _tags(1000, 0.001)
     async with _servers(4, delay) as ports:
-        one = await _driver_blocks_per_s(ports[:1], tags, ROUND_S)
-        four = await _driver_blocks_per_s(ports, tags, ROUND_S)
+        one = (await _driver_blocks_per_s(ports[:1], tags, ROUND_S)).blocks_per_s
+        four = (await _driver_blocks_per_s(ports, tags, ROUND_S)).blocks_per_s
     return {"one_blocks_per_s": round(one), "four_blocks_per_s": round(four), "ratio": round(four / one, 2)}
+
+
+class _Answer:
+    """A read's answer as the driver sees it (registers or bits), for the in-process measurement."""
+
+    def __init__(self, registers: list[int], bits: list[bool]) -> None:
+        self.registers, self.bits = registers, bits
+
+    def isError(self) -> bool:
+        """Never an exception response."""
+        return False
+
+
+def _block_work(reads: int = 20) -> dict[str, float | int]:
+    """The CPU cost of one block's answer on each side, in this process with no socket: our decode,
+    change detection and batch (every value changed) against the bare ``struct`` decode. The best of
+    three rounds, so that another process's load hits neither side's figure much."""
+    tags = _tags(1000, 1.0)
+    driver = ModbusDriver("work", ModbusSettings("127.0.0.1"), tags, lambda *_: None, lambda _s: None)
+    driver.on_samples = lambda _batch: None
+    driver.on_refresh = lambda _names: None
+    blocks = [b for g in driver.plan.groups for b in g.blocks]
+    layouts = _layouts(blocks)
+    answers = [
+        [
+            _Answer([], [(i + step) % 3 == 0 for i in range(b.count + 8)])
+            if b.table.is_bit
+            else _Answer([_plant_word(b.start + i + step) for i in range(b.count)], [])
+            for b in blocks
+        ]
+        for step in range(reads)
+    ]
+
+    def ours() -> None:
+        for round_answers in answers:
+            for block, answer in zip(blocks, round_answers, strict=True):
+                driver._publish_block(block, answer)  # type: ignore[arg-type]
+
+    def bare() -> None:
+        for round_answers in answers:
+            for block, answer, layout in zip(blocks, round_answers, layouts, strict=True):
+                _ = answer.bits[: block.count] if block.table.is_bit else _decode(answer.registers, layout)
+
+    def best(work: Callable[[], None]) -> float:
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            work()
+            times.append(time.process_time() - start)
+        return min(times) / (reads * len(blocks)) * 1e6
+
+    ours_us, bare_us = best(ours), best(bare)
+    return {
+        "blocks": len(blocks),
+        "ours_us_per_block": round(ours_us, 1),
+        "bare_decode_us_per_block": round(bare_us, 1),
+        "ours_extra_us_per_block": round(ours_us - bare_us, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 async def _all() -> dict[str, object]:
     return {
+        "block_work_changing": _block_work(),
         "throughput_changing": await _throughput(changing=True),
         "throughput_static_superseded": await _throughput(),
         "throughput_two_tags_per_block": await _throughput(sparse=True),
@@ -288,24 +399,35 @@ def run() -> dict[str, object]:
 # ---------------------------------------------------------------- the server process
 
 
+PLANT_WORDS = 0x4000
+"""Registers hold 0x4000..0x43FF: as a float32's high word that is a value between 2 and 512, the range
+of a plant's readings (registers stepping from 0, as before, made every float32 a subnormal near 1e-40);
+as a uint16, a count. Every read still changes every register."""
+
+
+def _plant_word(i: int) -> int:
+    return PLANT_WORDS + i % 0x400
+
+
 def _change_all(code: int, registers: list[int], first: int, count: int) -> None:
     """Change every value the read covers: coils (16 to a register) flip, registers step by one.
 
-    A register stays below 0x7F00 so that a float32's high word never makes an infinity or a NaN.
+    A register steps within 0x4000..0x43FF, so that a float32 stays a plant-like reading (never an
+    infinity or a NaN).
     """
     for i in range(max(0, first), min(len(registers), first + count)):
-        registers[i] = registers[i] ^ 0xFFFF if code in (1, 2) else (registers[i] + 1) % 0x7F00
+        registers[i] = registers[i] ^ 0xFFFF if code in (1, 2) else _plant_word(registers[i] + 1)
 
 
-async def _serve(port: int, delay: float, changing: bool) -> None:
+async def _serve(port: int, delay: float, changing: bool, registers: int = REGISTERS) -> None:
     from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
     from pymodbus.server import ModbusTcpServer
 
     logging.disable(logging.WARNING)  # pymodbus's deprecation notices are not results
     device = ModbusDeviceContext(
-        hr=ModbusSequentialDataBlock(1, [i % 65536 for i in range(REGISTERS)]),
+        hr=ModbusSequentialDataBlock(1, [_plant_word(i) for i in range(registers)]),
         ir=ModbusSequentialDataBlock(1, [0] * 16),
-        co=ModbusSequentialDataBlock(1, [bool(i % 3) for i in range(REGISTERS)]),
+        co=ModbusSequentialDataBlock(1, [bool(i % 3) for i in range(registers)]),
         di=ModbusSequentialDataBlock(1, [False] * 16),
     )
 
@@ -327,4 +449,5 @@ async def _serve(port: int, delay: float, changing: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "changing"))
+    _registers = int(sys.argv[4]) if len(sys.argv) > 4 else REGISTERS
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "changing", _registers))

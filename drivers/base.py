@@ -32,11 +32,16 @@ from hmi.model import (
 SampleSink = Callable[[str, Sample], None]
 """Receives (tag name, sample) on the runtime loop. Must not block or do IO."""
 
+BatchSink = Callable[[Sequence[tuple[str, Sample]]], None]
+"""Receives many (tag name, sample) pairs at once (a read block's), on the runtime loop; same rules."""
+
 StatusSink = Callable[[ConnectionStatus], None]
 """Receives every connection state change on the runtime loop."""
 
 RefreshSink = Callable[[Sequence[str]], None]
-"""Receives the names of tags read again with exactly the words of their last sample: fresh, unchanged."""
+"""Receives the names of every tag one successful read covered, after the samples of those that changed:
+all of them are fresh. A polling driver passes the same tuple for the same block on every read, so that a
+consumer can track freshness per block rather than per tag."""
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,8 @@ class Driver(abc.ABC):
         self._on_status = on_status
         self.on_refresh: RefreshSink | None = None
         """Set by a consumer that tracks freshness itself; without it, unchanged samples are re-sent."""
+        self.on_samples: BatchSink | None = None
+        """Set by a consumer that takes samples in batches; without it, each goes through ``on_sample``."""
         self._backoff = backoff or Backoff()
         self._task: asyncio.Task[None] | None = None
         self._status = ConnectionStatus(name, ConnectionState.STOPPED)
@@ -98,8 +105,8 @@ class Driver(abc.ABC):
     async def start(self) -> None:
         """Launch the supervisor task and return at once; values arrive through ``on_sample``."""
         if self._task is None:
-            for tag in self.tags:
-                self._on_sample(tag.name, Sample.bad(Reason.WAITING))
+            now = time.time()
+            self.publish_batch([(tag.name, Sample.bad(Reason.WAITING, ts=now)) for tag in self.tags])
             self._task = asyncio.create_task(self._supervise(), name=f"driver:{self.name}")
 
     async def stop(self) -> None:
@@ -139,10 +146,24 @@ class Driver(abc.ABC):
         """Hand one sample to the runtime."""
         self._on_sample(tag, sample)
 
+    def publish_batch(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        """Hand many samples to the runtime at once (through ``on_sample`` one by one without a batch sink).
+
+        Samples in a batch do not vouch for freshness by themselves: a polling driver reports every
+        read's tags through ``on_refresh`` as well (see ``RefreshSink``).
+        """
+        if self.on_samples is not None:
+            self.on_samples(batch)
+        else:
+            on_sample = self._on_sample
+            for name, sample in batch:
+                on_sample(name, sample)
+
     def _mark_all_bad(self, reason: Reason) -> None:
         now = time.time()
-        for tag in self.tags:
-            self._on_sample(tag.name, Sample.bad(self._bad_reason(tag, reason), ts=now))
+        self.publish_batch(
+            [(tag.name, Sample.bad(self._bad_reason(tag, reason), ts=now)) for tag in self.tags]
+        )
 
     def _bad_reason(self, tag: TagDef, reason: Reason) -> Reason:
         """The reason shown for ``tag`` when the link fails (a driver may keep a config error instead)."""

@@ -10,26 +10,28 @@ parallel is polled in parallel. The supervisor in ``drivers.base`` owns reconnec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from pymodbus.pdu import ModbusPDU
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
 from drivers.modbus_address import Table
+from drivers.modbus_block import BlockCodec, BlockRead
 from drivers.modbus_errors import LinkError, describe_exception, reason_for_exception, splitting_may_help
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_lock import POLL, WRITE
 from drivers.modbus_plan import ModbusPollPlan, PlannedTag, ReadBlock, block_of, plan_tag, split_block
 from drivers.modbus_schedule import DeadlineSchedule
 from drivers.modbus_stats import ModbusDiagnostics, RequestStats
-from drivers.modbus_write import decode_planned, encode_planned, readback_mismatch, send_write
+from drivers.modbus_write import encode_planned, readback_mismatch, send_write
 from drivers.settings import ModbusSettings, ModbusTagLink
 from drivers.tasks import cancel_and_wait
-from hmi.model import Quality, Reason, Sample, StalePolicy, TagDef, WriteError
+from hmi.model import Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +67,12 @@ class ModbusDriver(Driver):
         self._overruns = 0
         self._decode_errors = 0
         self._failing_blocks: set[tuple[int, Table, int, int]] = set()
-        # Per tag: the words of its last good read and the sample published for them. Unchanged words
-        # read again soon re-publish that very sample (stamped when the value was first seen, which is
-        # the sample the runtime keeps anyway): no decoding, no new object, every tag, every cycle.
-        # Any bad sample forgets it, and a block read after a gap long enough for the runtime to have
-        # called its values stale ignores it: a recovery is always stamped afresh, never back in time.
-        self._last_good: dict[str, tuple[Sequence[int], Sample]] = {}
-        # Whole blocks whose words did not change re-send their samples without a per-tag look.
-        self._block_samples: dict[tuple[int, Table, int, int], tuple[list, list[tuple[str, Sample]]]] = {}
-        self._block_names: dict[tuple[int, Table, int, int], tuple[str, ...]] = {}
-        self._block_read_at: dict[tuple[int, Table, int, int], float] = {}
+        # Per block: how its responses decode (built now for the plan's blocks, on first use for a block
+        # split off later or read back after a write) and what its last good read held.
+        self._codecs: dict[tuple[int, Table, int, int], BlockCodec] = {
+            block.key: BlockCodec(block) for group in self.plan.groups for block in group.blocks
+        }
+        self._last_reads: dict[tuple[int, Table, int, int], BlockRead] = {}
         for tag_name, reason in self.plan.rejected.items():
             log.error("%s: tag %s cannot be polled: %s", name, tag_name, reason)
 
@@ -151,20 +149,44 @@ class ModbusDriver(Driver):
             self._stats.record_cycle_start(loop.time() - schedule.deadline)
 
     async def _poll(self, blocks: Sequence[ReadBlock], link: ModbusLink) -> list[ReadBlock]:
-        """Read each block and publish its tags; returns the blocks to read next cycle (some split)."""
-        next_blocks: list[ReadBlock] = []
-        for block in blocks:
-            next_blocks.extend(await self._poll_block(block, link))
-        return next_blocks
+        """Read each block and publish its tags; returns the blocks to read next cycle (some split).
 
-    async def _poll_block(self, block: ReadBlock, link: ModbusLink) -> list[ReadBlock]:
-        async with link.lock.hold(POLL):
-            response = await link.read(block.table, block.start, block.count, block.unit)
-        if not response.isError():
+        A block whose words changed is decoded while the next block's request is in flight, so that
+        the device's turn and ours overlap (one request at a time on the connection, as ever).
+        """
+        next_blocks: list[ReadBlock] = []
+        changed: tuple[ReadBlock, ModbusPDU] | None = None
+        for block in blocks:
+            read = asyncio.ensure_future(self._read_block(block, link))
+            try:
+                if changed is not None:
+                    await asyncio.sleep(0)  # the request goes out before the decoding starts
+                    self._decode_block(*changed)
+                    changed = None
+                response = await read
+            finally:
+                if not read.done():  # cancelled (a stop) or failed while decoding: the read goes too
+                    read.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await read  # ended before the link closes, so that no request outlives the scan
+            if response.isError():
+                next_blocks.extend(await self._refused(block, response, link))
+                continue
             if self._failing_blocks:
                 self._failing_blocks.discard(block.key)
-            self._publish_block(block, response)
-            return [block]
+            next_blocks.append(block)
+            if not self._settle_unchanged(block, response):
+                changed = (block, response)
+        if changed is not None:
+            self._decode_block(*changed)
+        return next_blocks
+
+    async def _read_block(self, block: ReadBlock, link: ModbusLink) -> ModbusPDU:
+        async with link.lock.hold(POLL):
+            return await link.read(block.table, block.start, block.count, block.unit)
+
+    async def _refused(self, block: ReadBlock, response: ModbusPDU, link: ModbusLink) -> list[ReadBlock]:
+        """An exception response: split the block where that may help, else mark its tags bad."""
         code = response.exception_code
         if splitting_may_help(code) and len(block.tags) > 1:
             # Keep the halves from now on: the good part of the block polls at full speed.
@@ -180,70 +202,103 @@ class ModbusDriver(Driver):
         return [block]
 
     def _publish_block(self, block: ReadBlock, response: ModbusPDU) -> None:
+        """Publish the tags of a block whose words changed, as one batch, then vouch for the whole block.
+
+        Unchanged words read again soon keep the sample published for them (stamped when the value was
+        first seen, which is the sample the runtime keeps anyway): no decoding, no new object. A block
+        read after a gap long enough for the runtime to have called its values stale, or after any bad
+        sample of its tags, is decoded whole and stamped afresh: a recovery is never back in time.
+        """
+        if not self._settle_unchanged(block, response):
+            self._decode_block(block, response)
+
+    def _settle_unchanged(self, block: ReadBlock, response: ModbusPDU) -> bool:
+        """Deal with a response that needs no decoding: short (its tags turn bad), or the very words
+        of the block's last read (only refreshed). False when it must be decoded."""
         data = response.bits if block.table.is_bit else response.registers
         if len(data) < block.count:
             self._stats.record_error(f"read {block}: short response ({len(data)} values)")
             self._mark_block_bad(block, Reason.DEVICE_FAILURE)
-            return
-        now, read_at, key = time.time(), time.monotonic(), block.key
-        previous_read = self._block_read_at.get(key, -math.inf)
-        self._block_read_at[key] = read_at
-        reusable = read_at - previous_read < self._reuse_window(block)
-        last_good, publish, base = self._last_good, self._on_sample, block.start
-        if reusable:
-            cached = self._block_samples.get(key)
-            if cached is not None and cached[0] == data:
-                if self.on_refresh is not None:
-                    # The hot path of a steady plant: one call for the block instead of one per tag.
-                    self.on_refresh(self._block_names[key])
-                else:
-                    for name, sample in cached[1]:
-                        publish(name, sample)
-                return
-        fresh: list[tuple[str, Sample]] = []
-        # The hot path of a poll (every tag, every cycle): locals on purpose.
-        for planned in block.tags:
-            name = planned.tag.name
-            offset = planned.address.index - base
-            words = data[offset : offset + planned.count]
-            last = last_good.get(name) if reusable else None
-            if last is not None and last[0] == words:
-                publish(name, last[1])
-                fresh.append((name, last[1]))
-                continue
-            try:
-                sample = Sample(decode_planned(planned, words), Quality.GOOD, now)
-            except ValueError as exc:
-                self._decode_errors += 1
-                log.warning("%s: tag %s: %s", self.name, name, exc)
-                self.publish(name, Sample.bad(Reason.CONFIG_ERROR, ts=now))
-                fresh = []  # a block with a bad tag is never re-sent whole
-                continue
-            last_good[name] = (words, sample)
-            publish(name, sample)
-            fresh.append((name, sample))
-        if len(fresh) == len(block.tags):
-            self._block_samples[key] = (list(data), fresh)
-            self._block_names[key] = tuple(name for name, _ in fresh)
-        else:
-            self._block_samples.pop(key, None)
+            return True
+        last = self._last_reads.get(block.key)
+        if last is None or data != last.data:
+            return False
+        read_at = time.monotonic()
+        if read_at - last.read_at >= self._reuse_window(block):
+            return False
+        # The hot path of a steady plant: the very words of the last read, compared in C.
+        last.read_at = read_at
+        self._refresh_unchanged(self._codec(block), last, None)
+        return True
 
-    def publish(self, tag: str, sample: Sample) -> None:
-        """Hand one sample to the runtime; a bad one makes the next good read stamp a fresh sample."""
-        if not sample.is_good:
-            self._last_good.pop(tag, None)
-            self._block_samples.clear()  # rare: forget every whole-block shortcut rather than search them
-        super().publish(tag, sample)
+    def _codec(self, block: ReadBlock) -> BlockCodec:
+        codec = self._codecs.get(block.key)
+        if codec is None:
+            codec = self._codecs[block.key] = BlockCodec(block)
+        return codec
+
+    def _decode_block(self, block: ReadBlock, response: ModbusPDU) -> None:
+        """Decode and publish the tags whose words changed since the block's last read (all of them
+        after a long gap or without one), then vouch for the block."""
+        data = response.bits if block.table.is_bit else response.registers
+        key, codec = block.key, self._codec(block)
+        now, read_at = time.time(), time.monotonic()
+        words = codec.words_of(data)
+        last = self._last_reads.get(key)
+        which: np.ndarray | None = None
+        if last is not None and read_at - last.read_at < self._reuse_window(block):
+            which = codec.changed(words, last.words)
+        else:
+            last = BlockRead(words, data, read_at, [None] * len(codec.names))
+        decoded = codec.decode(words, which)
+        samples = Sample.many_good(decoded.values, now)
+        if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
+            kept = last.samples
+            for index, sample in zip(decoded.indices, samples, strict=True):
+                kept[index] = sample
+        last.words, last.data, last.read_at = words, data, read_at
+        self._last_reads[key] = last
+        if decoded.failures:
+            self._last_reads.pop(key, None)  # a block with a bad tag is decoded whole next time
+            self._report_failures(codec, decoded.failures, now)
+        if samples:
+            self.publish_batch(list(zip(decoded.names, samples, strict=True)))
+        if which is None:  # every tag was just published
+            if self.on_refresh is not None:
+                self.on_refresh(codec.names)
+        else:
+            self._refresh_unchanged(codec, last, which)
+
+    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: np.ndarray | None) -> None:
+        """Vouch for a block read: one refresh for all its tags, or (for a consumer without a refresh
+        sink) re-send the kept sample of each tag whose words did not change (``changed`` None: none
+        changed)."""
+        if self.on_refresh is not None:
+            self.on_refresh(codec.names)  # one call for the block instead of one per tag
+            return
+        names = codec.names
+        unchanged = range(len(names)) if changed is None else np.flatnonzero(~changed).tolist()
+        for index in unchanged:
+            sample = last.samples[index]
+            if sample is not None:
+                self._on_sample(names[index], sample)
+
+    def _report_failures(self, codec: BlockCodec, failures: list[tuple[int, str]], now: float) -> None:
+        bad = []
+        for index, message in failures:
+            self._decode_errors += 1
+            log.warning("%s: tag %s: %s", self.name, codec.names[index], message)
+            bad.append((codec.names[index], Sample.bad(Reason.CONFIG_ERROR, ts=now)))
+        self.publish_batch(bad)
 
     def _mark_all_bad(self, reason: Reason) -> None:
-        self._last_good.clear()
-        self._block_samples.clear()
+        self._last_reads.clear()
         super()._mark_all_bad(reason)
 
     def _mark_block_bad(self, block: ReadBlock, reason: Reason) -> None:
+        self._last_reads.pop(block.key, None)
         now = time.time()
-        for planned in block.tags:
-            self.publish(planned.tag.name, Sample.bad(reason, ts=now))
+        self.publish_batch([(planned.tag.name, Sample.bad(reason, ts=now)) for planned in block.tags])
 
     # ------------------------------------------------------------------ writing
 
@@ -335,4 +390,3 @@ class ModbusDriver(Driver):
             rejected_tags=len(self.plan.rejected),
             decode_errors=self._decode_errors,
         )
-

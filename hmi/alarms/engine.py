@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,13 @@ class AlarmEngine:
             except Exception:  # one broken alarm must never keep its neighbours on the tag from tripping
                 self.errors += 1
                 log.exception("alarm %s could not be evaluated on %s", status.name, tag)
+
+    def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
+        """Runtime batch listener: ``on_sample`` for each sample of a tag that has alarms."""
+        by_tag = self._by_tag
+        for tag, sample in batch:
+            if tag in by_tag:
+                self.on_sample(tag, sample)
 
     def set_message(self, name: str, message: str) -> None:
         """Give alarm ``name`` a new message text (the station words its own alarms once it knows why)."""

@@ -20,6 +20,7 @@ from drivers.base import Driver
 from drivers.registry import DriverContext
 from drivers.tasks import cancel_and_wait
 from hmi.core import acquisition
+from hmi.core.freshness import FreshnessTracker
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
@@ -27,6 +28,11 @@ from hmi.project.config import ConnectionConfig, Project
 
 SampleListener = Callable[[str, Sample], None]
 """Called on the runtime loop for every sample of its feed; must not block or do IO."""
+
+BatchListener = Callable[[Sequence[tuple[str, Sample]]], None]
+"""Called on the runtime loop with the (tag, sample) pairs of its feed, a driver's read at a time.
+
+Every listener of a feed gets the same list, so none may change it; same rules as a ``SampleListener``."""
 
 StatusListener = Callable[[ConnectionStatus], None]
 
@@ -82,9 +88,9 @@ class TagRuntime:
         self.values: dict[str, Sample] = {}
         self._add_values(self.tags)
         self.statuses: dict[str, ConnectionStatus] = {}
-        self._refreshed: dict[str, float] = {}
-        self._sample_listeners: list[SampleListener] = []
-        self._raw_listeners: list[SampleListener] = []
+        self._fresh = FreshnessTracker(self._stale_limit, self._polled_tag)
+        self._sample_listeners: list[BatchListener] = []
+        self._raw_listeners: list[BatchListener] = []
         self._status_listeners: list[StatusListener] = []
         self._drivers: dict[str, Driver] = {}
         self._sources: list[TagSource] = []
@@ -103,9 +109,26 @@ class TagRuntime:
     # -- consumers -------------------------------------------------------------
     def subscribe(self, listener: SampleListener, feed: Feed = Feed.CHANGES) -> Callable[[], None]:
         """Receive the samples of ``feed`` for every tag; returns the function that unsubscribes."""
+        return self.subscribe_batch(self._one_by_one(listener), feed)
+
+    def subscribe_batch(self, listener: BatchListener, feed: Feed = Feed.CHANGES) -> Callable[[], None]:
+        """Receive the samples of ``feed`` in batches (one call per driver read); returns the unsubscriber."""
         listeners = self._raw_listeners if feed is Feed.RAW else self._sample_listeners
         listeners.append(listener)
         return lambda: listeners.remove(listener)
+
+    def _one_by_one(self, listener: SampleListener) -> BatchListener:
+        """A batch listener calling ``listener`` per sample; a failure costs that sample only."""
+
+        def each(batch: Sequence[tuple[str, Sample]]) -> None:
+            for tag_name, sample in batch:
+                try:
+                    listener(tag_name, sample)
+                except Exception:  # one broken consumer must not starve the others
+                    self.listener_errors += 1
+                    log.exception("sample listener failed for %s", tag_name)
+
+        return each
 
     def subscribe_status(self, listener: StatusListener) -> Callable[[], None]:
         """Receive every connection state change; returns the function that unsubscribes."""
@@ -140,6 +163,7 @@ class TagRuntime:
             tags = [t for t in self.project.tags.values() if t.connection == name]
             driver = self._driver_factory(config, tags, self._on_sample, self._on_status, stale=self.stale)
             driver.on_refresh = self._on_driver_refresh
+            driver.on_samples = self._on_samples
             self._drivers[name] = driver
             self.statuses[name] = driver.status
             if driver.reports_every_scan:
@@ -171,54 +195,87 @@ class TagRuntime:
         return coerced
 
     # -- driver side -----------------------------------------------------------
+    def _stale_limit(self, tag_name: str) -> float:
+        return self.stale.limit(self.tags[tag_name].scan_period)
+
+    def _polled_tag(self, tag_name: str) -> bool:
+        return tag_name in self._polled
+
     def _on_driver_refresh(self, names: Sequence[str]) -> None:
-        """Tags read again, unchanged: only their freshness moves (a C-level update, no per-tag Python).
+        """Every tag of a read is fresh: one refresh time for the block, no per-tag work.
 
         A tag the watchdog called stale (after a stall of this loop, say) is good again: the read that
         found its words unchanged vouches for its value. Only then does a refresh cost per-tag work.
         """
-        now = time.monotonic()
-        self._refreshed.update(dict.fromkeys(names, now))
+        group = self._fresh.vouch(names, time.monotonic())
         if self._stale:
-            for name in self._stale.intersection(names):
-                self._stale.discard(name)
-                current = self.values[name]
-                fresh = Sample(current.value, Quality.GOOD, time.time())
-                self.values[name] = fresh
-                self._fan_out(name, fresh)
+            recovered = self._stale.intersection(group)
+            if recovered:
+                self._stale.difference_update(recovered)
+                now = time.time()
+                batch = []
+                for name in recovered:
+                    current = self.values[name]
+                    if current.quality is Quality.UNCERTAIN and current.reason is Reason.STALE:
+                        batch.append((name, Sample(current.value, Quality.GOOD, now)))
+                self._fan_out(batch)
 
     def _on_sample(self, tag_name: str, sample: Sample) -> None:
-        """A sample of a driver or a source: the raw feed gets it, the changes feed only past the deadband."""
-        tag = self.tags.get(tag_name)
-        if tag is None:
-            return
-        previous = self.values.get(tag_name)
-        if self._stale:
-            self._stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
-        if sample.quality is Quality.GOOD:
-            self._refreshed[tag_name] = time.monotonic()
-        elif sample.value is None and previous is not None and previous.value is not None:
-            # Keep the last known value beside the bad quality so a screen can show it as such.
-            sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
-        if self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
-            self._notify(self._raw_listeners, tag_name, sample)
-        if previous is not None and not _changed(tag, previous, sample):
-            return
-        self.values[tag_name] = sample
-        self._notify(self._sample_listeners, tag_name, sample)
+        """A sample of a driver or a source; a good one of a polled tag counts as its refresh."""
+        if sample.quality is Quality.GOOD and tag_name in self._polled:
+            self._fresh.touch(tag_name, time.monotonic())
+        self._on_samples(((tag_name, sample),))
 
-    def _fan_out(self, tag_name: str, sample: Sample) -> None:
-        """A change the runtime made itself (stale): both feeds get it."""
-        self._notify(self._raw_listeners, tag_name, sample)
-        self._notify(self._sample_listeners, tag_name, sample)
+    def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        """Samples of a driver or a source: the raw feed gets them all, the changes feed those past the
+        deadband (or with another quality), each feed as one batch."""
+        values, tags, stale = self.values, self.tags, self._stale
+        raw: list[tuple[str, Sample]] = []
+        changes: list[tuple[str, Sample]] = []
+        keep, change = raw.append, changes.append
+        good = Quality.GOOD
+        # The hot path (every changed tag of every read): locals on purpose, and the common case of a
+        # good sample after a good one decided without a call.
+        for tag_name, sample in batch:
+            previous = values.get(tag_name)
+            if previous is None:  # not a tag the runtime carries (every carried tag has a value)
+                continue
+            if stale:
+                stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
+            if sample.quality is not good and sample.value is None and previous.value is not None:
+                # Keep the last known value beside the bad quality so a screen can show it as such.
+                sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
+            keep((tag_name, sample))
+            if sample.quality is good and previous.quality is good and previous.reason is sample.reason:
+                if previous.value == sample.value:
+                    continue
+                tag = tags[tag_name]
+                if tag.deadband > 0 and not _changed(tag, previous, sample):
+                    continue
+            elif not _changed(tags[tag_name], previous, sample):
+                continue
+            values[tag_name] = sample
+            change((tag_name, sample))
+        if raw and self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
+            self._notify(self._raw_listeners, raw)
+        if changes:
+            self._notify(self._sample_listeners, changes)
 
-    def _notify(self, listeners: list[SampleListener], tag_name: str, sample: Sample) -> None:
+    def _fan_out(self, batch: list[tuple[str, Sample]]) -> None:
+        """Changes the runtime made itself (stale, recovered): the table and both feeds get them."""
+        if not batch:
+            return
+        self.values.update(batch)
+        self._notify(self._raw_listeners, batch)
+        self._notify(self._sample_listeners, batch)
+
+    def _notify(self, listeners: list[BatchListener], batch: list[tuple[str, Sample]]) -> None:
         for listener in list(listeners):
             try:
-                listener(tag_name, sample)
+                listener(batch)
             except Exception:  # one broken consumer must not starve the others
                 self.listener_errors += 1
-                log.exception("sample listener failed for %s", tag_name)
+                log.exception("sample listener failed for a batch of %d samples", len(batch))
 
     def _on_status(self, status: ConnectionStatus) -> None:
         self.statuses[status.name] = status
@@ -232,25 +289,36 @@ class TagRuntime:
     async def _watch_staleness(self) -> None:
         while True:
             await asyncio.sleep(0.5)
-            now = time.monotonic()
-            for name, sample in list(self.values.items()):
-                if sample.quality is not Quality.GOOD or name not in self._polled:
-                    continue
-                allowed = self.stale.limit(self.tags[name].scan_period)
-                if now - self._refreshed.get(name, now) > allowed:
-                    stale = sample.with_quality(Quality.UNCERTAIN, Reason.STALE)
-                    self.values[name] = stale
-                    self._stale.add(name)
-                    self._fan_out(name, stale)
+            self.check_staleness(time.monotonic())
+
+    def check_staleness(self, now: float) -> int:
+        """Downgrade the good polled values whose blocks (or own refreshes) are older than their limit.
+
+        Returns how many turned stale. The watchdog calls it every half second; the cost is one look
+        per read block, plus one per tag of a block that expired.
+        """
+        values, stale = self.values, self._stale
+        batch = []
+        for name in self._fresh.expired(now):
+            sample = values[name]
+            if sample.quality is Quality.GOOD:
+                batch.append((name, sample.with_quality(Quality.UNCERTAIN, Reason.STALE)))
+                stale.add(name)
+        self._fan_out(batch)
+        return len(batch)
 
 
 def _changed(tag: TagDef, old: Sample, new: Sample) -> bool:
     """True when ``new`` must fan out: quality or reason changed, or the value moved past the deadband."""
     if old.quality is not new.quality or old.reason is not new.reason:
         return True
+    if old.value == new.value:  # the common case of an unchanged value, whatever its type
+        return False
+    if tag.deadband <= 0:
+        return True
     if tag.type.is_numeric and _both_numbers(old.value, new.value):
         delta = abs(new.value - old.value)  # int - int stays exact: 2**60 + 1 differs from 2**60
-        return delta > tag.deadband if tag.deadband > 0 else delta != 0
+        return bool(delta > tag.deadband)
     return bool(new.value != old.value)
 
 

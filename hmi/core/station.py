@@ -160,8 +160,9 @@ class Station:
             self._run_without_history(error)
         else:
             self._store_open = True
-            self.runtime.subscribe(self.history.append)
-        self.runtime.subscribe(self.alarms.on_sample, Feed.RAW)  # trip points exact, whatever the deadband
+            self.runtime.subscribe_batch(self.history.extend)
+        # The raw feed: trip points exact, whatever the deadband.
+        self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
         if self._store_open and self.sync is not None:
