@@ -14,6 +14,7 @@ from typing import Any
 from hmi.model import TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbols import SymbolProps
+from hmi.project.rules_defs import RulesConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,8 @@ class Project:
     start_screen: str | None = None
     system_tags: dict[str, TagDef] = field(default_factory=dict)
     """The tags the station produces about itself (``SYSTEM.``...), apart from the engineer's ``tags``."""
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    """Derived tags and rules (their tags are among ``tags``, with ``source`` ``"rules"``)."""
 
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""

@@ -133,6 +133,8 @@ def parse(text: str, limits: Limits = LIMITS) -> tuple[Tree[Token] | None, list[
 def _offset(text: str, error: UnexpectedInput) -> int:
     position = getattr(error, "pos_in_stream", None)
     if isinstance(error, UnexpectedToken) and error.token is not None:
+        if error.token.type == "$END":
+            return len(text)
         position = getattr(error.token, "start_pos", position)
     if isinstance(error, UnexpectedEOF) or position is None:
         return len(text)
