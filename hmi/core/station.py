@@ -19,12 +19,15 @@ from typing import Any
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
+from hmi.core.commands import CommandPath
+from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
+from hmi.rules.journal import RuleJournal
 from hmi.store import Store, StoreLocked
 
 __all__ = ["DISK_FULL_ALARM", "HISTORY_UNAVAILABLE_ALARM", "RUNTIME_ERRORS_ALARM", "Station", "StoreLocked"]
@@ -104,6 +107,8 @@ class Station:
     alarms: AlarmEngine = field(init=False)
     journal: AlarmJournal = field(init=False)
     system_tags: SystemTags = field(init=False)
+    rules: RulesSource | None = field(init=False, default=None)
+    """Derived tags and rules (None when the project has none)."""
     history_error: str | None = field(init=False, default=None)
     """Why the store could not be opened (the station then runs without history); None when it did."""
 
@@ -120,10 +125,16 @@ class Station:
             retention=settings.retention,
             max_size=settings.max_size,
         )
-        self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
+        self.alarms = AlarmEngine(
+            {**self.project.alarms, **_system_alarms(self.history_path), **rule_fault_alarms(self.project)}
+        )
         self.journal = AlarmJournal(self.store.writer)
         self._store_open = False
         self._add_system_tags()
+        if self.project.rules:  # rules write through a command path of their own (actor: the rule)
+            journal = RuleJournal(self.store.writer)
+            self.rules = RulesSource(self.runtime, CommandPath(self.runtime, self.alarms), journal)
+            self.runtime.add_source(self.rules)
 
     def _add_system_tags(self) -> None:
         """The station's own state as tags, through the runtime like any other: history, alarms, screens."""

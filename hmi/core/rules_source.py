@@ -1,0 +1,86 @@
+"""The rules engine wired into the station: a tag source for its tags, the command path for its writes.
+
+``hmi.rules`` never imports the core: the station hands it a publish function (this source's), a
+write function (the command path, actor = the rule's name, origin = rule) and the rule journal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hmi.core.commands import CommandPath, Origin, WriteRequest
+from hmi.core.runtime import Feed, TagRuntime
+from hmi.core.tag_source import TagSource
+from hmi.model import Reason, Sample
+from hmi.project.config import AlarmDef, Project
+from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
+from hmi.rules.engine import RulesEngine
+from hmi.rules.events import RuleEvent, WriteOutcome
+from hmi.rules.journal import RuleJournal, acknowledgement
+
+
+def rule_fault_alarms(project: Project) -> dict[str, AlarmDef]:
+    """One alarm per rule, raised while the rule is in error or held by a bad input."""
+    return {
+        fault_alarm(name): AlarmDef(
+            name=fault_alarm(name),
+            tag=fault_tag(name),
+            type="hi",
+            limit=0.5,
+            priority="high",
+            message=f"Rule {name} is in error or held by a bad input (see the rules view)",
+        )
+        for name in project.rules.rules
+    }
+
+
+class RulesSource(TagSource):
+    """Runs the project's derived tags and rules on the runtime loop, fed by the raw feed."""
+
+    def __init__(self, runtime: TagRuntime, commands: CommandPath, journal: RuleJournal | None) -> None:
+        # The rules' tags are the project's own (the loader put them there), so none is added here.
+        super().__init__(RULES_SOURCE, [])
+        self._runtime = runtime
+        self._commands = commands
+        self.journal = journal
+        self.dropped_records = 0
+        self.engine = RulesEngine(
+            runtime.project.rules,
+            runtime.tags,
+            publish=self.publish,
+            write=self._write,
+            record=self._record,
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def _record(self, event: RuleEvent) -> None:
+        if self.journal is None or not self.journal.append(event):
+            self.dropped_records += 1
+
+    async def _write(self, tag: str, value: Any, actor: str) -> WriteOutcome:
+        request = WriteRequest(tag, value, actor, Origin.RULE, reason="rule action")
+        refused = self._commands.refusal(request)
+        if refused is not None:
+            return WriteOutcome(False, error=refused.error, refused=True)
+        result = await self._commands.write(request)
+        return WriteOutcome(result.ok, result.written, result.error)
+
+    def acknowledge(self, event_id: str, actor: str) -> None:
+        """Acknowledge maintenance event ``event_id`` (recorded in the rule journal)."""
+        self._record(acknowledgement(event_id, actor, time.time()))
+
+    async def _start(self) -> None:
+        self._unsubscribe = self._runtime.subscribe(self.engine.on_sample, Feed.RAW)
+        self.engine.start()
+
+    async def _stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        await self.engine.stop()
+        now = time.time()
+        for tag in self._runtime.project.tags.values():
+            if tag.source == RULES_SOURCE:
+                self.publish(tag.name, Sample.bad(Reason.NOT_CONNECTED, ts=now))
