@@ -86,12 +86,24 @@ class MovingAverage(Window):
     def __init__(self, span: Span) -> None:
         super().__init__(span)
         self._moments = _Moments()
+        self._removals = 0
 
     def _added(self, ts: float, value: float) -> None:
         self._moments.add(value)
 
     def _removed(self, ts: float, value: float) -> None:
         self._moments.remove(value)
+        self._removals += 1
+
+    def _evict(self) -> None:
+        super()._evict()
+        # Removal leaves rounding behind; rebuilding after as many removals as the window holds
+        # bounds that drift at O(1) amortised cost per sample.
+        if self._removals >= max(len(self.values), 32):
+            self._removals = 0
+            self._moments = _Moments()
+            for value in self.values:
+                self._moments.add(value)
 
     def value(self) -> float:
         """The mean; NotReady when the window is empty."""
@@ -134,6 +146,8 @@ class _Moments:
         self.m2 -= (x - self.mean) * (x - mean_without)
         self.mean = mean_without
         self.n -= 1
+        if self.n == 1:  # one sample has no spread, whatever rounding says
+            self.m2 = 0.0
 
     @property
     def std(self) -> float:
