@@ -23,7 +23,8 @@ tags:
   A: {connection: plc1, address: "hr:0", type: float32}
   B: {connection: plc1, address: "hr:2", type: float32}
   RUN: {connection: plc1, address: "co:0", type: bool}
-  SP: {connection: plc1, address: "hr:10", type: uint16, writable: true, rule_writable: true, limits: [0, 1500]}
+  SP: {connection: plc1, address: "hr:10", type: uint16, writable: true, rule_writable: true,
+       limits: [0, 1500]}
   D: {expr: "A * 2 + B", units: bar}
   E: {expr: "D + 1"}
   Q: {expr: "A / B"}

@@ -141,6 +141,8 @@ class Rule:
             return
         try:
             self._evaluate()
+        except _EvalFailure as error:
+            self.fail(str(error))
         except Exception as error:  # any failure stops this rule only
             self.fail(f"{type(error).__name__}: {error}")
 
