@@ -23,10 +23,9 @@ from typing import Any
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, Record, RuleStatus, WriteFn
-from hmi.rules.expr import Expression, TagType, WindowPool, compile_expression
+from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
-from hmi.rules.windows import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,14 @@ class _Derived:
     expression: Expression
     is_bool: bool
     last: Any = None
+    inputs: tuple[str, ...] = ()
+    fast: Any = None
+
+    def __post_init__(self) -> None:
+        self.fast = self.expression.fast
+
+
+_GOOD = Quality.GOOD
 
 
 def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
@@ -73,7 +80,9 @@ class RulesEngine:
         self.derived: dict[str, _Derived] = {}
         for name, definition in config.derived.items():
             expression = self._compile(definition.expr, types, f"derived tag {name!r}")
-            self.derived[name] = _Derived(name, expression, expression.kind is Kind.BOOL)
+            self.derived[name] = _Derived(
+                name, expression, expression.kind is Kind.BOOL, inputs=tuple(sorted(expression.inputs))
+            )
         self.rules: dict[str, Rule] = {}
         for name, rule in config.rules.items():
             when = self._compile(rule.when, types, f"rule {name!r}")
@@ -87,6 +96,7 @@ class RulesEngine:
                 rule, when, clear, writes, tags, self.inputs,
                 publish=publish, write=write, record=record, schedule=schedule, clock=clock,
             )  # fmt: skip
+        self._bools = frozenset(name for name, tag in tags.items() if tag.type is DataType.BOOL)
         self._plan()
 
     def _compile(self, text: str, types: Mapping[str, TagType], subject: str) -> Expression:
@@ -143,17 +153,24 @@ class RulesEngine:
         good = sample.quality is Quality.GOOD
         usable = isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value))
         if usable:
-            self.inputs.values[name] = bool(value) if self.tags[name].type is DataType.BOOL else float(value)
+            self.inputs.values[name] = bool(value) if name in self._bools else float(value)
         self.inputs.samples[name] = sample
         for window in self.pool.by_tag.get(name, ()):
             window.add(sample.ts, float(value) if usable else 0.0, good and usable)
 
     def _recompute(self, derived: _Derived) -> None:
-        expression = derived.expression
-        quality, cause, cause_sample = self.inputs.worst(expression.inputs)
-        ts = max(
-            (s.ts for n in expression.inputs if (s := self.inputs.samples.get(n)) is not None), default=0.0
-        )
+        # One pass over the inputs for the worst quality and the newest timestamp: this is the hot path.
+        samples = self.inputs.samples
+        quality, cause, cause_sample, ts = _GOOD, "", None, 0.0
+        for name in derived.inputs:
+            sample = samples.get(name)
+            if sample is None:
+                quality, cause, cause_sample = Quality.BAD, name, None
+                continue
+            if sample.ts > ts:
+                ts = sample.ts
+            if sample.quality is not _GOOD and sample.quality < quality:
+                quality, cause, cause_sample = sample.quality, name, sample
         ts = ts or time.time()
         if quality is Quality.BAD:
             reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
@@ -161,15 +178,23 @@ class RulesEngine:
             self._causes[derived.name] = f"{cause}: {reason.value or 'bad'}"
         else:
             sample = self._evaluate(derived, quality, ts, cause, cause_sample)
-        self._take(derived.name, sample)
-        self._publish(derived.name, sample)
+        name = derived.name
+        if sample.value is not None:
+            self.inputs.values[name] = sample.value
+        samples[name] = sample
+        windows = self.pool.by_tag.get(name)
+        if windows:
+            good = sample.quality is _GOOD and sample.value is not None
+            for window in windows:
+                window.add(ts, float(sample.value) if sample.value is not None else 0.0, good)
+        self._publish(name, sample)
 
     def _evaluate(
         self, derived: _Derived, quality: Quality, ts: float, cause: str, cause_sample: Sample | None
     ) -> Sample:
         try:
-            value = derived.expression.evaluate(self.inputs.values)
-        except NotReady:
+            value = derived.fast(self.inputs.values)
+        except NOT_READY:
             self._causes[derived.name] = "waiting for its inputs' windows"
             return Sample(derived.last, Quality.UNCERTAIN, ts, Reason.WAITING)
         except EVAL_ERRORS as error:

@@ -91,8 +91,16 @@ class Expression:
     kind: Kind
     units: str
     inputs: frozenset[str]
-    evaluate: Evaluate
+    fast: Evaluate
+    """The closure tree itself: raises KeyError (not NotReady) for a tag without a value (see NOT_READY)."""
     windows: list[tuple[str, Any]] = field(default_factory=list)
+
+    def evaluate(self, env: Env) -> Any:
+        """The value for ``env``; NotReady while a window or a tag has no value yet."""
+        try:
+            return self.fast(env)
+        except KeyError:
+            raise NotReady from None
 
 
 @dataclass(slots=True)
@@ -102,6 +110,7 @@ class _Node:
     units: str = ""
     literal: float | bool | None = None
     literal_units: str | None = None  # the suffix as written, for a literal
+    tag: str | None = None  # a plain tag read, inlined by the operators around it
 
 
 def _bad() -> _Node:
@@ -272,7 +281,7 @@ class _Compiler:
         if known.kind is None:
             return self.error(token, f"tag {name!r} is a string tag; expressions use numbers and bools")
         self.inputs.add(name)
-        return _Node(_reader(name), known.kind, known.units)
+        return _Node(_reader(name), known.kind, known.units, tag=name)
 
     # -- operators -----------------------------------------------------------------
 
@@ -319,8 +328,7 @@ class _Compiler:
             if not self._same_units(left, right, op_token, symbol):
                 return _bad()
             units = left.units or right.units
-        lf, rf, op = left.fn, right.fn, _ARITHMETIC[symbol]
-        return _Node(lambda env: op(lf(env), rf(env)), Kind.NUMBER, units)
+        return _Node(_binary(_ARITHMETIC[symbol], left, right), Kind.NUMBER, units)
 
     def _compare(self, tree: Tree[Token]) -> _Node:
         left_tree, op_token, right_tree = tree.children
@@ -336,8 +344,7 @@ class _Compiler:
             return self.error(op_token, f"type error: '{symbol}' needs numbers, not bools")
         if not self._same_units(left, right, op_token, symbol):
             return _bad()
-        lf, rf, op = left.fn, right.fn, _COMPARISONS[symbol]
-        return _Node(lambda env: op(lf(env), rf(env)), Kind.BOOL)
+        return _Node(_binary(_COMPARISONS[symbol], left, right), Kind.BOOL)
 
     def _conditional(self, tree: Tree[Token]) -> _Node:
         condition, then, otherwise = (self.node(child) for child in _trees(tree))
@@ -384,10 +391,17 @@ class _Compiler:
         fns = tuple(node.fn for node in nodes)
         call = function.call
         units = nodes[0].units
+        # The common arities without a generator: a call costs what its arguments cost.
         if count == 1:
             (only,) = fns
             return _Node(lambda env: call(only(env)), Kind.NUMBER, units)
-        return _Node(lambda env: call(*(fn(env) for fn in fns)), Kind.NUMBER, units)
+        if count == 2:
+            a, b = fns
+            return _Node(lambda env: call(a(env), b(env)), Kind.NUMBER, units)
+        if count == 3:
+            a, b, c = fns
+            return _Node(lambda env: call(a(env), b(env), c(env)), Kind.NUMBER, units)
+        return _Node(lambda env: call(*[fn(env) for fn in fns]), Kind.NUMBER, units)
 
     def _window_call(self, name_token: Token, function: WindowFunction, args: list[Tree[Token]]) -> _Node:
         name = function.name
@@ -463,6 +477,43 @@ _RESULT_UNITS["time_in_state"] = "s"
 
 def _constant(value: Any) -> Evaluate:
     return lambda _env: value
+
+
+def _binary(op: Callable[[Any, Any], Any], left: _Node, right: _Node) -> Evaluate:
+    """``op(left, right)`` with constants and plain tag reads inlined (no closure call for them).
+
+    An inlined read raises KeyError for a tag without a value; ``NOT_READY`` catches both.
+    """
+    lc, rc = left.literal is not None and left.tag is None, right.literal is not None and right.tag is None
+    lt, rt = left.tag, right.tag
+    lf, rf = left.fn, right.fn
+    if lc and rc:
+        constant = op(left.literal, right.literal) if op not in (operator.truediv, _power) else None
+        if constant is not None:
+            return _constant(constant)
+    if lt is not None and rc:
+        value = right.literal
+        return lambda env: op(env[lt], value)
+    if lc and rt is not None:
+        value = left.literal
+        return lambda env: op(value, env[rt])
+    if lt is not None and rt is not None:
+        return lambda env: op(env[lt], env[rt])
+    if lt is not None:
+        return lambda env: op(env[lt], rf(env))
+    if rt is not None:
+        return lambda env: op(lf(env), env[rt])
+    if rc:
+        value = right.literal
+        return lambda env: op(lf(env), value)
+    if lc:
+        value = left.literal
+        return lambda env: op(value, rf(env))
+    return lambda env: op(lf(env), rf(env))
+
+
+NOT_READY = (NotReady, KeyError)
+"""What an evaluation raises while a window or a tag has no value yet."""
 
 
 def _reader(name: str) -> Evaluate:

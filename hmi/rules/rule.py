@@ -17,8 +17,7 @@ from typing import Any
 from hmi.model import DataType, Quality, Sample, TagDef
 from hmi.project.rules_defs import LogAction, RaiseAction, RuleDef, SetAction, WriteAction, fault_tag
 from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn
-from hmi.rules.expr import Expression
-from hmi.rules.windows import NotReady
+from hmi.rules.expr import NOT_READY, Expression
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +103,8 @@ class Rule:
             if isinstance(action, WriteAction)
         ]
         self.condition_inputs = when.inputs | (clear.inputs if clear is not None else frozenset())
+        self._condition_order = tuple(sorted(self.condition_inputs))
+        self._when = when.fast
         self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
             step.action.tag for step in self.steps
         }
@@ -137,25 +138,47 @@ class Rule:
 
     def evaluate(self) -> None:
         """Re-judge the condition after an input changed; never raises."""
-        if self.state in _STOPPED:
+        state = self.state
+        if state in _STOPPED:
             return
+        # The hot path of the engine: the common case (all inputs good, armed, condition false) is
+        # one pass over the inputs and one call of the closure tree.
+        samples = self.inputs.samples
+        for name in self._condition_order:
+            sample = samples.get(name)
+            if sample is None or sample.quality is not _GOOD:
+                self._guarded(self._hold_worst)
+                return
+        if self.held_by:
+            self._guarded(self._release)
         try:
-            self._evaluate()
+            condition = bool(self._when(self.inputs.values))
+        except NOT_READY:  # a window still filling judges nothing yet
+            condition = False
+        except Exception as error:
+            self.fail(f"{self.when.text!r}: {type(error).__name__}: {error}")
+            return
+        if state is RuleState.ARMED and not condition:
+            return
+        self._guarded(lambda: self._step(state, condition))
+
+    def _guarded(self, action: Callable[[], None]) -> None:
+        try:
+            action()
         except _EvalFailure as error:
             self.fail(str(error))
         except Exception as error:  # any failure stops this rule only
             self.fail(f"{type(error).__name__}: {error}")
 
-    def _evaluate(self) -> None:
-        quality, cause, sample = self.inputs.worst(self.condition_inputs)
-        if quality is not Quality.GOOD:
-            self._hold(cause, sample)
-            return
-        if self.held_by:
-            self.held_by = ""
-            self._set_fault(False)
-        condition = self._judge(self.when)
-        state = self.state
+    def _hold_worst(self) -> None:
+        _quality, cause, sample = self.inputs.worst(self.condition_inputs)
+        self._hold(cause, sample)
+
+    def _release(self) -> None:
+        self.held_by = ""
+        self._set_fault(False)
+
+    def _step(self, state: RuleState, condition: bool) -> None:
         if state is RuleState.ARMED and condition:
             if self.definition.for_ > 0:
                 self.state = RuleState.PENDING
@@ -174,8 +197,8 @@ class Rule:
 
     def _judge(self, expression: Expression) -> bool:
         try:
-            return bool(expression.evaluate(self.inputs.values))
-        except NotReady:  # a window still filling judges nothing yet
+            return bool(expression.fast(self.inputs.values))
+        except NOT_READY:  # a window still filling judges nothing yet
             return False
         except EVAL_ERRORS as error:
             raise _EvalFailure(f"{expression.text!r}: {type(error).__name__}: {error}") from error
@@ -277,8 +300,8 @@ class Rule:
         if quality is not Quality.GOOD:  # a bad or uncertain input never drives a write
             return
         try:
-            target = float(step.value.evaluate(self.inputs.values))
-        except NotReady:
+            target = float(step.value.fast(self.inputs.values))
+        except NOT_READY:
             return
         except EVAL_ERRORS as error:
             raise _EvalFailure(f"{step.value.text!r}: {type(error).__name__}: {error}") from error
@@ -389,6 +412,7 @@ class Rule:
 
 
 _STOPPED = (RuleState.DISABLED, RuleState.ERROR)
+_GOOD = Quality.GOOD
 
 
 class _EvalFailure(Exception):
