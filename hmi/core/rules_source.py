@@ -6,19 +6,28 @@ write function (the command path, actor = the rule's name, origin = rule) and th
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hmi.core.commands import CommandPath, Origin, WriteRequest
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.tag_source import TagSource
-from hmi.model import Reason, Sample
+from hmi.historian.reader import HistoryReader
+from hmi.model import Quality, Reason, Sample
 from hmi.project.config import AlarmDef, Project
 from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
 from hmi.rules.engine import RulesEngine
 from hmi.rules.events import RuleEvent, WriteOutcome
 from hmi.rules.journal import RuleJournal, acknowledgement
+
+log = logging.getLogger(__name__)
+
+SEED_ROWS = 100_000
+"""The most history rows read per tag to seed its windows at start."""
 
 
 def rule_fault_alarms(project: Project) -> dict[str, AlarmDef]:
@@ -39,7 +48,13 @@ def rule_fault_alarms(project: Project) -> dict[str, AlarmDef]:
 class RulesSource(TagSource):
     """Runs the project's derived tags and rules on the runtime loop, fed by the raw feed."""
 
-    def __init__(self, runtime: TagRuntime, commands: CommandPath, journal: RuleJournal | None) -> None:
+    def __init__(
+        self,
+        runtime: TagRuntime,
+        commands: CommandPath,
+        journal: RuleJournal | None,
+        history: Callable[[], Path | None] = lambda: None,
+    ) -> None:
         # The rules' tags are the project's own (the loader put them there), so none is added here.
         super().__init__(RULES_SOURCE, [])
         self._runtime = runtime
@@ -54,6 +69,8 @@ class RulesSource(TagSource):
             record=self._record,
         )
         self._unsubscribe: Callable[[], None] | None = None
+        self._history = history
+        self.seeded_rows = 0
 
     def _record(self, event: RuleEvent) -> None:
         if self.journal is None or not self.journal.append(event):
@@ -72,8 +89,30 @@ class RulesSource(TagSource):
         self._record(acknowledgement(event_id, actor, time.time()))
 
     async def _start(self) -> None:
+        path = self._history()
+        if path is not None:  # before the raw feed: history first, then live samples, in time order
+            try:
+                self.seeded_rows = await asyncio.to_thread(self._seed, path, time.time())
+            except Exception:  # a store that cannot be read must not keep the rules from running
+                log.exception("rules: windows not seeded from history %s", path)
         self._unsubscribe = self._runtime.subscribe(self.engine.on_sample, Feed.RAW)
         self.engine.start()
+
+    def _seed(self, path: Path, now: float) -> int:
+        """Read each windowed tag's recent history (off the loop) and feed it to the engine."""
+        periods = {name: tag.scan_period for name, tag in self._runtime.tags.items()}
+        horizons = self.engine.seed_horizons(now, periods)
+        if not horizons or not path.exists():
+            return 0
+        reader = HistoryReader(path)
+        rows_by_tag = {}
+        try:
+            for tag, seconds in horizons.items():
+                rows = reader.range(tag, now - seconds, now, limit=SEED_ROWS)
+                rows_by_tag[tag] = [(row.ts, row.value, row.quality is Quality.GOOD) for row in rows]
+        finally:
+            reader.close()
+        return sum(self.engine.seed(tag, rows) for tag, rows in rows_by_tag.items())
 
     async def _stop(self) -> None:
         if self._unsubscribe is not None:

@@ -133,7 +133,8 @@ class Station:
         self._add_system_tags()
         if self.project.rules:  # rules write through a command path of their own (actor: the rule)
             journal = RuleJournal(self.store.writer)
-            self.rules = RulesSource(self.runtime, CommandPath(self.runtime, self.alarms), journal)
+            commands = CommandPath(self.runtime, self.alarms)
+            self.rules = RulesSource(self.runtime, commands, journal, self._readable_history)
             self.runtime.add_source(self.rules)
 
     def _add_system_tags(self) -> None:
@@ -147,6 +148,10 @@ class Station:
             runtime_errors=lambda: self.runtime.listener_errors + self.alarms.errors,
         )
         self.runtime.add_source(self.system_tags)
+
+    def _readable_history(self) -> Path | None:
+        """The store's file once it is open (the rules seed their windows from it), else None."""
+        return self.history_path if self._store_open else None
 
     def _history_stats(self) -> dict[str, Any]:
         # Looked up at each check, not bound once: whichever writer the station runs is the one reported.

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from hmi.rules.events import Publish, Record, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
+from hmi.rules.windows import Ewma, Integral, Window
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,37 @@ class RulesEngine:
         log.warning("derived tag %s: %s", derived.name, why)
         return Sample(derived.last, Quality.BAD, ts, Reason.CONFIG_ERROR)
 
+    # -- seeding from history -----------------------------------------------------------
+
+    def seed_horizons(self, now: float, scan_periods: Mapping[str, float]) -> dict[str, float]:
+        """How far back, in seconds, the history of each windowed tag should be read at start.
+
+        Sliding windows and EWMAs by time want their span; by count, the count times three scan
+        periods of the tag; a totaliser with a reset wants its current period. Counters, time in
+        state and anomaly baselines start afresh (a baseline relearned from recent history would
+        learn a drift as normal).
+        """
+        horizons: dict[str, float] = {}
+        for tag, windows in self.pool.by_tag.items():
+            for window in windows:
+                seconds = _horizon(window, now, scan_periods.get(tag, 1.0))
+                if seconds > 0:
+                    horizons[tag] = max(horizons.get(tag, 0.0), seconds)
+        return horizons
+
+    def seed(self, tag: str, rows: Iterable[tuple[float, Any, bool]]) -> int:
+        """Feed ``(ts, value, good)`` rows of ``tag``'s history, oldest first, to the windows that
+        want history (before any live sample); returns how many rows were fed."""
+        fed = 0
+        targets = [w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w)]
+        for ts, value, good in rows:
+            usable = isinstance(value, int | float)
+            number = float(value) if usable else 0.0
+            for window in targets:
+                window.add(ts, number, good and usable and not math.isnan(number))
+            fed += 1
+        return fed
+
     # -- the view ----------------------------------------------------------------------
 
     def cause(self, name: str) -> str:
@@ -239,6 +271,20 @@ class RulesEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _wants_history(window: Any) -> bool:
+    return isinstance(window, Window | Ewma) or (isinstance(window, Integral) and bool(window.reset))
+
+
+def _horizon(window: Any, now: float, scan_period: float) -> float:
+    """Seconds of history ``window`` wants at start (0: none; see ``seed_horizons``)."""
+    if isinstance(window, Integral):
+        return now - math.floor(now / window.reset) * window.reset if window.reset else 0.0
+    if isinstance(window, Window | Ewma):
+        span = window.span
+        return span.seconds if not span.by_count else span.count * 3 * max(scan_period, 0.1)
+    return 0.0
 
 
 def _tag_type(tag: TagDef) -> TagType:
