@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +24,21 @@ from hmi.model import Quality, Reason, Sample
 from hmi.project.config import AlarmDef, Project
 from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
 from hmi.rules.engine import RulesEngine
-from hmi.rules.events import RuleEvent, WriteOutcome
-from hmi.rules.journal import RuleJournal, acknowledgement
+from hmi.rules.events import RuleEvent, RuleStatus, WriteOutcome
+from hmi.rules.journal import RuleJournal, acknowledgement, maintenance_events
 
 log = logging.getLogger(__name__)
 
 SEED_ROWS = 100_000
 """The most history rows read per tag to seed its windows at start."""
+
+
+@dataclass(frozen=True, slots=True)
+class RulesSnapshot:
+    """What the rules view shows: every rule's status and the newest maintenance events."""
+
+    rules: list[RuleStatus]
+    maintenance: list[dict[str, Any]]
 
 
 def rule_fault_alarms(project: Project) -> dict[str, AlarmDef]:
@@ -88,6 +99,13 @@ class RulesSource(TagSource):
         """Acknowledge maintenance event ``event_id`` (recorded in the rule journal)."""
         self._record(acknowledgement(event_id, actor, time.time()))
 
+    async def snapshot(self, limit: int = 200) -> RulesSnapshot:
+        """The rules' states (taken on the loop) and the maintenance list (read off the loop)."""
+        statuses = self.engine.statuses()
+        path = self._history()
+        maintenance = await asyncio.to_thread(_read_maintenance, path, limit) if path is not None else []
+        return RulesSnapshot(statuses, maintenance)
+
     async def _start(self) -> None:
         path = self._history()
         if path is not None:  # before the raw feed: history first, then live samples, in time order
@@ -123,3 +141,13 @@ class RulesSource(TagSource):
         for tag in self._runtime.project.tags.values():
             if tag.source == RULES_SOURCE:
                 self.publish(tag.name, Sample.bad(Reason.NOT_CONNECTED, ts=now))
+
+
+def _read_maintenance(path: Path, limit: int) -> list[dict[str, Any]]:
+    """The newest maintenance events in the store (its own read connection; the table may not exist yet)."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)) as conn:
+            return maintenance_events(conn, limit)
+    except sqlite3.Error as error:
+        log.debug("maintenance list not read: %s", error)
+        return []
