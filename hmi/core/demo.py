@@ -13,6 +13,9 @@ from hmi.core.resources import demo_project_dir
 from hmi.project.config import Project
 from hmi.project.loader import load_project
 
+BEARING_WEAR_AFTER = 600.0
+"""Plant seconds into a demo run after which the pump's bearing starts to wear (a long run shows it)."""
+
 
 def default_data_dir() -> Path:
     """Per-user folder for the demo's history, so trends have a past on the next start."""

@@ -253,6 +253,10 @@ class MainWindow(QMainWindow):
             self.cut_modbus.setCheckable(True)
             self.cut_modbus.toggled.connect(self._toggle_plant_modbus)
             demo_menu.addAction(self.cut_modbus)
+            self.bearing_wear = QAction("Wear out the pump's bearing", self)
+            self.bearing_wear.setCheckable(True)
+            self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
+            demo_menu.addAction(self.bearing_wear)
 
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.

@@ -79,9 +79,9 @@ class GuiSession:
     async def _start_station(self) -> None:
         project = self.project
         if self.plant_thread is not None and self.demo_data_dir is not None:
-            from hmi.core.demo import DemoPlant, demo_project
+            from hmi.core.demo import BEARING_WEAR_AFTER, DemoPlant, demo_project
 
-            self.plant = DemoPlant()
+            self.plant = DemoPlant(wear_after=BEARING_WEAR_AFTER)
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
@@ -173,6 +173,12 @@ class GuiSession:
         # On the runtime loop: the rules engine lives there.
         if self.station is not None and self.station.rules is not None:
             action(self.station.rules)
+
+    def set_bearing_wear(self, wearing: bool) -> concurrent.futures.Future[None] | None:
+        """Demo only: the pump's bearing starts wearing out, or a new one is fitted."""
+        if self.plant is None or self.plant_thread is None:
+            return None
+        return self.plant_thread.submit(self.plant.set_bearing_wear(wearing))
 
     # -- shutdown ----------------------------------------------------------------------
     def stop(self) -> None:
