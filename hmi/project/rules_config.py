@@ -143,21 +143,24 @@ def split_rules(document: YamlDocument | None) -> tuple[YamlDocument | None, Rul
 
 @dataclass(frozen=True, slots=True)
 class ExpressionError(ProjectError):
-    """A problem in an expression: at a column too, shown with the expression and a caret."""
+    """A problem in an expression: at a column too; ``excerpt`` shows the expression with a caret."""
 
     column: int = 0
     text: str = ""
     offset: int = 0
 
     def __str__(self) -> str:
-        head = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # One line, like every other error: tools read ``file:line: message`` lines.
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+    def excerpt(self) -> str:
+        """The expression and a caret under the offending place (two lines, for people)."""
         shown = self.text.replace("\n", " ")
+        offset = self.offset
         if len(shown) > 200:  # a long expression: show the part around the caret
-            start = max(0, self.offset - 100)
-            shown, offset = shown[start : start + 200], self.offset - start
-        else:
-            offset = self.offset
-        return f"{head}\n    {shown}\n    {' ' * offset}^"
+            start = max(0, offset - 100)
+            shown, offset = shown[start : start + 200], offset - start
+        return f"    {shown}\n    {' ' * offset}^"
 
 
 def check_rules(
