@@ -54,8 +54,8 @@ def test_the_view_shows_states_toggles_rules_and_acknowledges_events(qtbot):
     assert view.rule_cell("broken", "Held by / last error") == ERROR
     assert view.rule_cell("held", "State") == "held"
     assert view.summary.text() == "1 not acknowledged"
-    assert view.events.item(1, 4).text().startswith("op ")
-    view.rules.item(1, 5).setCheckState(Qt.CheckState.Unchecked)  # the operator disables "broken"
+    assert view.events.item(1, 3).text().startswith("op ")
+    view.rules.item(1, 2).setCheckState(Qt.CheckState.Unchecked)  # the operator disables "broken"
     assert toggled == [("broken", False)]
     view.events.selectRow(0)
     view.acknowledge_selected()

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 1000
-RULE_COLUMNS = ("Rule", "State", "Fired", "Last fired", "Held by / last error", "Enabled")
-EVENT_COLUMNS = ("Time", "Rule", "Priority", "Message", "Acknowledged")
+RULE_COLUMNS = ("Rule", "State", "Enabled", "Fired", "Last fired", "Held by / last error")
+EVENT_COLUMNS = ("Time", "Rule", "Priority", "Acknowledged", "Message")
+ENABLED = RULE_COLUMNS.index("Enabled")
+SHOWN_ROWS = 5
+"""Rules shown without scrolling (the table asks for that much height)."""
 
 _STATE_COLOURS = {
     "armed": "#3d6b45",
@@ -135,6 +138,7 @@ class RulesView(QWidget):
                 texts = (
                     status.name,
                     status.state.value,
+                    "",  # the check box
                     str(status.fire_count),
                     _time(status.last_fired),
                     detail,
@@ -144,13 +148,18 @@ class RulesView(QWidget):
                 state = self.rules.item(row, 1)
                 state.setBackground(QBrush(QColor(_STATE_COLOURS.get(status.state.value, "#6b6b6b"))))
                 state.setForeground(QBrush(QColor("white")))
-                self.rules.item(row, 4).setToolTip(detail)
-                enabled = _cell(self.rules, row, 5)
+                self.rules.item(row, len(RULE_COLUMNS) - 1).setToolTip(detail)
+                enabled = _cell(self.rules, row, ENABLED)
                 enabled.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 enabled.setCheckState(Qt.CheckState.Checked if status.enabled else Qt.CheckState.Unchecked)
                 enabled.setData(Qt.ItemDataRole.UserRole, status.name)
         finally:
             self._applying = False
+        shown = min(max(len(rules), 1), SHOWN_ROWS)
+        height = (
+            self.rules.horizontalHeader().height() + shown * self.rules.verticalHeader().defaultSectionSize()
+        )
+        self.rules.setMinimumHeight(height + 2 * self.rules.frameWidth())
         self.events.setRowCount(len(maintenance))
         self._event_ids = [str(event["id"]) for event in maintenance]
         unacked = 0
@@ -161,15 +170,15 @@ class RulesView(QWidget):
                 _time(event["ts"] / 1e6),
                 str(event["rule"]) + (" (dry run)" if event.get("dry_run") else ""),
                 str(event["priority"]),
-                str(event["message"]),
                 f"{acked} {_time(event['acked_ts'] / 1e6)}" if acked is not None else "not yet",
+                str(event["message"]),
             )
             for column, text in enumerate(texts):
                 _cell(self.events, row, column).setText(text)
         self.summary.setText(f"{unacked} not acknowledged" if unacked else "")
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._applying or item.column() != 5:
+        if self._applying or item.column() != ENABLED:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
         if name:
