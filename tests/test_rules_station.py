@@ -84,6 +84,13 @@ async def test_bearing_wear_is_caught_before_the_trip_and_the_speed_reaches_the_
         finally:
             await station.stop()
 
+    followed = station.store.read_since("rule_events", 0)  # what a sync cursor follows
+    marked = [row for row in followed if row["kind"] == "maintenance"]
+    assert (
+        marked
+        and marked[0]["sync"] == 1
+        and [row["seq"] for row in followed] == sorted(r["seq"] for r in followed)
+    )
     with sqlite3.connect(tmp_path / "history.db") as conn:
         maintenance = maintenance_events(conn)
         trips = conn.execute(
