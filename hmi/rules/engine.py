@@ -43,9 +43,12 @@ class _Derived:
     last: Any = None
     inputs: tuple[str, ...] = ()
     fast: Any = None
+    input_set: frozenset[str] = frozenset()
+    ts: float = 0.0
 
     def __post_init__(self) -> None:
         self.fast = self.expression.fast
+        self.input_set = self.expression.inputs
 
 
 _GOOD = Quality.GOOD
@@ -131,6 +134,8 @@ class RulesEngine:
             rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
             self._rules_after[name] = list(rules.values())
         self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}
+        # Nothing is good before its first good sample.
+        self.inputs.not_good.update(self._watched, self.derived, *(r.reads for r in self.rules.values()))
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -145,7 +150,7 @@ class RulesEngine:
             return  # nobody reads it, or published by this engine and already taken into account
         self._take(name, sample)
         for derived in self._derived_after.get(name, ()):
-            self._recompute(derived)
+            self._recompute(derived, sample.ts)
         for rule in self._rules_after.get(name, ()):
             rule.evaluate()
 
@@ -156,23 +161,35 @@ class RulesEngine:
         if usable:
             self.inputs.values[name] = bool(value) if name in self._bools else float(value)
         self.inputs.samples[name] = sample
+        if good and usable:
+            self.inputs.not_good.discard(name)
+        else:
+            self.inputs.not_good.add(name)
         for window in self.pool.by_tag.get(name, ()):
             window.add(sample.ts, float(value) if usable else 0.0, good and usable)
 
-    def _recompute(self, derived: _Derived) -> None:
-        # One pass over the inputs for the worst quality and the newest timestamp: this is the hot path.
+    def _recompute(self, derived: _Derived, trigger_ts: float) -> None:
         samples = self.inputs.samples
-        quality, cause, cause_sample, ts = _GOOD, "", None, 0.0
-        for name in derived.inputs:
-            sample = samples.get(name)
-            if sample is None:
-                quality, cause, cause_sample = Quality.BAD, name, None
-                continue
-            if sample.ts > ts:
-                ts = sample.ts
-            if sample.quality is not _GOOD and sample.quality < quality:
-                quality, cause, cause_sample = sample.quality, name, sample
-        ts = ts or time.time()
+        not_good = self.inputs.not_good
+        quality, cause, cause_sample = _GOOD, "", None
+        if not_good and not not_good.isdisjoint(derived.input_set):
+            # Some input is not good: one pass for the worst quality and the newest timestamp.
+            ts = 0.0
+            for name in derived.inputs:
+                sample = samples.get(name)
+                if sample is None:
+                    quality, cause, cause_sample = Quality.BAD, name, None
+                    continue
+                if sample.ts > ts:
+                    ts = sample.ts
+                if sample.quality is not _GOOD and sample.quality < quality:
+                    quality, cause, cause_sample = sample.quality, name, sample
+            ts = ts or time.time()
+        else:
+            # Every input good (the hot path): the newest input is the one that just changed, unless an
+            # earlier one was newer still (inputs' timestamps only move forward).
+            ts = trigger_ts if trigger_ts > derived.ts else derived.ts
+        derived.ts = ts
         if quality is Quality.BAD:
             reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
             sample = Sample(derived.last, Quality.BAD, ts, reason)
@@ -183,6 +200,10 @@ class RulesEngine:
         if sample.value is not None:
             self.inputs.values[name] = sample.value
         samples[name] = sample
+        if sample.quality is _GOOD:
+            not_good.discard(name)
+        else:
+            not_good.add(name)
         windows = self.pool.by_tag.get(name)
         if windows:
             good = sample.quality is _GOOD and sample.value is not None
@@ -209,7 +230,8 @@ class RulesEngine:
             reason = cause_sample.reason if cause_sample is not None else Reason.LAST_USABLE
             self._causes[derived.name] = f"{cause}: {reason.value or 'uncertain'}"
             return Sample(value, Quality.UNCERTAIN, ts, reason)
-        self._causes.pop(derived.name, None)
+        if self._causes:
+            self._causes.pop(derived.name, None)
         return Sample(value, Quality.GOOD, ts)
 
     def _failed(self, derived: _Derived, ts: float, why: str) -> Sample:

@@ -34,6 +34,9 @@ class Inputs:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.samples: dict[str, Sample] = {}
+        self.not_good: set[str] = set()
+        """Tags whose current sample is not good (or that have none yet): empty in a healthy plant,
+        which makes every quality check one set test."""
 
     def worst(self, names: frozenset[str]) -> tuple[Quality, str, Sample | None]:
         """The worst quality among ``names``, the input that has it, and its sample (None: no value)."""
@@ -103,7 +106,6 @@ class Rule:
             if isinstance(action, WriteAction)
         ]
         self.condition_inputs = when.inputs | (clear.inputs if clear is not None else frozenset())
-        self._condition_order = tuple(sorted(self.condition_inputs))
         self._when = when.fast
         self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
             step.action.tag for step in self.steps
@@ -142,13 +144,11 @@ class Rule:
         if state in _STOPPED:
             return
         # The hot path of the engine: the common case (all inputs good, armed, condition false) is
-        # one pass over the inputs and one call of the closure tree.
-        samples = self.inputs.samples
-        for name in self._condition_order:
-            sample = samples.get(name)
-            if sample is None or sample.quality is not _GOOD:
-                self._guarded(self._hold_worst)
-                return
+        # one set test and one call of the closure tree.
+        not_good = self.inputs.not_good
+        if not_good and not not_good.isdisjoint(self.condition_inputs):
+            self._guarded(self._hold_worst)
+            return
         if self.held_by:
             self._guarded(self._release)
         try:
