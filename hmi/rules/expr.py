@@ -194,9 +194,14 @@ def _size_problem(tree: Tree[Token], limits: Limits) -> ExprError | None:
 
 
 def _start(node: Tree[Token] | Token) -> int:
-    if isinstance(node, Token):
-        return node.start_pos or 0
-    return getattr(node.meta, "start_pos", 0) if not node.meta.empty else 0
+    """The offset of ``node``: its first token's (found without recursion)."""
+    stack: list[Tree[Token] | Token] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Token):
+            return current.start_pos or 0
+        stack.extend(reversed(current.children))
+    return 0
 
 
 def tag_references(tree: Tree[Token]) -> Iterator[tuple[str, int]]:
