@@ -297,6 +297,7 @@ def test_check_refuses_a_cycle_between_derived_tags_and_a_write_to_a_tag_not_rul
         RULES_PROJECT.split("rules:")[0]
         + """\
   PUMP1.RUN_SP: {connection: plc1, address: "hr:11", type: uint16, writable: true}
+  PUMP1.MODE: {connection: plc1, address: "hr:12", type: uint16, rule_writable: true}
   X: {expr: "Y + 1"}
   Y: {expr: "X * 2"}
 rules:
@@ -310,3 +311,4 @@ rules:
         messages
     )
     assert any("tag 'PUMP1.RUN_SP' is not marked rule_writable: true" in m for m in messages), messages
+    assert "tag 'PUMP1.MODE': rule_writable needs writable: true" in messages, messages

@@ -174,6 +174,11 @@ def check_rules(
     ``tags`` are the project's and system tags; ``rule_writable`` the tags marked ``rule_writable``.
     """
     checker = _Checker(document, tags)
+    for name in sorted(rule_writable):
+        if name in tags and not tags[name].writable:
+            checker.issue(
+                ("tags", name, "rule_writable"), f"tag {name!r}: rule_writable needs writable: true"
+            )
     derived = checker.derived(part.derived)
     rules = checker.rules(part.rules, rule_writable)
     config = RulesConfig(derived, rules, rule_writable)
@@ -400,6 +405,10 @@ class _Checker:
             return
         line, column = self._position(loc, text, problem.offset)
         self.errors.append(ExpressionError(self.document.path, line, message, column, text, problem.offset))
+
+    def issue(self, loc: Loc, message: str) -> None:
+        """Report a problem located by its path in the document."""
+        self._issue(loc, message)
 
     def _issue(self, loc: Loc, message: str) -> None:
         if self.document is not None:
