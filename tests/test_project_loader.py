@@ -29,7 +29,17 @@ def test_demo_project_yields_its_tags() -> None:
     project = load_project(DEMO)
     assert project.name == "Demo Plant"
     assert project.root == DEMO
-    assert len(project.tags) == 12
+    engineers = [tag for tag in project.tags.values() if tag.source is None]
+    # The tank's, pump's and valve's 12 tags, and the bearing's temperature and trip (issue 11);
+    # beside them the rules' derived, flag and fault tags.
+    assert len(engineers) == 14
+    assert sorted(t.name for t in project.tags.values() if t.source == "rules") == [
+        "PUMP1.BEARING_RATE",
+        "PUMP1.VIB_TREND",
+        "PUMP1.WEAR_SUSPECTED",
+        "RULE.pump1_bearing_wear.FAULT",
+        "RULE.pump1_slow_down.FAULT",
+    ]
     level = project.tags["TANK1.LEVEL"]
     assert (level.connection, level.address, level.type) == ("plc1", "hr:0", DataType.FLOAT32)
     assert (level.scan, level.scan_period, level.deadband, level.units) == ("fast", 0.25, 0.05, "%")
@@ -53,7 +63,7 @@ def test_demo_project_yields_connections_alarms_trends_history_and_screens() -> 
         "high",
     )
     assert alarm.screen == "overview"
-    assert set(project.alarms) == {"TANK1.LEVEL.HI", "TANK1.TEMP.HI"}
+    assert set(project.alarms) == {"TANK1.LEVEL.HI", "TANK1.TEMP.HI", "PUMP1.TRIP"}
     trend = project.trends["tank1"]
     assert trend.span == 600.0 and trend.pens[0] == "TANK1.LEVEL" and len(trend.pens) == 4
     assert project.history.path == DEMO / "history.db"

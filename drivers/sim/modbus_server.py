@@ -8,9 +8,12 @@ Map (unit 1, zero-based protocol addresses, float32 as two registers, high word 
     hr:10 PUMP1.SPEED_SP      uint16   rpm     read/write
     hr:11 PUMP1.SPEED         uint16   rpm     read only
     hr:12 VALVE1.POSITION_SP  uint16   %       read/write
+    hr:14 PUMP1.VIBRATION     float32  mm/s    read only
+    hr:16 PUMP1.BEARING_TEMP  float32  °C      read only
     co:0  PUMP1.RUN           bool             driven by the PLC program
     co:1  PUMP1.AUTO          bool             read/write
     co:2  PUMP1.CMD           bool             read/write
+    co:3  PUMP1.TRIPPED       bool             the vibration protection (latched)
 
 Every other address below ``SPARE_TO`` in each of the four tables is spare memory
 that reads zero and keeps what a client writes; beyond it the server answers
@@ -33,10 +36,10 @@ from drivers.sim.process import TankProcess
 SPARE_TO = 200
 """Each table serves addresses 0 .. SPARE_TO - 1."""
 
-FLOAT32_REGISTERS = {0: "level", 2: "inflow", 4: "outflow"}
+FLOAT32_REGISTERS = {0: "level", 2: "inflow", 4: "outflow", 14: "vibration", 16: "bearing_temperature"}
 UINT16_REGISTERS = {10: "speed_setpoint", 11: "pump_speed", 12: "valve_setpoint"}
 WRITABLE_REGISTERS = {10: "speed_setpoint", 12: "valve_setpoint"}
-COILS = {0: "pump_running", 1: "auto", 2: "command"}
+COILS = {0: "pump_running", 1: "auto", 2: "command", 3: "tripped"}
 WRITABLE_COILS = {1: "auto", 2: "command"}
 """Modbus address -> ``TankProcess`` attribute."""
 
@@ -64,7 +67,9 @@ def _build_device(unit: int) -> SimDevice:
         SimData(6, count=4, datatype=DataType.REGISTERS),
         SimData(10, datatype=DataType.REGISTERS),
         SimData(11, datatype=DataType.REGISTERS, readonly=True),
-        SimData(12, count=SPARE_TO - 12, datatype=DataType.REGISTERS),
+        SimData(12, count=2, datatype=DataType.REGISTERS),
+        SimData(14, count=4, datatype=DataType.REGISTERS, readonly=True),
+        SimData(18, count=SPARE_TO - 18, datatype=DataType.REGISTERS),
     ]
     coils = [SimData(0, count=SPARE_TO, values=False, datatype=DataType.BITS)]
     discrete_inputs = [SimData(0, count=SPARE_TO, values=False, datatype=DataType.BITS)]

@@ -40,7 +40,9 @@ class DemoPlant:
         opcua_port: int = 0,
         tick: float = 0.1,
         seed: int | None = None,
+        wear_after: float | None = None,
     ) -> None:
+        """``wear_after``: plant seconds after which the pump's bearing starts to wear (None: never)."""
         if host in WILDCARD_HOSTS:
             # Both servers accept anonymous writes: never offer them on every interface.
             raise ValueError(f"the demo plant binds one interface, not the wildcard {host!r}")
@@ -54,6 +56,7 @@ class DemoPlant:
         """Where the demo's sync endpoint delivers (no enterprise needed)."""
         self._physics: asyncio.Task[None] | None = None
         self._publish_failing = False
+        self._wear_after = wear_after
 
     @property
     def process(self) -> TankProcess:
@@ -137,6 +140,13 @@ class DemoPlant:
     ) -> None:
         await self.stop()
 
+    async def set_bearing_wear(self, wearing: bool, per_second: float | None = None) -> None:
+        """Start the bearing wearing out (the Demo menu), or fit a new bearing and reset the trip."""
+        if wearing:
+            self._process.start_bearing_wear(*(() if per_second is None else (per_second,)))
+        else:
+            self._process.repair_bearing()
+
     async def _stop_servers(self) -> None:
         try:
             await self._modbus.stop()
@@ -154,6 +164,9 @@ class DemoPlant:
             now = loop.time()
             self._process.step(min(now - last, MAX_CATCH_UP_S))
             last = now
+            if self._wear_after is not None and self._process.elapsed >= self._wear_after:
+                self._wear_after = None  # once: a repaired bearing stays good
+                self._process.start_bearing_wear()
             await self._publish_opcua()
 
     async def _publish_opcua(self) -> None:

@@ -31,6 +31,17 @@ TEMPERATURE_TIME_CONSTANT_S = 60.0
 
 VIBRATION_IDLE_MM_S = 1.0
 VIBRATION_AT_MAX_SPEED_MM_S = 5.0
+WEAR_VIBRATION_MM_S = 12.0
+"""Vibration a fully worn bearing adds at full speed (it grows with the square of the speed)."""
+TRIP_VIBRATION_MM_S = 11.0
+"""The PLC's protection trips the pump above this vibration (latched until the bearing is repaired)."""
+BEARING_RISE_C = 25.0
+"""A healthy bearing's temperature above ambient at full speed."""
+WEAR_BEARING_RISE_C = 30.0
+"""What a fully worn bearing adds at full speed."""
+BEARING_TIME_CONSTANT_S = 20.0
+DEFAULT_WEAR_RATE = 1.0 / 600.0
+"""Bearing wear per second once it starts: fully worn in ten minutes."""
 
 MAX_SUBSTEP_S = 0.1
 """Long steps are split so that the on/off control sees every crossing of its thresholds."""
@@ -72,6 +83,13 @@ class TankProcess:
         self._temperature = 36.0
         self._pump_running = True
         self._pump_speed = DEFAULT_SPEED_SETPOINT
+        self.bearing_wear = 0.0
+        """0 (new) .. 1 (worn out): adds vibration and bearing heat."""
+        self.wear_rate = 0.0
+        """Wear per second; 0 until ``start_bearing_wear``."""
+        self.tripped = False
+        """The vibration protection stopped the pump (latched)."""
+        self._bearing_temperature = AMBIENT_C + BEARING_RISE_C * (DEFAULT_SPEED_SETPOINT / SPEED_MAX_RPM) ** 2
         self.elapsed = 0.0
         """Plant seconds stepped so far."""
         self._measure()
@@ -142,6 +160,21 @@ class TankProcess:
         """Pump bearing vibration velocity, mm/s."""
         return self._vibration_measured
 
+    @property
+    def bearing_temperature(self) -> float:
+        """Pump bearing temperature, °C."""
+        return self._bearing_measured
+
+    # -- degradation ----------------------------------------------------------------
+
+    def start_bearing_wear(self, per_second: float = DEFAULT_WEAR_RATE) -> None:
+        """The bearing starts to wear: vibration rises and its temperature drifts up."""
+        self.wear_rate = max(0.0, float(per_second))
+
+    def repair_bearing(self) -> None:
+        """A new bearing: no wear, the trip reset."""
+        self.bearing_wear, self.wear_rate, self.tripped = 0.0, 0.0, False
+
     # -- time -----------------------------------------------------------------------
 
     def step(self, dt: float) -> None:
@@ -157,6 +190,9 @@ class TankProcess:
         self._measure()
 
     def _advance(self, dt: float) -> None:
+        self.bearing_wear = min(1.0, self.bearing_wear + self.wear_rate * dt)
+        if self._pump_running and self._true_vibration() > TRIP_VIBRATION_MM_S:
+            self.tripped = True
         self._scan_plc_program()
         target_speed = self._speed_setpoint if self._pump_running else 0.0
         self._pump_speed = _approach(self._pump_speed, target_speed, PUMP_RAMP_RPM_PER_S * dt)
@@ -170,8 +206,17 @@ class TankProcess:
         )
         lag = 1.0 - math.exp(-dt / TEMPERATURE_TIME_CONSTANT_S)
         self._temperature += (heated_to - self._temperature) * lag
+        share = self._pump_speed / SPEED_MAX_RPM
+        bearing_to = AMBIENT_C + BEARING_RISE_C * share**2 + WEAR_BEARING_RISE_C * self.bearing_wear * share
+        self._bearing_temperature += (bearing_to - self._bearing_temperature) * (
+            1.0 - math.exp(-dt / BEARING_TIME_CONSTANT_S)
+        )
 
     def _scan_plc_program(self) -> None:
+        if self.tripped:  # the protection overrides auto and manual alike
+            self._pump_running = False
+            self.command = False
+            return
         if self.auto:
             if self._level < AUTO_START_BELOW:
                 self._pump_running = True
@@ -195,9 +240,13 @@ class TankProcess:
         self._inflow_measured = self._flow_meter(self._true_inflow(), noise(0.0, 0.25))
         self._outflow_measured = self._flow_meter(self._true_outflow(), noise(0.0, 0.2))
         self._temperature_measured = self._temperature + noise(0.0, 0.05)
-        speed_share = self._pump_speed / SPEED_MAX_RPM
-        vibration = VIBRATION_IDLE_MM_S + (VIBRATION_AT_MAX_SPEED_MM_S - VIBRATION_IDLE_MM_S) * speed_share**2
-        self._vibration_measured = max(0.1, vibration + noise(0.0, 0.15))
+        self._vibration_measured = max(0.1, self._true_vibration() + noise(0.0, 0.15))
+        self._bearing_measured = self._bearing_temperature + noise(0.0, 0.05)
+
+    def _true_vibration(self) -> float:
+        share = self._pump_speed / SPEED_MAX_RPM
+        healthy = VIBRATION_IDLE_MM_S + (VIBRATION_AT_MAX_SPEED_MM_S - VIBRATION_IDLE_MM_S) * share**2
+        return healthy + WEAR_VIBRATION_MM_S * self.bearing_wear * share**2
 
     @staticmethod
     def _flow_meter(true_flow: float, noise: float) -> float:

@@ -131,7 +131,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         errors, warnings = check_project_with_warnings(args.project)
         for problem in [*errors, *warnings]:
-            print(problem)
+            print(problem, flush=True)
+            excerpt = getattr(problem, "excerpt", None)  # an expression's: its text and a caret, for people
+            if excerpt is not None:
+                print(excerpt(), file=sys.stderr, flush=True)
         if not errors:
             print(f"{args.project}: ok" + (f" ({len(warnings)} warnings)" if warnings else ""))
         return 2 if errors else 0

@@ -26,9 +26,9 @@ async def run_headless(project: Project, seconds: float | None, demo_data_dir: P
     plant = None
     if demo_data_dir is not None:
         from drivers.sim.plant import DemoPlant
-        from hmi.core.demo import demo_project
+        from hmi.core.demo import BEARING_WEAR_AFTER, demo_project
 
-        plant = DemoPlant()
+        plant = DemoPlant(wear_after=BEARING_WEAR_AFTER)
         await plant.start()
         project = demo_project(plant, demo_data_dir)
         log.info("demo plant: modbus 127.0.0.1:%d, opc ua %s", plant.modbus_port, plant.opcua_endpoint)

@@ -21,6 +21,9 @@ def demo_sync_endpoints(url: str = "http://127.0.0.1/") -> dict[str, SyncEndpoin
     """The demo's one sync endpoint: the plant's stand-in enterprise receiver at ``url``."""
     return {DEMO_ENDPOINT: SyncEndpoint(DEMO_ENDPOINT, url, flush_timeout=2.0)}
 
+BEARING_WEAR_AFTER = 600.0
+"""Plant seconds into a demo run after which the pump's bearing starts to wear (a long run shows it)."""
+
 
 def default_data_dir() -> Path:
     """Per-user folder for the demo's history, so trends have a past on the next start."""

@@ -19,12 +19,15 @@ from typing import Any
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
+from hmi.core.commands import CommandPath
+from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
+from hmi.rules.journal import RuleJournal
 from hmi.store import Store, StoreLocked
 from hmi.sync.service import SyncService
 from hmi.sync.wiring import station_sync
@@ -108,6 +111,8 @@ class Station:
     system_tags: SystemTags = field(init=False)
     sync: SyncService | None = field(init=False, default=None)
     """Store-and-forward to the project's enterprise endpoints (``sync:``); None when it has none."""
+    rules: RulesSource | None = field(init=False, default=None)
+    """Derived tags and rules (None when the project has none)."""
     history_error: str | None = field(init=False, default=None)
     """Why the store could not be opened (the station then runs without history); None when it did."""
 
@@ -124,11 +129,18 @@ class Station:
             retention=settings.retention,
             max_size=settings.max_size,
         )
-        self.alarms = AlarmEngine({**self.project.alarms, **_system_alarms(self.history_path)})
+        self.alarms = AlarmEngine(
+            {**self.project.alarms, **_system_alarms(self.history_path), **rule_fault_alarms(self.project)}
+        )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store)
         self._store_open = False
         self._add_system_tags()
+        if self.project.rules:  # rules write through a command path of their own (actor: the rule)
+            journal = RuleJournal(self.store.writer)
+            commands = CommandPath(self.runtime, self.alarms)
+            self.rules = RulesSource(self.runtime, commands, journal, self._readable_history)
+            self.runtime.add_source(self.rules)
 
     def _add_system_tags(self) -> None:
         """The station's own state as tags, through the runtime like any other: history, alarms, screens."""
@@ -141,6 +153,10 @@ class Station:
             runtime_errors=lambda: self.runtime.listener_errors + self.alarms.errors,
         )
         self.runtime.add_source(self.system_tags)
+
+    def _readable_history(self) -> Path | None:
+        """The store's file once it is open (the rules seed their windows from it), else None."""
+        return self.history_path if self._store_open else None
 
     def _history_stats(self) -> dict[str, Any]:
         # Looked up at each check, not bound once: whichever writer the station runs is the one reported.

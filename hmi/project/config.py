@@ -14,6 +14,7 @@ from typing import Any
 from hmi.model import TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbols import SymbolProps
+from hmi.project.rules_defs import RulesConfig
 from hmi.project.sync_settings import SyncEndpoint
 
 
@@ -127,6 +128,8 @@ class Project:
     """Whether the drivers run in the runtime's process or in worker processes (``acquisition:``)."""
     sync: dict[str, SyncEndpoint] = field(default_factory=dict)
     """Enterprise endpoints by name (``sync:``), see :mod:`hmi.sync`."""
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    """Derived tags and rules (their tags are among ``tags``, with ``source`` ``"rules"``)."""
 
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""

@@ -9,6 +9,7 @@ again as unknown, so one typo yields one error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 from collections.abc import Collection, Iterator
@@ -25,6 +26,7 @@ from hmi.project.cached_load import cached_inputs, from_cache, to_cache
 from hmi.project.config import Project, ScreenDef
 from hmi.project.connection_files import connection_file_issues, named_files
 from hmi.project.errors import Issue, Loc, ProjectError, ProjectInvalid, did_you_mean, issues_from_validation
+from hmi.project.rules_config import check_rules, split_rules
 from hmi.project.schema import (
     SECTION_NOUNS,
     AlarmSpec,
@@ -131,13 +133,18 @@ def _check_files(
     screen_names = frozenset(file.stem for file in screen_files)
     document, yaml_errors = read_yaml(project_file, project_file)
     errors += yaml_errors
-    spec, declared, system, issues = _validate_project(document, screen_names)
+    document, rules_part = split_rules(document)  # derived tags and rules: hmi.project.rules_config
+    spec, declared, system, issues = _validate_project(document, screen_names, rules_part.tag_names())
     issues += connection_file_issues(spec.connections, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
     if document is not None:
         warnings += [document.error(issue) for issue in _connection_warnings(spec)]
     kinds = {kind.name: kind for kind in registry.kinds()}
     tags = {name: _tag_def(name, tag, spec, kinds) for name, tag in spec.tags.items()}
+    writable_by_rules = frozenset(name for name, tag in spec.tags.items() if tag.rule_writable)
+    rules, rule_tags, rule_errors = check_rules(rules_part, document, {**system, **tags}, writable_by_rules)
+    errors += rule_errors
+    tags.update(rule_tags)
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
@@ -148,7 +155,7 @@ def _check_files(
     if errors or document is None:
         return None, _reading_order(errors, [project_file, *screen_files]), []
     project = _project(spec, folder.resolve(), tags, system, screens)
-    return project, [], named_files(spec.connections, folder)
+    return dataclasses.replace(project, rules=rules), [], named_files(spec.connections, folder)
 
 
 def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
@@ -190,7 +197,7 @@ Declared = dict[str, frozenset[str] | None]
 
 
 def _validate_project(
-    document: YamlDocument | None, screen_names: frozenset[str]
+    document: YamlDocument | None, screen_names: frozenset[str], rule_tags: frozenset[str] = frozenset()
 ) -> tuple[ProjectSpec, Declared, dict[str, TagDef], list[Issue]]:
     """The spec (only its valid entries when it has errors), the names each section declares (system tags
     among the tags), the system tags of the declared connections, and the issues."""
@@ -207,7 +214,7 @@ def _validate_project(
     # A declared connection has its link tags even while it has errors: one typo, one error.
     system = system_tag_defs(sorted(declared["connections"] or ()))
     if declared["tags"] is not None:
-        declared["tags"] = declared["tags"] | frozenset(system)
+        declared["tags"] = declared["tags"] | frozenset(system) | rule_tags
     model = project_spec_model()
     try:
         spec, issues = model.model_validate(data), []

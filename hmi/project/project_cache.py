@@ -49,7 +49,7 @@ MAX_ENTRIES = 16
 MAX_HEADER = 4 * 1024 * 1024
 # Not blocking on a FIFO named like a project file (where the platform has the flag).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_CODE_PACKAGES = ("hmi/project", "hmi/model", "drivers")
+_CODE_PACKAGES = ("hmi/project", "hmi/model", "hmi/rules", "drivers")
 """The code whose change invalidates every entry: what reads, judges and represents a project."""
 
 

@@ -128,6 +128,7 @@ class TagSpec(StrictModel):
     deadband: StrictFloat | None = Field(None, ge=0)
     deadband_percent: StrictFloat | None = Field(None, gt=0, le=100)
     writable: StrictBool = False
+    rule_writable: StrictBool = False  # a rule may write it (through the same write check as an operator)
     limits: tuple[StrictFloat, StrictFloat] | None = None
     decimals: StrictInt | None = Field(None, ge=0, le=12)
     length: StrictInt | None = Field(None, ge=1, le=MAX_STRING_LENGTH)

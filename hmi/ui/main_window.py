@@ -35,6 +35,7 @@ from hmi.ui.connections_menu import ConnectionsMenu
 from hmi.ui.connections_view import ConnectionsDock
 from hmi.ui.futures import FutureRelay
 from hmi.ui.panels import Commands, Panel, PanelContext
+from hmi.ui.rules_view import RulesDock, RulesRequests
 from hmi.ui.screen_stack import ScreenStack
 from hmi.ui.screen_view import ScreenView
 from hmi.ui.session import GuiSession
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.connections_dock: ConnectionsDock | None = None
+        self.rules_dock: RulesDock | None = None
         self.panels: list[Panel] = []
         """Every attached panel, in attach order (detached in reverse on close)."""
         self._shut_down = False
@@ -259,6 +261,9 @@ class MainWindow(QMainWindow):
         self.connections_view_action = QAction("&Connections", self)
         self.connections_view_action.triggered.connect(self.show_connections_view)
         view_menu.addAction(self.connections_view_action)
+        self.rules_view_action = QAction("&Rules", self)
+        self.rules_view_action.triggered.connect(self.show_rules_view)
+        view_menu.addAction(self.rules_view_action)
         self.connections_menu = ConnectionsMenu(
             self, self.project, self.message.setText, running=self._running_project
         )
@@ -270,6 +275,10 @@ class MainWindow(QMainWindow):
             self.cut_modbus.setCheckable(True)
             self.cut_modbus.toggled.connect(self._toggle_plant_modbus)
             demo_menu.addAction(self.cut_modbus)
+            self.bearing_wear = QAction("Wear out the pump's bearing", self)
+            self.bearing_wear.setCheckable(True)
+            self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
+            demo_menu.addAction(self.bearing_wear)
 
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.
@@ -293,6 +302,26 @@ class MainWindow(QMainWindow):
             self._float(dock)
         if not dock.isFloating():
             dock.raise_()  # its tab to the front (a floating dock is a window of its own, already on top)
+        return dock
+
+    def show_rules_view(self) -> RulesDock:
+        """Open (or bring back) the rules view and the maintenance list, a tab beside the alarm summary."""
+        dock = self.rules_dock
+        if dock is None:
+            session = self.session
+            requests = RulesRequests(
+                session.rules_snapshot, session.set_rule_enabled, session.acknowledge_maintenance
+            )
+            dock = self.rules_dock = RulesDock(requests, self)
+            self.attach_panel(dock)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            if not self.alarm_dock.isHidden() and not self.alarm_dock.isFloating():
+                self.tabifyDockWidget(self.alarm_dock, dock)
+            else:
+                self._float(dock)
+        dock.show()
+        if not dock.isFloating():
+            dock.raise_()
         return dock
 
     def _float(self, dock: QDockWidget) -> None:

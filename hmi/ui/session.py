@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from hmi.core.commands import (
     os_user,
 )
 from hmi.core.loop_thread import LoopThread
+from hmi.core.rules_source import RulesSnapshot, RulesSource
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
@@ -77,9 +79,9 @@ class GuiSession:
     async def _start_station(self) -> None:
         project = self.project
         if self.plant_thread is not None and self.demo_data_dir is not None:
-            from hmi.core.demo import DemoPlant, demo_project
+            from hmi.core.demo import BEARING_WEAR_AFTER, DemoPlant, demo_project
 
-            self.plant = DemoPlant()
+            self.plant = DemoPlant(wear_after=BEARING_WEAR_AFTER)
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
@@ -148,6 +150,36 @@ class GuiSession:
             return None
         action = self.plant.start_modbus() if running else self.plant.stop_modbus()
         return self.plant_thread.submit(action)
+
+    # -- rules (rules view) -------------------------------------------------------------
+    def rules_snapshot(self) -> concurrent.futures.Future[RulesSnapshot | None]:
+        """Every rule's state and the maintenance list; None when the project has no rules."""
+        return self.runtime_thread.submit(self._rules_snapshot())
+
+    async def _rules_snapshot(self) -> RulesSnapshot | None:
+        rules = self.station.rules if self.station is not None else None
+        return await rules.snapshot() if rules is not None else None
+
+    def set_rule_enabled(self, rule: str, enabled: bool) -> concurrent.futures.Future[None]:
+        """Enable or disable one rule at run time."""
+        action = self._on_rules(lambda rules: rules.engine.set_enabled(rule, enabled))
+        return self.runtime_thread.submit(action)
+
+    def acknowledge_maintenance(self, event_id: str) -> concurrent.futures.Future[None]:
+        """Acknowledge one maintenance event as this session's actor."""
+        action = self._on_rules(lambda rules: rules.acknowledge(event_id, self.actor))
+        return self.runtime_thread.submit(action)
+
+    async def _on_rules(self, action: Callable[[RulesSource], None]) -> None:
+        # On the runtime loop: the rules engine lives there.
+        if self.station is not None and self.station.rules is not None:
+            action(self.station.rules)
+
+    def set_bearing_wear(self, wearing: bool) -> concurrent.futures.Future[None] | None:
+        """Demo only: the pump's bearing starts wearing out, or a new one is fitted."""
+        if self.plant is None or self.plant_thread is None:
+            return None
+        return self.plant_thread.submit(self.plant.set_bearing_wear(wearing))
 
     # -- shutdown ----------------------------------------------------------------------
     def stop(self) -> None:

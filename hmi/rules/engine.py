@@ -1,0 +1,338 @@
+"""The rules engine: derived tags and rules, recomputed from the runtime's raw feed.
+
+For each sample of a tag the engine feeds that tag's windows, recomputes the derived tags that
+depend on it (directly or through other derived tags, in dependency order), and re-evaluates the
+rules that read any of them. Derived tags are published through the runtime like a driver's tags,
+so history, alarms, trends and screens treat them as any other tag. The quality of a derived tag is
+the worst of its inputs' (the reason is that input's, and ``cause(name)`` names the input); its
+source timestamp is the newest input's.
+
+Runs on the runtime loop; a listener call does no IO (writes are tasks on the loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hmi.model import DataType, Quality, Reason, Sample, TagDef
+from hmi.project.rules_defs import RulesConfig, WriteAction
+from hmi.rules.events import Publish, Record, RuleStatus, WriteFn
+from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
+from hmi.rules.functions import Kind
+from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
+from hmi.rules.windows import Ewma, Integral, Window
+
+log = logging.getLogger(__name__)
+
+
+class RulesCompileError(ValueError):
+    """An expression did not compile at start (``hmi check`` would have said so)."""
+
+
+@dataclass(slots=True)
+class _Derived:
+    name: str
+    expression: Expression
+    is_bool: bool
+    last: Any = None
+    inputs: tuple[str, ...] = ()
+    fast: Any = None
+    input_set: frozenset[str] = frozenset()
+    ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.fast = self.expression.fast
+        self.input_set = self.expression.inputs
+
+
+_GOOD = Quality.GOOD
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    return asyncio.get_running_loop().call_later(delay, callback)
+
+
+class RulesEngine:
+    """Derived tags and rules of one project, fed sample by sample."""
+
+    def __init__(
+        self,
+        config: RulesConfig,
+        tags: Mapping[str, TagDef],
+        *,
+        publish: Publish,
+        write: WriteFn,
+        record: Record,
+        schedule: Schedule = _call_later,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.tags = tags
+        self._publish = publish
+        self.inputs = Inputs()
+        self.pool = WindowPool()
+        self.errors = 0
+        """Evaluations of a derived tag that failed (division by zero...): each published bad."""
+        self._causes: dict[str, str] = {}
+        types = {name: _tag_type(tag) for name, tag in tags.items()}
+        self.derived: dict[str, _Derived] = {}
+        for name, definition in config.derived.items():
+            expression = self._compile(definition.expr, types, f"derived tag {name!r}")
+            self.derived[name] = _Derived(
+                name, expression, expression.kind is Kind.BOOL, inputs=tuple(sorted(expression.inputs))
+            )
+        self.rules: dict[str, Rule] = {}
+        for name, rule in config.rules.items():
+            when = self._compile(rule.when, types, f"rule {name!r}")
+            clear = self._compile(rule.clear, types, f"rule {name!r}") if rule.clear else None
+            writes = {
+                index: self._compile(action.value, types, f"rule {name!r}")
+                for index, action in enumerate(rule.actions)
+                if isinstance(action, WriteAction)
+            }
+            self.rules[name] = Rule(
+                rule, when, clear, writes, tags, self.inputs,
+                publish=publish, write=write, record=record, schedule=schedule, clock=clock,
+            )  # fmt: skip
+        self._bools = frozenset(name for name, tag in tags.items() if tag.type is DataType.BOOL)
+        self._plan()
+
+    def _compile(self, text: str, types: Mapping[str, TagType], subject: str) -> Expression:
+        expression, problems = compile_expression(text, types, self.pool)
+        if expression is None:
+            raise RulesCompileError(f"{subject}: {text!r}: " + "; ".join(p.message for p in problems))
+        return expression
+
+    def _plan(self) -> None:
+        """For every tag, the derived tags to recompute (in order) and the rules to re-evaluate."""
+        order = _dependency_order(self.derived)
+        self._derived_after: dict[str, list[_Derived]] = {}
+        self._rules_after: dict[str, list[Rule]] = {}
+        readers: dict[str, list[Rule]] = {}
+        for rule in self.rules.values():
+            for name in rule.reads:
+                readers.setdefault(name, []).append(rule)
+        consumers: dict[str, list[str]] = {}
+        for derived in self.derived.values():
+            for name in derived.expression.inputs:
+                consumers.setdefault(name, []).append(derived.name)
+        for name in {*consumers, *readers}:
+            reached: set[str] = set()
+            pending = list(consumers.get(name, ()))
+            while pending:
+                current = pending.pop()
+                if current not in reached:
+                    reached.add(current)
+                    pending.extend(consumers.get(current, ()))
+            self._derived_after[name] = [self.derived[d] for d in order if d in reached]
+            rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
+            self._rules_after[name] = list(rules.values())
+        self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}
+        # Nothing is good before its first good sample.
+        self.inputs.not_good.update(self._watched, self.derived, *(r.reads for r in self.rules.values()))
+
+    # -- feeding -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Publish the first value of the engine's own tags (faults false, flags false)."""
+        for rule in self.rules.values():
+            rule.publish_initial()
+
+    def on_sample(self, name: str, sample: Sample) -> None:
+        """Runtime raw-feed listener: take the sample, recompute what depends on it."""
+        if name not in self._watched or name in self.derived:
+            return  # nobody reads it, or published by this engine and already taken into account
+        self._take(name, sample)
+        for derived in self._derived_after.get(name, ()):
+            self._recompute(derived, sample.ts)
+        for rule in self._rules_after.get(name, ()):
+            rule.evaluate()
+
+    def _take(self, name: str, sample: Sample) -> None:
+        value = sample.value
+        good = sample.quality is Quality.GOOD
+        usable = isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value))
+        if usable:
+            self.inputs.values[name] = bool(value) if name in self._bools else float(value)
+        self.inputs.samples[name] = sample
+        if good and usable:
+            self.inputs.not_good.discard(name)
+        else:
+            self.inputs.not_good.add(name)
+        for window in self.pool.by_tag.get(name, ()):
+            window.add(sample.ts, float(value) if usable else 0.0, good and usable)
+
+    def _recompute(self, derived: _Derived, trigger_ts: float) -> None:
+        samples = self.inputs.samples
+        not_good = self.inputs.not_good
+        quality, cause, cause_sample = _GOOD, "", None
+        if not_good and not not_good.isdisjoint(derived.input_set):
+            # Some input is not good: one pass for the worst quality and the newest timestamp.
+            ts = 0.0
+            for name in derived.inputs:
+                sample = samples.get(name)
+                if sample is None:
+                    quality, cause, cause_sample = Quality.BAD, name, None
+                    continue
+                if sample.ts > ts:
+                    ts = sample.ts
+                if sample.quality is not _GOOD and sample.quality < quality:
+                    quality, cause, cause_sample = sample.quality, name, sample
+            ts = ts or time.time()
+        else:
+            # Every input good (the hot path): the newest input is the one that just changed, unless an
+            # earlier one was newer still (inputs' timestamps only move forward).
+            ts = trigger_ts if trigger_ts > derived.ts else derived.ts
+        derived.ts = ts
+        if quality is Quality.BAD:
+            reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
+            sample = Sample(derived.last, Quality.BAD, ts, reason)
+            self._causes[derived.name] = f"{cause}: {reason.value or 'bad'}"
+        else:
+            sample = self._evaluate(derived, quality, ts, cause, cause_sample)
+        name = derived.name
+        if sample.value is not None:
+            self.inputs.values[name] = sample.value
+        samples[name] = sample
+        if sample.quality is _GOOD:
+            not_good.discard(name)
+        else:
+            not_good.add(name)
+        windows = self.pool.by_tag.get(name)
+        if windows:
+            good = sample.quality is _GOOD and sample.value is not None
+            for window in windows:
+                window.add(ts, float(sample.value) if sample.value is not None else 0.0, good)
+        self._publish(name, sample)
+
+    def _evaluate(
+        self, derived: _Derived, quality: Quality, ts: float, cause: str, cause_sample: Sample | None
+    ) -> Sample:
+        try:
+            value = derived.fast(self.inputs.values)
+        except NOT_READY:
+            self._causes[derived.name] = "waiting for its inputs' windows"
+            return Sample(derived.last, Quality.UNCERTAIN, ts, Reason.WAITING)
+        except EVAL_ERRORS as error:
+            return self._failed(derived, ts, f"{type(error).__name__}: {error}")
+        if not derived.is_bool:
+            value = float(value)
+            if not math.isfinite(value):
+                return self._failed(derived, ts, f"result {value!r} is not a finite number")
+        derived.last = value
+        if quality is Quality.UNCERTAIN:
+            reason = cause_sample.reason if cause_sample is not None else Reason.LAST_USABLE
+            self._causes[derived.name] = f"{cause}: {reason.value or 'uncertain'}"
+            return Sample(value, Quality.UNCERTAIN, ts, reason)
+        if self._causes:
+            self._causes.pop(derived.name, None)
+        return Sample(value, Quality.GOOD, ts)
+
+    def _failed(self, derived: _Derived, ts: float, why: str) -> Sample:
+        self.errors += 1
+        self._causes[derived.name] = why
+        log.warning("derived tag %s: %s", derived.name, why)
+        return Sample(derived.last, Quality.BAD, ts, Reason.CONFIG_ERROR)
+
+    # -- seeding from history -----------------------------------------------------------
+
+    def seed_horizons(self, now: float, scan_periods: Mapping[str, float]) -> dict[str, float]:
+        """How far back, in seconds, the history of each windowed tag should be read at start.
+
+        Sliding windows and EWMAs by time want their span; by count, the count times three scan
+        periods of the tag; a totaliser with a reset wants its current period. Counters, time in
+        state and anomaly baselines start afresh (a baseline relearned from recent history would
+        learn a drift as normal).
+        """
+        horizons: dict[str, float] = {}
+        for tag, windows in self.pool.by_tag.items():
+            for window in windows:
+                seconds = _horizon(window, now, scan_periods.get(tag, 1.0))
+                if seconds > 0:
+                    horizons[tag] = max(horizons.get(tag, 0.0), seconds)
+        return horizons
+
+    def seed(self, tag: str, rows: Iterable[tuple[float, Any, bool]]) -> int:
+        """Feed ``(ts, value, good)`` rows of ``tag``'s history, oldest first, to the windows that
+        want history (before any live sample); returns how many rows were fed."""
+        fed = 0
+        targets = [w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w)]
+        for ts, value, good in rows:
+            usable = isinstance(value, int | float)
+            number = float(value) if usable else 0.0
+            for window in targets:
+                window.add(ts, number, good and usable and not math.isnan(number))
+            fed += 1
+        return fed
+
+    # -- the view ----------------------------------------------------------------------
+
+    def cause(self, name: str) -> str:
+        """Why derived tag ``name`` is not good: the input and its reason, or the error; empty if good."""
+        return self._causes.get(name, "")
+
+    def statuses(self) -> list[RuleStatus]:
+        """Every rule's state, by name."""
+        return [self.rules[name].status() for name in sorted(self.rules)]
+
+    def set_enabled(self, rule: str, enabled: bool) -> None:
+        """Enable or disable one rule at run time (KeyError for an unknown rule)."""
+        self.rules[rule].set_enabled(enabled)
+
+    async def stop(self) -> None:
+        """Cancel every timer and every write in flight."""
+        tasks = [task for rule in self.rules.values() for task in rule.tasks]
+        for rule in self.rules.values():
+            rule.cancel_timer()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _wants_history(window: Any) -> bool:
+    return isinstance(window, Window | Ewma) or (isinstance(window, Integral) and bool(window.reset))
+
+
+def _horizon(window: Any, now: float, scan_period: float) -> float:
+    """Seconds of history ``window`` wants at start (0: none; see ``seed_horizons``)."""
+    if isinstance(window, Integral):
+        return now - math.floor(now / window.reset) * window.reset if window.reset else 0.0
+    if isinstance(window, Window | Ewma):
+        span = window.span
+        return span.seconds if not span.by_count else span.count * 3 * max(scan_period, 0.1)
+    return 0.0
+
+
+def _tag_type(tag: TagDef) -> TagType:
+    if tag.type is DataType.BOOL:
+        return TagType(Kind.BOOL, tag.units)
+    if tag.type is DataType.STRING:
+        return TagType(None)
+    return TagType(Kind.NUMBER, tag.units)
+
+
+def _dependency_order(derived: Mapping[str, _Derived]) -> list[str]:
+    """Derived tags, each after the derived tags it reads (the loader has refused cycles)."""
+    order: list[str] = []
+    done: set[str] = set()
+    for root in derived:
+        stack = [(root, False)]
+        while stack:
+            name, expanded = stack.pop()
+            if name in done:
+                continue
+            if expanded:
+                done.add(name)
+                order.append(name)
+                continue
+            stack.append((name, True))
+            stack.extend(
+                (ref, False) for ref in derived[name].expression.inputs if ref in derived and ref not in done
+            )
+    return order

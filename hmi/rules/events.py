@@ -1,0 +1,108 @@
+"""What the rules engine records and what it needs from the station, as plain types (no IO here)."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hmi.model import Sample
+
+
+class RuleState(enum.StrEnum):
+    """Where a rule is in its cycle; ``held`` while an input of its condition is not good."""
+
+    ARMED = "armed"
+    PENDING = "pending"
+    ACTIVE = "active"
+    COOLDOWN = "cooldown"
+    HELD = "held"
+    DISABLED = "disabled"
+    ERROR = "error"
+
+
+class EventKind(enum.StrEnum):
+    """What a rule journal record says happened."""
+
+    FIRED = "fired"
+    CLEARED = "cleared"
+    MAINTENANCE = "maintenance"
+    ACKNOWLEDGED = "acknowledged"
+    WRITE = "write"
+    WRITE_FAILED = "write failed"
+    WOULD = "dry run"
+    LOG = "log"
+    ERROR = "error"
+    HELD = "held"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+_ids = itertools.count(1)
+_PREFIX = f"{os.getpid():x}-{int(time.time()):x}"
+
+
+def new_event_id() -> str:
+    """An id unique to this run (pid and start time), by which a maintenance event is acknowledged."""
+    return f"{_PREFIX}-{next(_ids)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEvent:
+    """One record of the rule journal."""
+
+    ts: float
+    rule: str
+    kind: EventKind
+    tag: str = ""
+    old: Any = None
+    new: Any = None
+    message: str = ""
+    priority: str = ""
+    actor: str = ""
+    ref: str = ""
+    """For an acknowledgement: the id of the maintenance event acknowledged."""
+    dry_run: bool = False
+    sync: bool = False
+    """Marked for the enterprise sync."""
+    id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What became of a rule's write: ``ok`` and the value written, or the refusal or failure."""
+
+    ok: bool
+    written: Any = None
+    error: str = ""
+    refused: bool = False
+    """True when the write check or the policy refused it (nothing reached a device)."""
+
+
+WriteFn = Callable[[str, Any, str], Awaitable[WriteOutcome]]
+"""Writes ``value`` to ``tag`` as actor ``rule``: the station's command path, with origin ``rule``."""
+
+Publish = Callable[[str, Sample], None]
+"""Hands a sample of a derived, flag or fault tag to the runtime (on the runtime loop)."""
+
+Record = Callable[[RuleEvent], None]
+"""Appends a record to the rule journal; must not block."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStatus:
+    """A rule's state for the rules view."""
+
+    name: str
+    state: RuleState
+    enabled: bool
+    dry_run: bool
+    fire_count: int
+    last_fired: float | None
+    last_error: str
+    held_by: str
+    """The input whose quality holds the rule (``TAG: reason``), empty when none does."""
