@@ -82,6 +82,9 @@ def _extra(text: str) -> Callable[[str, str], str]:
     return lambda key, value: BASE + text.format(key=key, value=value)
 
 
+_SYNC = 'sync:\n  e: {{{{url: "http://127.0.0.1:9/in", {part}}}}}\n'
+"""A sync endpoint with one part given: formatted once here, then again with the key and value."""
+
 SNIPPETS: dict[Field, Callable[[str, str], str]] = {
     ("ProjectSpec", "scan_classes"): _extra("scan_classes: {{normal: 1s, fast: {value}}}\n"),
     ("AlarmSpec", "on_delay"): _extra("alarms:\n  A: {{tag: LEVEL, type: hi, limit: 1, {key}: {value}}}\n"),
@@ -94,6 +97,14 @@ SNIPPETS: dict[Field, Callable[[str, str], str]] = {
     ("OpcUaConnectionSpec", "timeout"): _connection("opcua"),
     ("OpcUaConnectionSpec", "max_clock_skew"): _connection("opcua"),
     ("OpcUaConnectionSpec", "max_source_age"): _connection("opcua"),
+    ("SyncBatchSpec", "bytes"): _extra(_SYNC.format(part="batch: {{{key}: {value}}}")),
+    ("SyncBatchSpec", "max_age"): _extra(_SYNC.format(part="batch: {{{key}: {value}}}")),
+    ("SyncEndpointSpec", "flush_timeout"): _extra(_SYNC.format(part="{key}: {value}")),
+    # The other bound at its far end, so that only the field's own range can refuse it.
+    ("SyncRetrySpec", "initial"): _extra(_SYNC.format(part="retry: {{{key}: {value}, max: 1h}}")),
+    ("SyncRetrySpec", "max"): _extra(_SYNC.format(part="retry: {{initial: 10ms, {key}: {value}}}")),
+    ("SyncTimeoutSpec", "connect"): _extra(_SYNC.format(part="timeout: {{{key}: {value}}}")),
+    ("SyncTimeoutSpec", "read"): _extra(_SYNC.format(part="timeout: {{{key}: {value}}}")),
 }
 """How to write each field into a project (BASE plus the field)."""
 

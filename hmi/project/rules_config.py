@@ -426,8 +426,10 @@ class _Checker:
         """1-based line and column in the file of character ``offset`` of the expression at ``loc``."""
         assert self.document is not None
         start = _value_start(self.document.tree, loc)
-        if start is None:
-            return self.document.line_of(loc), 1
+        if start is None:  # a file the fast reader read keeps lines, not columns: find the text on its line
+            line = self.document.line_of(loc)
+            found = self._source_line(line - 1).find(text) if text and "\n" not in text else -1
+            return (line, found + offset + 1) if found >= 0 else (line, 1)
         line, column = start
         source = self._source_line(line)
         quoted = column < len(source) and source[column] in "\"'"

@@ -67,6 +67,8 @@ class FastLines:
 
     start: int = 1
     containers: dict[int, tuple[int, list[int]]] = field(default_factory=dict)
+    root: Any = None
+    """The data as read: lines are looked up from it even when a caller hands on a filtered copy."""
     _key_maps: dict[int, dict[Any, int]] = field(default_factory=dict)
 
     def line_of(self, data: Any, loc: Loc) -> int:
@@ -204,6 +206,7 @@ class _Builder:
             raise _GiveUp
         data = root[0] if root else None
         self.lines.start = self.lines.start_of(data)
+        self.lines.root = data
         return data, self.lines
 
 

@@ -49,7 +49,8 @@ class YamlDocument:
         are skipped, so a missing key points at the mapping that lacks it.
         """
         if isinstance(self.tree, FastLines):
-            return self.tree.line_of(self.data, loc)
+            # From the data as read: ``data`` may be a filtered copy (the rules' parts taken out).
+            return self.tree.line_of(self.tree.root if self.tree.root is not None else self.data, loc)
         line = _start_line(self.tree)
         node = self.tree
         for element in loc:
