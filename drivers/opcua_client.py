@@ -39,7 +39,7 @@ class SessionClient(Client):
     def session_token(self) -> SessionToken:
         """What the next connection needs to activate this session again."""
         token = self.uaclient.session.authentication_token
-        return SessionToken(token, self._server_nonce, self.session_id)
+        return SessionToken(token, self._server_nonce, self.session_id, tuple(self._policy_ids))
 
     def _try_load_persisted_session(self) -> bool:
         # asyncua's hook for a session persisted on disk: ours is held in memory, never written out.
@@ -47,6 +47,7 @@ class SessionClient(Client):
             return False
         self.uaclient.session.restore_authentication_token(self._resume.authentication_token)
         self._server_nonce = self._resume.server_nonce  # type: ignore[assignment]
+        self._policy_ids = list(self._resume.user_token_policies)
         return True
 
     async def create_session(self) -> ua.CreateSessionResult:

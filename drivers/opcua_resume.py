@@ -44,6 +44,9 @@ class SessionToken:
     authentication_token: ua.NodeId
     server_nonce: bytes | None
     session_id: str
+    user_token_policies: tuple[ua.UserTokenPolicy, ...] = ()
+    """The endpoint's identity token policies the session was activated with: activating it again
+    with another policy id would be an identity change, which servers refuse."""
 
 
 @dataclass(frozen=True, slots=True)
