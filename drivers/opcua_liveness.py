@@ -26,6 +26,10 @@ from typing import Any
 TICK = 0.25
 """Seconds between two looks at the link; also the granularity of the loop-lag measurement."""
 
+PROBE_STEP = 0.02
+"""While a probe waits, the loop's lag is measured this finely, so that nearly all the time the client
+spent busy (not reading its socket) is added to the probe's deadline."""
+
 LATENCY_DECAY = 0.9
 """Per tick, the remembered worst latency shrinks by this factor towards the present one."""
 
@@ -65,8 +69,8 @@ class LinkLiveness:
         self.latency = 0.0
         """The worst recent probe round trip or event-loop lag (s), decaying."""
         self.probes = 0
-        self.probe_timeouts_forgiven = 0
-        """Probes that timed out while the client itself was busy, or while life arrived meanwhile."""
+        self.busy_seconds = 0.0
+        """Time probes' deadlines were extended because the client's own loop was busy."""
 
     def saw_life(self) -> None:
         """The server answered something (a publish response, data or keep-alive)."""
@@ -87,7 +91,7 @@ class LinkLiveness:
             await self._sleep(TICK)
             if self._clock() - self.last_life < self.policy.quiet_after:
                 continue
-            reason = await self._probe_once()
+            reason = await self.probe_once()
             if reason is not None:
                 return reason
 
@@ -99,7 +103,7 @@ class LinkLiveness:
         self.note_latency(lag)
         return lag
 
-    async def _probe_once(self) -> str | None:
+    async def probe_once(self) -> str | None:
         """One probe window: None when the server showed life within it, else why it is judged gone."""
         self.probes += 1
         started = self._clock()
@@ -109,11 +113,13 @@ class LinkLiveness:
         task: asyncio.Future[Any] = asyncio.ensure_future(self._probe())
         try:
             while True:
-                wait = max(0.0, min(TICK, deadline - self._clock()))
+                wait = max(0.0, min(PROBE_STEP, deadline - self._clock()))
                 before = self._clock()
                 await asyncio.wait({task}, timeout=wait)
                 # The loop being late is the client's own business, not the server's silence.
-                deadline += max(0.0, self._clock() - before - wait)
+                lag = max(0.0, self._clock() - before - wait)
+                deadline += lag
+                self.busy_seconds += lag
                 if self.last_life > silent_since:
                     return None
                 if task.done():
