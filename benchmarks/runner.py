@@ -16,7 +16,7 @@ import time
 import benchmarks
 
 # Helpers of the benchmarks above, not benchmarks themselves.
-SKIP = {"runner", "plant_feed", "history_queries", "year_cache"}
+SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "opcua_station"}
 
 
 def available() -> list[str]:

@@ -1,9 +1,10 @@
-"""OPC UA subscriptions in handler mode: one per scan period, and a router from notifications to tags.
+"""OPC UA subscriptions: one per scan period, created in chunks, and a router from notifications to tags.
 
-asyncua's iterator mode keeps at most 1,000 events and silently drops the
-oldest, so the driver uses handler mode: asyncua calls ``NotificationRouter``
-for every notification, and the router turns it into a Sample at once (no IO,
-no awaits). Anything that cannot be delivered is counted, never lost silently.
+asyncua's iterator mode keeps at most 1,000 events and silently drops the oldest,
+and its handler mode starts a task per notification; here each publish response
+is taken apart in the publish callback (``SessionSubscription``) and every item
+goes to ``NotificationRouter``, which turns it into a Sample at once (no IO, no
+awaits). Anything that cannot be delivered is counted, never lost silently.
 """
 
 from __future__ import annotations
