@@ -29,7 +29,9 @@ ALARM_EVERY = 100
 """One tag in this many has a HI alarm (it trips on the second round)."""
 WRITES_PER_YIELD = 500
 """The server lets its own publishing run between this many writes (else it would publish nothing)."""
-START_TIMEOUT = 300.0
+NODES_PER_FOLDER = 1_000
+START_TIMEOUT = 900.0
+"""The server builds its address space (minutes for 50k nodes on a busy machine); the station subscribes."""
 DRAIN_TIMEOUT = 60.0
 
 
@@ -50,10 +52,14 @@ async def _serve(port: int, items: int, control: Connection) -> None:
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     namespace = await server.register_namespace(NAMESPACE_URI)
-    folder = server.nodes.objects
     nodes = [ua.NodeId(index, namespace) for index in range(1, items + 1)]
-    for node in nodes:
-        await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", namespace), 0.0)
+    for start in range(0, items, NODES_PER_FOLDER):
+        # A parent with tens of thousands of children makes each addition slower than the last.
+        name = f"F{start // NODES_PER_FOLDER}"
+        folder_id, folder_name = ua.NodeId(name, namespace), ua.QualifiedName(name, namespace)
+        folder = await server.nodes.objects.add_folder(folder_id, folder_name)
+        for node in nodes[start : start + NODES_PER_FOLDER]:
+            await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", namespace), 0.0)
     async with server:
         control.send(("ready", namespace))
         while True:

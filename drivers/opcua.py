@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ RATE_WINDOW = 1.0
 """Seconds over which notifications per second are measured."""
 
 READS_PER_CALL = 500
+
+LostCallback = Callable[[Exception], Coroutine[Any, Any, None]]
 
 RESUME_GRACE = 5.0
 """A resumed subscription must publish (data or keep-alive) within three keep-alives plus this (s)."""
@@ -248,7 +250,7 @@ class OpcUaDriver(Driver):
         token = point.token if point is not None and self.reactivate_sessions else None
         client = SessionClient(self.settings.endpoint, self.settings.timeout, token)
         self._client = client
-        client.connection_lost_callback = self._on_connection_lost
+        client.connection_lost_callback = self._connection_lost_callback(client)
         # Each request is bounded by settings.timeout; this bounds the whole session set-up.
         async with asyncio.timeout(self.settings.timeout * 3):
             # The identity first: a missing key file is reported even while the server is unreachable.
@@ -454,8 +456,13 @@ class OpcUaDriver(Driver):
         finally:
             client.disconnect_socket()
 
-    async def _on_connection_lost(self, exc: Exception) -> None:
-        self._declare_link_lost(f"connection lost: {type(exc).__name__}: {exc}".rstrip(": "))
+    def _connection_lost_callback(self, client: SessionClient) -> LostCallback:
+        async def lost(exc: Exception) -> None:
+            # A previous session's client may report its end late: it must not end the current one.
+            if client is self._client:
+                self._declare_link_lost(f"connection lost: {type(exc).__name__}: {exc}".rstrip(": "))
+
+        return lost
 
     def _declare_link_lost(self, reason: str) -> None:
         if not self._link_lost.is_set():
