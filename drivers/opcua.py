@@ -190,7 +190,9 @@ class OpcUaDriver(Driver):
     async def write(self, tag: TagDef, value: Any) -> None:
         """Write ``value`` converted to the node's type; a refusal raises WriteError with the StatusCode."""
         client = self._client
-        if client is None or self.status.state is not ConnectionState.CONNECTED:
+        # The session, not the state shown: initial values arrive while the last items are still being
+        # created, and a value shown good must be writable.
+        if client is None or client.state is not UaClientState.CONNECTED or self._link_lost.is_set():
             raise WriteError(f"{tag.name}: connection {self.name} is not connected")
         node_id = self._node_ids.get(tag.name)
         if node_id is None:
