@@ -27,6 +27,8 @@ SCENARIOS = ((1_000, 0.1, 50), (10_000, 1.0, 5))
 """(items, period s, rounds): 50,000 changes each."""
 MAX_ITEMS = max(items for items, _, _ in SCENARIOS)
 DRAIN_TIMEOUT = 20.0
+NODES_PER_FOLDER = 1_000
+START_TIMEOUT = 900.0
 SUBSCRIBE_TIMEOUT = 60.0
 
 
@@ -46,11 +48,15 @@ async def _serve(port: int, items: int, control: Connection) -> None:
     server.disable_clock(True)
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-    folder = server.nodes.objects
     nodes = [ua.NodeId(index, NAMESPACE) for index in range(1, items + 1)]
     await server.register_namespace("urn:converge-hmi:bench")
-    for node in nodes:
-        await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", NAMESPACE), 0.0)
+    for start in range(0, items, NODES_PER_FOLDER):
+        # Under one parent each addition is slower than the last: 10k nodes outlasted the start timeout.
+        name = f"F{start // NODES_PER_FOLDER}"
+        folder_id, folder_name = ua.NodeId(name, NAMESPACE), ua.QualifiedName(name, NAMESPACE)
+        folder = await server.nodes.objects.add_folder(folder_id, folder_name)
+        for node in nodes[start : start + NODES_PER_FOLDER]:
+            await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", NAMESPACE), 0.0)
     async with server:
         control.send("ready")
         while True:
@@ -190,7 +196,7 @@ def run() -> dict[str, Any]:
     server.start()
     results: dict[str, Any] = {}
     try:
-        if not ours_end.poll(120) or ours_end.recv() != "ready":
+        if not ours_end.poll(START_TIMEOUT) or ours_end.recv() != "ready":
             raise RuntimeError("the benchmark server did not start")
         endpoint = f"opc.tcp://127.0.0.1:{port}/"
         first = 1

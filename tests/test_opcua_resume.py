@@ -87,3 +87,26 @@ async def test_a_graceful_stop_deletes_the_session_instead_of_leaving_it_to_time
         assert server.sessions() == 1
         await driver.stop()
         await wait_for(lambda: server.sessions() == 0, within=3.0)
+
+
+async def test_a_message_lost_in_transit_is_republished_after_the_session_is_reactivated(free_port):
+    async with (
+        opcua_test_server(free_port()) as server,
+        freezable_relay(server.port, free_port()) as relay,
+    ):
+        temp = await server.add_variable(TEMP, 0.0, ua.VariantType.Double)
+        recorder = Recorder()
+        driver = make_driver(relay.endpoint, [tag("TEMP", temp)], recorder)
+        await driver.start()
+        try:
+            await wait_for(lambda: recorder.is_good("TEMP", 0.0))
+            relay.freeze()
+            # The server answers the publish request it holds: the message is sent, and held in the relay.
+            await server.set_value(TEMP, 1.0)
+            await wait_for(lambda: recorder.has_reason("TEMP", Reason.COMM_FAILURE), within=8.0)
+            relay.thaw()  # too late for that message: the driver dropped its connection
+            await wait_for(lambda: recorder.is_good("TEMP", 1.0), within=10.0)
+            assert driver.diagnostics()["resume_path"] == f"{REACTIVATED}+republished 1"
+            assert [s.value for s in recorder.samples["TEMP"] if s.is_good] == [0.0, 1.0]
+        finally:
+            await driver.stop()
