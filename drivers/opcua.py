@@ -28,7 +28,7 @@ from drivers.opcua_coerce import CoercionError, to_variant
 from drivers.opcua_credentials import apply_login, explaining_login_refusal
 from drivers.opcua_diagnostics import OpcUaDiagnostics
 from drivers.opcua_limits import OperationLimits, read_operation_limits
-from drivers.opcua_liveness import TICK, LinkLiveness, LivenessPolicy
+from drivers.opcua_liveness import PROBE_FLOOR, TICK, LinkLiveness, LivenessPolicy
 from drivers.opcua_namespaces import NamespaceBinding, TagAddress
 from drivers.opcua_quality import status_name
 from drivers.opcua_resume import (
@@ -261,7 +261,10 @@ class OpcUaDriver(Driver):
             with explaining_login_refusal(self.settings):
                 await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
-        policy = LivenessPolicy(session_timeout=client.session_timeout / 1000)
+        # The engineer's request timeout is what a probe may take at least: a server slow to answer
+        # (starved, or busy with another client) is not a dead one.
+        floor = max(PROBE_FLOOR, self.settings.timeout)
+        policy = LivenessPolicy(session_timeout=client.session_timeout / 1000, probe_floor=floor)
         self._liveness = LinkLiveness(policy, client.nodes.server_state.read_value)
         namespaces = await client.get_namespace_array()
         self._node_ids, self._unresolved = self._namespaces.resolve(self._addresses, namespaces)

@@ -9,8 +9,9 @@ deadline, because a client that cannot read its socket has not seen the server
 fall silent. A timed-out request inside the window is simply asked again.
 
 Worst case on an idle client: an outage is declared at most
-``quiet_after + TICK + probe_floor`` seconds after the last sign of life
-(1.0 + 0.25 + 1.5 = 2.75 s with the defaults); under load the probe floor grows to
+``quiet_after + TICK + probe_floor`` seconds after the last sign of life; the driver
+sets the floor to the connection's request timeout (at least 1.5 s), so 1.0 + 0.25 + 4
+= 5.25 s with the default 4 s timeout. Under load the patience grows to
 ``latency_factor`` times the measured latency, capped at half the session timeout.
 """
 
@@ -30,6 +31,9 @@ PROBE_STEP = 0.02
 """While a probe waits, the loop's lag is measured this finely, so that nearly all the time the client
 spent busy (not reading its socket) is added to the probe's deadline."""
 
+PROBE_FLOOR = 1.5
+"""The least patience of a probe (s); the driver raises it to the connection's request timeout."""
+
 LATENCY_DECAY = 0.9
 """Per tick, the remembered worst latency shrinks by this factor towards the present one."""
 
@@ -40,7 +44,7 @@ class LivenessPolicy:
 
     session_timeout: float = 60.0
     quiet_after: float = 1.0
-    probe_floor: float = 1.5
+    probe_floor: float = PROBE_FLOOR
     latency_factor: float = 4.0
 
     def probe_timeout(self, latency: float) -> float:
