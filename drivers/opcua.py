@@ -2,9 +2,10 @@
 
 The base class supervises the link. Here ``_connect`` opens a session (with
 channel security and user identity when configured), caches the data type of
-every writable node and subscribes; ``_serve`` waits until asyncua's watchdog
-declares the link lost (socket closed, or the server stopped answering its
-probes); ``write`` converts a value to the node's exact type.
+every writable node and subscribes, or resumes the subscriptions of the session
+it lost (``opcua_resume``); ``_serve`` watches the link (``opcua_liveness``: publish
+responses are life, a silent server is probed with a patience that scales with
+load) until it is lost; ``write`` converts a value to the node's exact type.
 """
 
 from __future__ import annotations
@@ -13,26 +14,38 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
-from asyncua.common.subscription import Subscription
 from asyncua.common.ua_utils import data_type_to_variant_type
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
-from drivers.opcua_client import SessionClient
+from drivers.opcua_client import SESSION_TIMEOUT_MS, SessionClient
 from drivers.opcua_coerce import CoercionError, to_variant
 from drivers.opcua_credentials import apply_login, explaining_login_refusal
 from drivers.opcua_diagnostics import OpcUaDiagnostics
+from drivers.opcua_limits import OperationLimits, read_operation_limits
+from drivers.opcua_liveness import PROBE_FLOOR, TICK, LinkLiveness, LivenessPolicy
 from drivers.opcua_namespaces import NamespaceBinding, TagAddress
 from drivers.opcua_quality import status_name
+from drivers.opcua_resume import (
+    RESUBSCRIBED,
+    ResumeFailed,
+    ResumePoint,
+    SubscriptionMark,
+    delete_quietly,
+    resume,
+)
 from drivers.opcua_security import secure_client
+from drivers.opcua_session_subscription import SessionSubscription, subscription_parameters
 from drivers.opcua_subscriptions import (
+    ITEMS_PER_CALL,
     Deadband,
     ItemParameters,
+    MonitoredItemPlan,
     NotificationCounters,
     NotificationRouter,
     plan_monitored_items,
@@ -40,6 +53,7 @@ from drivers.opcua_subscriptions import (
 )
 from drivers.opcua_values import TimePolicy
 from drivers.settings import OpcUaSettings, OpcUaTagLink
+from drivers.tasks import cancel_and_wait
 from hmi.model import ConnectionState, Reason, Sample, StalePolicy, TagDef, WriteError
 
 log = logging.getLogger(__name__)
@@ -54,6 +68,11 @@ RATE_WINDOW = 1.0
 """Seconds over which notifications per second are measured."""
 
 READS_PER_CALL = 500
+
+LostCallback = Callable[[Exception], Coroutine[Any, Any, None]]
+
+RESUME_GRACE = 5.0
+"""A resumed subscription must publish (data or keep-alive) within three keep-alives plus this (s)."""
 
 
 class OpcUaDriver(Driver):
@@ -88,13 +107,26 @@ class OpcUaDriver(Driver):
         self._namespaces = NamespaceBinding()
         self._node_ids: dict[str, ua.NodeId] = {}
         self._unresolved: dict[str, str] = {}
-        self._client: Client | None = None
+        self._client: SessionClient | None = None
         self._router: NotificationRouter | None = None
         self._variant_types: dict[str, ua.VariantType] = {}
         self._link_lost = asyncio.Event()
         self._link_error = ""
         self._session_id = ""
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions: list[SessionSubscription] = []
+        self._plans: list[MonitoredItemPlan] = []
+        self._liveness: LinkLiveness | None = None
+        self._limits = OperationLimits()
+        self._serving = False
+        self._resume_point: ResumePoint | None = None
+        self._resume_path = ""
+        self._resumes: dict[str, int] = {}
+        self._resume_check: float | None = None
+        """While a resumed subscription has not published yet: the time by which it must have."""
+        self._link_losses = 0
+        self.reactivate_sessions = True
+        """False: take a lost session's subscriptions over with a new session (TransferSubscriptions)
+        instead of activating the old session again, as a restarted client has to."""
         self._items = 0
         self._refused: dict[str, str] = {}
         self._unfiltered: dict[str, str] = {}
@@ -132,6 +164,13 @@ class OpcUaDriver(Driver):
             type_mismatches=counters.type_mismatches,
             restamped=counters.restamped,
             certificate_warning=self._certificate_warning,
+            link_losses=self._link_losses,
+            resume_path=self._resume_path,
+            resumed=sum(n for path, n in self._resumes.items() if path != RESUBSCRIBED),
+            resubscribed=self._resumes.get(RESUBSCRIBED, 0),
+            probes=self._liveness.probes if self._liveness is not None else 0,
+            probe_timeout_s=round(self._liveness.probe_timeout, 2) if self._liveness is not None else 0.0,
+            max_items_per_call=self._limits.max_monitored_items_per_call,
         )
 
     def _keepalive_age(self) -> float | str:
@@ -151,7 +190,9 @@ class OpcUaDriver(Driver):
     async def write(self, tag: TagDef, value: Any) -> None:
         """Write ``value`` converted to the node's type; a refusal raises WriteError with the StatusCode."""
         client = self._client
-        if client is None or self.status.state is not ConnectionState.CONNECTED:
+        # The session, not the state shown: initial values arrive while the last items are still being
+        # created, and a value shown good must be writable.
+        if client is None or client.state is not UaClientState.CONNECTED or self._link_lost.is_set():
             raise WriteError(f"{tag.name}: connection {self.name} is not connected")
         node_id = self._node_ids.get(tag.name)
         if node_id is None:
@@ -203,9 +244,15 @@ class OpcUaDriver(Driver):
     async def _connect(self) -> None:
         self._link_lost = asyncio.Event()
         self._link_error = ""
-        client = SessionClient(self.settings.endpoint, self.settings.timeout)
+        self._serving = False
+        # Kept until a connection has resumed or replaced them: an outage may outlast many attempts.
+        point = self._resume_point
+        if point is not None and not point.usable(SESSION_TIMEOUT_MS / 1000):
+            point = self._resume_point = None
+        token = point.token if point is not None and self.reactivate_sessions else None
+        client = SessionClient(self.settings.endpoint, self.settings.timeout, token)
         self._client = client
-        client.connection_lost_callback = self._on_connection_lost
+        client.connection_lost_callback = self._connection_lost_callback(client)
         # Each request is bounded by settings.timeout; this bounds the whole session set-up.
         async with asyncio.timeout(self.settings.timeout * 3):
             # The identity first: a missing key file is reported even while the server is unreachable.
@@ -214,17 +261,24 @@ class OpcUaDriver(Driver):
             with explaining_login_refusal(self.settings):
                 await client.connect(auto_reconnect=False)
         self._session_id = client.session_id
+        # The engineer's request timeout is what a probe may take at least: a server slow to answer
+        # (starved, or busy with another client) is not a dead one.
+        floor = max(PROBE_FLOOR, self.settings.timeout)
+        policy = LivenessPolicy(session_timeout=client.session_timeout / 1000, probe_floor=floor)
+        self._liveness = LinkLiveness(policy, client.nodes.server_state.read_value)
         namespaces = await client.get_namespace_array()
         self._node_ids, self._unresolved = self._namespaces.resolve(self._addresses, namespaces)
+        self._limits = await read_operation_limits(client.uaclient)
         await self._cache_variant_types(client)
-        await self._subscribe(client)
+        await self._subscribe(client, point)
 
     async def _cache_variant_types(self, client: Client) -> None:
         # A restarted server may have new node types: never trust the previous session's cache.
         self._variant_types = {}
         writable = [tag.name for tag in self.tags if tag.writable and tag.name in self._node_ids]
-        for start in range(0, len(writable), READS_PER_CALL):
-            names = writable[start : start + READS_PER_CALL]
+        per_call = self._limits.chunk(self._limits.max_nodes_per_read, READS_PER_CALL)
+        for start in range(0, len(writable), per_call):
+            names = writable[start : start + per_call]
             values = await client.uaclient.read_attributes(
                 [self._node_ids[name] for name in names], ua.AttributeIds.DataType
             )
@@ -238,7 +292,7 @@ class OpcUaDriver(Driver):
                 if vtype is not None:
                     self._variant_types[name] = vtype
 
-    async def _subscribe(self, client: Client) -> None:
+    async def _subscribe(self, client: SessionClient, point: ResumePoint | None) -> None:
         by_tag = {tag.name: tag for tag in self.tags}
         plans = plan_monitored_items(
             {name: (node_id, by_tag[name].scan_period) for name, node_id in self._node_ids.items()},
@@ -247,6 +301,7 @@ class OpcUaDriver(Driver):
                 for name, tag in by_tag.items()
             },
         )
+        self._plans = plans
         self._router = NotificationRouter(
             plans,
             self.publish,
@@ -255,36 +310,145 @@ class OpcUaDriver(Driver):
             {name: tag.type for name, tag in by_tag.items()},
             TimePolicy(self.settings.max_clock_skew, self.settings.max_source_age),
         )
+        session = client.uaclient.session
+        if point is not None and await self._resume(client, point, plans):
+            self._resume_point = None
+            self._report_refused(by_tag)
+            return
+        self._resume_point = None
         parameters = ItemParameters(self.settings.queue_size, self.settings.discard_oldest)
-        outcome = await subscribe(client, plans, self._router, parameters)
+        per_call = self._limits.chunk(self._limits.max_monitored_items_per_call, ITEMS_PER_CALL)
+        outcome = await subscribe(
+            session,
+            plans,
+            self._router,
+            parameters,
+            on_life=self._saw_life,
+            session_timeout_ms=client.session_timeout,
+            items_per_call=per_call,
+            label=self.name,
+        )
         self._subscriptions, self._items = outcome.subscriptions, outcome.items
         self._refused, self._unfiltered = outcome.refused, outcome.unfiltered
-        refused = {**self._invalid_addresses, **self._unresolved, **outcome.refused}
+        self._resume_path = RESUBSCRIBED if point is not None else "subscribed"
+        if point is not None:
+            self._resumes[RESUBSCRIBED] = self._resumes.get(RESUBSCRIBED, 0) + 1
+        self._report_refused(by_tag)
+
+    async def _resume(
+        self, client: SessionClient, point: ResumePoint, plans: list[MonitoredItemPlan]
+    ) -> bool:
+        """Take the lost session's subscriptions over; False when they must be created again."""
+        session = client.uaclient.session
+        router = self._router
+        assert router is not None
+        if point.plans != plans:
+            # The server's namespaces moved (a restart): the old items watch other nodes now.
+            log.info("%s: the address space changed; subscribing again", self.name)
+            if client.reactivated:
+                await delete_quietly(session, [mark.subscription_id for mark in point.marks])
+            return False
+        router.begin_resume(point.last_samples)
+        try:
+            result = await resume(session, point, router, self._saw_life, reactivated=client.reactivated)
+        except ResumeFailed as exc:
+            log.warning("%s: the subscriptions could not be resumed (%s); subscribing again", self.name, exc)
+            if client.reactivated:
+                await delete_quietly(session, [mark.subscription_id for mark in point.marks])
+            self._router = NotificationRouter(
+                plans,
+                self.publish,
+                self._declare_link_lost,
+                self._counters,
+                {tag.name: tag.type for tag in self.tags},
+                TimePolicy(self.settings.max_clock_skew, self.settings.max_source_age),
+            )
+            return False
+        self._subscriptions, self._items = result.subscriptions, point.items
+        self._refused, self._unfiltered = point.refused, point.unfiltered
+        self._resume_path = result.description
+        self._resumes[result.path] = self._resumes.get(result.path, 0) + 1
+        timeout_ms = client.session_timeout
+        keepalive = max(_keepalive_seconds(s.interval_ms, timeout_ms) for s in self._subscriptions)
+        self._resume_check = time.monotonic() + 3 * keepalive + RESUME_GRACE
+        log.info("%s: %d subscriptions resumed (%s)", self.name, len(self._subscriptions), result.description)
+        return True
+
+    def _report_refused(self, by_tag: dict[str, TagDef]) -> None:
+        refused = {**self._invalid_addresses, **self._unresolved, **self._refused}
         for name, why in refused.items():
             log.error("%s: tag %s (%s) is not subscribed: %s", self.name, name, by_tag[name].address, why)
             self.publish(name, Sample.bad(Reason.CONFIG_ERROR))
 
+    def _saw_life(self) -> None:
+        if self._liveness is not None:
+            self._liveness.saw_life()
+
     async def _serve(self) -> None:
-        client = self._client
-        assert client is not None, "_serve runs only after a successful _connect"
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RATE_WINDOW):
-                    await self._link_lost.wait()
-            if self._link_lost.is_set():
-                raise ConnectionError(self._link_error)
-            if client.state is not UaClientState.CONNECTED:
-                raise ConnectionError(f"session lost ({client.state.value})")
-            self._measure_rate()
+        client, liveness = self._client, self._liveness
+        assert client is not None and liveness is not None, "_serve runs only after a successful _connect"
+        self._serving = True
+        watcher = asyncio.create_task(self._watch_liveness(liveness), name=f"opcua-liveness:{self.name}")
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(TICK):
+                        await self._link_lost.wait()
+                if self._link_lost.is_set():
+                    raise ConnectionError(self._link_error)
+                if client.state is not UaClientState.CONNECTED:
+                    raise ConnectionError(f"session lost ({client.state.value})")
+                self._check_resumed()
+                if time.monotonic() - self._rate_mark[0] >= RATE_WINDOW:
+                    self._measure_rate()
+        finally:
+            await cancel_and_wait([watcher])
+
+    async def _watch_liveness(self, liveness: LinkLiveness) -> None:
+        self._declare_link_lost(await liveness.watch())
+
+    def _check_resumed(self) -> None:
+        """Once every resumed subscription has published, vouch for the items that did not change."""
+        if self._resume_check is None or self._router is None:
+            return
+        if all(s.publishes > 0 for s in self._subscriptions):
+            self._resume_check = None
+            vouched = self._router.vouch_unchanged()
+            log.info("%s: resumed; %d items unchanged while the link was down", self.name, vouched)
+        elif time.monotonic() > self._resume_check:
+            self._resume_check = None
+            # Without a publish its items would stay bad for ever: subscribe afresh on the next connect.
+            self._subscriptions = []
+            self._declare_link_lost("a resumed subscription sent nothing, not even a keep-alive")
 
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
-        if self._router is not None:
-            self._router.close()
+        router, subs = self._router, self._subscriptions
+        if router is not None:
+            router.close()
+        task = asyncio.current_task()
+        stopping = task is not None and task.cancelling() > 0
+        if client is not None and self._serving and not stopping and self._subscriptions and router:
+            self._link_losses += 1
+            self._resume_point = ResumePoint(
+                client.session_token(),
+                self._plans,
+                [SubscriptionMark(s.interval_ms, s.subscription_id, s.last_sequence_number) for s in subs],
+                self._items,
+                self._refused,
+                self._unfiltered,
+                router.last_samples,
+            )
+        self._serving = False
+        self._resume_check = None
         self._session_id = ""
         self._subscriptions, self._items = [], 0
         self._rate = 0.0
         if client is None:
+            return
+        if self._resume_point is not None:
+            # Keep the session on the server: the next connection takes its subscriptions over.
+            await client.abandon()
             return
         patience = LOST_LINK_DISCONNECT_TIMEOUT if self._link_lost.is_set() else DISCONNECT_TIMEOUT
         try:
@@ -297,8 +461,13 @@ class OpcUaDriver(Driver):
         finally:
             client.disconnect_socket()
 
-    async def _on_connection_lost(self, exc: Exception) -> None:
-        self._declare_link_lost(f"connection lost: {type(exc).__name__}: {exc}".rstrip(": "))
+    def _connection_lost_callback(self, client: SessionClient) -> LostCallback:
+        async def lost(exc: Exception) -> None:
+            # A previous session's client may report its end late: it must not end the current one.
+            if client is self._client:
+                self._declare_link_lost(f"connection lost: {type(exc).__name__}: {exc}".rstrip(": "))
+
+        return lost
 
     def _declare_link_lost(self, reason: str) -> None:
         if not self._link_lost.is_set():
@@ -308,11 +477,17 @@ class OpcUaDriver(Driver):
                 self._router.close()
 
     def _measure_rate(self) -> None:
+        """Notifications per second since the last measure."""
         now, received = time.monotonic(), self._counters.received
         since, before = self._rate_mark
         if now > since:
             self._rate = (received - before) / (now - since)
         self._rate_mark = (now, received)
+
+
+def _keepalive_seconds(interval_ms: float, session_timeout_ms: float) -> float:
+    parameters = subscription_parameters(interval_ms, session_timeout_ms)
+    return interval_ms * parameters.RequestedMaxKeepAliveCount / 1000
 
 
 def _as_warning(text: str) -> str:

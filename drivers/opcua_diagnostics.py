@@ -34,3 +34,19 @@ class OpcUaDiagnostics(DriverDiagnostics):
     """Values whose source timestamp was implausible (published with the receive time)."""
     certificate_warning: str = ""
     """A problem with the trusted server certificate in use (expired, not yet valid); empty when none."""
+    link_losses: int = 0
+    """Sessions lost after they were serving (a dropped socket, a server that stopped answering)."""
+    resume_path: str = ""
+    """How the current session got its subscriptions: subscribed (first connect), reactivated or
+    transferred (a lost session's subscriptions taken over, ``+republished N`` when messages sent
+    while the link was down were asked for again) or resubscribed (created again)."""
+    resumed: int = 0
+    """Reconnects that took the previous subscriptions over (reactivated or transferred)."""
+    resubscribed: int = 0
+    """Reconnects that had to create every monitored item again."""
+    probes: int = 0
+    """Liveness probes sent this session (only a server silent for a second is probed)."""
+    probe_timeout_s: float = 0.0
+    """The patience of the next probe: scales with the measured latency and the session timeout."""
+    max_items_per_call: int = 0
+    """The server's MaxMonitoredItemsPerCall (0: it states none)."""

@@ -1,9 +1,10 @@
-"""OPC UA subscriptions in handler mode: one per scan period, and a router from notifications to tags.
+"""OPC UA subscriptions: one per scan period, created in chunks, and a router from notifications to tags.
 
-asyncua's iterator mode keeps at most 1,000 events and silently drops the
-oldest, so the driver uses handler mode: asyncua calls ``NotificationRouter``
-for every notification, and the router turns it into a Sample at once (no IO,
-no awaits). Anything that cannot be delivered is counted, never lost silently.
+asyncua's iterator mode keeps at most 1,000 events and silently drops the oldest,
+and its handler mode starts a task per notification; here each publish response
+is taken apart in the publish callback (``SessionSubscription``) and every item
+goes to ``NotificationRouter``, which turns it into a Sample at once (no IO, no
+awaits). Anything that cannot be delivered is counted, never lost silently.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncua import Client, Node, ua
-from asyncua.common.subscription import DataChangeNotif, Subscription
+from asyncua import ua
 
 from drivers.opcua_quality import has_overflowed, sample_of, status_name
+from drivers.opcua_session_subscription import SessionSubscription
 from drivers.opcua_values import TimePolicy, fitted, type_mismatch
 from hmi.model import DataType, Quality, Reason, Sample
 
@@ -36,8 +37,12 @@ FILTER_REFUSALS = frozenset(
 )
 """Codes of a server that will not apply a deadband to an item: subscribe it unfiltered instead."""
 
-ITEMS_PER_CALL = 500
-"""Servers cap the items in one CreateMonitoredItems call; stay well below common limits."""
+ITEMS_PER_CALL = 1_000
+"""Items per CreateMonitoredItems call when the server states no MaxMonitoredItemsPerCall (or a larger one):
+one call of 50k items would take the server tens of seconds to answer and time out."""
+
+PROGRESS_EVERY = 10_000
+"""Log subscription progress after about this many items (a 50k-item connect takes a while)."""
 
 
 @dataclass(slots=True)
@@ -103,7 +108,7 @@ class SubscribeOutcome:
     """What the server accepted: live subscriptions, the item count, the tags it refused (tag → why)
     and the tags subscribed without their deadband because the server refused the filter (tag → why)."""
 
-    subscriptions: list[Subscription] = field(default_factory=list)
+    subscriptions: list[SessionSubscription] = field(default_factory=list)
     items: int = 0
     refused: dict[str, str] = field(default_factory=dict)
     unfiltered: dict[str, str] = field(default_factory=dict)
@@ -152,15 +157,18 @@ class NotificationRouter:
         # Tags whose value or time stamp is wrong right now: each is logged when it starts, not each time.
         self._mismatched: set[str] = set()
         self._skewed: set[int] = set()
+        # The newest sample per item, and the items heard from since a resume began: an item the server
+        # did not report after a resume has not changed, and its last sample is vouched for again.
+        self._last: dict[int, Sample] = {}
+        self._heard: set[int] | None = None
         self._open = True
 
     def close(self) -> None:
         """Stop publishing: the session this router served is gone."""
         self._open = False
 
-    def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
-        """asyncua callback: one monitored item changed."""
-        item = data.monitored_item
+    def deliver(self, item: ua.MonitoredItemNotification) -> None:
+        """One monitored item changed (from a publish or a republish)."""
         self._counters.received += 1
         if not self._open:
             self._counters.late += 1
@@ -168,13 +176,45 @@ class NotificationRouter:
         tags = self._routes.get(item.ClientHandle)
         if tags is None:
             self._counters.unrouted += 1
-            log.warning("notification for unknown client handle %s (node %s)", item.ClientHandle, node)
+            log.warning("notification for unknown client handle %s", item.ClientHandle)
             return
         if item.Value.StatusCode is not None and has_overflowed(item.Value.StatusCode.value):
             self._counters.server_overflows += 1
         sample = self._stamped(item.ClientHandle, sample_of(item.Value), tags)
+        self._last[item.ClientHandle] = sample
+        if self._heard is not None:
+            self._heard.add(item.ClientHandle)
         for tag in tags:
             self._publish(tag, self._typed(tag, sample))
+
+    def begin_resume(self, last: Mapping[int, Sample]) -> None:
+        """A resumed subscription: carry the previous session's last samples, and note who speaks now."""
+        self._last = dict(last)
+        self._heard = set()
+
+    @property
+    def last_samples(self) -> dict[int, Sample]:
+        """The newest sample per item handle (handed to the next session's router on a resume)."""
+        return self._last
+
+    def vouch_unchanged(self) -> int:
+        """After a resumed subscription's queues were drained: the items not heard from have not changed;
+        publish their last sample again, stamped now. Returns how many."""
+        heard, self._heard = self._heard or set(), None
+        if not self._open:
+            return 0
+        now = time.time()
+        vouched = 0
+        for handle, tags in self._routes.items():
+            last = self._last.get(handle)
+            if handle in heard or last is None:
+                continue
+            sample = Sample(last.value, last.quality, now, last.reason)
+            self._last[handle] = sample
+            vouched += 1
+            for tag in tags:
+                self._publish(tag, self._typed(tag, sample))
+        return vouched
 
     def _stamped(self, handle: int, sample: Sample, tags: tuple[str, ...]) -> Sample:
         first = handle not in self._seen
@@ -218,12 +258,18 @@ class NotificationRouter:
 
 
 async def subscribe(
-    client: Client,
+    session: Any,
     plans: list[MonitoredItemPlan],
     router: NotificationRouter,
     parameters: ItemParameters | None = None,
+    *,
+    on_life: Callable[[], None] = lambda: None,
+    session_timeout_ms: float = 60_000,
+    items_per_call: int = ITEMS_PER_CALL,
+    label: str = "",
 ) -> SubscribeOutcome:
-    """Create one subscription per sampling interval and its monitored items; report refused tags.
+    """Create one subscription per sampling interval and its monitored items in chunks of
+    ``items_per_call`` (the server's MaxMonitoredItemsPerCall); report refused tags.
 
     An item whose deadband the server refuses is created again without it: a value
     reported too often is better than a tag with no value at all.
@@ -233,19 +279,29 @@ async def subscribe(
     by_interval: dict[float, list[MonitoredItemPlan]] = {}
     for plan in plans:
         by_interval.setdefault(plan.interval_ms, []).append(plan)
+    total, done, logged = len(plans), 0, 0
+    began = time.monotonic()
     for interval_ms, group in by_interval.items():
-        subscription = await client.create_subscription(interval_ms, router)
+        subscription = SessionSubscription(session, interval_ms, router, on_life)
+        await subscription.create(session_timeout_ms)
         outcome.subscriptions.append(subscription)
-        for start in range(0, len(group), ITEMS_PER_CALL):
-            chunk = group[start : start + ITEMS_PER_CALL]
+        for start in range(0, len(group), items_per_call):
+            chunk = group[start : start + items_per_call]
             retry = await _create_items(subscription, chunk, parameters, outcome, filtered=True)
             if retry:
                 await _create_items(subscription, retry, parameters, outcome, filtered=False)
+            done += len(chunk)
+            if done - logged >= PROGRESS_EVERY and done < total:
+                logged = done
+                seconds = time.monotonic() - began
+                log.info("%s: subscribed %d of %d items (%.1f s)", label, done, total, seconds)
+    if total >= PROGRESS_EVERY:
+        log.info("%s: subscribed %d items in %.1f s", label, outcome.items, time.monotonic() - began)
     return outcome
 
 
 async def _create_items(
-    subscription: Subscription,
+    subscription: SessionSubscription,
     chunk: list[MonitoredItemPlan],
     parameters: ItemParameters,
     outcome: SubscribeOutcome,
@@ -254,7 +310,7 @@ async def _create_items(
 ) -> list[MonitoredItemPlan]:
     """Create ``chunk``'s items, recording the outcome; returns the items whose filter was refused."""
     requests = [_item_request(plan, parameters, filtered) for plan in chunk]
-    results = await subscription.create_monitored_items(requests)
+    results = await subscription.create_items(requests)
     retry: list[MonitoredItemPlan] = []
     for plan, result in zip(chunk, results, strict=True):
         if not isinstance(result, ua.StatusCode):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncua import Server, ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto import cert_gen
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import CertificateUserManager
@@ -96,6 +97,9 @@ class OpcUaTestServer:
         self._server: Server | None = None
         self._ns = 0
         self._types: dict[str, ua.VariantType] = {}
+        self.monitored_item_calls: list[int] = []
+        """The number of items in each CreateMonitoredItems call the server received."""
+        self._item_limit = 0
 
     @property
     def server(self) -> Server:
@@ -138,6 +142,7 @@ class OpcUaTestServer:
         if tokens:
             server.set_identity_tokens(tokens)
         self._ns = await server.register_namespace(NAMESPACE_URI)
+        self._count_monitored_item_calls(server)
         self._server = server
 
     async def _user_manager(self) -> _KnownUsers | None:
@@ -148,6 +153,29 @@ class OpcUaTestServer:
         for index, certificate in enumerate(self._user_certificates):
             await certificates.add_user(certificate, f"certificate-user-{index}", format="der")  # type: ignore[arg-type]
         return _KnownUsers(self._users or {}, certificates)
+
+    async def limit_monitored_items_per_call(self, limit: int) -> None:
+        """State MaxMonitoredItemsPerCall = ``limit`` and refuse larger calls (BadTooManyOperations), as a
+        strict server does."""
+        limits = ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall
+        await self.server.get_node(ua.NodeId(limits)).write_value(ua.Variant(limit, ua.VariantType.UInt32))
+        self._item_limit = limit
+
+    def _count_monitored_item_calls(self, server: Server) -> None:
+        service = server.iserver.subscription_service
+        create = service.create_monitored_items
+
+        async def counted(params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
+            self.monitored_item_calls.append(len(params.ItemsToCreate))
+            if self._item_limit and len(params.ItemsToCreate) > self._item_limit:
+                raise ServiceError(ua.StatusCodes.BadTooManyOperations)
+            return await create(params)
+
+        service.create_monitored_items = counted  # type: ignore[method-assign]
+
+    def sessions(self) -> int:
+        """Sessions the server holds now (a session whose connection dropped is kept for a while)."""
+        return len(self.server.iserver._external_sessions)
 
     def node_id(self, path: str) -> str:
         """The NodeId string a tag uses for the variable at ``path`` (``ns=2;s=<path>``)."""
@@ -267,6 +295,12 @@ class FreezableRelay:
     def thaw(self) -> None:
         """Relay again (held bytes go through first)."""
         self._flowing.set()
+
+    def cut(self) -> None:
+        """Close every relayed connection, as a pulled cable would (new connections are relayed again)."""
+        for writer in self._writers:
+            writer.close()
+        self._writers = []
 
     async def start(self) -> None:
         """Listen on 127.0.0.1:``port``."""
