@@ -188,6 +188,20 @@ async def test_a_bad_input_holds_the_rule_and_never_drives_a_write(tmp_path):
     assert h.engine.rules["slow_down"].status().state is RuleState.ARMED
 
 
+async def test_an_input_waiting_for_its_first_value_holds_the_rule_without_a_fault(tmp_path):
+    # At start-up every input is waiting: an alarm per rule on every start would be noise.
+    h = Harness(tmp_path, RULES)
+    h.feed("B", 1.0)
+    h.feed("SP", 1500)
+    h.feed("RUN", True)
+    h.feed("A", 0.0, quality=Quality.BAD, reason=Reason.WAITING)
+    status = h.engine.rules["slow_down"].status()
+    assert status.state is RuleState.HELD and status.held_by == "A: waiting for first value"
+    assert h.published["RULE.slow_down.FAULT"].value is False
+    h.feed("A", 11.0, quality=Quality.BAD, reason=Reason.COMM_FAILURE)  # then the link is lost: a fault
+    assert h.published["RULE.slow_down.FAULT"].value is True
+
+
 async def test_a_rule_that_divides_by_zero_is_disabled_and_alarmed_and_the_others_go_on(tmp_path):
     h = Harness(tmp_path, RULES)
     h.feed("B", 0.0)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from hmi.project.errors import ProjectInvalid
 
+SNAPSHOT_AFTER = 8.0
+"""Seconds a ``--snapshot`` run lasts when no ``--for`` is given: long enough for every value to arrive."""
+
 
 def _version() -> str:
     try:
@@ -34,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
             "--for", dest="seconds", type=float, metavar="SECONDS", help="run that long, then exit 0"
         )
         p.add_argument(
-            "--snapshot", type=Path, metavar="FILE.png", help="save the main window as PNG after --for"
+            "--snapshot",
+            type=Path,
+            metavar="FILE.png",
+            help=f"save the main window as PNG after --for (default {SNAPSHOT_AFTER:g} s), then exit",
         )
 
     demo = sub.add_parser("demo", help="run the built-in demo plant")
@@ -162,6 +168,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from benchmarks.runner import run_benchmarks
 
         return run_benchmarks(args.name, args.options)
+    if getattr(args, "snapshot", None) is not None and args.seconds is None:
+        args.seconds = SNAPSHOT_AFTER  # a snapshot is taken at the end of a run: give the run an end
     if args.command == "demo":
         from hmi.core.demo import default_data_dir
 

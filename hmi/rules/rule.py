@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hmi.model import DataType, Quality, Sample, TagDef
+from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import LogAction, RaiseAction, RuleDef, SetAction, WriteAction, fault_tag
 from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression
@@ -211,7 +211,9 @@ class Rule:
             self.state = RuleState.ARMED
         if held_by != self.held_by:
             self.held_by = held_by
-            self._set_fault(True)
+            # An input still waiting for its first value (the plant starting) holds the rule but is no
+            # fault: alarming then would greet every start with one alarm per rule.
+            self._set_fault(sample is not None and sample.reason is not Reason.WAITING)
             self._record(RuleEvent(self._clock(), self.name, EventKind.HELD, cause, message=held_by))
 
     def _pending_over(self) -> None:
