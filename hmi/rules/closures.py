@@ -12,6 +12,7 @@ value, ZeroDivisionError, NotReady from a window).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -107,16 +108,45 @@ _SHAPES: dict[str, tuple[_FF, _FC, _CF, _TC, _TT]] = {
 }
 
 
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": math.pow,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Each operator as a C function (the same operation as the inline symbol)."""
+
+Leaf = tuple[Callable[[Any, Any], Any], str, Any]
+"""``tag OP constant`` as (operator function, tag, constant): ``op(env[tag], constant)`` inside the
+closure of the node above it, a C call instead of a closure's Python call."""
+
+
 class Operand:
-    """What a builder needs of an operand: its closure, and whether it is a constant or a plain tag."""
+    """What a builder needs of an operand: its closure, and whether it is a constant, a plain tag, or
+    a leaf (``tag OP constant``)."""
 
-    __slots__ = ("constant", "fn", "tag", "value")
+    __slots__ = ("constant", "fn", "leaf", "tag", "value")
 
-    def __init__(self, fn: Fn, constant: bool, value: Any, tag: str | None) -> None:
+    def __init__(self, fn: Fn, constant: bool, value: Any, tag: str | None, leaf: Leaf | None = None) -> None:
         self.fn = fn
         self.constant = constant
         self.value = value
         self.tag = tag
+        self.leaf = leaf
+
+
+def leaf(symbol: str, left: Operand, right: Operand) -> Leaf | None:
+    """The leaf ``left SYMBOL right`` is, when it is a tag and a constant (else None)."""
+    if left.tag is not None and right.constant:
+        return OPERATORS[symbol], left.tag, right.value
+    return None
 
 
 def binary(symbol: str, left: Operand, right: Operand) -> Fn:
@@ -124,11 +154,29 @@ def binary(symbol: str, left: Operand, right: Operand) -> Fn:
     ff, fc, cf, tc, tt = _SHAPES[symbol]
     if left.tag is not None and right.tag is not None:
         return tt(left.tag, right.tag)
+    if left.leaf is not None or right.leaf is not None:
+        inlined = _with_leaves(OPERATORS[symbol], left, right)
+        if inlined is not None:
+            return inlined
     if right.constant:
         return tc(left.tag, right.value) if left.tag is not None else fc(left.fn, right.value)
     if left.constant:
         return cf(left.value, right.fn)
     return ff(left.fn, right.fn)
+
+
+def _with_leaves(op: Callable[[Any, Any], Any], left: Operand, right: Operand) -> Fn | None:
+    """``op(left, right)`` with its leaf operands computed inline (``A * 2 - B / 3`` in one call)."""
+    if left.leaf is not None and right.leaf is not None:
+        (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+        return lambda env: op(lop(env[lt], lc), rop(env[rt], rc))
+    if left.leaf is not None and not right.constant:
+        (lop, lt, lc), rf = left.leaf, right.fn
+        return lambda env: op(lop(env[lt], lc), rf(env))
+    if right.leaf is not None and not left.constant:
+        lf, (rop, rt, rc) = left.fn, right.leaf
+        return lambda env: op(lf(env), rop(env[rt], rc))
+    return None
 
 
 def negate(operand: Operand) -> Fn:
@@ -143,6 +191,15 @@ def both(left: Operand, right: Operand) -> Fn:
     """``left and right`` as a bool (a bool tag's stored value may be any truthy number)."""
     lf, rf = left.fn, right.fn
     if left.tag is None and right.tag is None:  # both give bools already: no bool() calls
+        if left.leaf is not None and right.leaf is not None:  # comparisons: inline
+            (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+            return lambda env: lop(env[lt], lc) and rop(env[rt], rc)
+        if left.leaf is not None:
+            lop, lt, lc = left.leaf
+            return lambda env: lop(env[lt], lc) and rf(env)
+        if right.leaf is not None:
+            rop, rt, rc = right.leaf
+            return lambda env: lf(env) and rop(env[rt], rc)
         return lambda env: lf(env) and rf(env)
     return lambda env: bool(lf(env)) and bool(rf(env))
 
@@ -151,6 +208,15 @@ def either(left: Operand, right: Operand) -> Fn:
     """``left or right`` as a bool."""
     lf, rf = left.fn, right.fn
     if left.tag is None and right.tag is None:
+        if left.leaf is not None and right.leaf is not None:
+            (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+            return lambda env: lop(env[lt], lc) or rop(env[rt], rc)
+        if left.leaf is not None:
+            lop, lt, lc = left.leaf
+            return lambda env: lop(env[lt], lc) or rf(env)
+        if right.leaf is not None:
+            rop, rt, rc = right.leaf
+            return lambda env: lf(env) or rop(env[rt], rc)
         return lambda env: lf(env) or rf(env)
     return lambda env: bool(lf(env)) or bool(rf(env))
 
@@ -175,6 +241,9 @@ def call(name: str, function: Callable[..., Any], args: list[Operand]) -> Fn:
         return lambda env: y if (x := a(env)) < (y := b(env)) else x
     if count == 1:
         (only,) = fns
+        if name == "abs" and args[0].leaf is not None:
+            op, tag, c = args[0].leaf
+            return lambda env: abs(op(env[tag], c))
         if name == "abs":
             return lambda env: abs(only(env))
         return lambda env: function(only(env))

@@ -114,6 +114,7 @@ class _Node:
     literal: float | bool | None = None
     literal_units: str | None = None  # the suffix as written, for a literal
     tag: str | None = None  # a plain tag read, inlined by the operators around it
+    leaf: closures.Leaf | None = None  # ``tag OP constant``, inlined likewise
 
 
 def _bad() -> _Node:
@@ -334,7 +335,7 @@ class _Compiler:
             if not self._same_units(left, right, op_token, symbol):
                 return _bad()
             units = left.units or right.units
-        return _Node(_binary(symbol, left, right), Kind.NUMBER, units)
+        return _Node(_binary(symbol, left, right), Kind.NUMBER, units, leaf=_leaf(symbol, left, right))
 
     def _compare(self, tree: Tree[Token]) -> _Node:
         left_tree, op_token, right_tree = tree.children
@@ -350,7 +351,7 @@ class _Compiler:
             return self.error(op_token, f"type error: '{symbol}' needs numbers, not bools")
         if not self._same_units(left, right, op_token, symbol):
             return _bad()
-        return _Node(_binary(symbol, left, right), Kind.BOOL)
+        return _Node(_binary(symbol, left, right), Kind.BOOL, leaf=_leaf(symbol, left, right))
 
     def _conditional(self, tree: Tree[Token]) -> _Node:
         condition, then, otherwise = (self.node(child) for child in _trees(tree))
@@ -475,7 +476,14 @@ def _constant(value: Any) -> Evaluate:
 
 def _operand(node: _Node) -> Operand:
     constant = node.literal is not None and node.tag is None
-    return Operand(node.fn, constant, node.literal, node.tag)
+    return Operand(node.fn, constant, node.literal, node.tag, node.leaf)
+
+
+def _leaf(symbol: str, left: _Node, right: _Node) -> closures.Leaf | None:
+    lhs, rhs = _operand(left), _operand(right)
+    if lhs.constant and rhs.constant:
+        return None  # folded (or left to run time) by _binary
+    return closures.leaf(symbol, lhs, rhs)
 
 
 def _binary(symbol: str, left: _Node, right: _Node) -> Evaluate:
