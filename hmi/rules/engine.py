@@ -151,6 +151,7 @@ class RulesEngine:
     def _plan(self) -> None:
         """For every tag, the derived tags to recompute (in order) and the rules to re-evaluate."""
         order = _dependency_order(self.derived)
+        position = {name: index for index, name in enumerate(order)}  # sorting each fan-out, not scanning
         self._derived_after: dict[str, list[_Derived]] = {}
         self._rules_after: dict[str, list[Rule]] = {}
         readers: dict[str, list[Rule]] = {}
@@ -169,7 +170,7 @@ class RulesEngine:
                 if current not in reached:
                     reached.add(current)
                     pending.extend(consumers.get(current, ()))
-            self._derived_after[name] = [self.derived[d] for d in order if d in reached]
+            self._derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
             rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
             self._rules_after[name] = list(rules.values())
         self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}

@@ -9,6 +9,7 @@ and compilation goes on after one, so a single check lists them all.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
@@ -126,7 +127,22 @@ def _fails(_env: Env) -> Any:
 
 
 def parse(text: str, limits: Limits = LIMITS) -> tuple[Tree[Token] | None, list[ExprError]]:
-    """The checked tree of ``text``, or None and the syntax or size problem."""
+    """The checked tree of ``text``, or None and the syntax or size problem.
+
+    Each distinct text is parsed once per process (the loader's cycle check, ``hmi check`` and the
+    engine at start all ask for the same texts); the tree is shared, and nothing modifies it.
+    """
+    tree, errors = _parse_once(text, limits)
+    return tree, list(errors)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_once(text: str, limits: Limits) -> tuple[Tree[Token] | None, tuple[ExprError, ...]]:
+    tree, errors = _parse(text, limits)
+    return tree, tuple(errors)
+
+
+def _parse(text: str, limits: Limits) -> tuple[Tree[Token] | None, list[ExprError]]:
     if len(text) > limits.length:
         return None, [ExprError(limits.length, f"longer than {limits.length} characters")]
     if not text.strip():
