@@ -113,7 +113,7 @@ class RulesSource(TagSource):
                 self.seeded_rows = await asyncio.to_thread(self._seed, path, time.time())
             except Exception:  # a store that cannot be read must not keep the rules from running
                 log.exception("rules: windows not seeded from history %s", path)
-        self._unsubscribe = self._runtime.subscribe(self.engine.on_sample, Feed.RAW)
+        self._unsubscribe = self._runtime.subscribe_batch(self.engine.on_samples, Feed.RAW)
         self.engine.start()
 
     def _seed(self, path: Path, now: float) -> int:

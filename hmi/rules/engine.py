@@ -13,6 +13,7 @@ Runs on the runtime loop; a listener call does no IO (writes are tasks on the lo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import RulesConfig, WriteAction
-from hmi.rules.events import Publish, Record, RuleStatus, WriteFn
+from hmi.rules.events import Publish, Record, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
@@ -45,6 +46,8 @@ class _Derived:
     fast: Any = None
     input_set: frozenset[str] = frozenset()
     ts: float = 0.0
+    windows: tuple[Any, ...] = ()
+    """The windows fed by this derived tag's own samples (set by the engine's plan)."""
 
     def __post_init__(self) -> None:
         self.fast = self.expression.fast
@@ -52,6 +55,40 @@ class _Derived:
 
 
 _GOOD = Quality.GOOD
+_ARMED = RuleState.ARMED
+
+# A good Sample for the hot path, built by its slots' own setters: the frozen dataclass's __init__
+# (object.__setattr__ per field, through a Python frame) costs more than the whole evaluation of a
+# typical derived tag. The result is the same object Sample(value, GOOD, ts) gives (equal, same hash);
+# the check below makes a change to Sample's fields fail at import, not silently.
+if tuple(f.name for f in dataclasses.fields(Sample)) != ("value", "quality", "ts", "reason"):
+    raise TypeError("the rules engine builds Samples field by field, and Sample's fields have changed")
+_new = object.__new__
+_set_value, _set_quality, _set_ts, _set_reason = (
+    getattr(Sample, name).__set__ for name in ("value", "quality", "ts", "reason")
+)
+_NO_REASON = Reason.NONE
+
+
+def good_sample(value: Any, ts: float) -> Sample:
+    """``Sample(value, Quality.GOOD, ts)``, built as the engine's hot path builds it."""
+    sample: Sample = _new(Sample)
+    _set_value(sample, value)
+    _set_quality(sample, _GOOD)
+    _set_ts(sample, ts)
+    _set_reason(sample, _NO_REASON)
+    return sample
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one input tag's sample sets going, computed once: its windows, the derived tags to
+    recompute (in dependency order) and the rules to re-evaluate."""
+
+    windows: tuple[Any, ...]
+    derived: tuple[_Derived, ...]
+    rules: tuple[Rule, ...]
+    is_bool: bool
 
 
 def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
@@ -78,6 +115,8 @@ class RulesEngine:
         self.inputs = Inputs()
         self.pool = WindowPool()
         self.errors = 0
+        self.listener_errors = 0
+        """Samples whose processing failed outright (a bug: logged; the other samples go on)."""
         """Evaluations of a derived tag that failed (division by zero...): each published bad."""
         self._causes: dict[str, str] = {}
         types = {name: _tag_type(tag) for name, tag in tags.items()}
@@ -112,6 +151,7 @@ class RulesEngine:
     def _plan(self) -> None:
         """For every tag, the derived tags to recompute (in order) and the rules to re-evaluate."""
         order = _dependency_order(self.derived)
+        position = {name: index for index, name in enumerate(order)}  # sorting each fan-out, not scanning
         self._derived_after: dict[str, list[_Derived]] = {}
         self._rules_after: dict[str, list[Rule]] = {}
         readers: dict[str, list[Rule]] = {}
@@ -130,10 +170,24 @@ class RulesEngine:
                 if current not in reached:
                     reached.add(current)
                     pending.extend(consumers.get(current, ()))
-            self._derived_after[name] = [self.derived[d] for d in order if d in reached]
+            self._derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
             rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
             self._rules_after[name] = list(rules.values())
         self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}
+        by_tag = self.pool.by_tag
+        # One lookup per sample: a derived tag's own samples are taken when it is recomputed.
+        self._plans = {
+            name: _Plan(
+                tuple(by_tag.get(name, ())),
+                tuple(self._derived_after.get(name, ())),
+                tuple(self._rules_after.get(name, ())),
+                name in self._bools,
+            )
+            for name in self._watched
+            if name not in self.derived
+        }
+        for derived in self.derived.values():
+            derived.windows = tuple(by_tag.get(derived.name, ()))
         # Nothing is good before its first good sample.
         self.inputs.not_good.update(self._watched, self.derived, *(r.reads for r in self.rules.values()))
 
@@ -145,14 +199,94 @@ class RulesEngine:
             rule.publish_initial()
 
     def on_sample(self, name: str, sample: Sample) -> None:
-        """Runtime raw-feed listener: take the sample, recompute what depends on it."""
-        if name not in self._watched or name in self.derived:
-            return  # nobody reads it, or published by this engine and already taken into account
-        self._take(name, sample)
-        for derived in self._derived_after.get(name, ()):
-            self._recompute(derived, sample.ts)
-        for rule in self._rules_after.get(name, ()):
-            rule.evaluate()
+        """Take one sample (see ``on_samples``)."""
+        self.on_samples(((name, sample),))
+
+    def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
+        """Runtime raw-feed batch listener: take each sample in turn, recompute what depends on it.
+
+        The healthy case (every input good, a finite result, the rule armed and its condition false)
+        is written out here, in one loop, with no call but the closures' own; anything else goes
+        through the general methods, which give the same result for it. A failure costs that one
+        sample (counted in ``listener_errors``), never the rest of the batch.
+        """
+        plans = self._plans
+        values = self.inputs.values
+        samples = self.inputs.samples
+        not_good = self.inputs.not_good
+        publish = self._publish
+        causes = self._causes
+        for name, sample in batch:
+            plan = plans.get(name)
+            if plan is None:
+                continue  # nobody reads it, or published by this engine and already taken into account
+            try:
+                ts = sample.ts
+                value = sample.value
+                if value.__class__ is float and value == value and not plan.is_bool:  # a number, not NaN
+                    values[name] = value
+                    samples[name] = sample
+                    if sample.quality is _GOOD:
+                        not_good.discard(name)
+                        for window in plan.windows:
+                            window.add(ts, value, True)
+                    else:
+                        not_good.add(name)
+                        for window in plan.windows:
+                            window.add(ts, value, False)
+                else:
+                    self._take(name, sample)
+                for derived in plan.derived:
+                    if not_good and not not_good.isdisjoint(derived.input_set):
+                        self._recompute(derived, ts)
+                        continue
+                    try:
+                        result = derived.fast(values)
+                    except Exception:  # not ready, or an error: the general path says which
+                        self._recompute(derived, ts)
+                        continue
+                    if derived.is_bool:
+                        if result.__class__ is not bool:
+                            self._recompute(derived, ts)
+                            continue
+                    elif result.__class__ is not float or result - result != 0.0:
+                        self._recompute(derived, ts)  # an int, or not finite: the general path
+                        continue
+                    derived_name = derived.name
+                    newest = ts if ts > derived.ts else derived.ts
+                    derived.ts = newest
+                    derived.last = result
+                    if causes:
+                        causes.pop(derived_name, None)
+                    out = _new(Sample)  # good_sample(result, newest), written out
+                    _set_value(out, result)
+                    _set_quality(out, _GOOD)
+                    _set_ts(out, newest)
+                    _set_reason(out, _NO_REASON)
+                    values[derived_name] = result
+                    samples[derived_name] = out
+                    if not_good:
+                        not_good.discard(derived_name)
+                    for window in derived.windows:
+                        window.add(newest, float(result), True)
+                    publish(derived_name, out)
+                for rule in plan.rules:
+                    if (
+                        rule.state is _ARMED
+                        and not rule.held_by
+                        and (not not_good or not_good.isdisjoint(rule.condition_inputs))
+                    ):
+                        try:
+                            if not rule.condition(values):
+                                continue  # armed, and nothing to do
+                        except NOT_READY:
+                            continue  # a window still filling judges nothing yet
+                        except Exception:  # evaluate() below records the error
+                            pass
+                    rule.evaluate()
+            except Exception:
+                self.listener_errors += 1
+                log.exception("rules: the sample of %s was not taken into account", name)
 
     def _take(self, name: str, sample: Sample) -> None:
         value = sample.value

@@ -9,15 +9,19 @@ and compilation goes on after one, so a single check lists them all.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from hmi.rules import closures
+from hmi.rules.closures import Operand
 from hmi.rules.functions import PLAIN, WINDOWS, Kind, WindowFunction, known_names
 from hmi.rules.grammar import KEYWORDS, parser
 from hmi.rules.windows import NotReady, Span
@@ -111,6 +115,7 @@ class _Node:
     literal: float | bool | None = None
     literal_units: str | None = None  # the suffix as written, for a literal
     tag: str | None = None  # a plain tag read, inlined by the operators around it
+    leaf: closures.Leaf | None = None  # ``tag OP constant``, inlined likewise
 
 
 def _bad() -> _Node:
@@ -122,7 +127,22 @@ def _fails(_env: Env) -> Any:
 
 
 def parse(text: str, limits: Limits = LIMITS) -> tuple[Tree[Token] | None, list[ExprError]]:
-    """The checked tree of ``text``, or None and the syntax or size problem."""
+    """The checked tree of ``text``, or None and the syntax or size problem.
+
+    Each distinct text is parsed once per process (the loader's cycle check, ``hmi check`` and the
+    engine at start all ask for the same texts); the tree is shared, and nothing modifies it.
+    """
+    tree, errors = _parse_once(text, limits)
+    return tree, list(errors)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_once(text: str, limits: Limits) -> tuple[Tree[Token] | None, tuple[ExprError, ...]]:
+    tree, errors = _parse(text, limits)
+    return tree, tuple(errors)
+
+
+def _parse(text: str, limits: Limits) -> tuple[Tree[Token] | None, list[ExprError]]:
     if len(text) > limits.length:
         return None, [ExprError(limits.length, f"longer than {limits.length} characters")]
     if not text.strip():
@@ -286,7 +306,8 @@ class _Compiler:
         if known.kind is None:
             return self.error(token, f"tag {name!r} is a string tag; expressions use numbers and bools")
         self.inputs.add(name)
-        return _Node(_reader(name), known.kind, known.units, tag=name)
+        # A C-level read where it stands alone; the operators around it inline it as env[name].
+        return _Node(itemgetter(name), known.kind, known.units, tag=name)
 
     # -- operators -----------------------------------------------------------------
 
@@ -294,8 +315,7 @@ class _Compiler:
         operand = self.node(_only_tree(tree))
         if not self._expect(operand, Kind.NUMBER, tree, "'-'"):
             return _bad()
-        fn = operand.fn
-        return _Node(lambda env: -fn(env), Kind.NUMBER, operand.units)
+        return _Node(closures.negate(_operand(operand)), Kind.NUMBER, operand.units)
 
     def _not_(self, tree: Tree[Token]) -> _Node:
         operand = self.node(_only_tree(tree))
@@ -308,15 +328,13 @@ class _Compiler:
         left, right = (self.node(child) for child in _trees(tree))
         if not (self._expect(left, Kind.BOOL, tree, "'and'") & self._expect(right, Kind.BOOL, tree, "'and'")):
             return _bad()
-        lf, rf = left.fn, right.fn
-        return _Node(lambda env: bool(lf(env)) and bool(rf(env)), Kind.BOOL)
+        return _Node(closures.both(_operand(left), _operand(right)), Kind.BOOL)
 
     def _or_(self, tree: Tree[Token]) -> _Node:
         left, right = (self.node(child) for child in _trees(tree))
         if not (self._expect(left, Kind.BOOL, tree, "'or'") & self._expect(right, Kind.BOOL, tree, "'or'")):
             return _bad()
-        lf, rf = left.fn, right.fn
-        return _Node(lambda env: bool(lf(env)) or bool(rf(env)), Kind.BOOL)
+        return _Node(closures.either(_operand(left), _operand(right)), Kind.BOOL)
 
     def _arith(self, tree: Tree[Token]) -> _Node:
         left_tree, op_token, right_tree = tree.children
@@ -333,7 +351,7 @@ class _Compiler:
             if not self._same_units(left, right, op_token, symbol):
                 return _bad()
             units = left.units or right.units
-        return _Node(_binary(_ARITHMETIC[symbol], left, right), Kind.NUMBER, units)
+        return _Node(_binary(symbol, left, right), Kind.NUMBER, units, leaf=_leaf(symbol, left, right))
 
     def _compare(self, tree: Tree[Token]) -> _Node:
         left_tree, op_token, right_tree = tree.children
@@ -349,7 +367,7 @@ class _Compiler:
             return self.error(op_token, f"type error: '{symbol}' needs numbers, not bools")
         if not self._same_units(left, right, op_token, symbol):
             return _bad()
-        return _Node(_binary(_COMPARISONS[symbol], left, right), Kind.BOOL)
+        return _Node(_binary(symbol, left, right), Kind.BOOL, leaf=_leaf(symbol, left, right))
 
     def _conditional(self, tree: Tree[Token]) -> _Node:
         condition, then, otherwise = (self.node(child) for child in _trees(tree))
@@ -393,20 +411,8 @@ class _Compiler:
             digits = nodes[1].literal
             if nodes[1].literal_units != "" or digits not in range(13):
                 return self.error(args[1], "round(): digits must be a whole number literal from 0 to 12")
-        fns = tuple(node.fn for node in nodes)
-        call = function.call
-        units = nodes[0].units
-        # The common arities without a generator: a call costs what its arguments cost.
-        if count == 1:
-            (only,) = fns
-            return _Node(lambda env: call(only(env)), Kind.NUMBER, units)
-        if count == 2:
-            a, b = fns
-            return _Node(lambda env: call(a(env), b(env)), Kind.NUMBER, units)
-        if count == 3:
-            a, b, c = fns
-            return _Node(lambda env: call(a(env), b(env), c(env)), Kind.NUMBER, units)
-        return _Node(lambda env: call(*[fn(env) for fn in fns]), Kind.NUMBER, units)
+        fn = closures.call(function.name, function.call, [_operand(node) for node in nodes])
+        return _Node(fn, Kind.NUMBER, nodes[0].units)
 
     def _window_call(self, name_token: Token, function: WindowFunction, args: list[Tree[Token]]) -> _Node:
         name = function.name
@@ -432,8 +438,8 @@ class _Compiler:
         key = (name, tag, *literals)
         window = self.pool.get(key, tag, lambda: function.build(*literals))
         self.windows.append((tag, window))
-        read = window.value
-        return _Node(lambda _env: read(), Kind.NUMBER, _RESULT_UNITS.get(name, source.units))
+        # The bound method itself is the closure (it takes env and ignores it): one call per read.
+        return _Node(window.value, Kind.NUMBER, _RESULT_UNITS.get(name, source.units))
 
     def _literal_argument(self, name: str, param: str, arg: Tree[Token], source: _Node) -> Any:
         """A window function's literal argument, or None (reported) when it is not one it takes."""
@@ -484,51 +490,32 @@ def _constant(value: Any) -> Evaluate:
     return lambda _env: value
 
 
-def _binary(op: Callable[[Any, Any], Any], left: _Node, right: _Node) -> Evaluate:
-    """``op(left, right)`` with constants and plain tag reads inlined (no closure call for them).
+def _operand(node: _Node) -> Operand:
+    constant = node.literal is not None and node.tag is None
+    return Operand(node.fn, constant, node.literal, node.tag, node.leaf)
+
+
+def _leaf(symbol: str, left: _Node, right: _Node) -> closures.Leaf | None:
+    lhs, rhs = _operand(left), _operand(right)
+    if lhs.constant and rhs.constant:
+        return None  # folded (or left to run time) by _binary
+    return closures.leaf(symbol, lhs, rhs)
+
+
+def _binary(symbol: str, left: _Node, right: _Node) -> Evaluate:
+    """``left SYMBOL right``: folded when both are constants, else one specialised closure.
 
     An inlined read raises KeyError for a tag without a value; ``NOT_READY`` catches both.
     """
-    lc, rc = left.literal is not None and left.tag is None, right.literal is not None and right.tag is None
-    lt, rt = left.tag, right.tag
-    lf, rf = left.fn, right.fn
-    if lc and rc:
-        constant = op(left.literal, right.literal) if op not in (operator.truediv, _power) else None
-        if constant is not None:
-            return _constant(constant)
-    if lt is not None and rc:
-        value = right.literal
-        return lambda env: op(env[lt], value)
-    if lc and rt is not None:
-        value = left.literal
-        return lambda env: op(value, env[rt])
-    if lt is not None and rt is not None:
-        return lambda env: op(env[lt], env[rt])
-    if lt is not None:
-        return lambda env: op(env[lt], rf(env))
-    if rt is not None:
-        return lambda env: op(lf(env), env[rt])
-    if rc:
-        value = right.literal
-        return lambda env: op(lf(env), value)
-    if lc:
-        value = left.literal
-        return lambda env: op(value, rf(env))
-    return lambda env: op(lf(env), rf(env))
+    lhs, rhs = _operand(left), _operand(right)
+    if lhs.constant and rhs.constant and symbol not in ("/", "**"):  # those may raise: at run time
+        op = _ARITHMETIC.get(symbol) or _COMPARISONS[symbol]
+        return _constant(op(lhs.value, rhs.value))
+    return closures.binary(symbol, lhs, rhs)
 
 
 NOT_READY = (NotReady, KeyError)
 """What an evaluation raises while a window or a tag has no value yet."""
-
-
-def _reader(name: str) -> Evaluate:
-    def read(env: Env) -> Any:
-        try:
-            return env[name]
-        except KeyError:  # no value yet
-            raise NotReady from None
-
-    return read
 
 
 def _power(base: float, exponent: float) -> float:

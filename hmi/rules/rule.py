@@ -107,6 +107,8 @@ class Rule:
         ]
         self.condition_inputs = when.inputs | (clear.inputs if clear is not None else frozenset())
         self._when = when.fast
+        self.condition = when.fast
+        """The condition's closure (the engine's hot path calls it directly; see ``evaluate``)."""
         self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
             step.action.tag for step in self.steps
         }

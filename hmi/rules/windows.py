@@ -75,7 +75,7 @@ class Window:
     def _removed(self, ts: float, value: float) -> None:
         """Take a sample out of the running figures."""
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The window's figure now."""
         raise NotImplementedError
 
@@ -105,7 +105,7 @@ class MovingAverage(Window):
             for value in self.values:
                 self._moments.add(value)
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The mean; NotReady when the window is empty."""
         if not self.values:
             raise NotReady
@@ -115,7 +115,7 @@ class MovingAverage(Window):
 class StandardDeviation(MovingAverage):
     """The population standard deviation (ddof 0) of the samples in the window."""
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The deviation; NotReady when the window is empty."""
         if not self.values:
             raise NotReady
@@ -184,7 +184,7 @@ class RollingExtreme(Window):
             while len(candidates) > len(self.times):
                 candidates.popleft()
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The extreme; NotReady when the window is empty."""
         if not self._candidates:
             raise NotReady
@@ -198,7 +198,7 @@ class RateOfChange(Window):
         super().__init__(span)
         self.per = per
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The rate; NotReady with fewer than two samples, or all at one instant."""
         if len(self.times) < 2 or self.times[-1] == self.times[0]:
             raise NotReady
@@ -231,7 +231,7 @@ class Ewma:
             self.average += alpha * (value - self.average)
         self.last_ts = ts
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The average; NotReady before the first good sample."""
         if self.average is None:
             raise NotReady
@@ -278,7 +278,7 @@ class Integral:
             t0, v0 = last
             self.total += (value + v0) / 2.0 * (ts - t0) / self.per
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The total so far in this period."""
         return self.total
 
@@ -310,7 +310,7 @@ class Starts:
             self.count += 1
         self._last = state
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The count."""
         return float(self.count)
 
@@ -336,7 +336,7 @@ class TimeInState:
         else:
             self._since = None
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The seconds; NotReady before any sample."""
         if self.newest == -math.inf:
             raise NotReady
@@ -362,7 +362,7 @@ class RunHours:
             self.seconds += ts - self._true_since
         self._true_since = ts if good and bool(value) else None
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The hours so far."""
         return self.seconds / 3600.0
 
@@ -402,7 +402,7 @@ class ZScore:
                 self.learning = ts - self._started < self.span.seconds
         self.latest = value
 
-    def value(self) -> float:
+    def value(self, _env: object = None) -> float:
         """The score; NotReady while the baseline is learned or when it has no spread."""
         if self.learning or self.latest is None:
             raise NotReady

@@ -1,0 +1,268 @@
+"""Closures specialised by operator and operand shape, so an evaluation makes few Python calls.
+
+A compiled expression is a tree of closures. Each closure costs a Python call, so the builders here
+fold what they can into their parent: the operator itself is written inline (``f(env) + c``, not
+``operator.add(...)``), a constant operand is captured as a value, a plain tag read is a subscript
+of ``env`` inside the parent (or a C-level ``itemgetter`` where it stands alone), and a window's read
+is its bound ``value`` method taking ``env``. Every builder gives exactly what the generic form
+would: the same arithmetic in the same order, the same exceptions (KeyError for a tag without a
+value, ZeroDivisionError, NotReady from a window).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+Fn = Callable[[Any], Any]
+"""A closure over the tag values: ``fn(env)``."""
+
+# Shapes of a binary operator's operands: two closures, closure-constant, constant-closure, and
+# tag-constant (the commonest leaf of all: ``TANK.LEVEL > 90``, ``IN.A * 2``).
+_FF = Callable[[Fn, Fn], Fn]
+_FC = Callable[[Fn, Any], Fn]
+_CF = Callable[[Any, Fn], Fn]
+_TC = Callable[[str, Any], Fn]
+_TT = Callable[[str, str], Fn]
+
+_SHAPES: dict[str, tuple[_FF, _FC, _CF, _TC, _TT]] = {
+    "+": (
+        lambda f, r: lambda env: f(env) + r(env),
+        lambda f, c: lambda env: f(env) + c,
+        lambda c, r: lambda env: c + r(env),
+        lambda t, c: lambda env: env[t] + c,
+        lambda a, b: lambda env: env[a] + env[b],
+    ),
+    "-": (
+        lambda f, r: lambda env: f(env) - r(env),
+        lambda f, c: lambda env: f(env) - c,
+        lambda c, r: lambda env: c - r(env),
+        lambda t, c: lambda env: env[t] - c,
+        lambda a, b: lambda env: env[a] - env[b],
+    ),
+    "*": (
+        lambda f, r: lambda env: f(env) * r(env),
+        lambda f, c: lambda env: f(env) * c,
+        lambda c, r: lambda env: c * r(env),
+        lambda t, c: lambda env: env[t] * c,
+        lambda a, b: lambda env: env[a] * env[b],
+    ),
+    "/": (
+        lambda f, r: lambda env: f(env) / r(env),
+        lambda f, c: lambda env: f(env) / c,
+        lambda c, r: lambda env: c / r(env),
+        lambda t, c: lambda env: env[t] / c,
+        lambda a, b: lambda env: env[a] / env[b],
+    ),
+    "**": (  # math.pow: a domain error raises instead of giving a complex number
+        lambda f, r: lambda env: math.pow(f(env), r(env)),
+        lambda f, c: lambda env: math.pow(f(env), c),
+        lambda c, r: lambda env: math.pow(c, r(env)),
+        lambda t, c: lambda env: math.pow(env[t], c),
+        lambda a, b: lambda env: math.pow(env[a], env[b]),
+    ),
+    "==": (
+        lambda f, r: lambda env: f(env) == r(env),
+        lambda f, c: lambda env: f(env) == c,
+        lambda c, r: lambda env: c == r(env),
+        lambda t, c: lambda env: env[t] == c,
+        lambda a, b: lambda env: env[a] == env[b],
+    ),
+    "!=": (
+        lambda f, r: lambda env: f(env) != r(env),
+        lambda f, c: lambda env: f(env) != c,
+        lambda c, r: lambda env: c != r(env),
+        lambda t, c: lambda env: env[t] != c,
+        lambda a, b: lambda env: env[a] != env[b],
+    ),
+    "<": (
+        lambda f, r: lambda env: f(env) < r(env),
+        lambda f, c: lambda env: f(env) < c,
+        lambda c, r: lambda env: c < r(env),
+        lambda t, c: lambda env: env[t] < c,
+        lambda a, b: lambda env: env[a] < env[b],
+    ),
+    "<=": (
+        lambda f, r: lambda env: f(env) <= r(env),
+        lambda f, c: lambda env: f(env) <= c,
+        lambda c, r: lambda env: c <= r(env),
+        lambda t, c: lambda env: env[t] <= c,
+        lambda a, b: lambda env: env[a] <= env[b],
+    ),
+    ">": (
+        lambda f, r: lambda env: f(env) > r(env),
+        lambda f, c: lambda env: f(env) > c,
+        lambda c, r: lambda env: c > r(env),
+        lambda t, c: lambda env: env[t] > c,
+        lambda a, b: lambda env: env[a] > env[b],
+    ),
+    ">=": (
+        lambda f, r: lambda env: f(env) >= r(env),
+        lambda f, c: lambda env: f(env) >= c,
+        lambda c, r: lambda env: c >= r(env),
+        lambda t, c: lambda env: env[t] >= c,
+        lambda a, b: lambda env: env[a] >= env[b],
+    ),
+}
+
+
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": math.pow,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Each operator as a C function (the same operation as the inline symbol)."""
+
+Leaf = tuple[Callable[[Any, Any], Any], str, Any]
+"""``tag OP constant`` as (operator function, tag, constant): ``op(env[tag], constant)`` inside the
+closure of the node above it, a C call instead of a closure's Python call."""
+
+
+class Operand:
+    """What a builder needs of an operand: its closure, and whether it is a constant, a plain tag, or
+    a leaf (``tag OP constant``)."""
+
+    __slots__ = ("constant", "fn", "leaf", "tag", "value")
+
+    def __init__(self, fn: Fn, constant: bool, value: Any, tag: str | None, leaf: Leaf | None = None) -> None:
+        self.fn = fn
+        self.constant = constant
+        self.value = value
+        self.tag = tag
+        self.leaf = leaf
+
+
+def leaf(symbol: str, left: Operand, right: Operand) -> Leaf | None:
+    """The leaf ``left SYMBOL right`` is, when it is a tag and a constant (else None)."""
+    if left.tag is not None and right.constant:
+        return OPERATORS[symbol], left.tag, right.value
+    return None
+
+
+def binary(symbol: str, left: Operand, right: Operand) -> Fn:
+    """``left SYMBOL right`` as one closure, its operands inlined where they are constants or tags."""
+    ff, fc, cf, tc, tt = _SHAPES[symbol]
+    if left.tag is not None and right.tag is not None:
+        return tt(left.tag, right.tag)
+    if left.leaf is not None or right.leaf is not None:
+        inlined = _with_leaves(OPERATORS[symbol], left, right)
+        if inlined is not None:
+            return inlined
+    if right.constant:
+        return tc(left.tag, right.value) if left.tag is not None else fc(left.fn, right.value)
+    if left.constant:
+        return cf(left.value, right.fn)
+    return ff(left.fn, right.fn)
+
+
+def _with_leaves(op: Callable[[Any, Any], Any], left: Operand, right: Operand) -> Fn | None:
+    """``op(left, right)`` with its leaf operands computed inline (``A * 2 - B / 3`` in one call)."""
+    if left.leaf is not None and right.leaf is not None:
+        (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+        return lambda env: op(lop(env[lt], lc), rop(env[rt], rc))
+    if left.leaf is not None and not right.constant:
+        (lop, lt, lc), rf = left.leaf, right.fn
+        return lambda env: op(lop(env[lt], lc), rf(env))
+    if right.leaf is not None and not left.constant:
+        lf, (rop, rt, rc) = left.fn, right.leaf
+        return lambda env: op(lf(env), rop(env[rt], rc))
+    return None
+
+
+def negate(operand: Operand) -> Fn:
+    """``-operand``."""
+    tag, fn = operand.tag, operand.fn
+    if tag is not None:
+        return lambda env: -env[tag]
+    return lambda env: -fn(env)
+
+
+def both(left: Operand, right: Operand) -> Fn:
+    """``left and right`` as a bool (a bool tag's stored value may be any truthy number)."""
+    lf, rf = left.fn, right.fn
+    if left.tag is None and right.tag is None:  # both give bools already: no bool() calls
+        if left.leaf is not None and right.leaf is not None:  # comparisons: inline
+            (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+            return lambda env: lop(env[lt], lc) and rop(env[rt], rc)
+        if left.leaf is not None:
+            lop, lt, lc = left.leaf
+            return lambda env: lop(env[lt], lc) and rf(env)
+        if right.leaf is not None:
+            rop, rt, rc = right.leaf
+            return lambda env: lf(env) and rop(env[rt], rc)
+        return lambda env: lf(env) and rf(env)
+    return lambda env: bool(lf(env)) and bool(rf(env))
+
+
+def either(left: Operand, right: Operand) -> Fn:
+    """``left or right`` as a bool."""
+    lf, rf = left.fn, right.fn
+    if left.tag is None and right.tag is None:
+        if left.leaf is not None and right.leaf is not None:
+            (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
+            return lambda env: lop(env[lt], lc) or rop(env[rt], rc)
+        if left.leaf is not None:
+            lop, lt, lc = left.leaf
+            return lambda env: lop(env[lt], lc) or rf(env)
+        if right.leaf is not None:
+            rop, rt, rc = right.leaf
+            return lambda env: lf(env) or rop(env[rt], rc)
+        return lambda env: lf(env) or rf(env)
+    return lambda env: bool(lf(env)) or bool(rf(env))
+
+
+def call(name: str, function: Callable[..., Any], args: list[Operand]) -> Fn:
+    """``function(*args)``: the common plain calls written out, constants captured as values."""
+    fns = [arg.fn for arg in args]
+    count = len(args)
+    if name == "clamp" and args[1].constant and args[2].constant:
+        return _clamp(fns[0], args[1].value, args[2].value)
+    if count == 2 and name in ("min", "max"):
+        # Two-argument min/max written as the comparison the builtins make (the first argument kept
+        # on a tie or a NaN), without the builtins' argument parsing, which costs more than the rest.
+        a, b = fns
+        if args[1].constant:
+            c = args[1].value
+            if name == "min":
+                return lambda env: c if (x := a(env)) > c else x
+            return lambda env: c if (x := a(env)) < c else x
+        if name == "min":
+            return lambda env: y if (x := a(env)) > (y := b(env)) else x
+        return lambda env: y if (x := a(env)) < (y := b(env)) else x
+    if count == 1:
+        (only,) = fns
+        if name == "abs" and args[0].leaf is not None:
+            op, tag, c = args[0].leaf
+            return lambda env: abs(op(env[tag], c))
+        if name == "abs":
+            return lambda env: abs(only(env))
+        return lambda env: function(only(env))
+    if count == 2:
+        a, b = fns
+        return lambda env: function(a(env), b(env))
+    if count == 3:
+        a, b, c = fns
+        return lambda env: function(a(env), b(env), c(env))
+    return lambda env: function(*[fn(env) for fn in fns])
+
+
+def _clamp(fn: Fn, low: Any, high: Any) -> Fn:
+    """``clamp(fn, low, high)`` with literal bounds: exactly ``min(max(x, low), high)`` (functions.clamp)."""
+
+    def clamp(env: Any) -> Any:
+        x = fn(env)
+        if low > x:  # max(x, low)
+            x = low
+        return high if high < x else x  # min(.., high)
+
+    return clamp
