@@ -139,3 +139,24 @@ def test_backoff_is_capped_and_jittered_and_retry_after_is_read() -> None:
     assert retry_after("7") == 7.0 and retry_after("junk") is None and retry_after(None) is None
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after("99999999") == 3600.0
+
+
+def test_sample_tuples_encode_to_the_same_bytes_as_dicts() -> None:
+    rows = [
+        sample('odd "tag", \\ é', 1.5),
+        sample("I", 2**40, seq=2),
+        sample("B", 1, seq=3),
+        sample("S", 'x "y"', seq=4),
+        sample("N", None, quality=0, reason="not connected", seq=5),
+        sample("F", float("inf"), quality=1, reason="stale", seq=6),
+        sample("Z", -0.0, seq=7),
+        {**sample("Old", 0.1, seq=8), "ts": -1_500_001, "reason": None},  # before 1970, no reason
+    ]
+    bools = frozenset({"B"})
+    tuples = [(r["seq"], r["tag"], r["ts"], r["value"], r["quality"], r["reason"]) for r in rows]
+    writer = json_batch.HistoryRowWriter(bools)
+    assert json_batch.HistoryRowWriter(bools).rows(tuples) == [writer.row(row) for row in rows]  # type: ignore[arg-type]
+    for cut in (True, False):
+        encoder = Encoder(endpoint(batch=SyncBatch(bytes=700)), "P", bools)
+        assert encoder.wants_tuples("history") and not encoder.wants_tuples("alarms")
+        assert encoder.body("history", tuples, "k", cut) == encoder.body("history", rows, "k", cut)

@@ -60,6 +60,11 @@ class HistoryWriter:
         """Samples committed after ``seq`` (see :func:`hmi.historian.sequence.read_since`)."""
         return sequence.read_since(conn, seq, limit)
 
+    @staticmethod
+    def read_rows_since(conn: sqlite3.Connection, seq: int, limit: int) -> list[sequence.SampleRow]:
+        """The same samples as tuples (see :func:`hmi.historian.sequence.read_rows_since`)."""
+        return sequence.read_rows_since(conn, seq, limit)
+
     def __init__(
         self,
         path: Path,

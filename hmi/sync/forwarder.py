@@ -175,11 +175,15 @@ class StreamForwarder:
         log.info("sync %s/%s: resending batch %s left in flight", self.endpoint.name, self.stream, left.key)
         await self._deliver(_Prepared(left, body))
 
+    def _tuples(self) -> bool:
+        return self.encoder.wants_tuples(self.stream) and self.source.has_tuples(self.stream)
+
     def _reencode(self, batch: Batch) -> Body | None:
+        tuples = self._tuples()
         rows = [
             r
-            for r in self.source.read(self.stream, batch.seq_first - 1, batch.rows)
-            if r["seq"] <= batch.seq_last
+            for r in self.source.read(self.stream, batch.seq_first - 1, batch.rows, tuples)
+            if (r[0] if tuples else r["seq"]) <= batch.seq_last
         ]
         return self.encoder.body(self.stream, rows, batch.key, cut=False) if rows else None
 
@@ -244,7 +248,7 @@ class StreamForwarder:
 
     def _prepare(self, after: int) -> _Prepared | None:
         """Read and encode the batch after seq ``after`` (worker thread)."""
-        rows = self.source.read(self.stream, after, self.endpoint.batch.rows)
+        rows = self.source.read(self.stream, after, self.endpoint.batch.rows, self._tuples())
         if not rows:
             return None
         key = str(uuid.uuid4())

@@ -14,17 +14,25 @@ from typing import Any
 
 from hmi.store import Store
 
-Reader = Callable[[sqlite3.Connection, int, int], list[dict[str, Any]]]
+Reader = Callable[[sqlite3.Connection, int, int], list[Any]]
 """A stream's ``read_since(conn, seq, limit)``: its rows committed after ``seq``, in seq order."""
 
 
 class StoreSource:
     """The rows of a store file along its per-stream sequences."""
 
-    def __init__(self, path: Path, readers: Mapping[str, Reader], busy_timeout: float = 5.0) -> None:
-        """``readers``: each stream's reader (``Stream.read_since``) by stream name."""
+    def __init__(
+        self,
+        path: Path,
+        readers: Mapping[str, Reader],
+        busy_timeout: float = 5.0,
+        tuple_readers: Mapping[str, Reader] | None = None,
+    ) -> None:
+        """``readers``: each stream's reader (``Stream.read_since``) by stream name; ``tuple_readers``: the
+        streams that can also read their rows as tuples (``Stream.read_rows_since``)."""
         self.path = Path(path)
         self.readers = dict(readers)
+        self.tuple_readers = dict(tuple_readers or {})
         self.streams = frozenset(self.readers)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
@@ -34,11 +42,19 @@ class StoreSource:
     @classmethod
     def of(cls, store: Store) -> StoreSource:
         """The streams of ``store`` (history, alarm journal, ...)."""
-        return cls(store.path, {s.name: s.read_since for s in store.writer.streams}, store.busy_timeout)
+        streams = store.writer.streams
+        tuples = {s.name: s.read_rows_since for s in streams if hasattr(s, "read_rows_since")}
+        return cls(store.path, {s.name: s.read_since for s in streams}, store.busy_timeout, tuples)
 
-    def read(self, stream: str, after: int, limit: int) -> list[dict[str, Any]]:
-        """Rows of ``stream`` committed after seq ``after``, at most ``limit``."""
-        return self.readers[stream](self._connection(), after, limit)
+    def read(self, stream: str, after: int, limit: int, tuples: bool = False) -> list[Any]:
+        """Rows of ``stream`` committed after seq ``after``, at most ``limit``: dicts, or with ``tuples``
+        the stream's sample tuples when it has them (see :meth:`has_tuples`)."""
+        reader = self.tuple_readers[stream] if tuples else self.readers[stream]
+        return reader(self._connection(), after, limit)
+
+    def has_tuples(self, stream: str) -> bool:
+        """Whether ``stream`` reads its rows as tuples too."""
+        return stream in self.tuple_readers
 
     def last(self, stream: str) -> int:
         """The last seq committed on ``stream`` (0 before its first commit)."""
