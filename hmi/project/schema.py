@@ -44,6 +44,7 @@ from hmi.project.schema_base import (
     size_within,
     within,
 )
+from hmi.project.alarm_settings import AlarmSettingsSpec
 from hmi.project.sync_config import SyncSection
 from hmi.project.units import parse_size
 
@@ -276,6 +277,7 @@ class ProjectSpec(StrictModel):
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
     acquisition: Annotated[AcquisitionSpec, BeforeValidator(_none_as_empty)] = AcquisitionSpec()
     sync: SyncSection = Field(default_factory=dict)
+    alarm_settings: Annotated[AlarmSettingsSpec, BeforeValidator(_none_as_empty)] = AlarmSettingsSpec()
 
 
 def project_spec_model() -> type[ProjectSpec]:
