@@ -27,7 +27,6 @@ __all__ = ["PRIORITY_RANK", "AlarmEngine", "AlarmEvent", "AlarmState", "AlarmSta
 log = logging.getLogger(__name__)
 
 
-
 class EventKind(enum.StrEnum):
     """What happened to an alarm."""
 
@@ -187,9 +186,7 @@ class AlarmEngine:
         self._emit(status, EventKind.ACKNOWLEDGED, actor, before=before, comment=comment)
         return True
 
-    def acknowledge_all(
-        self, actor: str = "", comment: str = "", names: Iterable[str] | None = None
-    ) -> int:
+    def acknowledge_all(self, actor: str = "", comment: str = "", names: Iterable[str] | None = None) -> int:
         """Acknowledge every unacknowledged alarm (or those of ``names``: the visible ones); how many."""
         targets = list(self.statuses) if names is None else list(names)
         return sum(self.acknowledge(name, actor, comment) for name in targets)
@@ -249,7 +246,8 @@ class AlarmEngine:
         """Unshelve every alarm whose shelving has run out by ``clock``; how many (the timer calls it)."""
         now = self.clock()
         due = [
-            s for s in self.statuses.values()
+            s
+            for s in self.statuses.values()
             if s.state is AlarmState.SHELVED and s.shelved_until is not None and s.shelved_until <= now
         ]
         for status in due:

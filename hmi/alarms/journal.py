@@ -82,9 +82,7 @@ def _transitions_version_3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE alarm_events ADD COLUMN comment TEXT NOT NULL DEFAULT ''")
 
 
-JOURNAL_COMPONENT = Component(
-    "alarm_journal", (_adopt_version_1, _number_version_2, _transitions_version_3)
-)
+JOURNAL_COMPONENT = Component("alarm_journal", (_adopt_version_1, _number_version_2, _transitions_version_3))
 """The journal's table in the store's migration registry."""
 
 

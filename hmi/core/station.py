@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hmi.alarms.builtin import link_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.core.commands import CommandPath
@@ -129,8 +130,15 @@ class Station:
             retention=settings.retention,
             max_size=settings.max_size,
         )
+        alarm_settings = self.project.alarm_settings
         self.alarms = AlarmEngine(
-            {**self.project.alarms, **_system_alarms(self.history_path), **rule_fault_alarms(self.project)}
+            {
+                **self.project.alarms,
+                **_system_alarms(self.history_path),
+                **rule_fault_alarms(self.project),
+                **link_alarms(self.project.connections, alarm_settings),
+            },
+            max_shelve=alarm_settings.max_shelve,
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store)
