@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hmi.model import Quality, Sample
 from hmi.alarms.ordering import operator_order
 from hmi.alarms.states import PRIORITY_RANK, SET_ASIDE, AlarmState
+from hmi.model import Quality, Sample
 from hmi.project.alarm_messages import message_fields
 from hmi.project.alarm_settings import DEFAULT_MAX_SHELVE
 from hmi.project.config import AlarmDef

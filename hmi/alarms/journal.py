@@ -44,7 +44,7 @@ CREATE TABLE alarm_events_numbered (
     seq INTEGER PRIMARY KEY,      -- append-only, assigned at commit in arrival order
     ts INTEGER NOT NULL,          -- microseconds since the epoch, UTC
     alarm TEXT NOT NULL,
-    kind TEXT NOT NULL,           -- raised | cleared | acknowledged | quality bad | quality good | shelved ...
+    kind TEXT NOT NULL,           -- raised | cleared | acknowledged | quality bad | quality good
     state TEXT NOT NULL,
     priority TEXT NOT NULL,
     value,

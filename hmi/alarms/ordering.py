@@ -45,7 +45,7 @@ def banner_alarm(rows: Iterable[AlarmStatus]) -> AlarmStatus | None:
 
 
 def counts(rows: Iterable[AlarmStatus]) -> dict[str, Counter[str]]:
-    """Per state (``unacked``, ``returned``, ``acked``, ``shelved``, ``out_of_service``): alarms per priority."""
+    """Alarms per priority in each state group (unacked, returned, acked, shelved, out_of_service)."""
     names = {
         AlarmState.UNACKED: "unacked",
         AlarmState.RETURNED_UNACKED: "returned",

@@ -30,6 +30,7 @@ from pydantic import (
 from drivers import registry
 from hmi.model import DataType, TagDef
 from hmi.project.acquisition_spec import AcquisitionSpec
+from hmi.project.alarm_settings import AlarmSettingsSpec
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
 from hmi.project.connection_schema import connection_config, connection_spec_type
 from hmi.project.schema_base import (
@@ -44,7 +45,6 @@ from hmi.project.schema_base import (
     size_within,
     within,
 )
-from hmi.project.alarm_settings import AlarmSettingsSpec
 from hmi.project.sync_config import SyncSection
 from hmi.project.units import parse_size
 
