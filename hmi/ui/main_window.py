@@ -24,7 +24,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from hmi.core.commands import CommandResult, Origin
+from hmi.core.commands import AlarmAction, CommandResult, Origin
 from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.context = PanelContext(
             project,
             session.bridge,
-            Commands(write=self._write, acknowledge=self._acknowledge),
+            Commands(self._write, self._acknowledge, self._acknowledge_with, self._alarm_action),
             self.relay,
             session.diagnostics,
             self.message.setText,
@@ -355,12 +355,20 @@ class MainWindow(QMainWindow):
         self.relay.watch(future, done)
 
     def _acknowledge(self, alarm: str | None) -> None:
-        def done(finished: concurrent.futures.Future[CommandResult]) -> None:
-            result = finished.result()
-            if not result.ok:
-                self.message.setText(result.error)
+        self._acknowledge_with(alarm, "", None)
 
-        self.relay.watch(self.session.acknowledge(alarm, origin=Origin.SCREEN), done)
+    def _acknowledge_with(self, alarm: str | None, comment: str, visible: tuple[str, ...] | None) -> None:
+        future = self.session.acknowledge(alarm, origin=Origin.SCREEN, comment=comment, visible=visible)
+        self.relay.watch(future, self._show_refusal)
+
+    def _alarm_action(self, alarm: str, action: str, reason: str, duration: float) -> None:
+        future = self.session.alarm_action(alarm, AlarmAction(action), reason=reason, duration=duration)
+        self.relay.watch(future, self._show_refusal)
+
+    def _show_refusal(self, finished: concurrent.futures.Future[CommandResult]) -> None:
+        result = finished.result()
+        if not result.ok:
+            self.message.setText(result.error)
 
     def _toggle_plant_modbus(self, cut: bool) -> None:
         future = self.session.set_plant_modbus(not cut)
