@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.alarms.engine import AlarmStatus
+from hmi.alarms.ordering import operator_order
 from hmi.model.symbols import display_format
 from hmi.ui.alarm_set_aside import SetAsideList
 from hmi.ui.panels import SignalLinks
@@ -140,7 +141,7 @@ class AlarmPanel(QWidget):
 
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
         """Show a new snapshot of the alarm list (announced alarms above, set-aside ones below)."""
-        self.rows = [row for row in rows if row.shown]
+        self.rows = operator_order(row for row in rows if row.shown)
         self.set_aside.set_rows([row for row in rows if row.set_aside])
         self._show()
 

@@ -29,6 +29,7 @@ from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
+from hmi.ui.alarm_quit_guard import QuitGuard
 from hmi.ui.alarm_strip import AlarmStrip
 from hmi.ui.connection_bar import ConnectionBar
 from hmi.ui.connections_menu import ConnectionsMenu
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         )
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
+        self.quit_guard = QuitGuard()
         self.connection_bar = ConnectionBar(list(project.connections))
         endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
         self.sync_panel = SyncPanel(endpoints) if endpoints else None
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
             self.trend_panel,
             self.alarm_strip,
             self.alarm_panel,
+            self.quit_guard,
             self.sync_panel,
         ):
             if panel is not None:
@@ -231,7 +234,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut("Ctrl+Q")
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(lambda: self.quit_guard.request_quit(self, self.close))
         file_menu.addAction(quit_action)
         screens_menu = self.menuBar().addMenu("&Screens")
         for number, (name, screen) in enumerate(self.project.screens.items(), start=1):
@@ -392,6 +395,13 @@ class MainWindow(QMainWindow):
         self.relay.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the panels; the application then stops the runtime (flushing history)."""
+        """Stop the panels; the application then stops the runtime (flushing history).
+
+        A close from the window's own button (spontaneous) asks first while an urgent alarm is unacknowledged.
+        """
+        if event.spontaneous() and not self._shut_down and self.quit_guard.pressing():
+            event.ignore()
+            self.quit_guard.ask(self, self.close)
+            return
         self.shutdown()
         super().closeEvent(event)
