@@ -1,4 +1,4 @@
-"""The operator's alarm views through real clicks and key presses: banner order, filter, acknowledge, shelve."""
+"""The alarm views through real clicks and key presses: banner order, filter, acknowledge, shelve."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_the_banner_shows_the_active_unacknowledged_alarm_never_a_greyed_one(vie
 
 
 def test_a_returned_alarm_shows_greyed_only_when_nothing_is_active_and_unacknowledged(views: Any) -> None:
-    strip, panel, _recorded = views
+    strip, _panel, _recorded = views
     panel_rows = [r for r in ROWS if r.state is not AlarmState.UNACKED]
     strip.set_alarms(panel_rows)
     assert strip.shown is not None and strip.shown.name == "BOILER.TEMP.HIHI"
