@@ -42,6 +42,8 @@ class AlarmDef:
     priority: str = "medium"  # low | medium | high | urgent
     message: str = ""
     screen: str | None = None
+    area: str = ""
+    """The plant area or group the alarm belongs to (summary and history filters)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,7 @@ class AlarmSpec(StrictModel):
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     message: str = ""
     screen: str | None = None
+    area: str = ""
 
     def to_def(self, name: str) -> AlarmDef:
         """The validated alarm as the alarm engine takes it."""
