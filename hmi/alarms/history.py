@@ -73,7 +73,8 @@ def read_events(path: Path, query: HistoryQuery) -> Iterator[dict[str, Any]]:
 
 
 def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     if query.start is not None:
         clauses.append("ts >= ?")
         params.append(round(query.start * 1e6))

@@ -51,6 +51,6 @@ class AlarmSettingsSpec(StrictModel):
 
     def to_settings(self) -> AlarmSettings:
         """The validated settings, the priorities left out of ``max_shelve`` at their defaults."""
-        return AlarmSettings(
-            self.link_alarms, self.link_alarm_priority, {**DEFAULT_MAX_SHELVE, **self.max_shelve}
-        )
+        limits: dict[str, float] = {**DEFAULT_MAX_SHELVE}
+        limits.update(self.max_shelve)
+        return AlarmSettings(self.link_alarms, self.link_alarm_priority, limits)
