@@ -52,5 +52,5 @@ class AlarmSettingsSpec(StrictModel):
     def to_settings(self) -> AlarmSettings:
         """The validated settings, the priorities left out of ``max_shelve`` at their defaults."""
         limits: dict[str, float] = {**DEFAULT_MAX_SHELVE}
-        limits.update(self.max_shelve)
+        limits.update((str(priority), seconds) for priority, seconds in self.max_shelve.items())
         return AlarmSettings(self.link_alarms, self.link_alarm_priority, limits)
