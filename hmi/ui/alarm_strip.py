@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from hmi.alarms.engine import AlarmStatus
 from hmi.alarms.ordering import banner_alarm, counts
@@ -29,6 +29,8 @@ class AlarmStrip(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = QLabel("No active alarms")
         self.text.setObjectName("alarm-strip-text")
+        # A long message is clipped (its whole text is the tooltip), never a reason for the window to widen.
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.others = QLabel("")
         self.ack = QPushButton("Acknowledge")
         # Clicked only, never reached by Tab; when it hides it hands the focus to the strip (see _hide_ack).
@@ -60,12 +62,15 @@ class AlarmStrip(QWidget):
         self.others.setText(count_text(rows))
         if self.shown is None:
             self.text.setText("No active alarms")
+            self.text.setToolTip("")
             self._show_ack(False)
             self._style(NO_ALARM)
             return
         top = self.shown
         when = time.strftime("%H:%M:%S", time.localtime(top.raised_at)) if top.raised_at else ""
-        self.text.setText(f"{when}  {top.definition.priority.upper()}  {top.message}  [{top.state.value}]")
+        # The state before the message: a clipped long message never hides whether it is still active.
+        self.text.setText(f"{when}  {top.definition.priority.upper()}  [{top.state.value}]  {top.message}")
+        self.text.setToolTip(self.text.text())
         self._show_ack(top.unacked)
         self._style(priority_look(top.definition.priority) if top.active else ALARM_INACTIVE)
 
