@@ -102,6 +102,8 @@ class AlarmEvent:
     """The state before this event (None for an event that changed no state, e.g. quality)."""
     comment: str = ""
     """The operator's comment or reason (acknowledge, shelve, out of service)."""
+    until: float | None = None
+    """When a shelving ends (a ``shelved`` event), so that a restart can restore it."""
 
 
 AlarmListener = Callable[[AlarmEvent, AlarmStatus], None]
@@ -205,7 +207,15 @@ class AlarmEngine:
         status.shelved_until = self.clock() + duration
         status.set_aside_by, status.set_aside_reason = actor, reason
         note = f"{name} shelved for {_span(duration)} by {actor}: {reason}"
-        self._emit(status, EventKind.SHELVED, actor, note=note, before=before, comment=reason)
+        self._emit(
+            status,
+            EventKind.SHELVED,
+            actor,
+            note=note,
+            before=before,
+            comment=reason,
+            until=status.shelved_until,
+        )
         self._arm_shelve_timer()
         return None
 
@@ -242,6 +252,23 @@ class AlarmEngine:
         self._restore(status, EventKind.IN_SERVICE, actor, comment)
         return None
 
+    def restore_set_aside(
+        self, name: str, state: AlarmState, until: float | None, by: str, reason: str
+    ) -> bool:
+        """Put ``name`` back in the shelved or out-of-service state the journal last recorded (at start).
+
+        No event: nothing changed, the station only remembers. A shelving that ran out while the station
+        was down ends at the next :meth:`expire_shelving`; False for an unknown alarm or state.
+        """
+        status = self.statuses.get(name)
+        if status is None or state not in SET_ASIDE or (state is AlarmState.SHELVED and until is None):
+            return False
+        status.state = state
+        status.shelved_until = until if state is AlarmState.SHELVED else None
+        status.set_aside_by, status.set_aside_reason = by, reason
+        self.version += 1
+        return True
+
     def expire_shelving(self) -> int:
         """Unshelve every alarm whose shelving has run out by ``clock``; how many (the timer calls it)."""
         now = self.clock()
@@ -276,6 +303,10 @@ class AlarmEngine:
             status.state = AlarmState.NORMAL
             note = f"{status.name} {kind.value}"
         self._emit(status, kind, actor, note=note, before=before, comment=comment)
+
+    def arm_shelving(self) -> None:
+        """Start the timer that ends shelvings (after a restore; :meth:`shelve` arms it itself)."""
+        self._arm_shelve_timer()
 
     def _arm_shelve_timer(self) -> None:
         """One timer for the soonest shelving to end (re-armed after each expiry)."""
@@ -353,6 +384,7 @@ class AlarmEngine:
         note: str = "",
         before: AlarmState | None = None,
         comment: str = "",
+        until: float | None = None,
     ) -> None:
         # Every state change ends here, so this one O(1) bump keeps the version honest.
         self.version += 1
@@ -367,6 +399,7 @@ class AlarmEngine:
             user,
             before,
             comment,
+            until,
         )
         for listener in list(self._listeners):
             try:

@@ -23,7 +23,7 @@ JOURNAL_STREAM = "alarms"
 """The journal's sequence in ``store_sequences``, and its stream name for ``Store.read_since``."""
 
 _V2_COLUMNS = "ts, alarm, kind, state, priority, value, message, user"
-_COLUMNS = f"{_V2_COLUMNS}, from_state, comment"
+_COLUMNS = f"{_V2_COLUMNS}, from_state, comment, until"
 
 # The table as journals before the store made it: adopted as version 1, so an old file migrates.
 _VERSION_1 = """
@@ -53,7 +53,7 @@ CREATE TABLE alarm_events_numbered (
 )
 """
 
-INSERT_EVENT = f"INSERT INTO alarm_events (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_EVENT = f"INSERT INTO alarm_events (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 _SINCE = f"SELECT seq, {_COLUMNS} FROM alarm_events WHERE seq > ? ORDER BY seq LIMIT ?"
 
@@ -80,6 +80,7 @@ def _transitions_version_3(conn: sqlite3.Connection) -> None:
     """Each event says the state it left and the operator's comment (ISA-18.2: from -> to, why)."""
     conn.execute("ALTER TABLE alarm_events ADD COLUMN from_state TEXT NOT NULL DEFAULT ''")
     conn.execute("ALTER TABLE alarm_events ADD COLUMN comment TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE alarm_events ADD COLUMN until INTEGER")  # a shelving's end, microseconds
 
 
 JOURNAL_COMPONENT = Component("alarm_journal", (_adopt_version_1, _number_version_2, _transitions_version_3))
@@ -100,6 +101,7 @@ def _rows(events: Sequence[AlarmEvent], first_seq: int) -> list[tuple[Any, ...]]
             e.user,
             e.from_state.value if e.from_state is not None else "",
             e.comment,
+            None if e.until is None else round(e.until * 1e6),
         )
         for seq, e in enumerate(events, first_seq)
     ]
