@@ -41,6 +41,8 @@ def write_project(root: Path, port: int) -> None:
     ]
     tag_line = '  T{0}: {{connection: plc1, address: "hr:{0}", type: uint16, scan: fast}}'
     lines += [tag_line.format(i) for i in range(TAGS)]
+    # Exactly the bridge's event bound: the connection's own link-lost alarm (tested apart) is left out.
+    lines.append("alarm_settings: {link_alarms: false}")
     lines.append("alarms:")
     lines += [f"  T{i}.HI: {{tag: T{i}, type: hi, limit: {LIMIT}, priority: high}}" for i in range(TAGS)]
     (root / "project.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -11,26 +11,20 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hmi.alarms.ordering import operator_order
+from hmi.alarms.states import PRIORITY_RANK, SET_ASIDE, AlarmState
 from hmi.model import Quality, Sample
 from hmi.project.alarm_messages import message_fields
+from hmi.project.alarm_settings import DEFAULT_MAX_SHELVE
 from hmi.project.config import AlarmDef
 
+__all__ = ["PRIORITY_RANK", "AlarmEngine", "AlarmEvent", "AlarmState", "AlarmStatus", "EventKind"]
+
 log = logging.getLogger(__name__)
-
-PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
-
-
-class AlarmState(enum.StrEnum):
-    """ISA-18.2 alarm states (shelving and suppression come later)."""
-
-    NORMAL = "normal"
-    UNACKED = "active unacknowledged"
-    ACKED = "active acknowledged"
-    RETURNED_UNACKED = "returned unacknowledged"
 
 
 class EventKind(enum.StrEnum):
@@ -41,6 +35,10 @@ class EventKind(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     QUALITY_BAD = "quality bad"
     QUALITY_GOOD = "quality good"
+    SHELVED = "shelved"
+    UNSHELVED = "unshelved"
+    OUT_OF_SERVICE = "out of service"
+    IN_SERVICE = "returned to service"
 
 
 @dataclass
@@ -54,6 +52,12 @@ class AlarmStatus:
     raised_at: float | None = None
     bad_quality: bool = False
     condition: bool = False
+    alarmed: bool = False
+    """The condition confirmed past its delays, whether or not the alarm is announced (shelved)."""
+    shelved_until: float | None = None
+    set_aside_by: str = ""
+    """Who shelved the alarm or took it out of service."""
+    set_aside_reason: str = ""
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property
@@ -69,7 +73,17 @@ class AlarmStatus:
     @property
     def shown(self) -> bool:
         """True when the alarm belongs in the alarm summary: active or unacknowledged."""
-        return self.state is not AlarmState.NORMAL
+        return self.state is not AlarmState.NORMAL and self.state not in SET_ASIDE
+
+    @property
+    def unacked(self) -> bool:
+        """True while the alarm waits for an acknowledgement."""
+        return self.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
+
+    @property
+    def set_aside(self) -> bool:
+        """True while shelved or out of service."""
+        return self.state in SET_ASIDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +98,40 @@ class AlarmEvent:
     value: Any
     message: str
     user: str = ""
+    from_state: AlarmState | None = None
+    """The state before this event (None for an event that changed no state, e.g. quality)."""
+    comment: str = ""
+    """The operator's comment or reason (acknowledge, shelve, out of service)."""
+    until: float | None = None
+    """When a shelving ends (a ``shelved`` event), so that a restart can restore it."""
 
 
 AlarmListener = Callable[[AlarmEvent, AlarmStatus], None]
 
 
 class AlarmEngine:
-    """Evaluates every alarm of the project against the samples of its tag."""
+    """Evaluates every alarm of the project against the samples of its tag.
 
-    def __init__(self, alarms: dict[str, AlarmDef]) -> None:
+    ``clock`` gives the wall time of events and shelving (tests pass a controllable one);
+    ``max_shelve`` is the longest shelving allowed per priority, in seconds (a priority
+    missing from it may not be shelved).
+    """
+
+    def __init__(
+        self,
+        alarms: dict[str, AlarmDef],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_shelve: Mapping[str, float] | None = None,
+    ) -> None:
         self.statuses = {name: AlarmStatus(definition) for name, definition in alarms.items()}
         self._by_tag: dict[str, list[AlarmStatus]] = {}
         for status in self.statuses.values():
             self._by_tag.setdefault(status.definition.tag, []).append(status)
         self._listeners: list[AlarmListener] = []
+        self.clock = clock
+        self.max_shelve = dict(DEFAULT_MAX_SHELVE if max_shelve is None else max_shelve)
+        self._shelve_timer: asyncio.TimerHandle | None = None
         self.version = 0
         """Bumped on every alarm state change: readers compare it to skip rebuilding an unchanged summary."""
         self.errors = 0
@@ -109,15 +143,18 @@ class AlarmEngine:
         return lambda: self._listeners.remove(listener)
 
     def shown(self) -> list[AlarmStatus]:
-        """Alarms that are active or unacknowledged, most important and newest first."""
-        rows = [s for s in self.statuses.values() if s.shown]
-        rows.sort(key=lambda s: -(s.raised_at or 0))
-        rows.sort(key=lambda s: PRIORITY_RANK.get(s.definition.priority, 9))
+        """Alarms that are active or unacknowledged, in the order the operator must see them."""
+        return operator_order(s for s in self.statuses.values() if s.shown)
+
+    def set_aside(self) -> list[AlarmStatus]:
+        """Shelved and out-of-service alarms, the soonest to come back first."""
+        rows = [s for s in self.statuses.values() if s.set_aside]
+        rows.sort(key=lambda s: (s.state is AlarmState.OUT_OF_SERVICE, s.shelved_until or 0.0, s.name))
         return rows
 
     def snapshot(self) -> list[AlarmStatus]:
-        """Copies of :meth:`shown`, safe to hand to another thread (O(n log n): take it once per frame)."""
-        return [dataclasses.replace(status, _timer=None) for status in self.shown()]
+        """Copies of :meth:`shown` then :meth:`set_aside`, safe to hand to another thread (once per frame)."""
+        return [dataclasses.replace(status, _timer=None) for status in self.shown() + self.set_aside()]
 
     def on_sample(self, tag: str, sample: Sample) -> None:
         """Runtime listener: re-evaluate the alarms of ``tag``, each one isolated from the others."""
@@ -140,25 +177,155 @@ class AlarmEngine:
         status = self.statuses[name]
         status.definition = dataclasses.replace(status.definition, message=message)
 
-    def acknowledge(self, name: str, actor: str = "") -> bool:
+    # -- operator actions: each returns why it was refused, or None ----------------------
+    def acknowledge(self, name: str, actor: str = "", comment: str = "") -> bool:
         """Acknowledge one alarm as ``actor`` (the journal's user); False when there was nothing to do."""
         status = self.statuses.get(name)
-        if status is None or status.state not in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED):
+        if status is None or not status.unacked:
             return False
+        before = status.state
         status.state = AlarmState.ACKED if status.state is AlarmState.UNACKED else AlarmState.NORMAL
-        self._emit(status, EventKind.ACKNOWLEDGED, actor)
+        self._emit(status, EventKind.ACKNOWLEDGED, actor, before=before, comment=comment)
         return True
 
-    def acknowledge_all(self, actor: str = "") -> int:
-        """Acknowledge every unacknowledged alarm as ``actor``; returns how many."""
-        return sum(self.acknowledge(name, actor) for name in list(self.statuses))
+    def acknowledge_all(self, actor: str = "", comment: str = "", names: Iterable[str] | None = None) -> int:
+        """Acknowledge every unacknowledged alarm (or those of ``names``: the visible ones); how many."""
+        targets = list(self.statuses) if names is None else list(names)
+        return sum(self.acknowledge(name, actor, comment) for name in targets)
+
+    def shelve(self, name: str, duration: float, reason: str, actor: str) -> str | None:
+        """Shelve alarm ``name`` for ``duration`` seconds (ISA-18.2): it comes back by itself."""
+        status = self.statuses.get(name)
+        if status is None:
+            return f"{name}: no such alarm"
+        limit = self.max_shelve.get(status.definition.priority)
+        problem = _shelve_problem(status, duration, reason, limit)
+        if problem:
+            return f"{name}: {problem}"
+        before = status.state
+        status.state = AlarmState.SHELVED
+        status.shelved_until = self.clock() + duration
+        status.set_aside_by, status.set_aside_reason = actor, reason
+        note = f"{name} shelved for {_span(duration)} by {actor}: {reason}"
+        self._emit(
+            status,
+            EventKind.SHELVED,
+            actor,
+            note=note,
+            before=before,
+            comment=reason,
+            until=status.shelved_until,
+        )
+        self._arm_shelve_timer()
+        return None
+
+    def unshelve(self, name: str, actor: str, comment: str = "") -> str | None:
+        """End the shelving of ``name`` now; a still-active alarm is announced again."""
+        status = self.statuses.get(name)
+        if status is None or status.state is not AlarmState.SHELVED:
+            return f"{name}: not shelved"
+        self._restore(status, EventKind.UNSHELVED, actor, comment)
+        return None
+
+    def remove_from_service(self, name: str, reason: str, actor: str) -> str | None:
+        """Take alarm ``name`` out of service (an engineer's action, with a reason) until returned."""
+        status = self.statuses.get(name)
+        if status is None:
+            return f"{name}: no such alarm"
+        if status.state is AlarmState.OUT_OF_SERVICE:
+            return f"{name}: already out of service"
+        if not reason.strip():
+            return f"{name}: give a reason for taking the alarm out of service"
+        before = status.state
+        status.state = AlarmState.OUT_OF_SERVICE
+        status.shelved_until = None
+        status.set_aside_by, status.set_aside_reason = actor, reason
+        note = f"{name} out of service by {actor}: {reason}"
+        self._emit(status, EventKind.OUT_OF_SERVICE, actor, note=note, before=before, comment=reason)
+        return None
+
+    def return_to_service(self, name: str, actor: str, comment: str = "") -> str | None:
+        """Put an out-of-service alarm back in service; a still-active alarm is announced again."""
+        status = self.statuses.get(name)
+        if status is None or status.state is not AlarmState.OUT_OF_SERVICE:
+            return f"{name}: not out of service"
+        self._restore(status, EventKind.IN_SERVICE, actor, comment)
+        return None
+
+    def restore_set_aside(
+        self, name: str, state: AlarmState, until: float | None, by: str, reason: str
+    ) -> bool:
+        """Put ``name`` back in the shelved or out-of-service state the journal last recorded (at start).
+
+        No event: nothing changed, the station only remembers. A shelving that ran out while the station
+        was down ends at the next :meth:`expire_shelving`; False for an unknown alarm or state.
+        """
+        status = self.statuses.get(name)
+        if status is None or state not in SET_ASIDE or (state is AlarmState.SHELVED and until is None):
+            return False
+        status.state = state
+        status.shelved_until = until if state is AlarmState.SHELVED else None
+        status.set_aside_by, status.set_aside_reason = by, reason
+        self.version += 1
+        return True
+
+    def expire_shelving(self) -> int:
+        """Unshelve every alarm whose shelving has run out by ``clock``; how many (the timer calls it)."""
+        now = self.clock()
+        due = [
+            s
+            for s in self.statuses.values()
+            if s.state is AlarmState.SHELVED and s.shelved_until is not None and s.shelved_until <= now
+        ]
+        for status in due:
+            self._restore(status, EventKind.UNSHELVED, "", "shelving expired")
+        return len(due)
 
     def close(self) -> None:
-        """Cancel pending delay timers."""
+        """Cancel pending delay and shelving timers."""
         for status in self.statuses.values():
-            if status._timer is not None:
-                status._timer.cancel()
-                status._timer = None
+            self._cancel_timer(status)
+        if self._shelve_timer is not None:
+            self._shelve_timer.cancel()
+            self._shelve_timer = None
+
+    def _restore(self, status: AlarmStatus, kind: EventKind, actor: str, comment: str) -> None:
+        """Back to normal processing: re-alarmed (unacknowledged, new raise time) if still active."""
+        before = status.state
+        status.shelved_until = None
+        status.set_aside_by = status.set_aside_reason = ""
+        if status.alarmed:
+            status.state = AlarmState.UNACKED
+            status.raised_at = self.clock()
+            status.message = self._message(status)
+            note = f"{status.name} {kind.value}, still active: {status.message}"
+        else:
+            status.state = AlarmState.NORMAL
+            note = f"{status.name} {kind.value}"
+        self._emit(status, kind, actor, note=note, before=before, comment=comment)
+
+    def arm_shelving(self) -> None:
+        """Start the timer that ends shelvings (after a restore; :meth:`shelve` arms it itself)."""
+        self._arm_shelve_timer()
+
+    def _arm_shelve_timer(self) -> None:
+        """One timer for the soonest shelving to end (re-armed after each expiry)."""
+        if self._shelve_timer is not None:
+            self._shelve_timer.cancel()
+            self._shelve_timer = None
+        ends = [s.shelved_until for s in self.statuses.values() if s.shelved_until is not None]
+        if not ends:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called off a loop (a test driving the clock): expire_shelving by hand
+            return
+        self._shelve_timer = loop.call_later(max(0.0, min(ends) - self.clock()), self._on_shelve_timer)
+
+    def _on_shelve_timer(self) -> None:
+        self._shelve_timer = None
+        self.expire_shelving()
+        self._arm_shelve_timer()
 
     # -- evaluation ------------------------------------------------------------
     def _evaluate(self, status: AlarmStatus, sample: Sample) -> None:
@@ -187,16 +354,21 @@ class AlarmEngine:
 
     def _apply(self, status: AlarmStatus) -> None:
         status._timer = None
-        if status.condition and not status.active:
-            status.state = AlarmState.UNACKED
-            status.raised_at = time.time()
+        before = status.state
+        if status.condition and not status.alarmed:
+            status.alarmed = True
+            if not status.set_aside:  # shelved or out of service: journalled, not announced
+                status.state = AlarmState.UNACKED
+                status.raised_at = self.clock()
             status.message = self._message(status)
-            self._emit(status, EventKind.RAISED)
-        elif not status.condition and status.active:
-            status.state = (
-                AlarmState.NORMAL if status.state is AlarmState.ACKED else AlarmState.RETURNED_UNACKED
-            )
-            self._emit(status, EventKind.CLEARED)
+            self._emit(status, EventKind.RAISED, before=before)
+        elif not status.condition and status.alarmed:
+            status.alarmed = False
+            if not status.set_aside:
+                status.state = (
+                    AlarmState.NORMAL if status.state is AlarmState.ACKED else AlarmState.RETURNED_UNACKED
+                )
+            self._emit(status, EventKind.CLEARED, before=before)
 
     @staticmethod
     def _cancel_timer(status: AlarmStatus) -> None:
@@ -204,11 +376,20 @@ class AlarmEngine:
             status._timer.cancel()
             status._timer = None
 
-    def _emit(self, status: AlarmStatus, kind: EventKind, user: str = "", note: str = "") -> None:
+    def _emit(
+        self,
+        status: AlarmStatus,
+        kind: EventKind,
+        user: str = "",
+        note: str = "",
+        before: AlarmState | None = None,
+        comment: str = "",
+        until: float | None = None,
+    ) -> None:
         # Every state change ends here, so this one O(1) bump keeps the version honest.
         self.version += 1
         event = AlarmEvent(
-            time.time(),
+            self.clock(),
             status.name,
             kind,
             status.state,
@@ -216,6 +397,9 @@ class AlarmEngine:
             status.value,
             note or status.message or self._message(status),
             user,
+            before,
+            comment,
+            until,
         )
         for listener in list(self._listeners):
             try:
@@ -235,6 +419,29 @@ class AlarmEngine:
                 "alarm %s: message %r cannot be formatted (%s)", definition.name, definition.message, error
             )
             return fallback_message(definition, status.value)
+
+
+def _shelve_problem(status: AlarmStatus, duration: float, reason: str, limit: float | None) -> str:
+    """Why ``status`` may not be shelved so, or an empty string."""
+    if status.state is AlarmState.OUT_OF_SERVICE:
+        return "out of service; return it to service before shelving"
+    if not reason.strip():
+        return "give a reason for shelving"
+    if not duration > 0:
+        return f"shelve duration must be positive, not {duration!r}"
+    if limit is None:
+        return f"{status.definition.priority} alarms may not be shelved"
+    if duration > limit:
+        return f"at most {_span(limit)} for a {status.definition.priority} alarm, not {_span(duration)}"
+    return ""
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def _condition(definition: AlarmDef, value: float, holding: bool) -> bool:

@@ -22,7 +22,8 @@ from hmi.store.writer import StoreWriter
 JOURNAL_STREAM = "alarms"
 """The journal's sequence in ``store_sequences``, and its stream name for ``Store.read_since``."""
 
-_COLUMNS = "ts, alarm, kind, state, priority, value, message, user"
+_V2_COLUMNS = "ts, alarm, kind, state, priority, value, message, user"
+_COLUMNS = f"{_V2_COLUMNS}, from_state, comment, until"
 
 # The table as journals before the store made it: adopted as version 1, so an old file migrates.
 _VERSION_1 = """
@@ -52,7 +53,7 @@ CREATE TABLE alarm_events_numbered (
 )
 """
 
-INSERT_EVENT = f"INSERT INTO alarm_events (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_EVENT = f"INSERT INTO alarm_events (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 _SINCE = f"SELECT seq, {_COLUMNS} FROM alarm_events WHERE seq > ? ORDER BY seq LIMIT ?"
 
@@ -65,8 +66,8 @@ def _number_version_2(conn: sqlite3.Connection) -> None:
     """Give every event a seq; events already there keep their insertion order (their rowid)."""
     conn.execute(NUMBERED_DDL)
     conn.execute(
-        f"INSERT INTO alarm_events_numbered (seq, {_COLUMNS})"
-        f" SELECT rowid, {_COLUMNS} FROM alarm_events ORDER BY rowid"
+        f"INSERT INTO alarm_events_numbered (seq, {_V2_COLUMNS})"
+        f" SELECT rowid, {_V2_COLUMNS} FROM alarm_events ORDER BY rowid"
     )
     conn.execute("DROP TABLE alarm_events")  # drops its old ts index too
     conn.execute("ALTER TABLE alarm_events_numbered RENAME TO alarm_events")
@@ -75,7 +76,14 @@ def _number_version_2(conn: sqlite3.Connection) -> None:
     sequences.advance_to(conn, JOURNAL_STREAM, last)
 
 
-JOURNAL_COMPONENT = Component("alarm_journal", (_adopt_version_1, _number_version_2))
+def _transitions_version_3(conn: sqlite3.Connection) -> None:
+    """Each event says the state it left and the operator's comment (ISA-18.2: from -> to, why)."""
+    conn.execute("ALTER TABLE alarm_events ADD COLUMN from_state TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE alarm_events ADD COLUMN comment TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE alarm_events ADD COLUMN until INTEGER")  # a shelving's end, microseconds
+
+
+JOURNAL_COMPONENT = Component("alarm_journal", (_adopt_version_1, _number_version_2, _transitions_version_3))
 """The journal's table in the store's migration registry."""
 
 
@@ -91,6 +99,9 @@ def _rows(events: Sequence[AlarmEvent], first_seq: int) -> list[tuple[Any, ...]]
             _storable(e.value),
             e.message,
             e.user,
+            e.from_state.value if e.from_state is not None else "",
+            e.comment,
+            None if e.until is None else round(e.until * 1e6),
         )
         for seq, e in enumerate(events, first_seq)
     ]

@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv"], default="csv")
     export.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
 
+    from hmi.app.alarms_cli import add_alarms_parser
     from hmi.app.browse_cli import add_browse_parser
     from hmi.app.certs_cli import add_certs_parser
     from hmi.app.sync_cli import add_sync_parser
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_browse_parser(sub)
     add_write_parser(sub)
     add_sync_parser(sub)
+    add_alarms_parser(sub)
 
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
@@ -164,6 +166,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.app.sync_cli import run_sync
 
         return run_sync(args)
+    if args.command == "alarms":
+        from hmi.app.alarms_cli import run_alarms
+
+        return run_alarms(args)
     if args.command == "bench":
         from benchmarks.runner import run_benchmarks
 

@@ -72,16 +72,47 @@ class WriteRequest:
 
 @dataclass(frozen=True, slots=True)
 class AcknowledgeRequest:
-    """Acknowledge alarm ``alarm``, or every unacknowledged alarm when it is None."""
+    """Acknowledge alarm ``alarm``, or every unacknowledged alarm when it is None.
+
+    ``reason`` is the operator's optional comment (journalled); ``visible`` limits an
+    "acknowledge all" to the alarms the operator sees (a filtered summary).
+    """
 
     alarm: str | None
     actor: str
     origin: Origin
     reason: str = ""
     id: str = field(default_factory=new_request_id)
+    visible: tuple[str, ...] | None = None
 
 
-Request = WriteRequest | AcknowledgeRequest
+class AlarmAction(enum.StrEnum):
+    """What an alarm action request does (ISA-18.2 shelving and out of service)."""
+
+    SHELVE = "shelve"
+    UNSHELVE = "unshelve"
+    OUT_OF_SERVICE = "out of service"
+    IN_SERVICE = "return to service"
+
+
+ENGINEER_ACTIONS = frozenset({AlarmAction.OUT_OF_SERVICE, AlarmAction.IN_SERVICE})
+"""Actions ISA-18.2 gives to an engineer, not an operator: the policy is where a role check refuses them."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmActionRequest:
+    """Shelve (for ``duration`` seconds), unshelve, or take an alarm out of or back into service."""
+
+    alarm: str
+    action: AlarmAction
+    actor: str
+    origin: Origin
+    reason: str = ""
+    duration: float = 0.0
+    id: str = field(default_factory=new_request_id)
+
+
+Request = WriteRequest | AcknowledgeRequest | AlarmActionRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +165,12 @@ def allow_everything(_request: Request) -> str | None:
 def log_audit(record: AuditRecord) -> None:
     """Today's audit hook: one log line per step."""
     request = record.request
-    target = f"write {request.tag}" if isinstance(request, WriteRequest) else f"ack {request.alarm or '*'}"
+    if isinstance(request, WriteRequest):
+        target = f"write {request.tag}"
+    elif isinstance(request, AlarmActionRequest):
+        target = f"{request.action.value} {request.alarm}"
+    else:
+        target = f"ack {request.alarm or '*'}"
     detail = f" = {record.value!r}" if record.value is not None else ""
     error = f": {record.error}" if record.error else ""
     log.info(
@@ -165,11 +201,23 @@ class Runtime(Protocol):
 class Alarms(Protocol):
     """What the command path needs of the alarm engine."""
 
-    def acknowledge(self, name: str, actor: str = "") -> bool:
+    def acknowledge(self, name: str, actor: str = "", comment: str = "") -> bool:
         """Acknowledge one alarm."""
 
-    def acknowledge_all(self, actor: str = "") -> int:
-        """Acknowledge every alarm."""
+    def acknowledge_all(self, actor: str = "", comment: str = "", names: Any = None) -> int:
+        """Acknowledge every alarm (or those of ``names``)."""
+
+    def shelve(self, name: str, duration: float, reason: str, actor: str) -> str | None:
+        """Shelve one alarm; why not, or None."""
+
+    def unshelve(self, name: str, actor: str, comment: str = "") -> str | None:
+        """Unshelve one alarm; why not, or None."""
+
+    def remove_from_service(self, name: str, reason: str, actor: str) -> str | None:
+        """Take one alarm out of service; why not, or None."""
+
+    def return_to_service(self, name: str, actor: str, comment: str = "") -> str | None:
+        """Return one alarm to service; why not, or None."""
 
 
 class CommandPath:
@@ -245,10 +293,31 @@ class CommandPath:
             return self._refuse(request, f"{target}: {refusal}")
         self._audit(AuditRecord(request, AuditStage.SENDING))
         if request.alarm is None:
-            count = self.alarms.acknowledge_all(request.actor)
+            count = self.alarms.acknowledge_all(request.actor, request.reason, request.visible)
         else:
-            count = int(self.alarms.acknowledge(request.alarm, request.actor))
+            count = int(self.alarms.acknowledge(request.alarm, request.actor, request.reason))
         return self._finish(request, CommandResult(request.id, True, count))
+
+    def alarm_action(self, request: AlarmActionRequest) -> CommandResult:
+        """Shelve, unshelve, or take out of / back into service: the policy first, then the engine's rules."""
+        if self.alarms is None:
+            return self._refuse(request, f"{request.alarm}: no alarm engine is running")
+        refusal = self.policy(request)  # the one place a role check goes (operator vs engineer)
+        if refusal:
+            return self._refuse(request, f"{request.alarm}: {refusal}")
+        self._audit(AuditRecord(request, AuditStage.SENDING, request.duration or None))
+        alarms, name, actor, reason = self.alarms, request.alarm, request.actor, request.reason
+        if request.action is AlarmAction.SHELVE:
+            problem = alarms.shelve(name, request.duration, reason, actor)
+        elif request.action is AlarmAction.UNSHELVE:
+            problem = alarms.unshelve(name, actor, reason)
+        elif request.action is AlarmAction.OUT_OF_SERVICE:
+            problem = alarms.remove_from_service(name, reason, actor)
+        else:
+            problem = alarms.return_to_service(name, actor, reason)
+        if problem:
+            return self._finish(request, CommandResult(request.id, False, error=problem))
+        return self._finish(request, CommandResult(request.id, True, request.action.value))
 
     async def _read_back(self, tag: str, written: Any, seen: list[Sample], matched: asyncio.Event) -> Any:
         """The value the runtime holds after the write.

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hmi.alarms.builtin import link_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
+from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
 from hmi.core.commands import CommandPath
 from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
@@ -129,8 +131,15 @@ class Station:
             retention=settings.retention,
             max_size=settings.max_size,
         )
+        alarm_settings = self.project.alarm_settings
         self.alarms = AlarmEngine(
-            {**self.project.alarms, **_system_alarms(self.history_path), **rule_fault_alarms(self.project)}
+            {
+                **self.project.alarms,
+                **_system_alarms(self.history_path),
+                **rule_fault_alarms(self.project),
+                **link_alarms(self.project.connections, alarm_settings),
+            },
+            max_shelve=alarm_settings.max_shelve,
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store)
@@ -169,13 +178,14 @@ class Station:
         station running without history (see the module docstring).
         """
         try:
-            await asyncio.to_thread(self._open_store)
+            set_aside = await asyncio.to_thread(self._open_store)
         except StoreLocked:
             raise
         except Exception as error:  # a damaged store must never keep the plant from being operated
             self._run_without_history(error)
         else:
             self._store_open = True
+            restore_set_aside(self.alarms, set_aside)  # before any sample: a shelved alarm stays unannounced
             self.runtime.subscribe_batch(self.history.extend)
         # The raw feed: trip points exact, whatever the deadband.
         self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
@@ -190,9 +200,10 @@ class Station:
             len(self.project.connections),
         )
 
-    def _open_store(self) -> None:
+    def _open_store(self) -> list[SetAside]:
         self.history_path.parent.mkdir(parents=True, exist_ok=True)
         self.store.open()
+        return last_set_aside(self.history_path)
 
     def _run_without_history(self, error: Exception) -> None:
         cause = f"{type(error).__name__}: {error}"

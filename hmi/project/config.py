@@ -14,6 +14,7 @@ from typing import Any
 from hmi.model import TagDef
 from hmi.model.symbol_catalog import SYMBOLS
 from hmi.model.symbols import SymbolProps
+from hmi.project.alarm_settings import AlarmSettings
 from hmi.project.rules_defs import RulesConfig
 from hmi.project.sync_settings import SyncEndpoint
 
@@ -41,6 +42,8 @@ class AlarmDef:
     priority: str = "medium"  # low | medium | high | urgent
     message: str = ""
     screen: str | None = None
+    area: str = ""
+    """The plant area or group the alarm belongs to (summary and history filters)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ class Project:
     """Enterprise endpoints by name (``sync:``), see :mod:`hmi.sync`."""
     rules: RulesConfig = field(default_factory=RulesConfig)
     """Derived tags and rules (their tags are among ``tags``, with ``source`` ``"rules"``)."""
+    alarm_settings: AlarmSettings = field(default_factory=AlarmSettings)
+    """Built-in link alarms and the maximum shelve time per priority (``alarm_settings:``)."""
 
     def tag(self, name: str) -> TagDef | None:
         """An engineer's tag or a system tag by name; ``None`` when there is no such tag."""

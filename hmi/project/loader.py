@@ -428,4 +428,5 @@ def _project(
         system_tags=system,
         acquisition=spec.acquisition.to_settings(),
         sync=sync_settings(spec.sync, root),
+        alarm_settings=spec.alarm_settings.to_settings(),
     )

@@ -30,6 +30,7 @@ from pydantic import (
 from drivers import registry
 from hmi.model import DataType, TagDef
 from hmi.project.acquisition_spec import AcquisitionSpec
+from hmi.project.alarm_settings import AlarmSettingsSpec
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
 from hmi.project.connection_schema import connection_config, connection_spec_type
 from hmi.project.schema_base import (
@@ -230,6 +231,7 @@ class AlarmSpec(StrictModel):
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     message: str = ""
     screen: str | None = None
+    area: str = ""
 
     def to_def(self, name: str) -> AlarmDef:
         """The validated alarm as the alarm engine takes it."""
@@ -276,6 +278,7 @@ class ProjectSpec(StrictModel):
     history: Annotated[HistorySpec, BeforeValidator(_none_as_empty)] = HistorySpec()
     acquisition: Annotated[AcquisitionSpec, BeforeValidator(_none_as_empty)] = AcquisitionSpec()
     sync: SyncSection = Field(default_factory=dict)
+    alarm_settings: Annotated[AlarmSettingsSpec, BeforeValidator(_none_as_empty)] = AlarmSettingsSpec()
 
 
 def project_spec_model() -> type[ProjectSpec]:

@@ -6,9 +6,10 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
-from hmi.alarms.engine import AlarmState, AlarmStatus
+from hmi.alarms.engine import AlarmStatus
+from hmi.alarms.ordering import banner_alarm, counts
 from hmi.ui.panels import SignalLinks
 from widgets.palette import ALARM_INACTIVE, NO_ALARM, PriorityLook, priority_look
 
@@ -28,6 +29,8 @@ class AlarmStrip(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = QLabel("No active alarms")
         self.text.setObjectName("alarm-strip-text")
+        # A long message is clipped (its whole text is the tooltip), never a reason for the window to widen.
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.others = QLabel("")
         self.ack = QPushButton("Acknowledge")
         # Clicked only, never reached by Tab; when it hides it hands the focus to the strip (see _hide_ack).
@@ -54,20 +57,21 @@ class AlarmStrip(QWidget):
         self._links.disconnect_all()
 
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
-        """Show the first (most important) of ``rows``."""
-        self.shown = rows[0] if rows else None
+        """Show the alarm that most needs the operator (never a returned one above an active one)."""
+        self.shown = banner_alarm(rows)
+        self.others.setText(count_text(rows))
         if self.shown is None:
             self.text.setText("No active alarms")
-            self.others.setText("")
+            self.text.setToolTip("")
             self._show_ack(False)
             self._style(NO_ALARM)
             return
         top = self.shown
         when = time.strftime("%H:%M:%S", time.localtime(top.raised_at)) if top.raised_at else ""
-        self.text.setText(f"{when}  {top.definition.priority.upper()}  {top.message}  [{top.state.value}]")
-        self.others.setText(f"+{len(rows) - 1} more" if len(rows) > 1 else "")
-        unacked = top.state in (AlarmState.UNACKED, AlarmState.RETURNED_UNACKED)
-        self._show_ack(unacked)
+        # The state before the message: a clipped long message never hides whether it is still active.
+        self.text.setText(f"{when}  {top.definition.priority.upper()}  [{top.state.value}]  {top.message}")
+        self.text.setToolTip(self.text.text())
+        self._show_ack(top.unacked)
         self._style(priority_look(top.definition.priority) if top.active else ALARM_INACTIVE)
 
     @property
@@ -95,3 +99,26 @@ class AlarmStrip(QWidget):
     def _acknowledge(self) -> None:
         if self.shown is not None:
             self.sig_acknowledge_requested.emit(self.shown.name)
+
+
+_GROUPS = (
+    ("unacked", "unack"),
+    ("returned", "returned"),
+    ("acked", "acked"),
+    ("shelved", "shelved"),
+    ("out_of_service", "out of service"),
+)
+
+
+def count_text(rows: list[AlarmStatus]) -> str:
+    """Counts per state, each split by priority initial: ``2 unack (U1 H1) · 1 shelved (M1)``."""
+    parts = []
+    tallies = counts(rows)
+    for group, label in _GROUPS:
+        tally = tallies[group]
+        if tally:
+            by_priority = " ".join(
+                f"{p[0].upper()}{tally[p]}" for p in ("urgent", "high", "medium", "low") if tally[p]
+            )
+            parts.append(f"{sum(tally.values())} {label} ({by_priority})")
+    return " · ".join(parts)

@@ -24,11 +24,12 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from hmi.core.commands import CommandResult, Origin
+from hmi.core.commands import AlarmAction, CommandResult, Origin
 from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
+from hmi.ui.alarm_quit_guard import QuitGuard
 from hmi.ui.alarm_strip import AlarmStrip
 from hmi.ui.connection_bar import ConnectionBar
 from hmi.ui.connections_menu import ConnectionsMenu
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         self.context = PanelContext(
             project,
             session.bridge,
-            Commands(write=self._write, acknowledge=self._acknowledge),
+            Commands(self._write, self._acknowledge, self._acknowledge_with, self._alarm_action),
             self.relay,
             session.diagnostics,
             self.message.setText,
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         )
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
+        self.quit_guard = QuitGuard()
         self.connection_bar = ConnectionBar(list(project.connections))
         endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
         self.sync_panel = SyncPanel(endpoints) if endpoints else None
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
             self.trend_panel,
             self.alarm_strip,
             self.alarm_panel,
+            self.quit_guard,
             self.sync_panel,
         ):
             if panel is not None:
@@ -231,7 +234,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut("Ctrl+Q")
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(lambda: self.quit_guard.request_quit(self, self.close))
         file_menu.addAction(quit_action)
         screens_menu = self.menuBar().addMenu("&Screens")
         for number, (name, screen) in enumerate(self.project.screens.items(), start=1):
@@ -355,12 +358,20 @@ class MainWindow(QMainWindow):
         self.relay.watch(future, done)
 
     def _acknowledge(self, alarm: str | None) -> None:
-        def done(finished: concurrent.futures.Future[CommandResult]) -> None:
-            result = finished.result()
-            if not result.ok:
-                self.message.setText(result.error)
+        self._acknowledge_with(alarm, "", None)
 
-        self.relay.watch(self.session.acknowledge(alarm, origin=Origin.SCREEN), done)
+    def _acknowledge_with(self, alarm: str | None, comment: str, visible: tuple[str, ...] | None) -> None:
+        future = self.session.acknowledge(alarm, origin=Origin.SCREEN, comment=comment, visible=visible)
+        self.relay.watch(future, self._show_refusal)
+
+    def _alarm_action(self, alarm: str, action: str, reason: str, duration: float) -> None:
+        future = self.session.alarm_action(alarm, AlarmAction(action), reason=reason, duration=duration)
+        self.relay.watch(future, self._show_refusal)
+
+    def _show_refusal(self, finished: concurrent.futures.Future[CommandResult]) -> None:
+        result = finished.result()
+        if not result.ok:
+            self.message.setText(result.error)
 
     def _toggle_plant_modbus(self, cut: bool) -> None:
         future = self.session.set_plant_modbus(not cut)
@@ -384,6 +395,13 @@ class MainWindow(QMainWindow):
         self.relay.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the panels; the application then stops the runtime (flushing history)."""
+        """Stop the panels; the application then stops the runtime (flushing history).
+
+        A close from the window's own button (spontaneous) asks first while an urgent alarm is unacknowledged.
+        """
+        if event.spontaneous() and not self._shut_down and self.quit_guard.pressing():
+            event.ignore()
+            self.quit_guard.ask(self, self.close)
+            return
         self.shutdown()
         super().closeEvent(event)

@@ -93,6 +93,12 @@ class Commands:
     acknowledge: Callable[[str | None], None]
     """(alarm name, or None for all)."""
 
+    acknowledge_with: Callable[[str | None, str, tuple[str, ...] | None], None] = lambda *_args: None
+    """(alarm name or None for all, comment, the visible alarms an "all" is limited to, or None)."""
+
+    alarm_action: Callable[[str, str, str, float], None] = lambda *_args: None
+    """(alarm name, action: shelve | unshelve | out of service | return to service, reason, seconds)."""
+
 
 class PanelContext(QObject):
     """What a panel may use: bridge, tag cache, command path, relay, messages and requests to other panels."""

@@ -16,6 +16,8 @@ from typing import Any
 from hmi.alarms.feed import AlarmSnapshotFeed
 from hmi.core.commands import (
     AcknowledgeRequest,
+    AlarmAction,
+    AlarmActionRequest,
     AuditHook,
     CommandPath,
     CommandResult,
@@ -123,10 +125,28 @@ class GuiSession:
         return await self.commands.write(request)
 
     def acknowledge(
-        self, alarm: str | None, *, origin: Origin = Origin.SCREEN
+        self,
+        alarm: str | None,
+        *,
+        origin: Origin = Origin.SCREEN,
+        comment: str = "",
+        visible: tuple[str, ...] | None = None,
     ) -> concurrent.futures.Future[CommandResult]:
-        """Acknowledge one alarm, or all of them when ``alarm`` is None, as this session's actor."""
-        return self.runtime_thread.submit(self._acknowledge(AcknowledgeRequest(alarm, self.actor, origin)))
+        """Acknowledge one alarm, or all of them (those ``visible``) when ``alarm`` is None, as this actor."""
+        request = AcknowledgeRequest(alarm, self.actor, origin, comment, visible=visible)
+        return self.runtime_thread.submit(self._acknowledge(request))
+
+    def alarm_action(
+        self, alarm: str, action: AlarmAction, *, reason: str = "", duration: float = 0.0
+    ) -> concurrent.futures.Future[CommandResult]:
+        """Shelve, unshelve, or take an alarm out of or back into service, as this session's actor."""
+        request = AlarmActionRequest(alarm, action, self.actor, Origin.SCREEN, reason, duration)
+        return self.runtime_thread.submit(self._alarm_action(request))
+
+    async def _alarm_action(self, request: AlarmActionRequest) -> CommandResult:
+        if self.commands is None:
+            return CommandResult(request.id, False, error="the runtime is still starting")
+        return self.commands.alarm_action(request)
 
     async def _acknowledge(self, request: AcknowledgeRequest) -> CommandResult:
         # On the runtime loop: the alarm engine lives there.

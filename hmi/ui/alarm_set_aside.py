@@ -1,0 +1,84 @@
+"""The shelved and out-of-service alarms: who set each aside, why, until when, and the way back."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hmi.alarms.engine import AlarmState, AlarmStatus
+
+COLUMNS = ("Alarm", "State", "Until", "By", "Reason", "Priority")
+
+
+class SetAsideList(QWidget):
+    """A table of set-aside alarms with an unshelve / return-to-service button for the selected one."""
+
+    sig_return_requested = Signal(str, str)
+    """(alarm name, action: unshelve | return to service)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.return_button = QPushButton("Unshelve / return to service")
+        self.return_button.clicked.connect(self._return_selected)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.return_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(row)
+        self.rows: list[AlarmStatus] = []
+        self.setVisible(False)
+
+    def set_rows(self, rows: list[AlarmStatus]) -> None:
+        """Show ``rows`` (hidden while there are none: the summary keeps its room)."""
+        self.rows = rows
+        self.setVisible(bool(rows))
+        self.table.setRowCount(len(rows))
+        for index, status in enumerate(rows):
+            until = (
+                time.strftime("%H:%M:%S", time.localtime(status.shelved_until))
+                if status.shelved_until is not None
+                else "until returned"
+            )
+            cells = (
+                status.name,
+                status.state.value,
+                until,
+                status.set_aside_by,
+                status.set_aside_reason,
+                status.definition.priority,
+            )
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setData(Qt.ItemDataRole.UserRole, status.name)
+                self.table.setItem(index, column, cell)
+
+    def _return_selected(self) -> None:
+        selected = self.table.selectedItems()
+        if not selected:
+            return
+        name = selected[0].data(Qt.ItemDataRole.UserRole)
+        status = next((row for row in self.rows if row.name == name), None)
+        if status is not None:
+            action = "unshelve" if status.state is AlarmState.SHELVED else "return to service"
+            self.sig_return_requested.emit(name, action)

@@ -1,0 +1,78 @@
+"""Screenshot of the demo with an active alarm: the PLC's Modbus link cut, the banner and the alarm summary.
+
+HMI_WINDOW_SIZE=1024x700 python -m tools.alarms_screenshot docs/screenshots/alarms.png  (offscreen by default)
+
+After the demo starts, its Demo menu's "Cut the PLC's Modbus link" is ticked: the connection's
+built-in link-lost alarm is raised and the PLC's values go bad. The window is saved ``--seconds``
+later with the alarm summary in front.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def render(out: Path, seconds: float) -> int:
+    """Run the demo window, cut the PLC link, bring the alarm summary forward and save the window."""
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+    from hmi.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as folder:
+        project = load_project(demo_project_dir())
+        session = GuiSession(project, RuntimeBridge(), Path(folder))
+        window = MainWindow(project, session)
+        window.show()
+
+        def started(_future: object) -> None:
+            window.on_runtime_started()
+            QTimer.singleShot(3000, lambda: window.cut_modbus.setChecked(True))
+            window.alarm_dock.show()
+            window.alarm_dock.raise_()
+
+        window.relay.watch(session.start(), started)
+
+        def finish() -> None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(out), "PNG")
+            window.close()
+
+        QTimer.singleShot(round(seconds * 1000), finish)
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        with loop:
+            loop.run_until_complete(closed.wait())
+        session.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write the screenshot."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    args = parser.parse_args(argv)
+    code = render(args.out, args.seconds)
+    print(f"wrote {args.out}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
