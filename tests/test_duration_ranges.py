@@ -97,6 +97,7 @@ SNIPPETS: dict[Field, Callable[[str, str], str]] = {
     ("OpcUaConnectionSpec", "timeout"): _connection("opcua"),
     ("OpcUaConnectionSpec", "max_clock_skew"): _connection("opcua"),
     ("OpcUaConnectionSpec", "max_source_age"): _connection("opcua"),
+    ("AlarmSettingsSpec", "max_shelve"): _extra("alarm_settings: {{{key}: {{high: {value}}}}}\n"),
     ("SyncBatchSpec", "bytes"): _extra(_SYNC.format(part="batch: {{{key}: {value}}}")),
     ("SyncBatchSpec", "max_age"): _extra(_SYNC.format(part="batch: {{{key}: {value}}}")),
     ("SyncEndpointSpec", "flush_timeout"): _extra(_SYNC.format(part="{key}: {value}")),
