@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 from hmi.core.write_check import check_value
 from hmi.model import Sample, WriteError
+from hmi.security.audit import AuditEntry
+from hmi.security.permissions import Permission
+from hmi.security.policy import AccessPolicy
 
 log = logging.getLogger(__name__)
 
@@ -293,3 +296,40 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a is not None and a == b
+
+
+def secured(policy: AccessPolicy) -> Policy:
+    """The command path's policy from the security layer: the permission each kind of request needs."""
+
+    def decide(request: Request) -> str | None:
+        if isinstance(request, WriteRequest):
+            return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag)
+        return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*")
+
+    return decide
+
+
+def audit_into(record: Callable[[AuditEntry], bool]) -> AuditHook:
+    """An audit hook that logs each step and hands it, as an audit entry, to ``record`` (a trail)."""
+
+    def hook(step: AuditRecord) -> None:
+        log_audit(step)
+        request = step.request
+        if isinstance(request, WriteRequest):
+            action, target = "write", request.tag
+        else:
+            action, target = "acknowledge", request.alarm or "*"
+        entry = AuditEntry(
+            actor=request.actor,
+            origin=request.origin.value,
+            action=action,
+            target=target,
+            stage=step.stage.value,
+            value=step.value,
+            detail=step.error or request.reason,
+            request_id=request.id,
+        )
+        if not record(entry):
+            raise RuntimeError(f"the audit trail refused the record of request {request.id}")
+
+    return hook
