@@ -104,8 +104,8 @@ def _run(store: UserStore, args: argparse.Namespace) -> int:
     if command == "config" and args.key is None:
         print(store.settings())
         return 0
-    first_user = command == "add" and store.is_empty()
-    if not first_user:
+    # An empty store has nobody to ask: its first user and its settings need no log-on.
+    if not (command in ("add", "config") and store.is_empty()):
         _require_manager(store, args.as_user)
     if command == "add":
         password = password_from(PASSWORD_ENV, f"password for {args.name}: ", confirm=True)
