@@ -309,11 +309,11 @@ def secured(policy: AccessPolicy) -> Policy:
     return decide
 
 
-def audit_into(record: Callable[[AuditEntry], bool]) -> AuditHook:
-    """An audit hook that logs each step and hands it, as an audit entry, to ``record`` (a trail)."""
+def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit) -> AuditHook:
+    """An audit hook that hands each step, as an audit entry, to ``record`` (a trail), after ``also``."""
 
     def hook(step: AuditRecord) -> None:
-        log_audit(step)
+        also(step)
         request = step.request
         if isinstance(request, WriteRequest):
             action, target = "write", request.tag

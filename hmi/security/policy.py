@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 class AccessPolicy:
     """Permissions of logged-on users, from a snapshot of the users store."""
 
-    def __init__(self, directory: Directory) -> None:
-        """Decide from ``directory``; nobody is logged on yet."""
+    def __init__(self, directory: Directory | None) -> None:
+        """Decide from ``directory``; nobody is logged on yet. None: not read yet, everything is refused."""
         self._directory = directory
         self._sessions: set[str] = set()
         self._lock = threading.Lock()  # log-on happens on the GUI thread, decisions on the runtime loop
@@ -28,7 +28,7 @@ class AccessPolicy:
     @property
     def commissioning(self) -> bool:
         """True while the installation has no users."""
-        return self._directory.commissioning
+        return self._directory is not None and self._directory.commissioning
 
     def refresh(self, directory: Directory) -> None:
         """Take a newer snapshot (a user was disabled, a role changed)."""
@@ -50,6 +50,8 @@ class AccessPolicy:
         with self._lock:
             directory = self._directory
             logged_on = actor in self._sessions
+        if directory is None:
+            return "the users store has not been read (yet): nothing is allowed until it is"
         if directory.commissioning:
             return None
         user = directory.users.get(actor)

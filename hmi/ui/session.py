@@ -24,6 +24,7 @@ from hmi.core.commands import (
     log_audit,
     new_request_id,
     os_user,
+    secured,
 )
 from hmi.core.loop_thread import LoopThread
 from hmi.core.rules_source import RulesSnapshot, RulesSource
@@ -89,7 +90,10 @@ class GuiSession:
         station.runtime.subscribe(self.bridge.offer_sample)
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)
-        self.commands = CommandPath(station.runtime, station.alarms, audit=self._audit)
+        policy = secured(station.access)  # every protected action is judged on the runtime side
+        self.commands = CommandPath(
+            station.runtime, station.alarms, policy=policy, audit=station.audit_hook(self._audit)
+        )
         self.station = station
         await station.start()
 
