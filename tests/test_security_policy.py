@@ -18,6 +18,7 @@ from hmi.alarms.engine import AlarmEngine
 from hmi.core.commands import AcknowledgeRequest, CommandPath, Origin, WriteRequest, audit_into, secured
 from hmi.core.runtime import TagRuntime
 from hmi.project.loader import load_project
+from hmi.security.audit_key import load_key
 from hmi.security.audit_verify import verify_trail
 from hmi.security.policy import AccessPolicy
 from hmi.security.trail import AuditTrail
@@ -128,7 +129,7 @@ async def test_a_refused_write_never_reaches_the_plc_and_is_audited_as_refused(
         assert log.function_codes and log.writes() == []  # the PLC was polled, never written
     [row] = audit_rows(tmp_path / "audit.db")
     assert row[:3] == (actor, "write", "refused") and why in row[3]
-    assert verify_trail(tmp_path / "audit.db").ok
+    assert verify_trail(tmp_path / "audit.db", load_key()).ok
 
 
 async def test_a_logged_on_operator_writes_and_a_disabled_one_no_longer_can(tmp_path, free_port):

@@ -10,6 +10,7 @@ from modbus_peer import device, modbus_server, wait_for
 from hmi.core.commands import CommandPath, Origin, WriteRequest, secured
 from hmi.core.station import Station
 from hmi.project.loader import load_project
+from hmi.security.audit_key import load_key
 from hmi.security.audit_verify import verify_trail
 from hmi.security.paths import users_path
 from hmi.security.permissions import Permission
@@ -53,7 +54,7 @@ async def test_a_station_in_commissioning_allows_and_audits_beside_its_history(t
         result = await path.write(WriteRequest("SPEED_SP", 12, "osuser", Origin.SCREEN))
         assert result.ok, result.error
     assert trail(tmp_path) == [("osuser", "sending"), ("osuser", "done")]
-    assert verify_trail(tmp_path / "history-audit.db").ok
+    assert verify_trail(tmp_path / "history-audit.db", load_key()).ok
 
 
 async def test_a_station_with_users_refuses_who_is_not_logged_on(tmp_path, free_port):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from hmi.security.audit import COLUMNS, read_records
+from hmi.security.audit_key import NoAuditKey, load_key
 from hmi.security.audit_verify import verify_trail
 from hmi.security.paths import audit_path
 
@@ -56,7 +57,12 @@ def run_audit(args: argparse.Namespace) -> int:
         )
         return 2
     if args.audit_command == "verify":
-        verdict = verify_trail(path)
+        try:
+            key = load_key()
+        except NoAuditKey as error:
+            print(f"hmi audit: {path}: cannot verify: {error}", file=sys.stderr)
+            return 2
+        verdict = verify_trail(path, key)
         if args.format == "json":
             print(
                 json.dumps(

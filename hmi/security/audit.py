@@ -12,12 +12,14 @@ chain stays one line: SQLite's write lock orders the appenders.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hmi.security.audit_key import AuditKey, NoAuditKey
 from hmi.store import sequences
 from hmi.store.event_stream import EventStream
 from hmi.store.migrations import Component
@@ -49,16 +51,23 @@ CREATE TABLE audit (
 """
 
 
-
 def _create_version_1(conn: sqlite3.Connection) -> None:
     conn.execute(_DDL)
 
 
-AUDIT_COMPONENT = Component(AUDIT_STREAM, (_create_version_1,))
+def _create_meta_version_2(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+AUDIT_COMPONENT = Component(AUDIT_STREAM, (_create_version_1, _create_meta_version_2))
 """The audit table in the file's migration registry."""
 
 _INSERT = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SINCE = f"SELECT {', '.join(COLUMNS)} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"
+
+
+class WrongAuditKey(Exception):
+    """The trail was started with another installation's key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +85,16 @@ class AuditEntry:
     ts: float = field(default=0.0)
 
 
-def record_hash(fields: Sequence[Any], prev_hash: str) -> str:
-    """SHA-256 over the record's fields (in ``_FIELDS`` order) and the previous record's hash."""
+def record_hash(fields: Sequence[Any], prev_hash: str, key: bytes) -> str:
+    """HMAC-SHA-256 under ``key`` over the record's fields (in ``_FIELDS`` order) and the previous hash."""
     text = json.dumps([*fields, prev_hash], separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def key_fingerprint(conn: sqlite3.Connection) -> str | None:
+    """The fingerprint of the key the trail's records are keyed with (None before the first record)."""
+    row = conn.execute("SELECT value FROM audit_meta WHERE key = 'key_fingerprint'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _tip(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -88,8 +103,17 @@ def _tip(conn: sqlite3.Connection) -> tuple[int, str]:
     return last_seq, (row[1] if row else GENESIS)
 
 
-def chain_rows(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[tuple[Any, ...]]:
+def chain_rows(
+    conn: sqlite3.Connection, entries: Sequence[AuditEntry], key: AuditKey
+) -> list[tuple[Any, ...]]:
     """Insert ``entries`` after the chain's tip inside the caller's open write transaction."""
+    known = key_fingerprint(conn)
+    if known is None:
+        conn.execute("INSERT INTO audit_meta (key, value) VALUES ('key_fingerprint', ?)", (key.fingerprint,))
+    elif known != key.fingerprint:
+        raise WrongAuditKey(
+            f"the trail is keyed with key {known}; this installation's key is {key.fingerprint}"
+        )
     last_seq, prev = _tip(conn)
     rows = []
     for seq, entry in enumerate(entries, last_seq + 1):
@@ -105,7 +129,7 @@ def chain_rows(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[
             entry.detail,
             entry.request_id,
         )
-        digest = record_hash(fields, prev)
+        digest = record_hash(fields, prev, key.secret)
         rows.append((*fields, prev, digest))
         prev = digest
     conn.executemany(_INSERT, rows)
@@ -120,10 +144,13 @@ class AuditStream(EventStream[AuditEntry]):
     def __init__(self, writer: StoreWriter, bound: int = 100_000) -> None:
         """Attach to ``writer``; at most ``bound`` records wait for a commit (then refused and flagged)."""
         super().__init__(writer, AUDIT_STREAM, AUDIT_COMPONENT, _INSERT, _no_rows, bound)
+        self.key: AuditKey | None = None  # set before the writer starts (loading it is blocking)
 
     def write(self, conn: sqlite3.Connection, block: SequenceBlock) -> None:
         """Chain the batch after the tip found in this transaction (another process may have added)."""
-        rows = chain_rows(conn, self._batch)
+        if self.key is None:
+            raise NoAuditKey("the audit stream has no key")  # the writer keeps the batch and retries
+        rows = chain_rows(conn, self._batch, self.key)
         if rows:
             self._pending_last = rows[-1][0]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from hmi.security.audit import _FIELDS, AUDIT_STREAM, GENESIS, record_hash
+from hmi.security.audit import _FIELDS, AUDIT_STREAM, GENESIS, key_fingerprint, record_hash
+from hmi.security.audit_key import AuditKey
 from hmi.store import sequences
 
 _PAGE = 10_000
@@ -26,17 +28,21 @@ class Verdict:
         return self.broken_at is None
 
 
-def verify_trail(path: Path) -> Verdict:
+def verify_trail(path: Path, key: AuditKey) -> Verdict:
     """Walk the chain of the trail in ``path`` from its first record (read-only, page by page)."""
     conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
     try:
-        return verify_connection(conn)
+        return verify_connection(conn, key)
     finally:
         conn.close()
 
 
-def verify_connection(conn: sqlite3.Connection) -> Verdict:
-    """Verify the ``audit`` table reachable through ``conn``."""
+def verify_connection(conn: sqlite3.Connection, key: AuditKey) -> Verdict:
+    """Verify the ``audit`` table reachable through ``conn`` with the installation's ``key``."""
+    known = key_fingerprint(conn)
+    if known is not None and known != key.fingerprint:
+        problem = f"the trail is keyed with key {known}, not this installation's key {key.fingerprint}"
+        return Verdict(0, 1, problem)
     expected_seq, prev, count = 1, GENESIS, 0
     columns = ", ".join((*_FIELDS, "prev_hash", "hash"))
     last_seq = 0
@@ -58,7 +64,7 @@ def verify_connection(conn: sqlite3.Connection) -> Verdict:
                     f"record {seq} does not follow record {seq - 1} (a record was "
                     "inserted, deleted or changed before it)",
                 )
-            if record_hash(fields, prev_hash) != digest:
+            if not hmac.compare_digest(record_hash(fields, prev_hash, key.secret), digest):
                 return Verdict(count, seq, f"record {seq} was changed after it was written")
             prev, expected_seq, last_seq, count = digest, seq + 1, seq, count + 1
     first = conn.execute("SELECT min(seq) FROM audit").fetchone()[0]

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hmi.security.audit import AuditEntry, AuditStream
+from hmi.security.audit_key import load_key
 from hmi.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class AuditTrail:
     def start(self) -> None:
         """Create or migrate the file and start committing. Blocking: call it off any event loop."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.stream.key = load_key(create=True)
         self._writer.start()
 
     def record(self, entry: AuditEntry) -> bool:
