@@ -63,13 +63,14 @@ def test_an_edit_that_also_rewrites_its_own_hash_breaks_the_next_link(tmp_path):
     fill(path, 6)
     with sqlite3.connect(path) as conn:
         row = conn.execute(
-            "SELECT seq, ts, actor, origin, action, target, value, stage, detail, request_id, prev_hash"
+            "SELECT seq, ts, actor, origin, action, target, old, value, read_back, stage, detail, request_id,"
+            " prev_hash"
             " FROM audit WHERE seq = 3"
         ).fetchone()
-        forged = (*row[:2], "mallory", *row[3:10])
+        forged = (*row[:2], "mallory", *row[3:12])
         conn.execute(
             "UPDATE audit SET actor = 'mallory', hash = ? WHERE seq = 3",
-            (record_hash(forged, row[10], load_key().secret),),
+            (record_hash(forged, row[12], load_key().secret),),
         )
     verdict = verify_trail(path, load_key())
     assert verdict.broken_at == 4 and "does not follow record 3" in verdict.problem
@@ -102,9 +103,9 @@ def test_an_inserted_record_is_named(tmp_path):
         conn.execute("UPDATE audit SET seq = seq + 100 WHERE seq >= 3")
         conn.execute("UPDATE audit SET seq = seq - 99 WHERE seq >= 103")
         prev = conn.execute("SELECT hash FROM audit WHERE seq = 2").fetchone()[0]
-        fields = (3, 0, "mallory", "cli", "write", "PUMP1.RUN", "true", "done", "", "x")
+        fields = (3, 0, "mallory", "cli", "write", "PUMP1.RUN", "false", "true", "true", "done", "", "x")
         conn.execute(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO audit VALUES ({', '.join('?' * 14)})",
             (*fields, prev, record_hash(fields, prev, load_key().secret)),
         )
     verdict = verify_trail(path, load_key())
@@ -138,7 +139,7 @@ def rewrite_whole_chain(path: Path, key: bytes) -> None:
     """What a forger with the database but not the key can do: change a record and rehash every link."""
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
-            "SELECT seq, ts, actor, origin, action, target, value, stage, detail, request_id"
+            "SELECT seq, ts, actor, origin, action, target, old, value, read_back, stage, detail, request_id"
             " FROM audit ORDER BY seq"
         ).fetchall()
         prev = "0" * 64

@@ -155,7 +155,11 @@ async def test_an_operator_logged_on_with_user_writes_and_it_is_audited_as_them(
     code, out, _err = await hmi("audit", "export", str(tmp_path), "--format", "csv")
     assert code == 0
     exported = list(csv.DictReader(io.StringIO(out)))
-    assert [r["stage"] for r in exported] == ["ok", "sending", "done"] and exported[1]["value"] == "900"
+    assert [r["stage"] for r in exported] == ["ok", "sending", "done"]
+    assert [(r["old"], r["value"], r["read_back"]) for r in exported[1:]] == [
+        ("7", "900", "null"),
+        ("7", "900", "900"),
+    ]
     code, out, _err = await hmi("audit", "export", str(tmp_path), "--format", "json")
     assert [r["seq"] for r in json.loads(out)] == [1, 2, 3]
 

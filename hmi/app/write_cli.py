@@ -31,12 +31,14 @@ from hmi.core.commands import (
     secured,
 )
 from hmi.core.runtime import TagRuntime
-from hmi.model import ConnectionState
+from hmi.model import ConnectionState, Reason, Sample
 from hmi.project.config import Project
 from hmi.security.paths import audit_path
 from hmi.security.trail import AuditTrail
 
 DEFAULT_TIMEOUT = 5.0
+OLD_VALUE_WAIT = 2.0
+"""Seconds to wait for the tag's first read before writing (the audit's old value)."""
 
 EXAMPLE = """\
 example:
@@ -131,6 +133,7 @@ async def write_once(
             detail = f" ({status.last_error})" if status is not None and status.last_error else ""
             error = f"{tag.name}: connection {connection} not connected within {within:g} s{detail}"
             return CommandResult(request.id, False, error=error)
+        await _first_sample(runtime, tag.name, min(within, OLD_VALUE_WAIT))  # the audit's "old" value
         try:
             return await asyncio.wait_for(path.write(request), within)
         except TimeoutError:
@@ -138,6 +141,25 @@ async def write_once(
             return CommandResult(request.id, False, error=error)
     finally:
         await runtime.stop()
+
+
+async def _first_sample(runtime: TagRuntime, tag: str, within: float) -> None:
+    """Wait (bounded) for the tag's first read, so the audit records the value the write replaces."""
+    seen = asyncio.Event()
+
+    def watch(name: str, sample: Sample) -> None:
+        if name == tag and sample.reason is not Reason.WAITING:
+            seen.set()
+
+    unsubscribe = runtime.subscribe(watch)
+    try:
+        current = runtime.values.get(tag)
+        if current is None or current.reason is Reason.WAITING:
+            await asyncio.wait_for(seen.wait(), within)
+    except TimeoutError:
+        pass  # the write goes ahead; the audit then says the old value is unknown
+    finally:
+        unsubscribe()
 
 
 async def _connected(runtime: TagRuntime, connection: str, within: float) -> bool:

@@ -120,6 +120,8 @@ class AuditRecord:
     stage: AuditStage
     value: Any = None
     error: str = ""
+    old: Any = None  # a write's target value before it (the runtime's, when good)
+    read_back: Any = None  # a finished write's read-back
 
 
 Policy = Callable[[Request], str | None]
@@ -206,7 +208,8 @@ class CommandPath:
         value, refused = self._vet(request)
         if refused is not None:
             return refused
-        self._audit(AuditRecord(request, AuditStage.SENDING, value))
+        before = self._current(request.tag)
+        self._audit(AuditRecord(request, AuditStage.SENDING, value, old=before))
         seen: list[Sample] = []
         matched = asyncio.Event()
 
@@ -221,10 +224,10 @@ class CommandPath:
             written = await self.runtime.write(request.tag, value)
             read_back = await self._read_back(request.tag, written, seen, matched)
         except WriteError as error:
-            return self._finish(request, CommandResult(request.id, False, value, error=str(error)))
+            return self._finish(request, CommandResult(request.id, False, value, error=str(error)), before)
         finally:
             unsubscribe()
-        return self._finish(request, CommandResult(request.id, True, written, read_back))
+        return self._finish(request, CommandResult(request.id, True, written, read_back), before)
 
     def _vet(self, request: WriteRequest) -> tuple[Any, CommandResult | None]:
         tag = self.runtime.project.tags.get(request.tag)
@@ -276,9 +279,9 @@ class CommandPath:
         self._audit(AuditRecord(request, AuditStage.REFUSED, value, error))
         return CommandResult(request.id, False, error=error)
 
-    def _finish(self, request: Request, result: CommandResult) -> CommandResult:
+    def _finish(self, request: Request, result: CommandResult, old: Any = None) -> CommandResult:
         stage = AuditStage.DONE if result.ok else AuditStage.FAILED
-        self._audit(AuditRecord(request, stage, result.written, result.error))
+        self._audit(AuditRecord(request, stage, result.written, result.error, old, result.read_back))
         return result
 
     def _audit(self, record: AuditRecord) -> None:
@@ -326,6 +329,8 @@ def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit
             target=target,
             stage=step.stage.value,
             value=step.value,
+            old=step.old,
+            read_back=step.read_back,
             detail=step.error or request.reason,
             request_id=request.id,
         )

@@ -30,7 +30,10 @@ AUDIT_STREAM = "audit"
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first record."""
 
-_FIELDS = ("seq", "ts", "actor", "origin", "action", "target", "value", "stage", "detail", "request_id")
+_FIELDS = (
+    "seq", "ts", "actor", "origin", "action", "target",
+    "old", "value", "read_back", "stage", "detail", "request_id",
+)  # fmt: skip
 COLUMNS = (*_FIELDS, "prev_hash", "hash")
 
 _DDL = """
@@ -41,7 +44,9 @@ CREATE TABLE audit (
     origin TEXT NOT NULL,         -- screen | faceplate | cli | rule
     action TEXT NOT NULL,         -- write | acknowledge | log_on | ...
     target TEXT NOT NULL,         -- the tag, the alarm, the user
+    old TEXT NOT NULL,            -- JSON: a write's target value before it (null when unknown)
     value TEXT NOT NULL,          -- JSON: the value asked for, exact (an int64 stays an int)
+    read_back TEXT NOT NULL,      -- JSON: what the device held after a write
     stage TEXT NOT NULL,          -- refused | sending | done | failed | ok
     detail TEXT NOT NULL,         -- the refusal, the device's error, the read-back
     request_id TEXT NOT NULL,
@@ -82,6 +87,8 @@ class AuditEntry:
     value: Any = None
     detail: str = ""
     request_id: str = ""
+    old: Any = None
+    read_back: Any = None
     ts: float = field(default=0.0)
 
 
@@ -124,7 +131,9 @@ def chain_rows(
             entry.origin,
             entry.action,
             entry.target,
+            json.dumps(entry.old, default=str),
             json.dumps(entry.value, default=str),
+            json.dumps(entry.read_back, default=str),
             entry.stage,
             entry.detail,
             entry.request_id,
