@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hmi.security.audit import AuditEntry
+from hmi.security.logon import log_on
 from hmi.security.paths import users_path
 from hmi.security.policy import AccessPolicy
 from hmi.security.users import UserStore
@@ -64,14 +65,9 @@ def cli_identity(user: str | None, fallback_actor: str, audit: Callable[[AuditEn
         password = password_from(PASSWORD_ENV, f"password for {user}: ")
     except NoPassword as error:
         return CliIdentity(user, policy, str(error))
-    logon = store.authenticate(user, password)
-    stage = "ok" if logon.ok else "refused"
-    audit(AuditEntry(user, "cli", "log_on", user, stage, detail=logon.reason))
-    if logon.locked_now:
-        audit(AuditEntry(user, "cli", "lockout", user, "ok", detail=logon.reason))
+    logon = log_on(store, policy, audit, user, password, "cli")
     if not logon.ok:
         return CliIdentity(user, policy, f"log-on of {user} failed: {logon.reason}")
-    policy.log_on(user)
     return CliIdentity(user, policy)
 
 
