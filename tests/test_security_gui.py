@@ -142,3 +142,35 @@ def test_commissioning_says_so_in_the_toolbar(qtbot, tmp_path, plc):
     with window_on(qtbot, make_project(tmp_path, port)) as (window, session):
         qtbot.waitUntil(lambda: window.user_panel.text().startswith("No users configured"), timeout=5000)
         assert session.actor in window.user_panel.text()
+
+
+def test_a_first_run_asks_for_an_administrator_and_then_acts_as_them(qtbot, tmp_path, plc):
+    port, _server, _thread = plc
+    with window_on(qtbot, make_project(tmp_path, port)) as (window, _session):
+        panel = window.user_panel
+        qtbot.waitUntil(lambda: panel.text().startswith("No users configured"), timeout=5000)
+        panel.ask_for_administrator()
+        dialog = panel.dialog
+        assert dialog is not None and dialog.first_run and dialog.windowTitle() == "Create the administrator"
+
+        dialog.user.setText("ada")
+        dialog.password.setText(GOOD)
+        dialog.again.setText(GOOD + "x")
+        dialog.submit()
+        assert dialog.message.text() == "The two passwords differ."
+
+        dialog.password.setText("short1")
+        dialog.again.setText("short1")
+        dialog.submit()
+        qtbot.waitUntil(lambda: dialog.isEnabled(), timeout=20000)
+        assert dialog.message.text() == "a password needs at least 12 characters"
+        assert UserStore(users_path()).is_empty()
+
+        dialog.password.setText(GOOD)
+        dialog.again.setText(GOOD)
+        dialog.submit()
+        qtbot.waitUntil(lambda: panel.text() == "ada (administrator) · Log off", timeout=20000)
+    assert [(u.name, u.role) for u in UserStore(users_path()).users()] == [("ada", "administrator")]
+    with contextlib.closing(sqlite3.connect(tmp_path / "history-audit.db")) as conn:
+        steps = conn.execute("SELECT actor, action, stage FROM audit ORDER BY seq").fetchall()
+    assert steps == [("ada", "add_user", "ok"), ("ada", "log_on", "ok")]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hmi.security.audit import AuditEntry
+from hmi.security.permissions import ADMINISTRATOR
 from hmi.security.policy import AccessPolicy
-from hmi.security.users import LogOn, UserStore
+from hmi.security.users import LogOn, SecurityError, UserStore
 
 Record = Callable[[AuditEntry], bool]
 
@@ -32,3 +33,21 @@ def log_off(access: AccessPolicy, record: Record, name: str, origin: str) -> Non
     """``name`` no longer acts here; audited."""
     access.log_off(name)
     record(AuditEntry(name, origin, "log_off", name, "ok"))
+
+
+def add_first_administrator(
+    store: UserStore, access: AccessPolicy, record: Record, name: str, password: str, origin: str
+) -> LogOn:
+    """Create the installation's first user, an administrator, and log them on; audited.
+
+    Refused (``LogOn.ok`` False, with the reason) when a user exists already or the password is weak.
+    Blocking: call it off any event loop and off the GUI thread.
+    """
+    try:
+        if not store.is_empty():
+            raise SecurityError("users exist already: log on instead")
+        store.add_user(name, ADMINISTRATOR, password)
+    except SecurityError as error:
+        return LogOn(False, name, reason=str(error))
+    record(AuditEntry(name, origin, "add_user", name, "ok", value=ADMINISTRATOR))
+    return log_on(store, access, record, name, password, origin)

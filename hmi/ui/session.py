@@ -31,7 +31,7 @@ from hmi.core.rules_source import RulesSnapshot, RulesSource
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
-from hmi.security.logon import log_off, log_on
+from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
 from hmi.security.users import LogOn, UserStore
 from hmi.ui.bridge import RuntimeBridge
@@ -133,6 +133,23 @@ class GuiSession:
             previous, self.actor = self.actor, name
             if previous != name:
                 station.access.log_off(previous)
+        return result
+
+    def add_first_administrator(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """First run: create the installation's administrator and act as them from now on."""
+        return self.runtime_thread.submit(self._first_administrator(name, password))
+
+    async def _first_administrator(self, name: str, password: str) -> LogOn:
+        station = self.station
+        if station is None:
+            return LogOn(False, name, reason="the runtime is still starting")
+        store = UserStore(users_path())
+        record = station.audit.record
+        result = await asyncio.to_thread(
+            add_first_administrator, store, station.access, record, name, password, "screen"
+        )
+        if result.ok:
+            self.actor = name
         return result
 
     def log_off(self) -> concurrent.futures.Future[None]:

@@ -31,13 +31,28 @@ class LogOnSession(Protocol):
     def log_off(self) -> concurrent.futures.Future[None]:
         """The current user leaves."""
 
+    def add_first_administrator(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Create the first user, an administrator, and log them on."""
+
 
 class LogOnDialog(QDialog):
-    """User name and password; the answer (or the refusal) comes back without blocking the window."""
+    """User name and password; the answer (or the refusal) comes back without blocking the window.
 
-    def __init__(self, session: LogOnSession, relay: FutureRelay, parent: QWidget | None = None) -> None:
+    With ``first_run`` it creates the installation's first user, an administrator (no default
+    password exists: whoever starts the first run chooses it, twice).
+    """
+
+    def __init__(
+        self,
+        session: LogOnSession,
+        relay: FutureRelay,
+        parent: QWidget | None = None,
+        *,
+        first_run: bool = False,
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Log on")
+        self.first_run = first_run
+        self.setWindowTitle("Create the administrator" if first_run else "Log on")
         self.session = session
         self.relay = relay
         self.user = QLineEdit(objectName="logon-user")
@@ -50,9 +65,20 @@ class LogOnDialog(QDialog):
         )
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
+        self.again = QLineEdit(objectName="logon-again")
+        self.again.setEchoMode(QLineEdit.EchoMode.Password)
         form = QFormLayout(self)
+        if first_run:
+            intro = QLabel(
+                "No users are configured on this installation. Create its administrator; until then"
+                " every action is allowed as the operating-system user. (Cancel keeps commissioning mode.)"
+            )
+            intro.setWordWrap(True)
+            form.addRow(intro)
         form.addRow("User", self.user)
         form.addRow("Password", self.password)
+        if first_run:
+            form.addRow("Again", self.again)
         form.addRow(self.message)
         form.addRow(self.buttons)
         self.result_logon: LogOn | None = None
@@ -63,10 +89,18 @@ class LogOnDialog(QDialog):
         if not name:
             self.message.setText("Enter a user name.")
             return
+        if self.first_run and self.password.text() != self.again.text():
+            self.message.setText("The two passwords differ.")
+            return
         self.setEnabled(False)
         self.message.setText("Checking…")
-        future = self.session.log_on(name, self.password.text())
+        password = self.password.text()
         self.password.clear()  # the password does not stay in the widget
+        self.again.clear()
+        if self.first_run:
+            future = self.session.add_first_administrator(name, password)
+        else:
+            future = self.session.log_on(name, password)
         self.relay.watch(future, self._answered)
 
     def _answered(self, future: concurrent.futures.Future[LogOn]) -> None:
@@ -114,13 +148,21 @@ class UserPanel(QToolButton):
         else:
             self.setText("Not logged on (view only) · Log on…")
 
+    def ask_for_administrator(self) -> None:
+        """First run of an installation without users: ask for its administrator (the window stays usable)."""
+        if self.commissioning() and not self.logged_on:
+            self._open(first_run=True)
+
     def toggle(self) -> None:
         """Log off the current user, or open the log-on dialog."""
         if self.logged_on:
             self.logged_on, self.role = False, ""
             self.relay.watch(self.session.log_off(), lambda _f: self.refresh())
             return
-        self.dialog = LogOnDialog(self.session, self.relay, self.window())
+        self._open(first_run=False)
+
+    def _open(self, *, first_run: bool) -> None:
+        self.dialog = LogOnDialog(self.session, self.relay, self.window(), first_run=first_run)
         self.dialog.accepted.connect(self._logged_on)
         self.dialog.open()
 
