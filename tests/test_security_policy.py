@@ -171,3 +171,49 @@ async def test_acknowledging_needs_the_acknowledge_permission(tmp_path, free_por
         ("kim", "acknowledge", "done"),
         ("kim", "write", "refused"),
     ]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_auto_log_off_after_the_roles_idle_limit_and_an_action_keeps_the_session(tmp_path):
+    from hmi.security.permissions import Permission
+
+    store = users(tmp_path)
+    store.add_user("ada", "administrator", GOOD)
+    store.add_user("olga", "operator", GOOD)
+    store.configure("idle_logoff_seconds", "600")
+    store.configure("idle_logoff_seconds.operator", "60")
+    clock = Clock()
+    policy = AccessPolicy(store.directory(), clock)
+    policy.log_on("olga")
+    policy.log_on("ada")
+    clock.now += 50
+    assert policy.refusal("olga", Permission.WRITE_TAG) is None  # an action: the idle time starts over
+    clock.now += 59
+    assert policy.logged_on("olga") and policy.refusal("olga", Permission.WRITE_TAG) is None
+    clock.now += 61
+    assert not policy.logged_on("olga")
+    why = policy.refusal("olga", Permission.WRITE_TAG)
+    assert why == "olga was logged off after 60 s without an action: log on again"
+    clock.now -= 100  # even if the clock were to step back, the session is gone
+    assert "is not logged on" in (policy.refusal("olga", Permission.WRITE_TAG) or "")
+    assert policy.logged_on("ada")  # 170 s of the administrator's 600 s
+    clock.now += 600
+    assert "logged off after 600 s" in (policy.refusal("ada", Permission.MANAGE_USERS) or "")
+
+
+def test_idle_limits_are_refused_for_unknown_roles_and_bad_values(tmp_path):
+    from hmi.security.users import SecurityError
+
+    store = users(tmp_path)
+    with pytest.raises(SecurityError, match="unknown role 'boss'"):
+        store.configure("idle_logoff_seconds.boss", "60")
+    with pytest.raises(SecurityError, match="must be positive"):
+        store.configure("idle_logoff_seconds", "0")
+    assert store.directory().idle_limit("viewer") == 900.0

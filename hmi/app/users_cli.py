@@ -27,6 +27,7 @@ examples:
   hmi users roles                                     (roles and their permissions)
   hmi users roles --add shift_lead --permissions write_tag,acknowledge,shelve --as alice
   hmi users config lockout_seconds 600 --as alice     ({", ".join(SETTING_NAMES)})
+  hmi users config idle_logoff_seconds.operator 600 --as alice   (auto log-off per role)
 
 the store is {users_path()} (set {DATA_DIR_ENV} to use another folder).
 exit status: 0 done; 2 refused (with the reason).
@@ -68,7 +69,7 @@ def add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     config = with_as(
         actions.add_parser("config", help="show or change password, lockout and hashing settings")
     )
-    config.add_argument("key", nargs="?", choices=SETTING_NAMES)
+    config.add_argument("key", nargs="?", help=f"{', '.join(SETTING_NAMES)}, or idle_logoff_seconds.ROLE")
     config.add_argument("value", nargs="?")
 
 

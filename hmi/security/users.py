@@ -64,7 +64,10 @@ _SETTING_KEYS: dict[str, tuple[str, str, type]] = {
     "argon2_memory_kib": ("hashing", "memory_kib", int),
     "argon2_parallelism": ("hashing", "parallelism", int),
 }
-SETTING_NAMES = tuple(_SETTING_KEYS)
+IDLE_KEY = "idle_logoff_seconds"
+"""Log a user off after this long without an action; ``idle_logoff_seconds.ROLE`` sets one role's."""
+DEFAULT_IDLE = 900.0
+SETTING_NAMES = (*_SETTING_KEYS, IDLE_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,12 @@ class Directory:
 
     users: Mapping[str, UserInfo]
     roles: Mapping[str, frozenset[Permission]]
+    idle_limits: Mapping[str, float] = field(default_factory=dict)
+    """Role -> seconds without an action after which its users are logged off."""
+
+    def idle_limit(self, role: str) -> float:
+        """Seconds of inactivity ``role`` is allowed."""
+        return self.idle_limits.get(role, DEFAULT_IDLE)
 
     @property
     def commissioning(self) -> bool:
@@ -140,6 +149,8 @@ class UserStore:
 
     def configure(self, key: str, value: str) -> SecuritySettings:
         """Set one setting (see ``SETTING_NAMES``); returns the settings now in force."""
+        if key == IDLE_KEY or key.startswith(IDLE_KEY + "."):
+            return self._configure_idle(key, value)
         if key not in _SETTING_KEYS:
             raise SecurityError(f"unknown setting {key!r}; known: {', '.join(SETTING_NAMES)}")
         kind = _SETTING_KEYS[key][2]
@@ -154,6 +165,24 @@ class UserStore:
                 "INSERT INTO settings (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, str(parsed)),
+            )
+            return _settings(conn)
+
+    def _configure_idle(self, key: str, value: str) -> SecuritySettings:
+        role = key.partition(".")[2]
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise SecurityError(f"{key}: {value!r} is not a number of seconds") from None
+        if not seconds > 0:
+            raise SecurityError(f"{key}: must be positive")
+        with self._connect(write=True) as conn:
+            if role and role not in _roles(conn):
+                raise SecurityError(f"{key}: unknown role {role!r}")
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, str(seconds)),
             )
             return _settings(conn)
 
@@ -194,7 +223,7 @@ class UserStore:
     def directory(self) -> Directory:
         """A snapshot for the access policy."""
         with self._connect() as conn:
-            return Directory({u.name: u for u in _users(conn)}, _roles(conn))
+            return Directory({u.name: u for u in _users(conn)}, _roles(conn), _idle_limits(conn))
 
     def add_user(self, name: str, role: str, password: str) -> UserInfo:
         """Create a user; the first one of an empty store must be an administrator."""
@@ -291,6 +320,12 @@ def _settings(conn: sqlite3.Connection) -> SecuritySettings:
         part, attr, kind = _SETTING_KEYS[key]
         settings = replace(settings, **{part: replace(getattr(settings, part), **{attr: kind(value)})})
     return settings
+
+
+def _idle_limits(conn: sqlite3.Connection) -> dict[str, float]:
+    stored = dict(conn.execute("SELECT key, value FROM settings WHERE key LIKE ?", (IDLE_KEY + "%",)))
+    default = float(stored.get(IDLE_KEY, DEFAULT_IDLE))
+    return {role: float(stored.get(f"{IDLE_KEY}.{role}", default)) for role in _roles(conn)}
 
 
 def _roles(conn: sqlite3.Connection) -> dict[str, frozenset[Permission]]:
