@@ -177,3 +177,12 @@ def test_the_hash_is_renewed_when_the_parameters_change(store):
 def test_the_default_parameters_are_argon2id_with_rfc_9106s_low_memory_profile():
     hasher = HashParameters().hasher()
     assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 65536, 4)
+
+
+def test_a_damaged_users_store_is_a_clear_error_naming_the_file(tmp_path):
+    path = tmp_path / "users.db"
+    path.write_bytes(b"this is not a database, it is " * 100)
+    store = UserStore(path)
+    for action in (store.directory, store.users, lambda: store.authenticate("ada", GOOD)):
+        with pytest.raises(SecurityError, match=f"users store {path} cannot be used: file is not a database"):
+            action()

@@ -183,3 +183,16 @@ async def test_audit_of_a_project_without_a_trail_says_so(tmp_path):
     (tmp_path / "project.yaml").write_text(PROJECT.format(port=1), "utf-8")
     code, _out, err = await hmi("audit", "verify", str(tmp_path))
     assert code == 2 and "no audit trail yet" in err
+
+
+async def test_a_damaged_users_store_refuses_the_write_never_opens_commissioning(tmp_path, free_port):
+    users_path().parent.mkdir(parents=True)
+    users_path().write_bytes(b"not a database " * 200)
+    async with plc(tmp_path, free_port()) as (server, log):
+        code, out, err = await hmi("write", str(tmp_path), "SPEED_SP", "1200")
+        assert (code, out) == (2, "")
+        assert f"users store {users_path()} cannot be used: file is not a database" in err
+        assert "no users are configured" not in err
+        assert log.codes == []
+        assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]
+    assert trail_rows(tmp_path)[-1][3] == "refused"

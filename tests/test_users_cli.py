@@ -94,3 +94,12 @@ def test_help_says_what_it_does_with_an_example(tmp_path):
     assert shown.returncode == 0
     assert "hmi users add alice --role administrator" in shown.stdout
     assert "CONVERGE_HMI_DATA_DIR" in shown.stdout
+
+
+def test_a_damaged_store_exits_2_naming_it(tmp_path):
+    folder = tmp_path / "machine-data"
+    folder.mkdir()
+    (folder / "users.db").write_bytes(b"not a database " * 200)
+    listed = hmi(folder, "list")
+    assert listed.returncode == 2
+    assert f"hmi users: users store {folder / 'users.db'} cannot be used" in listed.stderr

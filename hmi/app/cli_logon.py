@@ -12,7 +12,7 @@ from hmi.security.audit import AuditEntry
 from hmi.security.logon import log_on
 from hmi.security.paths import users_path
 from hmi.security.policy import AccessPolicy
-from hmi.security.users import UserStore
+from hmi.security.users import SecurityError, UserStore
 
 PASSWORD_ENV = "CONVERGE_PASSWORD"
 """The password of the user the command is about (``--user NAME``, or the user being added)."""
@@ -52,7 +52,10 @@ def cli_identity(user: str | None, fallback_actor: str, audit: Callable[[AuditEn
     then goes on to be refused (and audited) by the policy, like one without ``--user``.
     """
     store = UserStore(users_path())
-    directory = store.directory()
+    try:
+        directory = store.directory()
+    except SecurityError as error:  # refuse, never fall back to commissioning on a damaged store
+        return CliIdentity(fallback_actor, AccessPolicy(None), str(error))
     policy = AccessPolicy(directory)
     if directory.commissioning:
         if user:
@@ -65,7 +68,10 @@ def cli_identity(user: str | None, fallback_actor: str, audit: Callable[[AuditEn
         password = password_from(PASSWORD_ENV, f"password for {user}: ")
     except NoPassword as error:
         return CliIdentity(user, policy, str(error))
-    logon = log_on(store, policy, audit, user, password, "cli")
+    try:
+        logon = log_on(store, policy, audit, user, password, "cli")
+    except SecurityError as error:
+        return CliIdentity(user, policy, str(error))
     if not logon.ok:
         return CliIdentity(user, policy, f"log-on of {user} failed: {logon.reason}")
     return CliIdentity(user, policy)

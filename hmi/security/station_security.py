@@ -8,7 +8,7 @@ import sqlite3
 from hmi.security.paths import users_path
 from hmi.security.policy import AccessPolicy
 from hmi.security.trail import AuditTrail
-from hmi.security.users import UserStore
+from hmi.security.users import SecurityError, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def open_security(trail: AuditTrail, access: AccessPolicy) -> None:
     memory (bounded, counted) and says so."""
     try:
         access.refresh(UserStore(users_path()).directory())
-    except (OSError, sqlite3.Error) as error:
+    except SecurityError as error:
         path = users_path()
         log.error("users store %s cannot be read (%s): every protected action is refused", path, error)
     else:

@@ -120,6 +120,14 @@ class UserStore:
 
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._open(write) as conn:
+                yield conn
+        except (sqlite3.DatabaseError, OSError) as error:  # a damaged or unreadable file: name it
+            raise SecurityError(f"users store {self.path} cannot be used: {error}") from error
+
+    @contextmanager
+    def _open(self, write: bool) -> Iterator[sqlite3.Connection]:
         if not write and not self.path.exists():
             conn = sqlite3.connect(":memory:", isolation_level=None)
         else:
