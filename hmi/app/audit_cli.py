@@ -12,13 +12,14 @@ from pathlib import Path
 from hmi.security.audit import COLUMNS, read_records
 from hmi.security.audit_key import NoAuditKey, load_key
 from hmi.security.audit_verify import verify_trail
-from hmi.security.paths import audit_path
+from hmi.security.paths import audit_path, users_path
 
 EXAMPLE = """\
 examples:
   hmi audit verify plant/                  exit 0 intact; 2 naming the first broken record
   hmi audit export plant/ --format csv > audit.csv
   hmi audit export plant/ --format json
+  hmi audit verify --users                 the installation's user management (hmi users), chained too
 """
 
 
@@ -33,10 +34,12 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     actions = audit.add_subparsers(dest="audit_command", required=True)
     verify = actions.add_parser("verify", help="check the chain; name the first broken record")
-    verify.add_argument("project", help="project folder")
+    verify.add_argument("project", nargs="?", help="project folder")
+    verify.add_argument("--users", action="store_true", help="the installation's user management instead")
     verify.add_argument("--format", choices=["text", "json"], default="text")
     export = actions.add_parser("export", help="print every record as CSV or JSON")
-    export.add_argument("project", help="project folder")
+    export.add_argument("project", nargs="?", help="project folder")
+    export.add_argument("--users", action="store_true", help="the installation's user management instead")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
 
 
@@ -49,7 +52,10 @@ def trail_of(project: str) -> Path:
 
 def run_audit(args: argparse.Namespace) -> int:
     """Entry point of ``hmi audit``."""
-    path = trail_of(args.project)
+    if args.users == bool(args.project):
+        print("hmi audit: give a project folder, or --users for the users store", file=sys.stderr)
+        return 2
+    path = users_path() if args.users else trail_of(args.project)
     if not path.exists():
         print(
             f"hmi audit: {path}: no audit trail yet (nothing has been audited for this project)",

@@ -108,6 +108,7 @@ def _run(store: UserStore, args: argparse.Namespace) -> int:
     # An empty store has nobody to ask: its first user and its settings need no log-on.
     if not (command in ("add", "config") and store.is_empty()):
         _require_manager(store, args.as_user)
+        store.actor = args.as_user  # every change is audited in the store's own chain as this user
     if command == "add":
         password = password_from(PASSWORD_ENV, f"password for {args.name}: ", confirm=True)
         store.add_user(args.name, args.role, password)

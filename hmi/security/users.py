@@ -7,6 +7,7 @@ share the file safely; changes run in ``BEGIN IMMEDIATE`` transactions.
 
 from __future__ import annotations
 
+import getpass
 import re
 import sqlite3
 import time
@@ -15,8 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hmi.security.audit import AUDIT_COMPONENT, AuditEntry, chain_rows
+from hmi.security.audit_key import AuditKey, load_key
 from hmi.security.passwords import HashParameters, PasswordRules, hash_password, verify_password
 from hmi.security.permissions import ADMINISTRATOR, BUILT_IN_ROLES, Permission, parse_permissions
+from hmi.store.migrations import MigrationRegistry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -117,6 +121,10 @@ class UserStore:
         """A store at ``path`` (created on first change); ``clock`` gives epoch seconds (tests control it)."""
         self.path = Path(path)
         self.clock = clock
+        self.actor = ""
+        """Who makes the changes (the ``--as`` administrator); empty: the OS user (the first user)."""
+        self._key: AuditKey | None = None
+        self._migrated = False
 
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -132,6 +140,11 @@ class UserStore:
             conn = sqlite3.connect(":memory:", isolation_level=None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if write and not self._migrated:  # the store's own audit chain of user management
+                registry = MigrationRegistry()
+                registry.register(AUDIT_COMPONENT)
+                registry.ensure(self.path)
+                self._migrated = True
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
         try:
             conn.executescript(_SCHEMA)
@@ -147,6 +160,14 @@ class UserStore:
                 yield conn
         finally:
             conn.close()
+
+    def _record(self, conn: sqlite3.Connection, action: str, target: str, value: object = None) -> None:
+        """Chain an audit record of this change into the store, in the change's own transaction."""
+        if self._key is None:
+            self._key = load_key(create=True)
+        actor = self.actor or _os_user()
+        entry = AuditEntry(actor, "cli", action, target, "ok", value=value, ts=self.clock())
+        chain_rows(conn, [entry], self._key)
 
     # -- settings -----------------------------------------------------------------
 
@@ -174,6 +195,7 @@ class UserStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, str(parsed)),
             )
+            self._record(conn, "configure", key, parsed)
             return _settings(conn)
 
     def _configure_idle(self, key: str, value: str) -> SecuritySettings:
@@ -192,6 +214,7 @@ class UserStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, str(seconds)),
             )
+            self._record(conn, "configure", key, seconds)
             return _settings(conn)
 
     # -- users and roles ------------------------------------------------------------
@@ -221,6 +244,7 @@ class UserStore:
                 " ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions",
                 (name, ",".join(sorted(chosen))),
             )
+            self._record(conn, "add_role", name, sorted(chosen))
         return chosen
 
     def users(self) -> list[UserInfo]:
@@ -251,6 +275,7 @@ class UserStore:
                 "INSERT INTO users (name, role, hash, created) VALUES (?, ?, ?, ?)",
                 (name, role, hash_password(password, settings.hashing), self.clock()),
             )
+            self._record(conn, "add_user", name, role)
         return UserInfo(name, role, False, 0.0)
 
     def set_password(self, name: str, password: str) -> None:
@@ -263,6 +288,7 @@ class UserStore:
                 "UPDATE users SET hash = ?, failures = 0, locked_until = 0 WHERE name = ?",
                 (hash_password(password, settings.hashing), name),
             )
+            self._record(conn, "set_password", name)
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         """Disable or enable ``name``; the last enabled administrator cannot be disabled."""
@@ -279,6 +305,7 @@ class UserStore:
                 "UPDATE users SET disabled = ?, failures = 0, locked_until = 0 WHERE name = ?",
                 (int(disabled), name),
             )
+            self._record(conn, "disable_user" if disabled else "enable_user", name)
 
     # -- log-on ---------------------------------------------------------------------
 
@@ -374,6 +401,13 @@ def _burn(password: str, parameters: HashParameters) -> None:
     if encoded is None:
         encoded = _DUMMY[parameters] = hash_password("not a password 0", parameters)
     verify_password(encoded, password, parameters)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment (a service without USER)
+        return "unknown"
 
 
 def _when(ts: float) -> str:
