@@ -196,3 +196,15 @@ async def test_a_damaged_users_store_refuses_the_write_never_opens_commissioning
         assert log.codes == []
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]
     assert trail_rows(tmp_path)[-1][3] == "refused"
+
+
+async def test_no_write_without_its_audit_record(tmp_path, free_port, monkeypatch):
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("x")
+    monkeypatch.setenv("CONVERGE_HMI_DATA_DIR", str(blocked / "data"))  # the key cannot be made there
+    async with plc(tmp_path, free_port()) as (server, log):
+        code, out, err = await hmi("write", str(tmp_path), "SPEED_SP", "1200")
+        assert (code, out) == (2, "")
+        assert "hmi write: the audit trail cannot be opened, nothing was written" in err
+        assert log.codes == []
+        assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]

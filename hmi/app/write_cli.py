@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sqlite3
 import sys
 from typing import Any
 
@@ -33,7 +34,7 @@ from hmi.core.commands import (
 from hmi.core.runtime import TagRuntime
 from hmi.model import ConnectionState, Reason, Sample
 from hmi.project.config import Project
-from hmi.security.paths import audit_path
+from hmi.security.paths import DATA_DIR_ENV, audit_path, data_dir
 from hmi.security.trail import AuditTrail
 
 DEFAULT_TIMEOUT = 5.0
@@ -88,7 +89,13 @@ def run_write(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     trail = AuditTrail(audit_path(project.history.path), commit_interval=0.05)
-    trail.start()
+    try:
+        trail.start()
+    except (OSError, sqlite3.Error) as error:  # no write without its audit record
+        print(f"hmi write: the audit trail cannot be opened, nothing was written: {error}", file=sys.stderr)
+        hint = f"(the audit key lives in {data_dir()}; set {DATA_DIR_ENV} to use another folder)"
+        print(hint, file=sys.stderr)
+        return 2
     try:
         identity = cli_identity(args.user, os_user(), trail.record)
         if identity.logon_problem:
