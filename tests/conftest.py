@@ -16,6 +16,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,12 @@ def _private_project_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         os.environ.pop("CONVERGE_HMI_CACHE_DIR", None)
     else:
         os.environ["CONVERGE_HMI_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _private_security_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets an empty users store (commissioning mode), never the machine's own users."""
+    monkeypatch.setenv("CONVERGE_HMI_DATA_DIR", str(tmp_path / "machine-data"))
 
 
 @pytest.fixture(autouse=True)

@@ -70,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
 
     from hmi.app.alarms_cli import add_alarms_parser
+    from hmi.app.audit_cli import add_audit_parser
     from hmi.app.browse_cli import add_browse_parser
     from hmi.app.certs_cli import add_certs_parser
     from hmi.app.sync_cli import add_sync_parser
+    from hmi.app.users_cli import add_users_parser
     from hmi.app.write_cli import add_write_parser
 
     add_certs_parser(sub)
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_write_parser(sub)
     add_sync_parser(sub)
     add_alarms_parser(sub)
+    add_users_parser(sub)
+    add_audit_parser(sub)
 
     bench = sub.add_parser("bench", help="run benchmarks, print JSON")
     bench.add_argument("name", nargs="?", help="one benchmark (default: all)")
@@ -158,6 +162,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.app.write_cli import run_write
 
         return run_write(args)
+    if args.command in ("users", "audit"):
+        from hmi.app.audit_cli import run_audit
+        from hmi.app.users_cli import run_users
+
+        return run_users(args) if args.command == "users" else run_audit(args)
     if args.command == "browse":
         from hmi.app.browse_cli import run_browse
 

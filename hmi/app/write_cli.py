@@ -13,15 +13,33 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sqlite3
 import sys
 from typing import Any
 
-from hmi.core.commands import CommandPath, CommandResult, Origin, WriteRequest, os_user
+from hmi.app.cli_logon import cli_identity
+from hmi.core.commands import (
+    AuditHook,
+    CommandPath,
+    CommandResult,
+    Origin,
+    Policy,
+    WriteRequest,
+    allow_everything,
+    audit_into,
+    log_audit,
+    os_user,
+    secured,
+)
 from hmi.core.runtime import TagRuntime
-from hmi.model import ConnectionState
+from hmi.model import ConnectionState, Reason, Sample
 from hmi.project.config import Project
+from hmi.security.paths import DATA_DIR_ENV, audit_path, data_dir
+from hmi.security.trail import AuditTrail
 
 DEFAULT_TIMEOUT = 5.0
+OLD_VALUE_WAIT = 2.0
+"""Seconds to wait for the tag's first read before writing (the audit's old value)."""
 
 EXAMPLE = """\
 example:
@@ -30,8 +48,13 @@ example:
   hmi write plant/ PUMP1.RUN on
   hmi write plant/ TANK1.OFFSET -- -1.5e-3     (a value that starts with '-' and is not a plain number)
 
+  CONVERGE_PASSWORD=... hmi write plant/ PUMP1.RUN on --user alice
+
+once users exist (hmi users), a write needs --user NAME holding write_tag; until then it runs
+as the OS user with a warning. Every step is audited in the project's trail (hmi audit).
+
 exit status: 0 written (the read-back is printed); 2 refused (read-only, out of limits,
-unknown tag, not a number), the PLC's error, or the PLC not reachable within --timeout.
+unknown tag, not a number, not permitted), the PLC's error, or the PLC not reachable within --timeout.
 """
 
 
@@ -49,6 +72,9 @@ def add_write_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     write.add_argument("value", help="the value as text: 1200, 12.5, on/off, or text for a string tag")
     write.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     write.add_argument(
+        "--user", metavar="NAME", help="log on as NAME (password from the terminal or CONVERGE_PASSWORD)"
+    )
+    write.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -62,15 +88,40 @@ def run_write(args: argparse.Namespace) -> int:
     from hmi.project.loader import load_project
 
     project = load_project(args.project)
-    request = WriteRequest(args.tag, args.value, actor=os_user(), origin=Origin.CLI)
-    result = asyncio.run(write_once(project, request, args.timeout))
+    trail = AuditTrail(audit_path(project.history.path), commit_interval=0.05)
+    try:
+        trail.start()
+    except (OSError, sqlite3.Error) as error:  # no write without its audit record
+        print(f"hmi write: the audit trail cannot be opened, nothing was written: {error}", file=sys.stderr)
+        hint = f"(the audit key lives in {data_dir()}; set {DATA_DIR_ENV} to use another folder)"
+        print(hint, file=sys.stderr)
+        return 2
+    try:
+        identity = cli_identity(args.user, os_user(), trail.record)
+        if identity.logon_problem:
+            print(f"hmi write: {identity.logon_problem}", file=sys.stderr)
+        request = WriteRequest(args.tag, args.value, actor=identity.actor, origin=Origin.CLI)
+        checks = Checks(secured(identity.policy), audit_into(trail.record))
+        result = asyncio.run(write_once(project, request, args.timeout, checks))
+    finally:
+        trail.stop()
     _report(args.format, request, result)
     return 0 if result.ok else 2
 
 
-async def write_once(project: Project, request: WriteRequest, within: float) -> CommandResult:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checks:
+    """The policy and the audit hook a write goes through."""
+
+    policy: Policy = allow_everything
+    audit: AuditHook = log_audit
+
+
+async def write_once(
+    project: Project, request: WriteRequest, within: float, checks: Checks = Checks()
+) -> CommandResult:
     """Check ``request``, start the tag's connection only, write, read back, stop."""
-    refused = CommandPath(TagRuntime(project)).refusal(request)
+    refused = CommandPath(TagRuntime(project), policy=checks.policy, audit=checks.audit).refusal(request)
     if refused is not None:  # refused before any connection is opened
         return refused
     tag = project.tags[request.tag]
@@ -81,7 +132,7 @@ async def write_once(project: Project, request: WriteRequest, within: float) -> 
     # Only this tag on its own connection: the one value to read back, nothing else polled.
     alone = dataclasses.replace(project, connections={connection: config}, tags={tag.name: tag}, alarms={})
     runtime = TagRuntime(alone)
-    path = CommandPath(runtime)
+    path = CommandPath(runtime, policy=checks.policy, audit=checks.audit)
     await runtime.start()
     try:
         if not await _connected(runtime, connection, within):
@@ -89,6 +140,7 @@ async def write_once(project: Project, request: WriteRequest, within: float) -> 
             detail = f" ({status.last_error})" if status is not None and status.last_error else ""
             error = f"{tag.name}: connection {connection} not connected within {within:g} s{detail}"
             return CommandResult(request.id, False, error=error)
+        await _first_sample(runtime, tag.name, min(within, OLD_VALUE_WAIT))  # the audit's "old" value
         try:
             return await asyncio.wait_for(path.write(request), within)
         except TimeoutError:
@@ -96,6 +148,25 @@ async def write_once(project: Project, request: WriteRequest, within: float) -> 
             return CommandResult(request.id, False, error=error)
     finally:
         await runtime.stop()
+
+
+async def _first_sample(runtime: TagRuntime, tag: str, within: float) -> None:
+    """Wait (bounded) for the tag's first read, so the audit records the value the write replaces."""
+    seen = asyncio.Event()
+
+    def watch(name: str, sample: Sample) -> None:
+        if name == tag and sample.reason is not Reason.WAITING:
+            seen.set()
+
+    unsubscribe = runtime.subscribe(watch)
+    try:
+        current = runtime.values.get(tag)
+        if current is None or current.reason is Reason.WAITING:
+            await asyncio.wait_for(seen.wait(), within)
+    except TimeoutError:
+        pass  # the write goes ahead; the audit then says the old value is unknown
+    finally:
+        unsubscribe()
 
 
 async def _connected(runtime: TagRuntime, connection: str, within: float) -> bool:

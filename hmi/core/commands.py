@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 from hmi.core.write_check import check_value
 from hmi.model import Sample, WriteError
+from hmi.security.audit import AuditEntry
+from hmi.security.permissions import Permission
+from hmi.security.policy import AccessPolicy
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,8 @@ class AuditRecord:
     stage: AuditStage
     value: Any = None
     error: str = ""
+    old: Any = None  # a write's target value before it (the runtime's, when good)
+    read_back: Any = None  # a finished write's read-back
 
 
 Policy = Callable[[Request], str | None]
@@ -251,7 +256,8 @@ class CommandPath:
         value, refused = self._vet(request)
         if refused is not None:
             return refused
-        self._audit(AuditRecord(request, AuditStage.SENDING, value))
+        before = self._current(request.tag)
+        self._audit(AuditRecord(request, AuditStage.SENDING, value, old=before))
         seen: list[Sample] = []
         matched = asyncio.Event()
 
@@ -266,10 +272,10 @@ class CommandPath:
             written = await self.runtime.write(request.tag, value)
             read_back = await self._read_back(request.tag, written, seen, matched)
         except WriteError as error:
-            return self._finish(request, CommandResult(request.id, False, value, error=str(error)))
+            return self._finish(request, CommandResult(request.id, False, value, error=str(error)), before)
         finally:
             unsubscribe()
-        return self._finish(request, CommandResult(request.id, True, written, read_back))
+        return self._finish(request, CommandResult(request.id, True, written, read_back), before)
 
     def _vet(self, request: WriteRequest) -> tuple[Any, CommandResult | None]:
         tag = self.runtime.project.tags.get(request.tag)
@@ -342,9 +348,9 @@ class CommandPath:
         self._audit(AuditRecord(request, AuditStage.REFUSED, value, error))
         return CommandResult(request.id, False, error=error)
 
-    def _finish(self, request: Request, result: CommandResult) -> CommandResult:
+    def _finish(self, request: Request, result: CommandResult, old: Any = None) -> CommandResult:
         stage = AuditStage.DONE if result.ok else AuditStage.FAILED
-        self._audit(AuditRecord(request, stage, result.written, result.error))
+        self._audit(AuditRecord(request, stage, result.written, result.error, old, result.read_back))
         return result
 
     def _audit(self, record: AuditRecord) -> None:
@@ -362,3 +368,47 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a is not None and a == b
+
+
+def secured(policy: AccessPolicy) -> Policy:
+    """The command path's policy from the security layer: the permission each kind of request needs."""
+
+    def decide(request: Request) -> str | None:
+        if isinstance(request, WriteRequest):
+            return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag)
+        if isinstance(request, AlarmActionRequest):
+            needed = Permission.OUT_OF_SERVICE if request.action in ENGINEER_ACTIONS else Permission.SHELVE
+            return policy.refusal(request.actor, needed, request.alarm)
+        return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*")
+
+    return decide
+
+
+def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit) -> AuditHook:
+    """An audit hook that hands each step, as an audit entry, to ``record`` (a trail), after ``also``."""
+
+    def hook(step: AuditRecord) -> None:
+        also(step)
+        request = step.request
+        if isinstance(request, WriteRequest):
+            action, target = "write", request.tag
+        elif isinstance(request, AlarmActionRequest):
+            action, target = request.action.value, request.alarm
+        else:
+            action, target = "acknowledge", request.alarm or "*"
+        entry = AuditEntry(
+            actor=request.actor,
+            origin=request.origin.value,
+            action=action,
+            target=target,
+            stage=step.stage.value,
+            value=step.value,
+            old=step.old,
+            read_back=step.read_back,
+            detail=step.error or request.reason,
+            request_id=request.id,
+        )
+        if not record(entry):
+            raise RuntimeError(f"the audit trail refused the record of request {request.id}")
+
+    return hook

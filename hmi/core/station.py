@@ -21,7 +21,7 @@ from hmi.alarms.builtin import link_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
-from hmi.core.commands import CommandPath
+from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
 from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
@@ -30,6 +30,10 @@ from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.rules.journal import RuleJournal
+from hmi.security.paths import audit_path
+from hmi.security.policy import AccessPolicy
+from hmi.security.station_security import open_security
+from hmi.security.trail import AuditTrail
 from hmi.store import Store, StoreLocked
 from hmi.sync.service import SyncService
 from hmi.sync.wiring import station_sync
@@ -117,6 +121,10 @@ class Station:
     """Derived tags and rules (None when the project has none)."""
     history_error: str | None = field(init=False, default=None)
     """Why the store could not be opened (the station then runs without history); None when it did."""
+    audit: AuditTrail = field(init=False)
+    """The project's hash-chained audit trail (a file of its own beside the history)."""
+    access: AccessPolicy = field(init=False)
+    """Who may do what; refuses everything until ``start`` has read the users store."""
 
     def __post_init__(self) -> None:
         self.runtime = TagRuntime(self.project)
@@ -143,11 +151,14 @@ class Station:
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store)
+        self.audit = AuditTrail(audit_path(self.history_path))
+        self.access = AccessPolicy(None)
         self._store_open = False
         self._add_system_tags()
         if self.project.rules:  # rules write through a command path of their own (actor: the rule)
             journal = RuleJournal(self.store.writer)
-            commands = CommandPath(self.runtime, self.alarms)
+            # Rules are engineered automation: not judged by a person's role, but audited as themselves.
+            commands = CommandPath(self.runtime, self.alarms, audit=self.audit_hook())
             self.rules = RulesSource(self.runtime, commands, journal, self._readable_history)
             self.runtime.add_source(self.rules)
 
@@ -162,6 +173,10 @@ class Station:
             runtime_errors=lambda: self.runtime.listener_errors + self.alarms.errors,
         )
         self.runtime.add_source(self.system_tags)
+
+    def audit_hook(self, also: AuditHook = log_audit) -> AuditHook:
+        """The command path's audit hook: ``also``, then this station's audit trail."""
+        return audit_into(self.audit.record, also)
 
     def _readable_history(self) -> Path | None:
         """The store's file once it is open (the rules seed their windows from it), else None."""
@@ -187,6 +202,7 @@ class Station:
             self._store_open = True
             restore_set_aside(self.alarms, set_aside)  # before any sample: a shelved alarm stays unannounced
             self.runtime.subscribe_batch(self.history.extend)
+        await asyncio.to_thread(open_security, self.audit, self.access)
         # The raw feed: trip points exact, whatever the deadband.
         self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
         self.alarms.subscribe(self.journal.on_event)
@@ -226,6 +242,7 @@ class Station:
             return
         await self.runtime.stop()
         self.alarms.close()
+        await asyncio.to_thread(self.audit.stop)
         try:
             await asyncio.to_thread(self.store.close)
         finally:

@@ -113,3 +113,5 @@ def _on_started(window: MainWindow, future: object, refuse: Callable[[StoreLocke
         window.message.setText(f"Runtime failed to start: {error}")
         return
     window.on_runtime_started()
+    if not window.session.is_demo:  # a first run on a new installation asks for its administrator
+        window.user_panel.ask_for_administrator()

@@ -42,6 +42,7 @@ from hmi.ui.screen_view import ScreenView
 from hmi.ui.session import GuiSession
 from hmi.ui.sync_panel import SyncPanel
 from hmi.ui.trend_panel import TrendPanel
+from hmi.ui.user_panel import UserPanel
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,9 @@ class MainWindow(QMainWindow):
         )
         self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.connection_bar)
+        self.user_panel = UserPanel(self.session, self.relay, lambda: self.session.commissioning, self)
+        self.statusBar().addPermanentWidget(self.user_panel)
+        self.context.sig_runtime_started.connect(lambda _path: self.user_panel.refresh())
         self.sync_dock: QDockWidget | None = None
         if self.sync_panel is not None:
             self.sync_dock = self._dock(

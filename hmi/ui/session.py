@@ -26,12 +26,16 @@ from hmi.core.commands import (
     log_audit,
     new_request_id,
     os_user,
+    secured,
 )
 from hmi.core.loop_thread import LoopThread
 from hmi.core.rules_source import RulesSnapshot, RulesSource
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
+from hmi.security.logon import add_first_administrator, log_off, log_on
+from hmi.security.paths import users_path
+from hmi.security.users import LogOn, UserStore
 from hmi.ui.bridge import RuntimeBridge
 
 log = logging.getLogger(__name__)
@@ -91,7 +95,10 @@ class GuiSession:
         station.runtime.subscribe(self.bridge.offer_sample)
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)
-        self.commands = CommandPath(station.runtime, station.alarms, audit=self._audit)
+        policy = secured(station.access)  # every protected action is judged on the runtime side
+        self.commands = CommandPath(
+            station.runtime, station.alarms, policy=policy, audit=station.audit_hook(self._audit)
+        )
         self.station = station
         await station.start()
 
@@ -110,6 +117,56 @@ class GuiSession:
         if self.demo_data_dir is not None:
             return self.demo_data_dir / "history.db"
         return self.project.history.path
+
+    # -- log-on (GUI thread) ------------------------------------------------------------
+    def log_on(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Log ``name`` on (checked off the GUI thread); on success this session acts as ``name``."""
+        return self.runtime_thread.submit(self._log_on(name, password))
+
+    async def _log_on(self, name: str, password: str) -> LogOn:
+        station = self.station
+        if station is None:
+            return LogOn(False, name, reason="the runtime is still starting")
+        store = UserStore(users_path())
+        result = await asyncio.to_thread(
+            log_on, store, station.access, station.audit.record, name, password, "screen"
+        )
+        if result.ok:
+            previous, self.actor = self.actor, name
+            if previous != name:
+                station.access.log_off(previous)
+        return result
+
+    def add_first_administrator(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """First run: create the installation's administrator and act as them from now on."""
+        return self.runtime_thread.submit(self._first_administrator(name, password))
+
+    async def _first_administrator(self, name: str, password: str) -> LogOn:
+        station = self.station
+        if station is None:
+            return LogOn(False, name, reason="the runtime is still starting")
+        store = UserStore(users_path())
+        record = station.audit.record
+        result = await asyncio.to_thread(
+            add_first_administrator, store, station.access, record, name, password, "screen"
+        )
+        if result.ok:
+            self.actor = name
+        return result
+
+    def log_off(self) -> concurrent.futures.Future[None]:
+        """The logged-on user leaves; the session acts as the OS user again (a viewer once users exist)."""
+        return self.runtime_thread.submit(self._log_off())
+
+    async def _log_off(self) -> None:
+        if self.station is not None:
+            log_off(self.station.access, self.station.audit.record, self.actor, "screen")
+        self.actor = os_user()
+
+    @property
+    def commissioning(self) -> bool:
+        """True while the installation has no users (known once the station has started)."""
+        return self.station is not None and self.station.access.commissioning
 
     # -- operator actions (GUI thread) -----------------------------------------------
     def write(

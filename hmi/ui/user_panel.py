@@ -1,0 +1,173 @@
+"""The toolbar user: who acts now, log on and log off. Checking the password happens off the GUI thread."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
+
+from hmi.security.users import LogOn
+from hmi.ui.futures import FutureRelay
+
+
+class LogOnSession(Protocol):
+    """What the user panel needs of the session."""
+
+    actor: str
+
+    def log_on(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Check the password off the GUI thread."""
+
+    def log_off(self) -> concurrent.futures.Future[None]:
+        """The current user leaves."""
+
+    def add_first_administrator(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Create the first user, an administrator, and log them on."""
+
+
+class LogOnDialog(QDialog):
+    """User name and password; the answer (or the refusal) comes back without blocking the window.
+
+    With ``first_run`` it creates the installation's first user, an administrator (no default
+    password exists: whoever starts the first run chooses it, twice).
+    """
+
+    def __init__(
+        self,
+        session: LogOnSession,
+        relay: FutureRelay,
+        parent: QWidget | None = None,
+        *,
+        first_run: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.first_run = first_run
+        self.setWindowTitle("Create the administrator" if first_run else "Log on")
+        self.session = session
+        self.relay = relay
+        self.user = QLineEdit(objectName="logon-user")
+        self.password = QLineEdit(objectName="logon-password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.message = QLabel(objectName="logon-message")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        self.again = QLineEdit(objectName="logon-again")
+        self.again.setEchoMode(QLineEdit.EchoMode.Password)
+        form = QFormLayout(self)
+        if first_run:
+            intro = QLabel(
+                "No users are configured on this installation. Create its administrator; until then"
+                " every action is allowed as the operating-system user. (Cancel keeps commissioning mode.)"
+            )
+            intro.setWordWrap(True)
+            form.addRow(intro)
+        form.addRow("User", self.user)
+        form.addRow("Password", self.password)
+        if first_run:
+            form.addRow("Again", self.again)
+        form.addRow(self.message)
+        form.addRow(self.buttons)
+        self.result_logon: LogOn | None = None
+
+    def submit(self) -> None:
+        """Hand the password to the session; the dialog stays disabled until the answer arrives."""
+        name = self.user.text().strip()
+        if not name:
+            self.message.setText("Enter a user name.")
+            return
+        if self.first_run and self.password.text() != self.again.text():
+            self.message.setText("The two passwords differ.")
+            return
+        self.setEnabled(False)
+        self.message.setText("Checking…")
+        password = self.password.text()
+        self.password.clear()  # the password does not stay in the widget
+        self.again.clear()
+        if self.first_run:
+            future = self.session.add_first_administrator(name, password)
+        else:
+            future = self.session.log_on(name, password)
+        self.relay.watch(future, self._answered)
+
+    def _answered(self, future: concurrent.futures.Future[LogOn]) -> None:
+        self.setEnabled(True)
+        try:
+            result = future.result()
+        except Exception as error:  # a damaged users store: say so, never crash the window
+            self.message.setText(f"Log-on failed: {error}")
+            return
+        self.result_logon = result
+        if result.ok:
+            self.accept()
+        else:
+            self.message.setText(result.reason)
+            self.password.setFocus()
+
+
+class UserPanel(QToolButton):
+    """Shows the acting user and role; click to log on, or to log off."""
+
+    def __init__(
+        self,
+        session: LogOnSession,
+        relay: FutureRelay,
+        commissioning: Callable[[], bool],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("toolbar-user")
+        self.session = session
+        self.relay = relay
+        self.commissioning = commissioning
+        self.role = ""
+        self.logged_on = False
+        self.dialog: LogOnDialog | None = None
+        self.clicked.connect(self.toggle)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Say who acts now."""
+        if self.logged_on:
+            self.setText(f"{self.session.actor} ({self.role}) · Log off")
+        elif self.commissioning():
+            self.setText(f"No users configured: acting as {self.session.actor} · Log on…")
+        else:
+            self.setText("Not logged on (view only) · Log on…")
+
+    def ask_for_administrator(self) -> None:
+        """First run of an installation without users: ask for its administrator (the window stays usable)."""
+        if self.commissioning() and not self.logged_on:
+            self._open(first_run=True)
+
+    def toggle(self) -> None:
+        """Log off the current user, or open the log-on dialog."""
+        if self.logged_on:
+            self.logged_on, self.role = False, ""
+            self.relay.watch(self.session.log_off(), lambda _f: self.refresh())
+            return
+        self._open(first_run=False)
+
+    def _open(self, *, first_run: bool) -> None:
+        self.dialog = LogOnDialog(self.session, self.relay, self.window(), first_run=first_run)
+        self.dialog.accepted.connect(self._logged_on)
+        self.dialog.open()
+
+    def _logged_on(self) -> None:
+        result = self.dialog.result_logon if self.dialog is not None else None
+        if result is not None and result.ok:
+            self.logged_on, self.role = True, result.role
+        self.refresh()

@@ -1,0 +1,96 @@
+"""Screenshots of the log-on dialog and the toolbar user, on the demo with users of a temporary installation.
+
+QT_QPA_PLATFORM=offscreen python -m tools.security_screenshot docs/screenshots
+
+Writes ``logon-dialog.png`` (the dialog after a wrong password) and ``toolbar-user.png`` (the
+window with an operator logged on: the toolbar user at the right of the status bar).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+
+def render(out: Path, seconds: float) -> int:
+    """Run the demo window with two users, log one on, and save the dialog and the window."""
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+    from hmi.security.paths import DATA_DIR_ENV, users_path
+    from hmi.security.users import UserStore
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+    from hmi.ui.theme import apply_theme
+    from hmi.ui.user_panel import LogOnDialog
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ[DATA_DIR_ENV] = str(Path(folder) / "machine")
+        password = secrets.token_urlsafe(12) + "7a"
+        store = UserStore(users_path())
+        store.add_user("ada", "administrator", password)
+        store.add_user("olga", "operator", password)
+        project = load_project(demo_project_dir())
+        session = GuiSession(project, RuntimeBridge(), Path(folder) / "demo")
+        window = MainWindow(project, session)
+        window.show()
+        dialog = LogOnDialog(session, window.relay, window)
+
+        def started(_future: object) -> None:
+            window.on_runtime_started()
+            dialog.user.setText("olga")
+            dialog.password.setText("not her password 1")
+            dialog.submit()  # the dialog shows the refusal
+            window.relay.watch(session.log_on("olga", password), logged_on)
+
+        def logged_on(future: object) -> None:
+            result = future.result()  # type: ignore[attr-defined]
+            window.user_panel.logged_on, window.user_panel.role = result.ok, result.role
+            window.user_panel.refresh()
+
+        window.relay.watch(session.start(), started)
+
+        def finish() -> None:
+            out.mkdir(parents=True, exist_ok=True)
+            dialog.show()
+            dialog.grab().save(str(out / "logon-dialog.png"), "PNG")
+            window.grab().save(str(out / "toolbar-user.png"), "PNG")
+            dialog.close()
+            window.close()
+
+        QTimer.singleShot(round(seconds * 1000), finish)
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        with loop:
+            loop.run_until_complete(closed.wait())
+        session.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write the screenshots."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="folder for the PNG files")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args(argv)
+    code = render(args.out, args.seconds)
+    print(f"wrote {args.out / 'logon-dialog.png'} and {args.out / 'toolbar-user.png'}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
