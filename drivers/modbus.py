@@ -13,10 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-import numpy as np
 from pymodbus.pdu import ModbusPDU
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
@@ -245,12 +244,12 @@ class ModbusDriver(Driver):
         now, read_at = time.time(), time.monotonic()
         words = codec.words_of(data)
         last = self._last_reads.get(key)
-        which: np.ndarray | None = None
+        previous = None
         if last is not None and read_at - last.read_at < self._reuse_window(block):
-            which = codec.changed(words, last.words)
+            previous = last.words
         else:
             last = BlockRead(words, data, read_at, [None] * len(codec.names))
-        decoded = codec.decode(words, which)
+        decoded = codec.decode(words, previous)
         samples = Sample.many_good(decoded.values, now)
         if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
             kept = last.samples
@@ -263,13 +262,16 @@ class ModbusDriver(Driver):
             self._report_failures(codec, decoded.failures, now)
         if samples:
             self.publish_batch(list(zip(decoded.names, samples, strict=True)))
-        if which is None:  # every tag was just published
+        if previous is None:  # every tag was just published
             if self.on_refresh is not None:
                 self.on_refresh(codec.names)
+        elif self.on_refresh is not None:
+            self.on_refresh(codec.names)  # one call for the block instead of one per tag
         else:
-            self._refresh_unchanged(codec, last, which)
+            touched = set(decoded.indices).union(index for index, _ in decoded.failures)
+            self._refresh_unchanged(codec, last, touched)
 
-    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: np.ndarray | None) -> None:
+    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: Collection[int] | None) -> None:
         """Vouch for a block read: one refresh for all its tags, or (for a consumer without a refresh
         sink) re-send the kept sample of each tag whose words did not change (``changed`` None: none
         changed)."""
@@ -277,8 +279,9 @@ class ModbusDriver(Driver):
             self.on_refresh(codec.names)  # one call for the block instead of one per tag
             return
         names = codec.names
-        unchanged = range(len(names)) if changed is None else np.flatnonzero(~changed).tolist()
-        for index in unchanged:
+        for index in range(len(names)):
+            if changed is not None and index in changed:
+                continue
             sample = last.samples[index]
             if sample is not None:
                 self._on_sample(names[index], sample)
