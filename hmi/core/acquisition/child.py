@@ -42,6 +42,7 @@ class Outbox:
         self._conn = conn
         self._loop = loop
         self._goods: dict[int, tuple[list[int], list[Any], list[float]]] = {}
+        self._blocks: list[tuple[int, list[int], list[Any], float | list[float]]] = []
         self._others: list[tuple[int, int, Any, int, float, str]] = []
         self._refreshes: list[tuple[int, int, list[int] | None]] = []
         self._scheduled: asyncio.TimerHandle | None = None
@@ -57,6 +58,20 @@ class Outbox:
         lists[1].append(value)
         lists[2].append(ts)
         self._pending += 1
+        if self._pending >= MAX_BATCH:
+            self.flush()
+        else:
+            self._schedule()
+
+    def good_batch(self, conn: int, indices: list[int], values: list[Any], stamps: list[float]) -> None:
+        """The good samples of one driver batch; one timestamp travels once when they share it (a read)."""
+        singles = self._goods.pop(conn, None)
+        if singles is not None:  # samples published one by one before this batch stay before it
+            self._blocks.append((conn, *singles))
+        shared = stamps[0]
+        one_stamp = stamps.count(shared) == len(stamps)
+        self._blocks.append((conn, indices, values, shared if one_stamp else stamps))
+        self._pending += len(indices)
         if self._pending >= MAX_BATCH:
             self.flush()
         else:
@@ -82,11 +97,11 @@ class Outbox:
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
-        if not (self._goods or self._others or self._refreshes):
+        if not (self._goods or self._blocks or self._others or self._refreshes):
             return
         goods = [(conn, *lists) for conn, lists in self._goods.items()]
-        message = (wire.BATCH, goods, self._others, self._refreshes)
-        self._goods, self._others, self._refreshes, self._pending = {}, [], [], 0
+        message = (wire.BATCH, [*self._blocks, *goods], self._others, self._refreshes)
+        self._goods, self._blocks, self._others, self._refreshes, self._pending = {}, [], [], [], 0
         self._write(message)
 
     def _schedule(self) -> None:
@@ -118,6 +133,7 @@ class HostedConnection:
         self._starting = False
         self.driver = driver_of(config, self.tags, self._on_sample, self._on_status, stale=stale)
         self.driver.on_refresh = self._on_refresh if wants_refresh else None
+        self.driver.on_samples = self._on_samples  # a read's changed tags cross the pipe as one block
 
     async def start(self) -> None:
         """Start the driver, keeping its 'waiting' burst here: the runtime's side said so at its own start,
@@ -136,6 +152,24 @@ class HostedConnection:
             self._outbox.good(self.conn, index, sample.value, sample.ts)
         else:
             self._outbox.other(self.conn, index, sample)
+
+    def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        index_of, starting, good, plain = self._index, self._starting, Quality.GOOD, Reason.NONE
+        indices: list[int] = []
+        values: list[Any] = []
+        stamps: list[float] = []
+        for name, sample in batch:
+            index = index_of.get(name)
+            if index is None or (starting and sample.reason is Reason.WAITING):
+                continue
+            if sample.quality is good and sample.reason is plain:
+                indices.append(index)
+                values.append(sample.value)
+                stamps.append(sample.ts)
+            else:
+                self._outbox.other(self.conn, index, sample)
+        if indices:
+            self._outbox.good_batch(self.conn, indices, values, stamps)
 
     def _on_refresh(self, names: Sequence[str]) -> None:
         key = tuple(names)
