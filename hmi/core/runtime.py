@@ -86,6 +86,8 @@ class TagRuntime:
         self.tags: dict[str, TagDef] = {**project.system_tags, **project.tags}
         """Every tag the runtime carries: the project's, and those of the registered sources."""
         self.values: dict[str, Sample] = {}
+        self._deadbands: dict[str, float] = {}
+        """The tags that have a deadband (taken at ``start``): a dict miss is the common case's whole cost."""
         self._add_values(self.tags)
         self.statuses: dict[str, ConnectionStatus] = {}
         self._fresh = FreshnessTracker(self._stale_limit, self._polled_tag)
@@ -157,6 +159,7 @@ class TagRuntime:
 
         Sources first, so that a source watching the connections sees each one's first state change.
         """
+        self._deadbands = {name: tag.deadband for name, tag in self.tags.items() if tag.deadband > 0}
         for source in self._sources:
             await source.start(self._on_sample)
         for name, config in self.project.connections.items():
@@ -229,33 +232,42 @@ class TagRuntime:
     def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
         """Samples of a driver or a source: the raw feed gets them all, the changes feed those past the
         deadband (or with another quality), each feed as one batch."""
-        values, tags, stale = self.values, self.tags, self._stale
-        raw: list[tuple[str, Sample]] = []
+        values, deadbands, stale = self.values, self._deadbands, self._stale
         changes: list[tuple[str, Sample]] = []
-        keep, change = raw.append, changes.append
+        change = changes.append
+        rewritten: list[tuple[str, Sample]] | None = None  # the raw feed, once it differs from the batch
         good = Quality.GOOD
+        if stale:  # whatever a sample says, it is the driver's word, not stale
+            stale.difference_update([name for name, _ in batch])
         # The hot path (every changed tag of every read): locals on purpose, and the common case of a
-        # good sample after a good one decided without a call.
-        for tag_name, sample in batch:
+        # good sample after a good one decided without a call; the raw feed is the batch itself.
+        for position, pair in enumerate(batch):
+            tag_name, sample = pair
             previous = values.get(tag_name)
-            if previous is None:  # not a tag the runtime carries (every carried tag has a value)
-                continue
-            if stale:
-                stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
-            if sample.quality is not good and sample.value is None and previous.value is not None:
+            quality = sample.quality
+            if previous is None or (
+                quality is not good and sample.value is None and previous.value is not None
+            ):
+                if rewritten is None:
+                    rewritten = list(batch[:position])
+                if previous is None:  # not a tag the runtime carries (every carried tag has a value)
+                    continue
                 # Keep the last known value beside the bad quality so a screen can show it as such.
-                sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
-            keep((tag_name, sample))
-            if sample.quality is good and previous.quality is good and previous.reason is sample.reason:
+                sample = Sample(previous.value, quality, sample.ts, sample.reason)
+                pair = (tag_name, sample)
+            if rewritten is not None:
+                rewritten.append(pair)
+            if quality is good and previous.quality is good and previous.reason is sample.reason:
                 if previous.value == sample.value:
                     continue
-                tag = tags[tag_name]
-                if tag.deadband > 0 and not _changed(tag, previous, sample):
+                deadband = deadbands.get(tag_name)
+                if deadband is not None and not _changed(self.tags[tag_name], previous, sample):
                     continue
-            elif not _changed(tags[tag_name], previous, sample):
+            elif not _changed(self.tags[tag_name], previous, sample):
                 continue
             values[tag_name] = sample
-            change((tag_name, sample))
+            change(pair)
+        raw = batch if rewritten is None else rewritten
         if raw and self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
             self._notify(self._raw_listeners, raw)
         if changes:
@@ -269,7 +281,7 @@ class TagRuntime:
         self._notify(self._raw_listeners, batch)
         self._notify(self._sample_listeners, batch)
 
-    def _notify(self, listeners: list[BatchListener], batch: list[tuple[str, Sample]]) -> None:
+    def _notify(self, listeners: list[BatchListener], batch: Sequence[tuple[str, Sample]]) -> None:
         for listener in list(listeners):
             try:
                 listener(batch)
