@@ -10,7 +10,6 @@ parallel is polled in parallel. The supervisor in ``drivers.base`` owns reconnec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Collection, Sequence
@@ -155,19 +154,14 @@ class ModbusDriver(Driver):
         """
         next_blocks: list[ReadBlock] = []
         changed: tuple[ReadBlock, ModbusPDU] | None = None
+        loop = asyncio.get_running_loop()
         for block in blocks:
-            read = asyncio.ensure_future(self._read_block(block, link))
-            try:
-                if changed is not None:
-                    await asyncio.sleep(0)  # the request goes out before the decoding starts
-                    self._decode_block(*changed)
-                    changed = None
-                response = await read
-            finally:
-                if not read.done():  # cancelled (a stop) or failed while decoding: the read goes too
-                    read.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await read  # ended before the link closes, so that no request outlives the scan
+            if changed is not None:
+                # Runs at the loop's next turn, which is once this block's request is out (pymodbus sends
+                # it before its first wait): no task and no extra turn of the loop per block.
+                loop.call_soon(self._decode_guarded, *changed)
+                changed = None
+            response = await self._read_block(block, link)
             if response.isError():
                 next_blocks.extend(await self._refused(block, response, link))
                 continue
@@ -179,6 +173,15 @@ class ModbusDriver(Driver):
         if changed is not None:
             self._decode_block(*changed)
         return next_blocks
+
+    def _decode_guarded(self, block: ReadBlock, response: ModbusPDU) -> None:
+        """``_decode_block`` from a loop callback: a failure is this block's, named in the log."""
+        try:
+            self._decode_block(block, response)
+        except Exception:
+            self._decode_errors += 1
+            log.exception("%s: decoding %s failed; its tags are bad until it decodes", self.name, block)
+            self._mark_block_bad(block, Reason.CONFIG_ERROR)
 
     async def _read_block(self, block: ReadBlock, link: ModbusLink) -> ModbusPDU:
         async with link.lock.hold(POLL):
