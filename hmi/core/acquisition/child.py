@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from operator import attrgetter
 from typing import Any
 
 from drivers.base import Driver
@@ -24,6 +25,10 @@ from hmi.core.acquisition import wire
 from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample, WriteError
 
 log = logging.getLogger(__name__)
+
+_QUALITY_AND_REASON = attrgetter("quality", "reason")
+_VALUE, _TS = attrgetter("value"), attrgetter("ts")
+_PLAIN_GOOD = {(Quality.GOOD, Reason.NONE)}
 
 FLUSH_DELAY_S = 0.01
 """How long samples wait to share one message: a few block reads, far below any scan period. Each
@@ -154,22 +159,20 @@ class HostedConnection:
             self._outbox.other(self.conn, index, sample)
 
     def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
-        index_of, starting, good, plain = self._index, self._starting, Quality.GOOD, Reason.NONE
-        indices: list[int] = []
-        values: list[Any] = []
-        stamps: list[float] = []
+        if not batch:
+            return
+        names, samples = zip(*batch, strict=True)
+        if not self._starting and set(map(_QUALITY_AND_REASON, samples)) == _PLAIN_GOOD:
+            try:
+                indices = list(map(self._index.__getitem__, names))
+            except KeyError:
+                pass  # a name this connection does not carry: the general path drops it
+            else:  # the common case, a read's changed tags, at C speed
+                values = list(map(_VALUE, samples))
+                self._outbox.good_batch(self.conn, indices, values, list(map(_TS, samples)))
+                return
         for name, sample in batch:
-            index = index_of.get(name)
-            if index is None or (starting and sample.reason is Reason.WAITING):
-                continue
-            if sample.quality is good and sample.reason is plain:
-                indices.append(index)
-                values.append(sample.value)
-                stamps.append(sample.ts)
-            else:
-                self._outbox.other(self.conn, index, sample)
-        if indices:
-            self._outbox.good_batch(self.conn, indices, values, stamps)
+            self._on_sample(name, sample)
 
     def _on_refresh(self, names: Sequence[str]) -> None:
         key = tuple(names)
