@@ -10,13 +10,11 @@ parallel is polled in parallel. The supervisor in ``drivers.base`` owns reconnec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-import numpy as np
 from pymodbus.pdu import ModbusPDU
 
 from drivers.base import Backoff, Driver, SampleSink, StatusSink
@@ -156,19 +154,14 @@ class ModbusDriver(Driver):
         """
         next_blocks: list[ReadBlock] = []
         changed: tuple[ReadBlock, ModbusPDU] | None = None
+        loop = asyncio.get_running_loop()
         for block in blocks:
-            read = asyncio.ensure_future(self._read_block(block, link))
-            try:
-                if changed is not None:
-                    await asyncio.sleep(0)  # the request goes out before the decoding starts
-                    self._decode_block(*changed)
-                    changed = None
-                response = await read
-            finally:
-                if not read.done():  # cancelled (a stop) or failed while decoding: the read goes too
-                    read.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await read  # ended before the link closes, so that no request outlives the scan
+            if changed is not None:
+                # Runs at the loop's next turn, which is once this block's request is out (pymodbus sends
+                # it before its first wait): no task and no extra turn of the loop per block.
+                loop.call_soon(self._decode_guarded, *changed)
+                changed = None
+            response = await self._read_block(block, link)
             if response.isError():
                 next_blocks.extend(await self._refused(block, response, link))
                 continue
@@ -180,6 +173,15 @@ class ModbusDriver(Driver):
         if changed is not None:
             self._decode_block(*changed)
         return next_blocks
+
+    def _decode_guarded(self, block: ReadBlock, response: ModbusPDU) -> None:
+        """``_decode_block`` from a loop callback: a failure is this block's, named in the log."""
+        try:
+            self._decode_block(block, response)
+        except Exception:
+            self._decode_errors += 1
+            log.exception("%s: decoding %s failed; its tags are bad until it decodes", self.name, block)
+            self._mark_block_bad(block, Reason.CONFIG_ERROR)
 
     async def _read_block(self, block: ReadBlock, link: ModbusLink) -> ModbusPDU:
         async with link.lock.hold(POLL):
@@ -245,12 +247,12 @@ class ModbusDriver(Driver):
         now, read_at = time.time(), time.monotonic()
         words = codec.words_of(data)
         last = self._last_reads.get(key)
-        which: np.ndarray | None = None
+        previous = None
         if last is not None and read_at - last.read_at < self._reuse_window(block):
-            which = codec.changed(words, last.words)
+            previous = last.words
         else:
             last = BlockRead(words, data, read_at, [None] * len(codec.names))
-        decoded = codec.decode(words, which)
+        decoded = codec.decode(words, previous)
         samples = Sample.many_good(decoded.values, now)
         if self.on_refresh is None:  # kept to be re-sent as is while the words stay the same
             kept = last.samples
@@ -263,13 +265,16 @@ class ModbusDriver(Driver):
             self._report_failures(codec, decoded.failures, now)
         if samples:
             self.publish_batch(list(zip(decoded.names, samples, strict=True)))
-        if which is None:  # every tag was just published
+        if previous is None:  # every tag was just published
             if self.on_refresh is not None:
                 self.on_refresh(codec.names)
+        elif self.on_refresh is not None:
+            self.on_refresh(codec.names)  # one call for the block instead of one per tag
         else:
-            self._refresh_unchanged(codec, last, which)
+            touched = set(decoded.indices).union(index for index, _ in decoded.failures)
+            self._refresh_unchanged(codec, last, touched)
 
-    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: np.ndarray | None) -> None:
+    def _refresh_unchanged(self, codec: BlockCodec, last: BlockRead, changed: Collection[int] | None) -> None:
         """Vouch for a block read: one refresh for all its tags, or (for a consumer without a refresh
         sink) re-send the kept sample of each tag whose words did not change (``changed`` None: none
         changed)."""
@@ -277,8 +282,9 @@ class ModbusDriver(Driver):
             self.on_refresh(codec.names)  # one call for the block instead of one per tag
             return
         names = codec.names
-        unchanged = range(len(names)) if changed is None else np.flatnonzero(~changed).tolist()
-        for index in unchanged:
+        for index in range(len(names)):
+            if changed is not None and index in changed:
+                continue
             sample = last.samples[index]
             if sample is not None:
                 self._on_sample(names[index], sample)

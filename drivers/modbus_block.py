@@ -1,19 +1,24 @@
 """Whole-block decoding: one read block's response decoded at once, worked out per block at plan time.
 
 A block's tags are grouped into runs that decode alike (same register type, byte order
-and scaling). For each run the word positions of every tag are kept as an index matrix
-in big-endian order (word order already applied), so that a response decodes with a
-handful of numpy operations per run instead of Python work per tag. Change detection
-compares a read's raw words with the previous read's: only the tags whose words
-changed are decoded at all. Strings, and scalings that numpy cannot compute exactly,
-are decoded one by one with ``decode_planned``: the same function, the same values.
+and scaling). For each run the word positions of every tag are kept in big-endian order
+(word order already applied) as one ``itemgetter``, and its formats as precompiled
+``struct`` objects, so that a response decodes with three C calls per run (gather, pack,
+unpack) instead of Python work per tag; only the float32 shortest form is a numpy pass.
+Change detection compares each tag's raw words, as one unsigned integer, with the previous
+read's: only the tags whose words changed are decoded at all. Strings, and scalings that
+cannot be computed exactly in integers, are decoded one by one with ``decode_planned``:
+the same function, the same values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import compress
+from operator import itemgetter, ne
 from typing import Any
 
 import numpy as np
@@ -39,6 +44,17 @@ _NUMPY_TYPE = {
     DataType.FLOAT32: ">f4",
     DataType.FLOAT64: ">f8",
 }
+_STRUCT_CODE = {
+    ">i2": "h",
+    ">u2": "H",
+    ">i4": "i",
+    ">u4": "I",
+    ">i8": "q",
+    ">u8": "Q",
+    ">f4": "f",
+    ">f8": "d",
+}
+_UNSIGNED = {1: "H", 2: "I", 4: "Q"}  # a tag's width in words: its raw words as one unsigned integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +87,87 @@ class ExactScale:
         return (numerators.astype(np.float64) / float(self.denominator)).tolist()
 
 
-@dataclass(frozen=True, slots=True)
 class DecodeRun:
-    """Tags of one block that decode alike: which they are and where their words sit."""
+    """Tags of one block that decode alike, with the C-level steps worked out for them once.
 
-    kind: str
-    """``number`` (a numpy type), ``register_bit``, ``bit`` (coil or discrete input) or ``one_by_one``."""
-    tags: np.ndarray
-    """Indices of the run's tags in the block's ``tags``."""
-    names: np.ndarray
-    """The run's tag names (an object array, to pick the changed ones at C speed)."""
-    words: np.ndarray
-    """Per tag (row), the offsets in the block of its words in big-endian order (or its bit)."""
-    numpy_type: str = ""
-    swap_bytes: bool = False
-    bits: np.ndarray | None = None
-    scale: ExactScale | None = None
+    ``gather`` picks the run's words (or bits) from a response in one call; for a number run they
+    are packed to bytes in the value's big-endian order (a byte swap is a little-endian pack) and
+    unpacked twice with precompiled formats: as unsigned integers of the tag's width (what change
+    detection compares, exact even for a NaN) and as the tag's type.
+    """
+
+    def __init__(self, kind: str, block: ReadBlock, members: list[int], key: tuple) -> None:
+        self.kind = kind
+        """``number``, ``register_bit``, ``bit`` (coil or discrete input) or ``one_by_one``."""
+        self.tags: tuple[int, ...] = tuple(members)
+        """Indices of the run's tags in the block's ``tags``."""
+        self.names: tuple[str, ...] = tuple(block.tags[i].tag.name for i in members)
+        self.planned: tuple[PlannedTag, ...] = tuple(block.tags[i] for i in members)
+        self.spans = tuple((p.start - block.start, p.end - block.start) for p in self.planned)
+        offsets = [o for p in self.planned for o in _word_offsets(block, p, key)]
+        self.gather: Callable[[Sequence[Any]], tuple[Any, ...]] = _getter(offsets)
+        self.numpy_type = ""
+        self.scale: ExactScale | None = None
+        self.bits: tuple[int, ...] = ()
+        if kind == "register_bit":
+            self.bits = tuple(int(p.address.bit or 0) for p in self.planned)
+        if kind == "number":
+            _, self.numpy_type, swap_bytes, self.scale, _word_swapped = key
+            count, width = len(members), len(offsets) // len(members)
+            self.pack = struct.Struct(f"{'<' if swap_bytes else '>'}{len(offsets)}H").pack
+            self.unpack_raw = struct.Struct(f">{count}{_UNSIGNED[width]}").unpack
+            self.unpack_typed = struct.Struct(f">{count}{_STRUCT_CODE[self.numpy_type]}").unpack
+
+    def read(self, data: Sequence[Any]) -> tuple[Any, tuple[Any, ...]]:
+        """What decoding needs from a response (bytes for a number run) and the per-tag raw key."""
+        if self.kind == "number":
+            packed = self.pack(*self.gather(data))
+            return packed, self.unpack_raw(packed)
+        if self.kind == "one_by_one":
+            spans = tuple(tuple(data[start:end]) for start, end in self.spans)
+            return spans, spans
+        picked = self.gather(data)
+        return picked, picked
+
+    def decode(self, packed: Any, chosen: list[int] | None, decoded: DecodedTags) -> None:
+        """Append the values of the run's tags ``chosen`` selects (local indices; all when None)."""
+        if self.kind == "one_by_one":
+            for local in range(len(self.tags)) if chosen is None else chosen:
+                try:
+                    value = decode_planned(self.planned[local], list(packed[local]))
+                except ValueError as exc:
+                    decoded.failures.append((self.tags[local], str(exc)))
+                    continue
+                decoded.indices.append(self.tags[local])
+                decoded.names.append(self.names[local])
+                decoded.values.append(value)
+            return
+        if chosen is None:
+            decoded.indices.extend(self.tags)
+            decoded.names.extend(self.names)
+            decoded.values.extend(self._values(packed, None))
+            return
+        tags, names = self.tags, self.names
+        decoded.indices.extend([tags[i] for i in chosen])
+        decoded.names.extend([names[i] for i in chosen])
+        decoded.values.extend(self._values(packed, chosen))
+
+    def _values(self, packed: Any, chosen: list[int] | None) -> list[Any]:
+        if self.kind == "bit":
+            return list(packed) if chosen is None else [packed[i] for i in chosen]
+        if self.kind == "register_bit":
+            words, bits = packed, self.bits
+            if chosen is None:
+                return [(word >> bit) & 1 == 1 for word, bit in zip(words, bits, strict=True)]
+            return [(words[i] >> bits[i]) & 1 == 1 for i in chosen]
+        if self.numpy_type == ">f4":
+            floats = np.frombuffer(packed, dtype=">f4")
+            return shortest_float32_array(floats if chosen is None else floats[chosen])
+        typed = self.unpack_typed(packed)
+        picked = list(typed) if chosen is None else [typed[i] for i in chosen]
+        if self.scale is not None:
+            return self.scale.apply(np.array(picked, dtype=np.int64))
+        return picked
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +181,19 @@ class DecodedTags:
     failures: list[tuple[int, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class BlockWords:
+    """One response as the block's runs see it: per run what decoding needs and the per-tag raw keys."""
+
+    packed: list[Any]
+    raws: list[tuple[Any, ...]]
+
+
 @dataclass(slots=True)
 class BlockRead:
     """A block's last good read: its words, when it was read (monotonic s), the sample kept per tag."""
 
-    words: np.ndarray
+    words: BlockWords
     data: Sequence[int] | Sequence[bool]
     """The response's values as pymodbus gave them: compared in C first, the common case of a steady block."""
     read_at: float
@@ -118,105 +207,60 @@ class BlockCodec:
         self.block = block
         self.names: tuple[str, ...] = tuple(planned.tag.name for planned in block.tags)
         """The block's tag names, one tuple for the block's life (what its refresh reports)."""
-        self.starts = np.array([p.start - block.start for p in block.tags], dtype=np.intp)
-        self.ends = self.starts + np.array([p.count for p in block.tags], dtype=np.intp)
         self.runs = _runs(block)
-        # Tags one after the other (no two sharing a word): each tag's verdict is one segment of a
-        # single reduceat (a gap's word counts for the tag before it: at worst one needless decode).
-        self._disjoint = bool(len(self.starts)) and bool(np.all(self.starts[1:] >= self.ends[:-1]))
-        self._first = int(self.starts[0]) if len(self.starts) else 0
 
-    def words_of(self, data: Sequence[int] | Sequence[bool]) -> np.ndarray:
-        """The block's part of a response (already checked to be long enough) as an array."""
-        count = self.block.count
-        values = data if len(data) == count else data[:count]
-        return np.array(values, dtype=np.bool_ if self.block.table.is_bit else np.uint16)
-
-    def changed(self, words: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """Per tag, whether any of its words differs from the previous read's."""
-        differs = words != previous
-        if self._disjoint:
-            return np.logical_or.reduceat(differs[self._first :], self.starts - self._first)
-        counts = np.concatenate(([0], np.cumsum(differs)))
-        return counts[self.ends] > counts[self.starts]
-
-    def decode(self, words: np.ndarray, which: np.ndarray | None = None) -> DecodedTags:
-        """The values of the tags ``which`` selects (all when None), with the failures."""
-        decoded = DecodedTags([], [], [], [])
-        if which is not None and which.all():
-            which = None
+    def words_of(self, data: Sequence[int] | Sequence[bool]) -> BlockWords:
+        """The block's part of a response (already checked to be long enough), per run."""
+        packed, raws = [], []
         for run in self.runs:
-            if which is None:
-                tags, names, rows, bits = run.tags, run.names, run.words, run.bits
-            else:
-                chosen = which[run.tags]
-                if not chosen.any():
+            taken, raw = run.read(data)
+            packed.append(taken)
+            raws.append(raw)
+        return BlockWords(packed, raws)
+
+    def changed(self, words: BlockWords, previous: BlockWords) -> np.ndarray:
+        """Per tag, whether any of its words (its bit, for a bit) differs from the previous read's."""
+        verdict = np.zeros(len(self.names), dtype=np.bool_)
+        for run, raw, old in zip(self.runs, words.raws, previous.raws, strict=True):
+            if raw != old:
+                local = _differing(raw, old)
+                verdict[[run.tags[i] for i in local]] = True
+        return verdict
+
+    def decode(self, words: BlockWords, previous: BlockWords | None = None) -> DecodedTags:
+        """The values of the tags whose words differ from ``previous`` (all when None), with the failures."""
+        decoded = DecodedTags([], [], [], [])
+        for index, run in enumerate(self.runs):
+            chosen: list[int] | None = None
+            if previous is not None:
+                raw, old = words.raws[index], previous.raws[index]
+                if raw == old:  # the common case of a run that did not move: one comparison in C
                     continue
-                tags, names, rows = run.tags[chosen], run.names[chosen], run.words[chosen]
-                bits = None if run.bits is None else run.bits[chosen]
-            if run.kind == "one_by_one":
-                self._one_by_one(words, tags.tolist(), decoded)
-                continue
-            decoded.indices.extend(tags.tolist())
-            decoded.names.extend(names.tolist())
-            decoded.values.extend(_decode_run(run, words, rows, bits))
+                chosen = _differing(raw, old)
+                if len(chosen) == len(raw):
+                    chosen = None
+            run.decode(words.packed[index], chosen, decoded)
         return decoded
 
-    def _one_by_one(self, words: np.ndarray, tags: list[int], decoded: DecodedTags) -> None:
-        for index in tags:
-            planned = self.block.tags[index]
-            span = words[self.starts[index] : self.ends[index]].tolist()
-            try:
-                value = decode_planned(planned, span)
-            except ValueError as exc:
-                decoded.failures.append((index, str(exc)))
-                continue
-            decoded.indices.append(index)
-            decoded.names.append(planned.tag.name)
-            decoded.values.append(value)
+
+def _differing(raw: tuple[Any, ...], old: tuple[Any, ...]) -> list[int]:
+    """The positions where two runs' raw keys differ, found at C speed."""
+    return list(compress(range(len(raw)), map(ne, raw, old)))
 
 
-def _decode_run(run: DecodeRun, words: np.ndarray, rows: np.ndarray, bits: np.ndarray | None) -> list[Any]:
-    if run.kind == "bit":
-        return words[rows[:, 0]].tolist()
-    if run.kind == "register_bit":
-        assert bits is not None
-        return ((words[rows[:, 0]] >> bits) & 1).astype(np.bool_).tolist()
-    registers = words[rows]
-    if run.swap_bytes:
-        registers = registers.byteswap()
-    typed = np.ascontiguousarray(registers, dtype=">u2").view(run.numpy_type).ravel()
-    if run.numpy_type == ">f4":
-        return shortest_float32_array(typed)
-    if run.scale is not None:
-        return run.scale.apply(typed)
-    if run.numpy_type == ">f8":
-        return typed.astype(np.float64).tolist()
-    return typed.tolist()
+def _getter(offsets: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    if len(offsets) == 1:
+        only = offsets[0]
+        return lambda data: (data[only],)
+    return itemgetter(*offsets)
 
 
 def _runs(block: ReadBlock) -> tuple[DecodeRun, ...]:
-    """Group a block's tags by how they decode; a group's word matrix is built once here."""
+    """Group a block's tags by how they decode; each group's steps are worked out once here."""
     groups: dict[tuple, list[int]] = {}
     for index, planned in enumerate(block.tags):
         groups.setdefault(_run_key(planned), []).append(index)
-    runs = []
-    for key, members in groups.items():
-        kind = key[0]
-        offsets = [_word_offsets(block, block.tags[i], key) for i in members]
-        width = max(len(o) for o in offsets)
-        rows = np.array([o + [o[-1]] * (width - len(o)) for o in offsets], dtype=np.intp)
-        tags = np.array(members, dtype=np.intp)
-        names = np.array([block.tags[i].tag.name for i in members], dtype=object)
-        if kind == "register_bit":
-            bits = np.array([block.tags[i].address.bit for i in members], dtype=np.uint16)
-            runs.append(DecodeRun(kind, tags, names, rows, bits=bits))
-        elif kind == "number":
-            _, numpy_type, swap, scale, _word_swapped = key
-            runs.append(DecodeRun(kind, tags, names, rows, numpy_type, swap, scale=scale))
-        else:
-            runs.append(DecodeRun(kind, tags, names, rows))
-    return tuple(runs)
+    return tuple(DecodeRun(key[0], block, members, key) for key, members in groups.items())
 
 
 def _run_key(planned: PlannedTag) -> tuple:

@@ -27,30 +27,42 @@ _TINY = float(np.finfo(np.float32).tiny)
 _COLUMNS = np.arange(len(_DIGITS))[None, :]
 
 
+_PLANT_LOW, _PLANT_HIGH = -13, 5  # the plant range: magnitudes in [1e-13, 1e5)
+_DECADES = np.array([10.0**e for e in range(_PLANT_LOW + 1, _PLANT_HIGH)])
+"""The powers of ten inside the plant range: a magnitude's decade is one ``searchsorted``."""
+_PLANT_POWERS = np.array([[10.0 ** (d - 1 - e) for d in _DIGITS] for e in range(_PLANT_LOW, _PLANT_HIGH)])
+"""Per decade (row) the multipliers that put 6..9 significant digits before the point, all exact."""
+# Where each value's row starts in a flattened (n, 4) array: one ``take`` picks every row's column.
+_ROW_STARTS = np.arange(0, len(_DIGITS) * 4096, len(_DIGITS))
+
+
 def _plant_range(x32: np.ndarray) -> list[float] | None:
     """The common case in fewer steps: every value normal with a magnitude in [1e-13, 1e5), so that
     every power of ten is a multiplier (k >= 0) held exactly; None when a value is outside it.
 
-    Decimal rounding is symmetric, so the magnitudes are rounded and the signs put back after.
+    Decimal rounding is symmetric, so the magnitudes are rounded and the signs put back after. A
+    decade misjudged at its edge (a negative power of ten is inexact) shows as a product outside
+    [10**(d-1), 10**d] and takes the scalar path; so does a product within a hair of a half.
     """
+    count = len(x32)
+    if count > len(_ROW_STARTS):
+        return None
     magnitude32 = np.abs(x32)
     magnitude = magnitude32.astype(np.float64)
-    low, high = magnitude.min(), magnitude.max()
-    if not (low >= 1e-13 and high < 1e5):  # NaN fails both comparisons
+    if not (magnitude.min() >= 1e-13 and magnitude.max() < 1e5):  # NaN fails both comparisons
         return None
-    exponent = np.floor(np.log10(magnitude)).astype(np.int64)
-    power = _POWERS[_DIGITS_LESS_ONE - exponent[:, None]]
+    power = _PLANT_POWERS[_DECADES.searchsorted(magnitude, side="right")]
     scaled = magnitude[:, None] * power
     significand = np.rint(scaled)
     unsure = (np.abs(scaled - significand) > 0.5 - _TIE_MARGIN) | (scaled < _LOW) | (scaled > _HIGH)
     candidate = significand / power
-    match = (candidate.astype(np.float32) == magnitude32[:, None]) & ~unsure
-    first = match.argmax(axis=1)
-    rows = np.arange(len(magnitude))
-    decided = match[rows, first] & ~(unsure & (first[:, None] > _COLUMNS)).any(axis=1)
-    out = np.copysign(candidate[rows, first], x32.astype(np.float64)).tolist()
-    if not decided.all():
-        for index in np.flatnonzero(~decided).tolist():
+    # A row takes the first column that matches or is unsure: decided only when that one matched.
+    stop = (candidate.astype(np.float32) == magnitude32[:, None]) | unsure
+    chosen = _ROW_STARTS[:count] + stop.argmax(axis=1)
+    out = np.copysign(candidate.take(chosen), x32).tolist()
+    undecided = unsure.take(chosen) | ~stop.take(chosen)
+    if undecided.any():
+        for index in np.flatnonzero(undecided).tolist():
             out[index] = shortest_float32(float(x32[index]))
     return out
 

@@ -119,3 +119,16 @@ def test_a_tag_newly_shown_comes_from_the_runtimes_table_at_once_and_a_released_
     assert len(frames) == 1, "the pending sample of a tag no longer shown is not delivered late"
     assert bridge.show_only(frozenset({"B"})) == {}, "already carried: nothing to read again"
     assert bridge.show_only(frozenset({"B", "UNKNOWN"})) == {}, "a tag the runtime does not know is left out"
+
+
+def test_a_runtime_batch_crosses_with_the_newest_sample_per_tag_and_one_count_per_tag(qtbot):
+    bridge = RuntimeBridge()
+    frames = []
+    bridge.sig_values_changed.connect(frames.append)
+    bridge.show_only(frozenset({"A", "B"}))
+    batch = [("A", Sample.good(1)), ("HIDDEN", Sample.good(2)), ("A", Sample.good(3)), ("B", Sample.good(4))]
+    bridge.offer_batch(batch)
+    bridge.flush()
+    assert [{tag: s.value for tag, s in frame.items()} for frame in frames] == [{"A": 3, "B": 4}]
+    assert bridge.samples_offered == 3
+    assert bridge.samples_not_shown == 1

@@ -99,8 +99,8 @@ def _expected(block: ReadBlock, data: list) -> list:
     return [decode_planned(p, block.span_of(p, data)) for p in block.tags]
 
 
-def _decoded(codec: BlockCodec, data: list, which: np.ndarray | None = None) -> dict[int, object]:
-    decoded = codec.decode(codec.words_of(data), which)
+def _decoded(codec: BlockCodec, data: list, before: list | None = None) -> dict[int, object]:
+    decoded = codec.decode(codec.words_of(data), None if before is None else codec.words_of(before))
     assert not decoded.failures
     assert decoded.names == [codec.names[i] for i in decoded.indices]
     return dict(zip(decoded.indices, decoded.values, strict=True))
@@ -133,7 +133,7 @@ def test_only_tags_whose_words_changed_are_decoded() -> None:
     changed = codec.changed(codec.words_of(after), codec.words_of(before))
     owners = {p.tag.name for p in block.tags if p.start <= 1 < p.end}
     assert {block.tags[i].tag.name for i in np.flatnonzero(changed)} == owners
-    got = _decoded(codec, after, changed)
+    got = _decoded(codec, after, before)
     assert {block.tags[i].tag.name for i in got} == owners
     assert not codec.changed(codec.words_of(before), codec.words_of(before)).any()
 
@@ -223,4 +223,6 @@ def test_disjoint_tags_are_judged_in_one_step_and_a_gap_costs_at_most_its_neighb
     assert verdict(2) == ["B"], "the second word of a float32"
     assert verdict(5) == ["C"]
     assert verdict(7) == ["D"]
-    assert verdict(3) == ["B"], "a word between tags belongs to none: at most the tag before is decoded again"
+    assert verdict(3) in ([], ["B"]), (
+        "a word between tags belongs to none: at most the tag before is decoded again"
+    )

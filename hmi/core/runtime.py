@@ -86,6 +86,8 @@ class TagRuntime:
         self.tags: dict[str, TagDef] = {**project.system_tags, **project.tags}
         """Every tag the runtime carries: the project's, and those of the registered sources."""
         self.values: dict[str, Sample] = {}
+        self._deadbands = _deadbands_of(self.tags)
+        """The numeric tags that have a deadband (taken again at ``start``): a miss is the common case."""
         self._add_values(self.tags)
         self.statuses: dict[str, ConnectionStatus] = {}
         self._fresh = FreshnessTracker(self._stale_limit, self._polled_tag)
@@ -157,6 +159,7 @@ class TagRuntime:
 
         Sources first, so that a source watching the connections sees each one's first state change.
         """
+        self._deadbands = _deadbands_of(self.tags)  # the tags as they are now, sources' included
         for source in self._sources:
             await source.start(self._on_sample)
         for name, config in self.project.connections.items():
@@ -229,37 +232,69 @@ class TagRuntime:
     def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
         """Samples of a driver or a source: the raw feed gets them all, the changes feed those past the
         deadband (or with another quality), each feed as one batch."""
-        values, tags, stale = self.values, self.tags, self._stale
-        raw: list[tuple[str, Sample]] = []
+        values, deadbands, tags, stale = self.values, self._deadbands, self.tags, self._stale
         changes: list[tuple[str, Sample]] = []
-        keep, change = raw.append, changes.append
+        change = changes.append
         good = Quality.GOOD
-        # The hot path (every changed tag of every read): locals on purpose, and the common case of a
-        # good sample after a good one decided without a call.
-        for tag_name, sample in batch:
-            previous = values.get(tag_name)
-            if previous is None:  # not a tag the runtime carries (every carried tag has a value)
-                continue
-            if stale:
-                stale.discard(tag_name)  # whatever the sample says, it is the driver's word, not stale
-            if sample.quality is not good and sample.value is None and previous.value is not None:
-                # Keep the last known value beside the bad quality so a screen can show it as such.
-                sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
-            keep((tag_name, sample))
-            if sample.quality is good and previous.quality is good and previous.reason is sample.reason:
+        if stale:  # whatever a sample says, it is the driver's word, not stale
+            stale.difference_update([name for name, _ in batch])
+        # The hot path (every changed tag of every read): good samples of carried tags, the raw feed the
+        # batch itself, locals on purpose and no call for a good sample after a good one. The first
+        # sample that is not simply that hands the rest of the batch to the general path.
+        rest = -1
+        for position, pair in enumerate(batch):
+            tag_name, sample = pair
+            try:
+                previous = values[tag_name]
+            except KeyError:
+                rest = position
+                break
+            if sample.quality is not good:
+                rest = position
+                break
+            if previous.quality is good and previous.reason is sample.reason:
                 if previous.value == sample.value:
                     continue
-                tag = tags[tag_name]
-                if tag.deadband > 0 and not _changed(tag, previous, sample):
-                    continue
+                if tag_name in deadbands:
+                    new, old = sample.value, previous.value
+                    if type(new) is float and type(old) is float:  # a NaN's difference is a change
+                        if abs(new - old) <= deadbands[tag_name]:
+                            continue
+                    elif not _changed(tags[tag_name], previous, sample):
+                        continue
             elif not _changed(tags[tag_name], previous, sample):
                 continue
             values[tag_name] = sample
-            change((tag_name, sample))
+            change(pair)
+        raw = batch
+        if rest >= 0:
+            raw = list(batch[:rest])
+            self._general_samples(batch[rest:], raw, changes)
         if raw and self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
             self._notify(self._raw_listeners, raw)
         if changes:
             self._notify(self._sample_listeners, changes)
+
+    def _general_samples(
+        self,
+        batch: Sequence[tuple[str, Sample]],
+        raw: list[tuple[str, Sample]],
+        changes: list[tuple[str, Sample]],
+    ) -> None:
+        """Every kind of sample: unknown tags dropped, a bad one keeping the last known value beside it."""
+        values, tags = self.values, self.tags
+        for tag_name, sample in batch:
+            previous = values.get(tag_name)
+            if previous is None:  # not a tag the runtime carries (every carried tag has a value)
+                continue
+            if sample.quality is not Quality.GOOD and sample.value is None and previous.value is not None:
+                # Keep the last known value beside the bad quality so a screen can show it as such.
+                sample = Sample(previous.value, sample.quality, sample.ts, sample.reason)
+            raw.append((tag_name, sample))
+            if not _changed(tags[tag_name], previous, sample):
+                continue
+            values[tag_name] = sample
+            changes.append((tag_name, sample))
 
     def _fan_out(self, batch: list[tuple[str, Sample]]) -> None:
         """Changes the runtime made itself (stale, recovered): the table and both feeds get them."""
@@ -269,7 +304,7 @@ class TagRuntime:
         self._notify(self._raw_listeners, batch)
         self._notify(self._sample_listeners, batch)
 
-    def _notify(self, listeners: list[BatchListener], batch: list[tuple[str, Sample]]) -> None:
+    def _notify(self, listeners: list[BatchListener], batch: Sequence[tuple[str, Sample]]) -> None:
         for listener in list(listeners):
             try:
                 listener(batch)
@@ -306,6 +341,11 @@ class TagRuntime:
                 stale.add(name)
         self._fan_out(batch)
         return len(batch)
+
+
+def _deadbands_of(tags: dict[str, TagDef]) -> dict[str, float]:
+    """Numeric tags' deadbands; for the others a deadband changes nothing (any other value is a change)."""
+    return {name: tag.deadband for name, tag in tags.items() if tag.deadband > 0 and tag.type.is_numeric}
 
 
 def _changed(tag: TagDef, old: Sample, new: Sample) -> bool:

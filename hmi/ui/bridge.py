@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -128,6 +128,10 @@ class RuntimeBridge(QObject):
                     wanted &= self._shown if self._shown is not None else wanted
                 for tag in wanted:
                     self._values[tag] = samples[tag]
+
+    def offer_batch(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        """Runtime batch listener: the (tag, sample) pairs of one read, the newest per tag kept."""
+        self.offer_samples(dict(batch))
 
     def follow_table(self, table: Mapping[str, Sample]) -> None:
         """Read newly shown tags from ``table`` (the runtime's current values); the shown ones go out now."""

@@ -92,7 +92,7 @@ class GuiSession:
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
         self.bridge.follow_table(station.runtime.values)  # tags shown before the start get theirs now
-        station.runtime.subscribe(self.bridge.offer_sample)
+        station.runtime.subscribe_batch(self.bridge.offer_batch)  # one lock per read, not per tag
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)
         policy = secured(station.access)  # every protected action is judged on the runtime side

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from operator import attrgetter
 from typing import Any
 
 from drivers.base import Driver
@@ -24,6 +25,10 @@ from hmi.core.acquisition import wire
 from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample, WriteError
 
 log = logging.getLogger(__name__)
+
+_QUALITY_AND_REASON = attrgetter("quality", "reason")
+_VALUE, _TS = attrgetter("value"), attrgetter("ts")
+_PLAIN_GOOD = {(Quality.GOOD, Reason.NONE)}
 
 FLUSH_DELAY_S = 0.01
 """How long samples wait to share one message: a few block reads, far below any scan period. Each
@@ -42,6 +47,7 @@ class Outbox:
         self._conn = conn
         self._loop = loop
         self._goods: dict[int, tuple[list[int], list[Any], list[float]]] = {}
+        self._blocks: list[tuple[int, list[int], list[Any], float | list[float]]] = []
         self._others: list[tuple[int, int, Any, int, float, str]] = []
         self._refreshes: list[tuple[int, int, list[int] | None]] = []
         self._scheduled: asyncio.TimerHandle | None = None
@@ -57,6 +63,20 @@ class Outbox:
         lists[1].append(value)
         lists[2].append(ts)
         self._pending += 1
+        if self._pending >= MAX_BATCH:
+            self.flush()
+        else:
+            self._schedule()
+
+    def good_batch(self, conn: int, indices: list[int], values: list[Any], stamps: list[float]) -> None:
+        """The good samples of one driver batch; one timestamp travels once when they share it (a read)."""
+        singles = self._goods.pop(conn, None)
+        if singles is not None:  # samples published one by one before this batch stay before it
+            self._blocks.append((conn, *singles))
+        shared = stamps[0]
+        one_stamp = stamps.count(shared) == len(stamps)
+        self._blocks.append((conn, indices, values, shared if one_stamp else stamps))
+        self._pending += len(indices)
         if self._pending >= MAX_BATCH:
             self.flush()
         else:
@@ -82,11 +102,11 @@ class Outbox:
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
-        if not (self._goods or self._others or self._refreshes):
+        if not (self._goods or self._blocks or self._others or self._refreshes):
             return
         goods = [(conn, *lists) for conn, lists in self._goods.items()]
-        message = (wire.BATCH, goods, self._others, self._refreshes)
-        self._goods, self._others, self._refreshes, self._pending = {}, [], [], 0
+        message = (wire.BATCH, [*self._blocks, *goods], self._others, self._refreshes)
+        self._goods, self._blocks, self._others, self._refreshes, self._pending = {}, [], [], [], 0
         self._write(message)
 
     def _schedule(self) -> None:
@@ -118,6 +138,7 @@ class HostedConnection:
         self._starting = False
         self.driver = driver_of(config, self.tags, self._on_sample, self._on_status, stale=stale)
         self.driver.on_refresh = self._on_refresh if wants_refresh else None
+        self.driver.on_samples = self._on_samples  # a read's changed tags cross the pipe as one block
 
     async def start(self) -> None:
         """Start the driver, keeping its 'waiting' burst here: the runtime's side said so at its own start,
@@ -136,6 +157,22 @@ class HostedConnection:
             self._outbox.good(self.conn, index, sample.value, sample.ts)
         else:
             self._outbox.other(self.conn, index, sample)
+
+    def _on_samples(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        if not batch:
+            return
+        names, samples = zip(*batch, strict=True)
+        if not self._starting and set(map(_QUALITY_AND_REASON, samples)) == _PLAIN_GOOD:
+            try:
+                indices = list(map(self._index.__getitem__, names))
+            except KeyError:
+                pass  # a name this connection does not carry: the general path drops it
+            else:  # the common case, a read's changed tags, at C speed
+                values = list(map(_VALUE, samples))
+                self._outbox.good_batch(self.conn, indices, values, list(map(_TS, samples)))
+                return
+        for name, sample in batch:
+            self._on_sample(name, sample)
 
     def _on_refresh(self, names: Sequence[str]) -> None:
         key = tuple(names)

@@ -130,16 +130,21 @@ class ProcessDriver(Driver):
 
     # ------------------------------------------------------------------ from the process
 
-    def deliver_good(self, indices: list[int], values: list[Any], stamps: list[float]) -> None:
-        """Good samples of one batch."""
+    def deliver_good(self, indices: list[int], values: list[Any], stamps: float | list[float]) -> None:
+        """Good samples of one batch; ``stamps`` one timestamp for all (a driver's read) or one each."""
         names = self._names
+        if isinstance(stamps, float):
+            samples = Sample.many_good(values, stamps)  # the samples of a read, built at C speed
+        else:
+            samples = [Sample(v, _GOOD, t) for v, t in zip(values, stamps, strict=True)]
+        tags = list(map(names.__getitem__, indices))
         batch = self.on_samples
         if batch is not None:
-            batch([(names[i], Sample(v, _GOOD, t)) for i, v, t in zip(indices, values, stamps, strict=True)])
+            batch(list(zip(tags, samples, strict=True)))
             return
         publish = self._on_sample
-        for i, v, t in zip(indices, values, stamps, strict=True):
-            publish(names[i], Sample(v, _GOOD, t))
+        for name, sample in zip(tags, samples, strict=True):
+            publish(name, sample)
 
     def deliver_other(self, index: int, value: Any, quality: int, ts: float, reason: str) -> None:
         """A sample that is not simply good."""

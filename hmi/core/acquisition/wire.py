@@ -15,7 +15,8 @@ Runtime to process::
 Process to runtime::
 
     (READY, pid)
-    (BATCH, goods, others, refreshes)   goods: [(conn, indices, values, stamps)];
+    (BATCH, goods, others, refreshes)   goods: [(conn, indices, values, stamps)], stamps one float
+                                        for all (a driver's read) or a list, one each;
                                         others: [(conn, index, value, quality, ts, reason)] (not good);
                                         refreshes: [(conn, block, indices or None)] (indices on first use)
     (STATUS, conn, ConnectionStatus)
