@@ -32,22 +32,34 @@ class Span:
         return self.count > 0
 
 
-class Window:
+class _InOrder:
+    """Fed in time order: a sample older than the newest is counted in ``out_of_order`` and ignored."""
+
+    def __init__(self) -> None:
+        self.newest = -math.inf
+        self.out_of_order = 0
+
+    def _in_order(self, ts: float) -> bool:
+        if ts < self.newest:
+            self.out_of_order += 1
+            return False
+        self.newest = ts
+        return True
+
+
+class Window(_InOrder):
     """The common feeding and eviction of the sliding windows (avg, min, max, std, rate)."""
 
     def __init__(self, span: Span) -> None:
         self.span = span
         self.times: deque[float] = deque()
         self.values: deque[float] = deque()
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample of the tag."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if good:
             self.times.append(ts)
             self.values.append(value)
@@ -238,7 +250,7 @@ class Ewma:
         return self.average
 
 
-class Integral:
+class Integral(_InOrder):
     """The time integral (trapezoids between good samples) per ``per`` seconds, reset every ``reset`` s.
 
     Resets fall on whole multiples of ``reset`` since the epoch (1d: midnight UTC); the trapezoid that
@@ -250,16 +262,13 @@ class Integral:
         self.reset = reset
         self.total = 0.0
         self._last: tuple[float, float] | None = None  # the last good sample, None after a bad one
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
         self._period: int | None = None
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if not good:
             self._last = None
             return
@@ -287,21 +296,18 @@ def _period(ts: float, reset: float) -> int:
     return math.floor(ts / reset)
 
 
-class Starts:
+class Starts(_InOrder):
     """How many times a bool went from false to true (good samples; a bad one forgets the last state)."""
 
     def __init__(self) -> None:
         self.count = 0
         self._last: bool | None = None
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if not good:
             self._last = None
             return
@@ -315,21 +321,18 @@ class Starts:
         return float(self.count)
 
 
-class TimeInState:
+class TimeInState(_InOrder):
     """Seconds the tag has equalled ``state`` without a break, up to its newest sample (0 when not)."""
 
     def __init__(self, state: float) -> None:
         self.state = state
         self._since: float | None = None
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if good and value == self.state:
             if self._since is None:
                 self._since = ts
@@ -343,21 +346,18 @@ class TimeInState:
         return 0.0 if self._since is None else self.newest - self._since
 
 
-class RunHours:
+class RunHours(_InOrder):
     """Hours a bool has been true: each interval from a good true sample to the next sample counts."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self._true_since: float | None = None
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if self._true_since is not None:
             self.seconds += ts - self._true_since
         self._true_since = ts if good and bool(value) else None
@@ -367,7 +367,7 @@ class RunHours:
         return self.seconds / 3600.0
 
 
-class ZScore:
+class ZScore(_InOrder):
     """How many standard deviations the newest sample is from a baseline learned online.
 
     The baseline (mean and deviation, Welford) is learned from the first ``span`` of good samples (a
@@ -380,15 +380,12 @@ class ZScore:
         self._started: float | None = None
         self.learning = True
         self.latest: float | None = None
-        self.newest = -math.inf
-        self.out_of_order = 0
+        _InOrder.__init__(self)
 
     def add(self, ts: float, value: float, good: bool) -> None:
         """Feed one sample."""
-        if ts < self.newest:
-            self.out_of_order += 1
+        if not self._in_order(ts):
             return
-        self.newest = ts
         if not good:
             return
         if self.learning:
