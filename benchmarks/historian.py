@@ -29,8 +29,9 @@ BURST_ROUNDS = 2
 BURST_BATCH = 300_000  # one second of samples: what the writer commits at a time at this rate
 
 ROUNDS = 2
-# (tags, simulated seconds): 10k for a minute's worth, 100k for as long as fits in about two minutes.
-PLANTS = ((10_000, 30), (100_000, 10))
+# (tags, simulated seconds): long enough for rollup buckets to close (10 s rows from ~15 s of plant
+# time, minute rows from ~65 s), since ours writes each rollup row once, when its bucket closes.
+PLANTS = ((10_000, 70), (100_000, 70))
 SIZES_ENV = "HMI_BENCH_PLANT"  # e.g. "1000x5" to run a smaller plant
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_historian_rollups import assert_rollups_match
 
-from hmi.historian import HistoryReader, HistoryWriter, flags, rebuild
+from hmi.historian import HistoryReader, HistoryWriter, closing, flags
 from hmi.model import Quality, Reason, Sample
 
 T0 = 1_700_000_000.0
@@ -17,15 +17,15 @@ T0 = 1_700_000_000.0
 
 @pytest.fixture
 def rebuilds(monkeypatch):
-    """The tags sent down the late-sample path (a rollup rebuild), while still rebuilding them."""
+    """The tags sent down the late-sample path (rollups rebuilt or recounted), while still taking it."""
     calls: list[int] = []
-    real = rebuild.rebuild_touched
+    real = closing.settle_late
 
-    def counting(conn, tag_id, ts):
+    def counting(conn, state, tag_id, ts):
         calls.extend(tag_id.tolist())
-        real(conn, tag_id, ts)
+        return real(conn, state, tag_id, ts)
 
-    monkeypatch.setattr(rebuild, "rebuild_touched", counting)
+    monkeypatch.setattr(closing, "settle_late", counting)
     return calls
 
 

@@ -55,7 +55,7 @@ def reference(conn: sqlite3.Connection, width: int) -> dict[tuple[int, int], dic
 
 def stored(conn: sqlite3.Connection, width: int) -> dict[tuple[int, int], dict[str, object]]:
     names = [c.strip() for c in rollup.ROLLUP_COLUMNS.split(",")]
-    rows = conn.execute(f"SELECT {rollup.ROLLUP_COLUMNS} FROM {rollup.LEVELS[width]}").fetchall()
+    rows = conn.execute(f"SELECT {rollup.ROLLUP_COLUMNS} FROM {rollup.VIEWS[width]}").fetchall()
     return {(r[0], r[1]): dict(zip(names[2:], r[2:], strict=True)) for r in rows}
 
 
@@ -93,6 +93,7 @@ def write_batches(conn: sqlite3.Connection, all_batches: list[list[tuple[str, Sa
     tag_ids: dict[str, int] = {}
     newest: dict[int, int] = {}
     next_seq = 1
+    buckets = None
     for batch in all_batches:
         for tag, _ in batch:
             tag_ids.setdefault(tag, len(tag_ids) + 1)
@@ -100,7 +101,8 @@ def write_batches(conn: sqlite3.Connection, all_batches: list[list[tuple[str, Sa
         conn.executemany(
             "INSERT OR IGNORE INTO tags (id, name) VALUES (?, ?)", [(i, n) for n, i in tag_ids.items()]
         )
-        newest.update(ingest.insert(conn, ingest.to_columns(batch, tag_ids), newest, next_seq))
+        written, buckets = ingest.insert(conn, ingest.to_columns(batch, tag_ids), newest, next_seq, buckets)
+        newest.update(written)
         conn.execute("COMMIT")
         next_seq += len(batch)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import flags, rebuild, rollup, sequence, upkeep
+from hmi.historian import closing, flags, rollup, sequence
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
@@ -139,19 +140,29 @@ def insert_new_tags(
 
 
 def insert(
-    conn: sqlite3.Connection, columns: Columns, newest: dict[int, int], first_seq: int
-) -> dict[int, int]:
+    conn: sqlite3.Connection,
+    columns: Columns,
+    newest: dict[int, int],
+    first_seq: int,
+    buckets: closing.OpenBuckets | None = None,
+    now: int | None = None,
+) -> tuple[dict[int, int], closing.OpenBuckets]:
     """Write raw rows numbered from ``first_seq`` (len(columns.stored) numbers) and fold them into the
     rollups, inside the caller's transaction.
 
     ``newest`` maps tag id to the latest stored timestamp (filled here for tags
     it lacks). A tag whose samples all come after it replaces nothing, so its
-    rollups are merged cheaply; a late, duplicate or replacing sample makes
-    this commit recompute that tag's touched buckets from raw rows. Returns the
-    new latest timestamps, for the caller to adopt once the transaction commits.
+    open buckets are kept in memory (``buckets``, loaded from the file when None)
+    until they close (:mod:`hmi.historian.closing`); a late, duplicate or replacing
+    sample makes its buckets be computed from raw rows. ``now``: the wall clock in
+    µs, which no bucket closes ahead of. Returns the new latest timestamps and the
+    new open buckets, for the caller to adopt once the transaction commits.
     """
+    if buckets is None:
+        buckets = closing.load(conn)
+    stamp = round(time.time() * MICROS_PER_SECOND) if now is None else now
     if columns.ts.size == 0:
-        return {}
+        return {}, buckets
     order = np.lexsort((columns.ts, columns.tag_id))
     ids, ts = columns.tag_id[order], columns.ts[order]
     starts = np.flatnonzero(np.concatenate(([True], np.diff(ids) != 0)))
@@ -176,14 +187,10 @@ def insert(
     repeated[1:] = (np.diff(ids) == 0) & (np.diff(ts) == 0)
     stored_newest = np.fromiter(map(newest.__getitem__, first_ids), np.int64, len(first_ids))
     late_mask = (ts[starts] <= stored_newest) | (np.add.reduceat(repeated, starts) > 0)
-    late_tags = ids[starts][late_mask].tolist()
-    stats = rollup.from_samples(ids, ts, columns.usable[order], columns.quality[order])
-    if late_tags:
-        late = np.repeat(late_mask, np.diff(np.append(starts, ids.size)))
-        rebuild.rebuild_touched(conn, ids[late], ts[late])
-        stats = stats.take(~late)
-    upkeep.merge_new_samples(conn, stats)
-    return dict(zip(first_ids, np.maximum(ts[ends], stored_newest).tolist(), strict=True))
+    late = np.repeat(late_mask, np.diff(np.append(starts, ids.size)))
+    chunk = (ids, ts, columns.usable[order], columns.quality[order])
+    buckets = closing.advance(conn, buckets, chunk, late, stamp)
+    return dict(zip(first_ids, np.maximum(ts[ends], stored_newest).tolist(), strict=True)), buckets
 
 
 def restamp_stale_flags(

@@ -8,13 +8,22 @@ bucket. Every sample counts exactly once, so statistics come out exact.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from hmi.historian.downsample import TrendArrays
-from hmi.historian.rollup import LEVELS, ROLLUP_COLUMNS, USABLE_VALUE, Stats, concat, from_rows, from_samples
+from hmi.historian.rollup import (
+    LEVELS,
+    NO_TS_LOW,
+    ROLLUP_COLUMNS,
+    USABLE_VALUE,
+    Stats,
+    concat,
+    from_rows,
+    from_samples,
+)
 
 Run = Callable[[str, tuple[Any, ...]], list[Any]]
 Piece = tuple[int, int, int]  # (rollup width, or 0 for raw samples; low; high)
@@ -35,18 +44,28 @@ _BUCKET_POINTS = (
 )
 
 
-def pieces(low: int, high: int, level: int) -> list[Piece]:
-    """[low, high) cut into whole buckets of ``WIDTHS[level]`` and finer pieces at the ends, in time order."""
+def closed_before(run: Run) -> dict[int, int]:
+    """Each level's mark: its buckets before it are closed rows, the rest open (see hmi.historian.marks)."""
+    found = dict(run("SELECT width, closed_before FROM rollup_marks", ()))
+    return {width: int(found.get(width, NO_TS_LOW)) for width in WIDTHS}
+
+
+def pieces(low: int, high: int, level: int, closed: Mapping[int, int]) -> list[Piece]:
+    """[low, high) cut into whole closed buckets of ``WIDTHS[level]`` and finer pieces around, in time order.
+
+    ``closed``: each level's mark (:func:`closed_before`); what lies past a level's mark is served by
+    the finer levels and, past the finest mark, by raw rows.
+    """
     if level < 0:
         return [(RAW, low, high)] if low < high else []
     width = WIDTHS[level]
-    inner_low, inner_high = -(-low // width) * width, high // width * width
+    inner_low, inner_high = -(-low // width) * width, min(high // width * width, closed[width])
     if inner_low >= inner_high:
-        return pieces(low, high, level - 1)
+        return pieces(low, high, level - 1, closed)
     return [
-        *pieces(low, inner_low, level - 1),
+        *pieces(low, inner_low, level - 1, closed),
         (width, inner_low, inner_high),
-        *pieces(inner_high, high, level - 1),
+        *pieces(inner_high, high, level - 1, closed),
     ]
 
 

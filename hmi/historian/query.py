@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hmi.historian.downsample import TrendArrays, empty_series, min_max_per_bucket
-from hmi.historian.pieces import WIDTHS, pieces, stats, trend_points
+from hmi.historian.pieces import WIDTHS, closed_before, pieces, stats, trend_points
 from hmi.historian.rollup import LEVELS, USABLE_VALUE, rebucket_all
 from hmi.historian.schema import micros_to_seconds, seconds_to_micros
 from hmi.model import Quality
@@ -113,7 +113,7 @@ def plot_series(run: Run, tag: str, start: float, end: float, max_points: int) -
         if ts.size <= max_points:
             return ts, values, quality
         return min_max_per_bucket(ts, values, quality, start, end, buckets)
-    (ts, values, quality), samples = trend_points(run, tag_id, pieces(low, high, level))
+    (ts, values, quality), samples = trend_points(run, tag_id, pieces(low, high, level, closed_before(run)))
     if samples <= max_points:
         return raw_series(run, tag, start, end)
     return min_max_per_bucket(ts / 1e6, values, quality, start, end, buckets)
@@ -134,7 +134,9 @@ def aggregate(run: Run, tag: str, start: float, end: float) -> dict[str, float |
     low, high = _micros_range(start, end)
     tag_id = _tag_id(run, tag)
     coarsest = len(WIDTHS) - 1
-    total = rebucket_all(stats(run, tag_id, pieces(low, high, coarsest))) if tag_id is not None else None
+    total = None
+    if tag_id is not None:
+        total = rebucket_all(stats(run, tag_id, pieces(low, high, coarsest, closed_before(run))))
     if total is None or len(total) == 0:
         return dict.fromkeys(("min", "max", "avg", "first", "last"), None) | {"count": 0, "good_count": 0}
     usable = int(total.value_count[0]) > 0

@@ -16,7 +16,6 @@ import sqlite3
 import numpy as np
 
 from hmi.historian.rollup import (
-    FINEST,
     LEVELS,
     ROLLUP_COLUMNS,
     USABLE_VALUE,
@@ -48,15 +47,24 @@ def _touched(tag_id: np.ndarray, ts: np.ndarray, width: int) -> tuple[np.ndarray
     return pairs[:, 0], pairs[:, 1]
 
 
-def rebuild_touched(conn: sqlite3.Connection, tag_id: np.ndarray, ts: np.ndarray) -> None:
-    """Recompute, at every level, the buckets holding the given samples (inside the open transaction)."""
+def rebuild_touched(
+    conn: sqlite3.Connection, tag_id: np.ndarray, ts: np.ndarray, closed_before: dict[int, int]
+) -> None:
+    """Recompute, at every level, the closed buckets holding the given samples (inside the open transaction).
+
+    A bucket at or after its level's mark is open: derived from raw rows, nothing to rebuild. Since a
+    coarser mark is never above a finer one, the finer rows a closed bucket is rebuilt from are closed.
+    """
     if tag_id.size == 0:
         return
     conn.execute(_CREATE)
     finer = ""
-    tags, buckets = _touched(tag_id, ts, FINEST)
     for width, table in LEVELS.items():
-        tags, buckets = _touched(tags, buckets, width)
+        tags, buckets = _touched(tag_id, ts, width)
+        closed = buckets < closed_before[width]
+        if not closed.any():
+            break  # coarser levels' marks are lower still
+        tags, buckets = tags[closed], buckets[closed]
         _keys(conn, tags, buckets, width)
         if not finer:
             rows = conn.execute(_RAW).fetchall()

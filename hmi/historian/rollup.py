@@ -22,7 +22,10 @@ MINUTE = 60_000_000
 HOUR = 3_600_000_000
 # Finest first. Each level serves trends of at least 1,000 of its buckets: 10 s from about
 # 3 h of range, 1 min from about 17 h, 1 h from about 6 weeks; shorter ranges read raw rows.
-LEVELS = {TEN_SECONDS: "rollup_10s", MINUTE: "rollup_1m", HOUR: "rollup_1h"}
+LEVELS = {TEN_SECONDS: "rollup_10s_closed", MINUTE: "rollup_1m_closed", HOUR: "rollup_1h_closed"}
+"""Each level's table of closed buckets, written once per bucket (see :mod:`hmi.historian.marks`)."""
+VIEWS = {TEN_SECONDS: "rollup_10s", MINUTE: "rollup_1m", HOUR: "rollup_1h"}
+"""Each level as readers see it: closed rows and the open buckets derived from raw rows."""
 FINEST = TEN_SECONDS
 NO_TS_LOW = np.iinfo(np.int64).min  # "no such sample" for columns reduced by maximum
 NO_TS_HIGH = np.iinfo(np.int64).max  # ... and by minimum

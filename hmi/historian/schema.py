@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from hmi.historian import rollup, sequence, upkeep
+from hmi.historian import marks, rollup, sequence, upkeep
 from hmi.store import sequences
 from hmi.store.migrations import STORE_TABLES, Component, MigrationRegistry, SchemaError
 
@@ -100,9 +100,9 @@ def _create_version_1(conn: sqlite3.Connection) -> None:
 
 
 def _add_rollups_version_2(conn: sqlite3.Connection) -> None:
-    for table in rollup.LEVELS.values():
+    for table in rollup.VIEWS.values():  # the names of version 2, before version 4 renamed them
         conn.execute(rollup.rollup_ddl(table))
-    upkeep.backfill(conn)
+    upkeep.backfill(conn, rollup.VIEWS)
 
 
 def _add_sequence_version_3(conn: sqlite3.Connection) -> None:
@@ -139,7 +139,9 @@ class _MetaVersion:
 
 # Each entry moves a file from version N-1 to N; append, never edit a released one.
 HISTORY_COMPONENT = Component(
-    "history", (_create_version_1, _add_rollups_version_2, _add_sequence_version_3), _MetaVersion()
+    "history",
+    (_create_version_1, _add_rollups_version_2, _add_sequence_version_3, marks.migrate_to_version_4),
+    _MetaVersion(),
 )
 """The history's tables in the store's migration registry."""
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hmi.historian import ingest, sequence
+from hmi.historian import closing, ingest, sequence
 from hmi.historian.deadband import StorageDeadband
 from hmi.historian.handoff import SampleQueue
 from hmi.historian.retention import Retention
@@ -114,6 +114,9 @@ class HistoryWriter:
         self._columns: ingest.Columns | None = None
         self._new_ids: dict[str, int] = {}
         self._written_newest: dict[int, int] = {}
+        # What this process committed of the open rollup buckets (None: load from the file at the next write).
+        self._buckets: closing.OpenBuckets | None = None
+        self._buckets_next: closing.OpenBuckets | None = None
         self._refused_now = 0
         self._taken_at = 0.0
         self._flags_now = 0
@@ -242,13 +245,17 @@ class HistoryWriter:
         count = len(columns.stored)
         first_seq = block.take(self.name, count)
         self._pending_last_seq = first_seq + count - 1
-        self._written_newest = ingest.insert(conn, columns, self._newest, first_seq)
+        self._written_newest, self._buckets_next = ingest.insert(
+            conn, columns, self._newest, first_seq, self._buckets
+        )
         self._columns = columns
 
     def committed(self) -> None:
         """Adopt the new tag ids and newest timestamps; count the batch."""
         self._tag_ids.update(self._new_ids)
         self._newest.update(self._written_newest)
+        if self._buckets_next is not None:
+            self._buckets, self._buckets_next = self._buckets_next, None
         written = len(self._columns.stored) if self._columns is not None else 0
         with self._lock:
             self._written += written
@@ -262,12 +269,14 @@ class HistoryWriter:
         """Keep the batch (already filtered) for the next attempt."""
         with self._lock:
             self._retry = self._batch
+        self._buckets_next = None
         self._batch, self._columns, self._new_ids, self._written_newest = [], None, {}, {}
 
     def connected(self, conn: sqlite3.Connection) -> None:
         """Reload the tag ids; forget newest timestamps (the file may have been replaced)."""
         self._tag_ids = {name: tag_id for tag_id, name in conn.execute("SELECT id, name FROM tags")}
         self._newest = {}
+        self._buckets = self._buckets_next = None
         last = conn.execute("SELECT last FROM store_sequences WHERE stream = ?", (self.name,)).fetchone()
         with self._lock:
             self._last_seq = max(self._last_seq, last[0] if last else 0)
@@ -284,6 +293,7 @@ class HistoryWriter:
             self._retention_due = time.monotonic() + (0.0 if not finished else self._retention_every)
             if self._retention.purged > purged:
                 sequence.prune(conn)  # the boxes that located the purged rows
+                self._buckets = None  # purged rows may have been in open buckets: recount from the file
         except sqlite3.Error as error:
             log.warning("history retention failed, will retry: %s", error)
 
