@@ -189,6 +189,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hmi.core.demo import default_data_dir
 
         data_dir = args.data_dir or default_data_dir()
+        # The demo is an installation of its own: its users, audit key and trail stay in its data folder
+        # (writable by whoever starts it), never mixed with a plant's on the same machine.
+        os.environ.setdefault("CONVERGE_HMI_DATA_DIR", str(Path(data_dir) / "installation"))
         if args.headless:
             from hmi.app.headless import run_headless
             from hmi.core.resources import demo_project_dir
