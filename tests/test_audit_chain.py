@@ -180,6 +180,18 @@ def test_another_installations_key_is_named_not_taken_for_tampering(tmp_path):
 
 
 def test_without_a_keyring_the_key_file_is_readable_by_its_owner_only(tmp_path):
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())  # whatever backend this machine or an earlier test has: none here
+    try:
+        _key_file_only(tmp_path)
+    finally:
+        keyring.set_keyring(previous)
+
+
+def _key_file_only(tmp_path: Path) -> None:
     fill(tmp_path / "audit.db", 1)
     key = load_key()
     assert key.source.endswith("audit.key")
