@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from hmi.core.commands import AlarmAction, CommandResult, Origin
 from hmi.core.demo import demo_sync_endpoints
@@ -271,6 +271,9 @@ class MainWindow(QMainWindow):
         self.rules_view_action = QAction("&Rules", self)
         self.rules_view_action.triggered.connect(self.show_rules_view)
         view_menu.addAction(self.rules_view_action)
+        self.audit_view_action = QAction("Au&dit trail", self)
+        self.audit_view_action.triggered.connect(self.show_audit_view)
+        view_menu.addAction(self.audit_view_action)
         self.connections_menu = ConnectionsMenu(
             self, self.project, self.message.setText, running=self._running_project
         )
@@ -286,6 +289,10 @@ class MainWindow(QMainWindow):
             self.bearing_wear.setCheckable(True)
             self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
             demo_menu.addAction(self.bearing_wear)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = QAction("&About Converge HMI", self)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
 
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.
@@ -330,6 +337,27 @@ class MainWindow(QMainWindow):
         if not dock.isFloating():
             dock.raise_()
         return dock
+
+    def show_audit_view(self) -> QDialog:
+        """Open the audit trail of the running project (records read and verified off the GUI thread)."""
+        from hmi.security.paths import audit_path
+        from hmi.ui.audit_view import AuditViewer
+
+        viewer = AuditViewer(audit_path(self.session.history_path), self.session.runtime_thread.submit, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
+        self.audit_viewer = viewer
+        return viewer
+
+    def show_about(self) -> QDialog:
+        """Help > About: the version and, in the demo, its generated accounts."""
+        from hmi.ui.about import AboutDialog
+
+        about = AboutDialog(self.project.name, self.session.demo_data_dir, self)
+        about.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        about.show()
+        self.about = about
+        return about
 
     def _float(self, dock: QDockWidget) -> None:
         dock.setFloating(True)
