@@ -17,6 +17,7 @@ from hmi.core.station import Station
 from hmi.project.loader import load_project
 from hmi.security.audit import AuditEntry
 from hmi.sync.outbox import Outbox, outbox_path
+from hmi.sync.status import read_status
 
 
 @pytest.fixture
@@ -89,6 +90,15 @@ async def test_audit_records_arrive_once_across_a_restart(tmp_path, receiver):
     first = receiver.rows("audit")[0]
     assert [first[k] for k in ("actor", "origin", "action", "stage")] == ["ada", "screen", "save_trend", "ok"]
     assert first["ts"].endswith("Z") and first["prev_hash"] == "0" * 64
+
+    loaded = load_project(root)
+    outbox = Outbox(outbox_path(loaded.history.path))
+    try:
+        trail = {"audit": root / "history-audit.db"}
+        [status] = read_status(outbox, loaded.history.path, loaded.sync, trail)
+    finally:
+        outbox.close()
+    assert (status.stream, status.cursor, status.backlog_rows) == ("audit", 55, 0)
 
 
 async def test_a_batch_in_flight_at_stop_is_resent_under_its_key_and_kept_once(tmp_path, receiver):

@@ -82,9 +82,11 @@ def run_sync(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace, outbox: Any, project: Any) -> int:
     if args.sync_command == "status":
+        from hmi.security.paths import audit_path
         from hmi.sync.status import read_status
 
-        rows = [s.as_dict() for s in read_status(outbox, project.history.path, project.sync)]
+        trail = {"audit": audit_path(project.history.path)}
+        rows = [s.as_dict() for s in read_status(outbox, project.history.path, project.sync, trail)]
         _print(rows, args.format, _STATUS_COLUMNS)
         return OK
     if args.sync_command == "quarantine":
