@@ -28,6 +28,7 @@ from hmi.core.commands import AlarmAction, CommandResult, Origin
 from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
+from hmi.security.audit import REJECT_CERTIFICATE, SAVE_TREND, TRUST_CERTIFICATE
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_quit_guard import QuitGuard
 from hmi.ui.alarm_strip import AlarmStrip
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         self.trend_panel = (
             TrendPanel(trend_def, project, self.relay, can_save=not session.is_demo) if trend_def else None
         )
+        if self.trend_panel is not None:
+            self.trend_panel.sig_trend_saved.connect(self._audit_trend_save)
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
         self.quit_guard = QuitGuard()
@@ -275,7 +278,11 @@ class MainWindow(QMainWindow):
         self.audit_view_action.triggered.connect(self.show_audit_view)
         view_menu.addAction(self.audit_view_action)
         self.connections_menu = ConnectionsMenu(
-            self, self.project, self.message.setText, running=self._running_project
+            self,
+            self.project,
+            self.message.setText,
+            running=self._running_project,
+            audit_decision=self._audit_certificate,
         )
         if self.session.is_demo:
             # the demo plant's servers get their ports when they start: until then there is nothing to browse
@@ -348,6 +355,13 @@ class MainWindow(QMainWindow):
         viewer.show()
         self.audit_viewer = viewer
         return viewer
+
+    def _audit_trend_save(self, trend: str, before: object, after: object, error: str) -> None:
+        self.session.record_change(SAVE_TREND, trend, value=after, old=before, error=error)
+
+    def _audit_certificate(self, kind: str, thumbprint: str, subject: str, error: str) -> None:
+        action = TRUST_CERTIFICATE if kind == "trust" else REJECT_CERTIFICATE
+        self.session.record_change(action, thumbprint, value=subject, error=error)
 
     def show_about(self) -> QDialog:
         """Help > About: the version and, in the demo, its generated accounts."""
