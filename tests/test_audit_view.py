@@ -146,3 +146,31 @@ def test_a_project_without_a_trail_says_so(qtbot, tmp_path, runtime):
     with viewer_on(qtbot, tmp_path / "none-audit.db", runtime) as viewer:
         assert viewer.model.rowCount() == 0
         assert viewer.chain.text() == "Chain: no audit trail yet"
+
+
+def test_view_audit_trail_opens_the_running_projects_trail(qtbot, tmp_path):
+    from hmi.project.loader import load_project
+    from hmi.security.paths import audit_path
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+
+    (tmp_path / "project.yaml").write_text("name: Viewer\nhistory: {path: history.db}\n", "utf-8")
+    project = load_project(tmp_path)
+    session = GuiSession(project, RuntimeBridge())
+    writer = AuditTrail(audit_path(session.history_path), commit_interval=0.05)
+    writer.start()
+    writer.record(ENTRIES[1])
+    writer.stop()
+    window = MainWindow(project, session)
+    qtbot.addWidget(window)
+    session.runtime_thread.start()  # only the runtime thread: the viewer's reads and checks run there
+    try:
+        window.audit_view_action.trigger()
+        viewer = window.audit_viewer
+        qtbot.waitUntil(lambda: viewer.verdict is not None, timeout=10000)
+        assert [row[1:4] for row in rows(viewer)] == [["ada", "log_on", "ada"]]
+        assert viewer.chain.text() == "Chain intact: 1 record verified"
+        viewer.close()
+    finally:
+        session.runtime_thread.stop()

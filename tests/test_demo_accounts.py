@@ -96,3 +96,22 @@ def test_hmi_demo_prints_the_generated_accounts_at_start(tmp_path):
     for account in accounts:
         assert f"password {account.password}" in done.stdout
     assert (data / "installation" / "users.db").exists()
+
+
+@pytest.mark.gui
+def test_help_about_in_the_demo_window_shows_the_accounts(qtbot, tmp_path):
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+
+    accounts = ensure_demo_accounts(tmp_path, cheap_store(tmp_path))
+    project = load_project(demo_project_dir())
+    window = MainWindow(project, GuiSession(project, RuntimeBridge(), tmp_path))  # not started: no plant
+    qtbot.addWidget(window)
+    window.about_action.trigger()
+    table = window.about.table
+    assert window.about.isVisible() and table is not None
+    assert [table.item(row, 2).text() for row in range(3)] == [a.password for a in accounts]
+    window.about.close()

@@ -217,7 +217,8 @@ class AuditViewer(QDialog):
         if isinstance(verdict, str):
             text, colour = f"Chain: {verdict}", ""
         elif verdict.ok:
-            text, colour = f"Chain intact: {verdict.records} records verified", _INTACT
+            plural = "" if verdict.records == 1 else "s"
+            text, colour = f"Chain intact: {verdict.records} record{plural} verified", _INTACT
         else:
             text, colour = f"Chain BROKEN at record {verdict.broken_at}: {verdict.problem}", _BROKEN
         self.chain.setText(text)
