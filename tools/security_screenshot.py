@@ -1,4 +1,4 @@
-"""Screenshots of the log-on dialog, the toolbar user and the audit viewer, on the demo with a temporary installation.
+"""Screenshots of the log-on dialog, the toolbar user and the audit viewer, on the demo with fresh users.
 
 QT_QPA_PLATFORM=offscreen python -m tools.security_screenshot docs
 
