@@ -115,3 +115,13 @@ def test_help_about_in_the_demo_window_shows_the_accounts(qtbot, tmp_path):
     assert window.about.isVisible() and table is not None
     assert [table.item(row, 2).text() for row in range(3)] == [a.password for a in accounts]
     window.about.close()
+
+
+def test_hmi_demo_adds_no_accounts_to_a_plants_users_store(tmp_path, monkeypatch, capsys):
+    from hmi.app.demo_accounts_cli import announce_demo_accounts
+    from hmi.security.paths import users_path
+
+    monkeypatch.setenv("CONVERGE_HMI_DATA_DIR", str(tmp_path / "plant-installation"))
+    announce_demo_accounts(tmp_path / "demo")
+    assert "no demo accounts made" in capsys.readouterr().err
+    assert UserStore(users_path()).is_empty() and read_demo_accounts(tmp_path / "demo") == []
