@@ -88,11 +88,16 @@ def test_switching_a_rule_off_and_on_is_audited(qtbot, tmp_path, plc):
     with window_on(qtbot, root, plc) as window:
         window.session.set_rule_enabled("fast", False).result(timeout=10)
         window.session.set_rule_enabled("fast", True).result(timeout=10)
+        window.session.set_rule_enabled("fast", True).result(timeout=10)  # already on: old says so
+        with pytest.raises(KeyError):
+            window.session.set_rule_enabled("nosuch", False).result(timeout=10)
         actor = window.session.actor
-        qtbot.waitUntil(lambda: len(audit_rows(root / "history-audit.db")) == 2, timeout=10000)
+        qtbot.waitUntil(lambda: len(audit_rows(root / "history-audit.db")) == 4, timeout=10000)
     assert audit_rows(root / "history-audit.db") == [
         (actor, "screen", "disable_rule", "fast", "ok", True, False),
         (actor, "screen", "enable_rule", "fast", "ok", False, True),
+        (actor, "screen", "enable_rule", "fast", "ok", True, True),
+        (actor, "screen", "disable_rule", "nosuch", "failed", None, False),
     ]
 
 

@@ -33,6 +33,7 @@ from hmi.core.rules_source import RulesSnapshot, RulesSource
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
+from hmi.rules.events import RuleState
 from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
 from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
@@ -243,8 +244,14 @@ class GuiSession:
         """Enable or disable one rule at run time (audited)."""
 
         def change(rules: RulesSource) -> None:
+            action = ENABLE_RULE if enabled else DISABLE_RULE
+            found = rules.engine.rules.get(rule)
+            if found is None:
+                self._audit_change(action, rule, value=enabled, error=f"no rule named {rule!r}")
+                raise KeyError(rule)
+            was = found.state is not RuleState.DISABLED
             rules.engine.set_enabled(rule, enabled)
-            self._audit_change(ENABLE_RULE if enabled else DISABLE_RULE, rule, value=enabled, old=not enabled)
+            self._audit_change(action, rule, value=enabled, old=was)
 
         return self.runtime_thread.submit(self._on_rules(change))
 
