@@ -108,13 +108,19 @@ def test_help_about_in_the_demo_window_shows_the_accounts(qtbot, tmp_path):
 
     accounts = ensure_demo_accounts(tmp_path, cheap_store(tmp_path))
     project = load_project(demo_project_dir())
-    window = MainWindow(project, GuiSession(project, RuntimeBridge(), tmp_path))  # not started: no plant
+    session = GuiSession(project, RuntimeBridge(), tmp_path)  # never started: no plant, no station
+    window = MainWindow(project, session)
     qtbot.addWidget(window)
-    window.about_action.trigger()
-    table = window.about.table
-    assert window.about.isVisible() and table is not None
-    assert [table.item(row, 2).text() for row in range(3)] == [a.password for a in accounts]
-    window.about.close()
+    try:
+        window.about_action.trigger()
+        table = window.about.table
+        assert window.about.isVisible() and table is not None
+        assert [table.item(row, 2).text() for row in range(3)] == [a.password for a in accounts]
+        window.about.close()
+    finally:
+        for thread in (session.runtime_thread, session.plant_thread):
+            if thread is not None:
+                thread.loop.close()  # their loops were made but never run
 
 
 def test_hmi_demo_adds_no_accounts_to_a_plants_users_store(tmp_path, monkeypatch, capsys):
