@@ -132,3 +132,28 @@ async def test_audit_as_influx_line_protocol(tmp_path, receiver):
     tags = "station=Audit\\ Plant,actor=ada,origin=screen,action=save_trend,stage=ok"
     assert lines[0].startswith(f"audit,{tags} ")
     assert 'target="trend0"' in lines[0] and "seq=1i" in lines[0]
+
+
+def test_audit_batches_carry_exactly_the_keys_the_json_schema_names(tmp_path):
+    import json
+
+    from hmi.project.sync_settings import SyncEndpoint
+    from hmi.security.audit import read_records
+    from hmi.security.trail import AuditTrail
+    from hmi.sync.encoder import Encoder
+
+    trail = AuditTrail(tmp_path / "history-audit.db", commit_interval=0.05)
+    trail.start()
+    trail.record(
+        AuditEntry("olga", "faceplate", "write", "SP", "done", value=2**62 + 1, old=7, read_back=2**62 + 1)
+    )
+    trail.stop()
+    with contextlib.closing(sqlite3.connect(tmp_path / "history-audit.db")) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = read_records(conn)
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "sync-batch.schema.json").read_text())
+    encoder = Encoder(SyncEndpoint("ent", "http://127.0.0.1/", gzip=False), "P")
+    doc = json.loads(encoder.body("audit", rows, "k").content)
+    part = schema["$defs"]["audit_record"]
+    assert set(doc["rows"][0]) == set(part["required"]) == set(part["properties"])
+    assert doc["stream"] == "audit" and doc["rows"][0]["value"] == str(2**62 + 1), "exact, as JSON text"
