@@ -1,9 +1,10 @@
-"""Screenshots of the log-on dialog and the toolbar user, on the demo with users of a temporary installation.
+"""Screenshots of the log-on dialog, the toolbar user and the audit viewer, on the demo with fresh users.
 
-QT_QPA_PLATFORM=offscreen python -m tools.security_screenshot docs/screenshots
+QT_QPA_PLATFORM=offscreen python -m tools.security_screenshot docs
 
-Writes ``logon-dialog.png`` (the dialog after a wrong password) and ``toolbar-user.png`` (the
-window with an operator logged on: the toolbar user at the right of the status bar).
+Writes ``security-logon.png`` (the dialog after a wrong password), ``security-toolbar.png`` (the
+window with an operator logged on: the toolbar user at the right of the status bar) and
+``security-audit.png`` (View > Audit trail after a refused log-on, a log-on and two writes).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+FILES = ("security-logon.png", "security-toolbar.png", "security-audit.png")
 
 
 def render(out: Path, seconds: float) -> int:
-    """Run the demo window with two users, log one on, and save the dialog and the window."""
+    """Run the demo window with two users, act as one, and save the dialog, the window and the viewer."""
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -56,20 +60,33 @@ def render(out: Path, seconds: float) -> int:
             dialog.submit()  # the dialog shows the refusal
             window.relay.watch(session.log_on("olga", password), logged_on)
 
-        def logged_on(future: object) -> None:
-            result = future.result()  # type: ignore[attr-defined]
+        def logged_on(future: Any) -> None:
+            result = future.result()
             window.user_panel.logged_on, window.user_panel.role = result.ok, result.role
             window.user_panel.refresh()
+            session.write("PUMP1.SPEED_SP", 1150)
+            session.write("VALVE1.POSITION_SP", 180)  # past its limits: refused and audited as such
 
         window.relay.watch(session.start(), started)
 
         def finish() -> None:
             out.mkdir(parents=True, exist_ok=True)
             dialog.show()
-            dialog.grab().save(str(out / "logon-dialog.png"), "PNG")
-            window.grab().save(str(out / "toolbar-user.png"), "PNG")
+            dialog.grab().save(str(out / FILES[0]), "PNG")
+            window.grab().save(str(out / FILES[1]), "PNG")
             dialog.close()
-            window.close()
+            viewer = window.show_audit_view()
+            viewer.resize(1180, 420)
+
+            def shot() -> None:
+                if getattr(viewer, "verdict", None) is None:
+                    QTimer.singleShot(200, shot)  # bounded by the chain check of a short trail
+                    return
+                viewer.grab().save(str(out / FILES[2]), "PNG")
+                viewer.close()
+                window.close()
+
+            QTimer.singleShot(500, shot)
 
         QTimer.singleShot(round(seconds * 1000), finish)
         closed = asyncio.Event()
@@ -84,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: write the screenshots."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="folder for the PNG files")
+    parser.add_argument("out", type=Path, help="folder for the PNG files (docs/)")
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args(argv)
     code = render(args.out, args.seconds)
-    print(f"wrote {args.out / 'logon-dialog.png'} and {args.out / 'toolbar-user.png'}")
+    print("wrote " + ", ".join(str(args.out / name) for name in FILES))
     return code
 
 

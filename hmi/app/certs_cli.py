@@ -49,6 +49,7 @@ def run_certs(args: argparse.Namespace) -> int:
     except (CertificateError, OSError) as exc:
         print(f"hmi certs {args.certs_command}: {exc}", file=sys.stderr)
         return 1
+    _audit_decision(args.certs_command, cert.thumbprint, cert.subject)
     print(f"{cert.status}: {cert.thumbprint} {cert.subject}")
     return 0
 
@@ -66,3 +67,16 @@ def format_certificate(cert: CertificateInfo) -> str:
         f"          file      {cert.path}",
     ]
     return "\n".join(lines)
+
+
+def _audit_decision(command: str, thumbprint: str, subject: str) -> None:
+    """A trust decision is installation-wide (the PKI folder): audited in the users store's chain."""
+    from hmi.security.audit import REJECT_CERTIFICATE, TRUST_CERTIFICATE
+    from hmi.security.paths import users_path
+    from hmi.security.users import SecurityError, UserStore
+
+    action = TRUST_CERTIFICATE if command == "trust" else REJECT_CERTIFICATE
+    try:
+        UserStore(users_path()).record_change(action, thumbprint, subject)
+    except SecurityError as error:
+        print(f"hmi certs {command}: the decision was made but not audited: {error}", file=sys.stderr)

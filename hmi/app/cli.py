@@ -192,6 +192,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         # The demo is an installation of its own: its users, audit key and trail stay in its data folder
         # (writable by whoever starts it), never mixed with a plant's on the same machine.
         os.environ.setdefault("CONVERGE_HMI_DATA_DIR", str(Path(data_dir) / "installation"))
+        from hmi.app.demo_accounts_cli import announce_demo_accounts
+
+        announce_demo_accounts(data_dir)
         if args.headless:
             from hmi.app.headless import run_headless
             from hmi.core.resources import demo_project_dir

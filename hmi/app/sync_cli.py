@@ -82,19 +82,21 @@ def run_sync(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace, outbox: Any, project: Any) -> int:
     if args.sync_command == "status":
+        from hmi.security.paths import audit_path
         from hmi.sync.status import read_status
 
-        rows = [s.as_dict() for s in read_status(outbox, project.history.path, project.sync)]
+        trail = {"audit": audit_path(project.history.path)}
+        rows = [s.as_dict() for s in read_status(outbox, project.history.path, project.sync, trail)]
         _print(rows, args.format, _STATUS_COLUMNS)
         return OK
     if args.sync_command == "quarantine":
         batches = [_batch_row(batch) for batch in outbox.quarantined()]
         _print(batches, args.format, _BATCH_COLUMNS)
         return OK if batches else NOTHING
-    return _resend(args, outbox, project.sync)
+    return _resend(args, outbox, project.sync, project.history.path)
 
 
-def _resend(args: argparse.Namespace, outbox: Any, endpoints: dict[str, Any]) -> int:
+def _resend(args: argparse.Namespace, outbox: Any, endpoints: dict[str, Any], history: Path) -> int:
     from hmi.sync.resend import resend
 
     kept = outbox.quarantined()
@@ -108,9 +110,30 @@ def _resend(args: argparse.Namespace, outbox: Any, endpoints: dict[str, Any]) ->
         print("nothing is quarantined", file=sys.stderr)
         return NOTHING
     results = asyncio.run(resend(outbox, endpoints, chosen))
+    _audit_resend(history, chosen, results)
     rows = [{"key": r.key, "delivered": r.delivered, "detail": r.detail} for r in results]
     _print(rows, args.format, ("key", "delivered", "detail"))
     return OK if all(r.delivered for r in results) else FAILED
+
+
+def _audit_resend(history: Path, batches: list[Any], results: list[Any]) -> None:
+    """One audit record per batch resent, in the project's trail (a resend is a decision about data)."""
+    from hmi.core.commands import os_user
+    from hmi.security.audit import SYNC_RESEND
+    from hmi.security.config_audit import change_entry, record_now
+    from hmi.security.paths import audit_path
+
+    ranges = {b.key: f"{b.endpoint}/{b.stream} {b.seq_first}..{b.seq_last}" for b in batches}
+    actor = os_user()
+    entries = [
+        change_entry(
+            actor, "cli", SYNC_RESEND, r.key, value=ranges.get(r.key), error="" if r.delivered else r.detail
+        )
+        for r in results
+    ]
+    problem = record_now(audit_path(history), entries)
+    if problem:
+        print(f"hmi sync resend: {problem}", file=sys.stderr)
 
 
 _STATUS_COLUMNS = (

@@ -25,6 +25,7 @@ from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
 from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
+from hmi.core.trail_sync import trail_streams
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
 from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
@@ -150,7 +151,7 @@ class Station:
             max_shelve=alarm_settings.max_shelve,
         )
         self.journal = AlarmJournal(self.store.writer)
-        self.sync = station_sync(self.project, self.store)
+        self.sync = station_sync(self.project, self.store, trail_streams(audit_path(self.history_path)))
         self.audit = AuditTrail(audit_path(self.history_path))
         self.access = AccessPolicy(None)
         self._store_open = False

@@ -30,6 +30,14 @@ AUDIT_STREAM = "audit"
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first record."""
 
+# Configuration changes the running HMI makes, besides the command path's steps (write, acknowledge,
+# shelve, ...), the log-ons and the users store's own changes (add_user, set_password, configure, ...).
+SAVE_TREND = "save_trend"
+ENABLE_RULE, DISABLE_RULE = "enable_rule", "disable_rule"
+TRUST_CERTIFICATE, REJECT_CERTIFICATE = "trust_certificate", "reject_certificate"
+SYNC_RESEND = "sync_resend"
+CONFIG_ACTIONS = (SAVE_TREND, ENABLE_RULE, DISABLE_RULE, TRUST_CERTIFICATE, REJECT_CERTIFICATE, SYNC_RESEND)
+
 _FIELDS = (
     "seq", "ts", "actor", "origin", "action", "target",
     "old", "value", "read_back", "stage", "detail", "request_id",

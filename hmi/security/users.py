@@ -169,6 +169,11 @@ class UserStore:
         entry = AuditEntry(actor, "cli", action, target, "ok", value=value, ts=self.clock())
         chain_rows(conn, [entry], self._key)
 
+    def record_change(self, action: str, target: str, value: object = None) -> None:
+        """Chain an audit record of an installation-wide change made elsewhere (a certificate trusted)."""
+        with self._connect(write=True) as conn:
+            self._record(conn, action, target, value)
+
     # -- settings -----------------------------------------------------------------
 
     def settings(self) -> SecuritySettings:

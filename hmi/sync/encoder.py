@@ -70,6 +70,8 @@ class Encoder:
         for row in rows:
             if stream == "history":
                 text = history.line(row)
+            elif stream == "audit":
+                text = line_protocol.audit_line(row, name, self.station)
             else:
                 text = line_protocol.alarm_line(row, name, self.station)
             encoded = text.encode() + b"\n"

@@ -121,3 +121,23 @@ def alarm_line(row: Mapping[str, Any], name: str, station: str) -> str:
         fields.append(("value", value))
     fields.append(("seq", f"{int(row['seq'])}i"))  # the local sequence number, for reconciliation
     return line(name, tags, fields, int(row["ts"]) * 1000)
+
+
+def audit_line(row: Mapping[str, Any], name: str, station: str) -> str:
+    """An audit record: actor, origin, action, stage as tags; target, values, detail, hash, seq as fields.
+
+    The values stay the trail's JSON text, exact (an int64 is not rounded through a float).
+    """
+    tags = [
+        ("station", station),
+        ("actor", str(row["actor"])),
+        ("origin", str(row["origin"])),
+        ("action", str(row["action"])),
+        ("stage", str(row["stage"])),
+    ]
+    fields = [
+        (key, string_field(str(row[key])))
+        for key in ("target", "old", "value", "read_back", "detail", "request_id", "hash")
+    ]
+    fields.append(("seq", f"{int(row['seq'])}i"))
+    return line(name, tags, fields, int(row["ts"]) * 1000)

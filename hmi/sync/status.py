@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,16 @@ class StreamStatus:
         return asdict(self)
 
 
-def read_status(outbox: Outbox, history_path: Path, endpoints: dict[str, SyncEndpoint]) -> list[StreamStatus]:
-    """Every configured endpoint's streams as recorded in the files (blocking; any process)."""
+def read_status(
+    outbox: Outbox,
+    history_path: Path,
+    endpoints: dict[str, SyncEndpoint],
+    stream_files: Mapping[str, Path] | None = None,
+) -> list[StreamStatus]:
+    """Every configured endpoint's streams as recorded in the files (blocking; any process).
+
+    ``stream_files``: streams kept in a file of their own (the audit trail), by stream name.
+    """
     found: list[StreamStatus] = []
     now = time.time()
     for name, endpoint in endpoints.items():
@@ -45,7 +54,8 @@ def read_status(outbox: Outbox, history_path: Path, endpoints: dict[str, SyncEnd
         for stream in endpoint.streams:
             cursor = outbox.cursor(name, stream)
             inflight = outbox.inflight(name, stream)
-            backlog = max(0, last_seq(history_path, stream) - cursor.seq)
+            source = (stream_files or {}).get(stream, history_path)
+            backlog = max(0, last_seq(source, stream) - cursor.seq)
             since = cursor.last_success or (inflight.created if inflight else None)
             found.append(
                 StreamStatus(

@@ -10,7 +10,7 @@ import concurrent.futures
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,6 +33,9 @@ COLUMNS = ("Status", "Thumbprint", "Subject", "Valid", "Application URI")
 
 class CertificateDialog(QDialog):
     """Lists this application's, the trusted and the rejected certificates of one PKI folder."""
+
+    sig_decided = Signal(str, str, str, str)
+    """(trust | reject, thumbprint, subject, error or ""): a trust decision was carried out or failed."""
 
     def __init__(self, pki_dir: Path, highlight: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,10 +107,18 @@ class CertificateDialog(QDialog):
         self.trust_button.setEnabled(False)
         self.reject_button.setEnabled(False)
         future = self._worker.submit(decision, self.pki_dir, cert.thumbprint)
-        self._relay.watch(future, self._on_decided)
+        kind = "trust" if decision is certs.trust else "reject"
+        self._relay.watch(future, lambda done: self._on_decided(done, kind, cert))
 
-    def _on_decided(self, future: concurrent.futures.Future[CertificateInfo]) -> None:
+    def _on_decided(
+        self,
+        future: concurrent.futures.Future[CertificateInfo],
+        kind: str = "",
+        asked: CertificateInfo | None = None,
+    ) -> None:
         error = future.exception()
+        if asked is not None:
+            self.sig_decided.emit(kind, asked.thumbprint, asked.subject or "", str(error or ""))
         if error is None:
             cert = future.result()
             self.highlight = cert.thumbprint

@@ -46,12 +46,14 @@ class ConnectionsMenu:
         project: Project,
         show_message: Callable[[str], None],
         running: Callable[[], Project | None] = lambda: None,
+        audit_decision: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
         """``running`` gives the project the runtime actually runs (None until it started).
 
         The demo aims its connections at the ports its plant was given, not those in its file.
         """
         self._window = window
+        self._audit_decision = audit_decision  # (trust | reject, thumbprint, subject, error)
         self._running = running
         self._show_message = show_message
         self._secured = connections_offering(project, CERTIFICATES)
@@ -100,6 +102,8 @@ class ConnectionsMenu:
         name = connection or next(iter(self.untrusted), None) or next(iter(self._secured), None)
         config = self._secured.get(name or "")
         dialog = CertificateDialog(_pki_of(config), self.untrusted.get(name or ""), self._window)
+        if self._audit_decision is not None:
+            dialog.sig_decided.connect(self._audit_decision)
         self._keep(dialog)
         return dialog
 

@@ -22,12 +22,13 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from hmi.core.commands import AlarmAction, CommandResult, Origin
 from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
+from hmi.security.audit import REJECT_CERTIFICATE, SAVE_TREND, TRUST_CERTIFICATE
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_quit_guard import QuitGuard
 from hmi.ui.alarm_strip import AlarmStrip
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         self.trend_panel = (
             TrendPanel(trend_def, project, self.relay, can_save=not session.is_demo) if trend_def else None
         )
+        if self.trend_panel is not None:
+            self.trend_panel.sig_trend_saved.connect(self._audit_trend_save)
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
         self.quit_guard = QuitGuard()
@@ -271,8 +274,15 @@ class MainWindow(QMainWindow):
         self.rules_view_action = QAction("&Rules", self)
         self.rules_view_action.triggered.connect(self.show_rules_view)
         view_menu.addAction(self.rules_view_action)
+        self.audit_view_action = QAction("Au&dit trail", self)
+        self.audit_view_action.triggered.connect(self.show_audit_view)
+        view_menu.addAction(self.audit_view_action)
         self.connections_menu = ConnectionsMenu(
-            self, self.project, self.message.setText, running=self._running_project
+            self,
+            self.project,
+            self.message.setText,
+            running=self._running_project,
+            audit_decision=self._audit_certificate,
         )
         if self.session.is_demo:
             # the demo plant's servers get their ports when they start: until then there is nothing to browse
@@ -286,6 +296,10 @@ class MainWindow(QMainWindow):
             self.bearing_wear.setCheckable(True)
             self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
             demo_menu.addAction(self.bearing_wear)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = QAction("&About Converge HMI", self)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
 
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.
@@ -330,6 +344,34 @@ class MainWindow(QMainWindow):
         if not dock.isFloating():
             dock.raise_()
         return dock
+
+    def show_audit_view(self) -> QDialog:
+        """Open the audit trail of the running project (records read and verified off the GUI thread)."""
+        from hmi.security.paths import audit_path
+        from hmi.ui.audit_view import AuditViewer
+
+        viewer = AuditViewer(audit_path(self.session.history_path), self.session.runtime_thread.submit, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
+        self.audit_viewer = viewer
+        return viewer
+
+    def _audit_trend_save(self, trend: str, before: object, after: object, error: str) -> None:
+        self.session.record_change(SAVE_TREND, trend, value=after, old=before, error=error)
+
+    def _audit_certificate(self, kind: str, thumbprint: str, subject: str, error: str) -> None:
+        action = TRUST_CERTIFICATE if kind == "trust" else REJECT_CERTIFICATE
+        self.session.record_change(action, thumbprint, value=subject, error=error)
+
+    def show_about(self) -> QDialog:
+        """Help > About: the version and, in the demo, its generated accounts."""
+        from hmi.ui.about import AboutDialog
+
+        about = AboutDialog(self.project.name, self.session.demo_data_dir, self)
+        about.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        about.show()
+        self.about = about
+        return about
 
     def _float(self, dock: QDockWidget) -> None:
         dock.setFloating(True)

@@ -33,6 +33,9 @@ from hmi.core.rules_source import RulesSnapshot, RulesSource
 from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
+from hmi.rules.events import RuleState
+from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
+from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
 from hmi.security.users import LogOn, UserStore
@@ -238,9 +241,40 @@ class GuiSession:
         return await rules.snapshot() if rules is not None else None
 
     def set_rule_enabled(self, rule: str, enabled: bool) -> concurrent.futures.Future[None]:
-        """Enable or disable one rule at run time."""
-        action = self._on_rules(lambda rules: rules.engine.set_enabled(rule, enabled))
-        return self.runtime_thread.submit(action)
+        """Enable or disable one rule at run time (audited)."""
+
+        def change(rules: RulesSource) -> None:
+            action = ENABLE_RULE if enabled else DISABLE_RULE
+            found = rules.engine.rules.get(rule)
+            if found is None:
+                self._audit_change(action, rule, value=enabled, error=f"no rule named {rule!r}")
+                raise KeyError(rule)
+            was = found.state is not RuleState.DISABLED
+            rules.engine.set_enabled(rule, enabled)
+            self._audit_change(action, rule, value=enabled, old=was)
+
+        return self.runtime_thread.submit(self._on_rules(change))
+
+    # -- configuration changes made from the window (audited) ---------------------------
+    def record_change(
+        self, action: str, target: str, *, value: Any = None, old: Any = None, error: str = ""
+    ) -> concurrent.futures.Future[None]:
+        """Audit a configuration change made from the window (a trend saved, a certificate trusted)."""
+
+        async def record() -> None:
+            self._audit_change(action, target, value=value, old=old, error=error)
+
+        return self.runtime_thread.submit(record())
+
+    def _audit_change(
+        self, action: str, target: str, *, value: Any = None, old: Any = None, error: str = ""
+    ) -> None:
+        # On the runtime loop: the trail's queue never blocks.
+        entry = change_entry(
+            self.actor, Origin.SCREEN.value, action, target, value=value, old=old, error=error
+        )
+        if self.station is None or not self.station.audit.record(entry):
+            log.error("a configuration change could not be audited: %s", entry)
 
     def acknowledge_maintenance(self, event_id: str) -> concurrent.futures.Future[None]:
         """Acknowledge one maintenance event as this session's actor."""

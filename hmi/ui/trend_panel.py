@@ -15,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from hmi.model import Sample
 from hmi.model.symbols import display_format
 from hmi.project.config import Project, TrendDef
+from hmi.project.document import trend_fields
 from hmi.project.trend_store import save_trend
 from hmi.ui.futures import FutureRelay
 from hmi.ui.panels import SignalLinks
@@ -44,6 +46,9 @@ POINTS_PER_PIXEL = 2  # a min and a max per pixel column keeps every peak
 
 class TrendPanel(QWidget):
     """Toolbar, chart and pen table for one trend at a time; opens any trend of the project."""
+
+    sig_trend_saved = Signal(str, object, object, str)
+    """(trend, fields before or None, fields asked for, error or ""): a save into project.yaml, audited."""
 
     def __init__(
         self,
@@ -318,7 +323,15 @@ class TrendPanel(QWidget):
     def save_trend(self) -> TrendDef:
         """Write the pens and span into the project's ``trends:`` section (comments and layout kept)."""
         trend = TrendDef(self.trend_def.name, self.trend_def.title, tuple(self.pens), self.trend.span)
-        save_trend(self.project_file, trend.name, trend.pens, trend.span, trend.title)
+        known = self.project.trends.get(trend.name)
+        before = trend_fields(known.pens, known.span, known.title) if known is not None else None
+        after = trend_fields(trend.pens, trend.span, trend.title)
+        try:
+            save_trend(self.project_file, trend.name, trend.pens, trend.span, trend.title)
+        except (OSError, ValueError) as error:
+            self.sig_trend_saved.emit(trend.name, before, after, str(error) or type(error).__name__)
+            raise
+        self.sig_trend_saved.emit(trend.name, before, after, "")
         self.trend_def = trend
         self.project.trends[trend.name] = trend  # screens opening it get the saved pens
         self.status.setText(f"Saved trend {trend.name!r} to {self.project_file.name}")

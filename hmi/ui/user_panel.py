@@ -19,6 +19,14 @@ from PySide6.QtWidgets import (
 from hmi.security.users import LogOn
 from hmi.ui.futures import FutureRelay
 
+COMMISSIONING_STYLE = (
+    "QToolButton#toolbar-user { background: #a8322d; color: white; font-weight: bold; padding: 2px 8px; }"
+)
+COMMISSIONING_TIP = (
+    "Commissioning mode: no users are configured on this installation, so every action is allowed"
+    " (and audited as the operating-system user). Create the administrator to end it."
+)
+
 
 class LogOnSession(Protocol):
     """What the user panel needs of the session."""
@@ -140,13 +148,17 @@ class UserPanel(QToolButton):
         self.refresh()
 
     def refresh(self) -> None:
-        """Say who acts now."""
+        """Say who acts now; commissioning mode (no users: everything allowed) is shown loudly, in red."""
+        commissioning = not self.logged_on and self.commissioning()
         if self.logged_on:
             self.setText(f"{self.session.actor} ({self.role}) · Log off")
-        elif self.commissioning():
+        elif commissioning:
             self.setText(f"No users configured: acting as {self.session.actor} · Log on…")
         else:
             self.setText("Not logged on (view only) · Log on…")
+        self.setProperty("commissioning", commissioning)
+        self.setStyleSheet(COMMISSIONING_STYLE if commissioning else "")
+        self.setToolTip(COMMISSIONING_TIP if commissioning else "")
 
     def ask_for_administrator(self) -> None:
         """First run of an installation without users: ask for its administrator (the window stays usable)."""
