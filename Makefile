@@ -24,9 +24,12 @@ test: $(DEV_STAMP) $(PEERS_STAMP)
 
 # A long run of the project-file fuzzer (tests/check_fuzzer.py): fresh mutants each time, under a 2 GB
 # memory limit. FUZZ_EXAMPLES=100000 for a night; a failure prints the mutant and how to replay it.
+# Then the decoder and loader fuzz tests (tests/test_fuzz_*.py) with FUZZ_SCALE times their suite examples.
 FUZZ_EXAMPLES ?= 20000
+FUZZ_SCALE ?= 20
 fuzz: $(DEV_STAMP)
 	ulimit -v 2097152 && QT_QPA_PLATFORM=offscreen $(BIN)/python tests/check_fuzzer.py --examples $(FUZZ_EXAMPLES)
+	ulimit -v 4194304 && HMI_FUZZ_SCALE=$(FUZZ_SCALE) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_opcua_values.py tests/test_fuzz_modbus_wire.py tests/test_fuzz_project_files.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

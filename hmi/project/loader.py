@@ -39,6 +39,7 @@ from hmi.project.schema import (
     project_spec_model,
 )
 from hmi.project.screens import ScreenContext, load_screen
+from hmi.project.secrets_scan import already_reported, file_secrets
 from hmi.project.sync_config import sync_settings
 from hmi.project.system_tags import PREFIX as SYSTEM_PREFIX
 from hmi.project.system_tags import system_tag_defs
@@ -152,6 +153,8 @@ def _check_files(
         errors += screen_errors
         if screen is not None:
             screens[screen.name] = screen
+    scan = [error for file in (project_file, *screen_files) for error in file_secrets(file, file)]
+    errors += already_reported(scan, errors)
     if errors or document is None:
         return None, _reading_order(errors, [project_file, *screen_files]), []
     project = _project(spec, folder.resolve(), tags, system, screens)
