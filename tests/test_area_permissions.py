@@ -6,11 +6,13 @@ A write outside the role's areas never reaches the PLC (the server's trace holds
 from __future__ import annotations
 
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
 from test_signature import GOOD, plant, users, write
 
 from hmi.core.commands import AcknowledgeRequest, AlarmAction, AlarmActionRequest, Origin, secured
+from hmi.model import TagDef
 from hmi.project.config import AlarmDef
 from hmi.security.areas import parse_grants
 from hmi.security.permissions import Permission
@@ -58,14 +60,15 @@ def test_the_policy_checks_the_targets_area_for_writes_and_alarm_actions(tmp_pat
     policy.log_on("olga")
     policy.log_on("vic")
 
-    class Project:
-        tags = {"KILN_SP": type("T", (), {"area": "kiln"})(), "DOSE_SP": type("T", (), {"area": "dosing"})()}
-        alarms = {
-            "KILN.HI": AlarmDef("KILN.HI", "KILN_SP", "hi", 90.0, area="kiln"),
-            "DOSE.HI": AlarmDef("DOSE.HI", "DOSE_SP", "hi", 90.0, area="dosing"),
-        }
-
-    decide = secured(policy, Project())
+    tags = {
+        name: TagDef(name, "plc1", "hr:0", area=area)
+        for name, area in (("KILN_SP", "kiln"), ("DOSE_SP", "dosing"))
+    }
+    alarms = {
+        "KILN.HI": AlarmDef("KILN.HI", "KILN_SP", "hi", 90.0, area="kiln"),
+        "DOSE.HI": AlarmDef("DOSE.HI", "DOSE_SP", "hi", 90.0, area="dosing"),
+    }
+    decide = secured(policy, SimpleNamespace(tags=tags, alarms=alarms))
     assert decide(write("KILN_SP", 1, "kai")) is None
     assert decide(write("DOSE_SP", 1, "kai")) == (
         "user kai (kiln_op) holds write_tag only in kiln; the target is in area 'dosing'"

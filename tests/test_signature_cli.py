@@ -32,7 +32,9 @@ history: {{path: history.db}}
 
 
 async def hmi(*args: str, password: str | None = None, verifier: str | None = None) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVERGE_") or k == "CONVERGE_HMI_DATA_DIR"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("CONVERGE_") or k == "CONVERGE_HMI_DATA_DIR"
+    }
     if password is not None:
         env["CONVERGE_PASSWORD"] = password
     if verifier is not None:
@@ -92,7 +94,7 @@ def trail(project: Path) -> list[tuple[str, str, str, str, str]]:
 
 async def test_a_signed_cli_write_goes_out_and_is_audited_with_its_meaning(tmp_path, free_port):
     with_users()
-    async with plc(tmp_path, free_port()) as (server, log):
+    async with plc(tmp_path, free_port()) as (server, _log):
         args = ("write", str(tmp_path), "DOSE_SP", "42", "--user", "olga", "--sign-reason", "batch 118")
         code, out, err = await hmi(*args, password=GOOD)
         assert code == 0, err
@@ -115,7 +117,7 @@ async def test_without_a_reason_or_with_a_wrong_verifier_nothing_reaches_the_plc
         assert code == 2 and "otto: unknown user or wrong password" in err
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 2) == [7, 7]
         assert log.writes() == []
-        code, out, err = await hmi(*double, "--verifier", "otto", password=GOOD, verifier=GOOD)
+        code, _out, err = await hmi(*double, "--verifier", "otto", password=GOOD, verifier=GOOD)
         assert code == 0, err
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 2) == [7, 900]
     writes = [row for row in trail(tmp_path) if row[1] == "write"]
