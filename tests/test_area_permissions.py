@@ -95,3 +95,35 @@ async def test_a_write_outside_the_roles_area_never_reaches_the_plc(tmp_path, fr
         allowed = await p.path.write(write("SPEED_SP", 1200, "kai"))  # a kiln tag
         assert allowed.ok, allowed.error
         assert (await p.registers())[2] == 1200
+
+
+def test_hmi_users_roles_adds_and_lists_area_grants(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CONVERGE_PASSWORD", "CONVERGE_AS_PASSWORD")}
+    env["CONVERGE_AS_PASSWORD"] = GOOD
+    from hmi.security.paths import users_path
+    from hmi.security.users import UserStore
+
+    store = UserStore(users_path())  # in the data folder the conftest gives each test
+    store.configure("argon2_memory_kib", "1024")
+    store.add_user("ada", "administrator", GOOD)
+
+    def hmi(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "hmi.app.cli", "users", *args]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+
+    added = hmi(
+        "roles", "--add", "kiln_op", "--permissions", "write_tag@kiln+dryer,acknowledge", "--as", "ada"
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "role kiln_op: acknowledge, write_tag@dryer+kiln\n"
+    listed = hmi("roles", "--format", "json")
+    assert json.loads(listed.stdout)["kiln_op"] == ["acknowledge", "write_tag@dryer+kiln"]
+    bad = hmi("roles", "--add", "kiln_op", "--permissions", "write_tag@", "--as", "ada")
+    assert bad.returncode == 2 and "give the areas as write_tag@AREA+AREA" in bad.stderr

@@ -169,6 +169,7 @@ def test_a_signature_from_the_screen_with_keys_and_enter_never_signs(qtbot, tmp_
         dialog = open_dialog(qtbot, window)
         assert dialog.password.echoMode() is QLineEdit.EchoMode.Password
         assert not dialog.verifier.isVisible()  # a single signature: no second person
+        assert "olga" in [label.text() for label in dialog.findChildren(type(dialog.error))]  # who signs
         type_into(qtbot, dialog.reason, "batch 118 recipe")
         qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)  # moves on, never signs
         type_into(qtbot, dialog.password, "wrong password 9")
