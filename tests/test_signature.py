@@ -182,6 +182,7 @@ async def test_an_unsigned_or_badly_signed_write_never_reaches_the_plc(tmp_path,
         assert p.log.function_codes and p.log.writes() == []  # polled, never written
     writes = [row for row in audit_rows(p.trail_path) if row[1] == "write"]
     assert [row[3] for row in writes] == ["refused"]
+    assert "signed:" not in writes[0][4]  # a signature refused names no signers as if they had signed
 
 
 async def test_wrong_signature_passwords_count_towards_the_lockout(tmp_path, free_port):

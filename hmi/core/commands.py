@@ -453,7 +453,7 @@ def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit
             value=step.value,
             old=step.old,
             read_back=step.read_back,
-            detail=_detail(step.error or request.reason, request),
+            detail=_detail(step.error or request.reason, step),
             request_id=request.id,
         )
         if not record(entry):
@@ -462,9 +462,13 @@ def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit
     return hook
 
 
-def _detail(text: str, request: Request) -> str:
-    """The audit's detail: the refusal or reason, and a signed write's signatures with their meaning."""
+def _detail(text: str, step: AuditRecord) -> str:
+    """The audit's detail: the refusal or reason, and an accepted signature's signers with their meaning.
+
+    A refused write names no signers: what was presented was not (or not yet) a valid signature.
+    """
+    request = step.request
     signature = request.signature if isinstance(request, WriteRequest) else None
-    if signature is None:
+    if signature is None or step.stage is AuditStage.REFUSED:
         return text
     return f"{text}; {signature.describe()}" if text else signature.describe()
