@@ -143,6 +143,12 @@ def test_confirm_defaults_a_writable_bool_asks_and_a_rule_may_not_write_a_signed
         load_project(tmp_path)
     [error] = raised.value.errors
     assert error.line == 6 and "a rule cannot sign" in error.message
+    read_only = PROJECT.format(port=5020).replace("writable: true, confirm: double", "confirm: double")
+    (tmp_path / "project.yaml").write_text(read_only, "utf-8")
+    with pytest.raises(ProjectInvalid) as raised:
+        load_project(tmp_path)
+    [error] = raised.value.errors
+    assert error.line == 8 and "confirm: needs writable: true" in error.message
 
 
 async def test_a_signed_write_goes_out_and_the_audit_carries_its_meaning(tmp_path, free_port):

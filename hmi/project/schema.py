@@ -144,7 +144,9 @@ class TagSpec(StrictModel):
     area: str = ""
 
     @model_validator(mode="after")
-    def _rules_cannot_sign(self) -> TagSpec:
+    def _confirm_fits(self) -> TagSpec:
+        if self.confirm is not None and not self.writable:
+            raise ValueError("confirm: needs writable: true (nobody writes this tag)")
         if self.rule_writable and self.confirm in ("signature", "double"):
             raise ValueError(
                 f"rule_writable is not allowed with confirm: {self.confirm} (a rule cannot sign a write)"
