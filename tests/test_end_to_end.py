@@ -12,6 +12,15 @@ def all_good(window, tags):
     return all(window.latest.get(t) is not None and window.latest[t].is_good for t in tags)
 
 
+def confirm_write(qtbot, window):
+    """A command (a writable bool) asks before it goes out: the operator clicks Write."""
+    from PySide6.QtCore import Qt
+
+    dialog = window.screen_view.confirmation
+    assert dialog is not None and dialog.isVisible()
+    qtbot.mouseClick(dialog.write_button, Qt.MouseButton.LeftButton)
+
+
 def watch(window, tags):
     """The test watches ``tags`` as a panel showing them would: the bridge carries only tags shown."""
     window.context.show_tags("test watch list", tags)
@@ -76,8 +85,10 @@ def test_operator_navigates_to_the_pump_screen_and_stops_the_pump(running_demo, 
     speed = window.screen_view.items_by_id["speed"]
     assert "rpm" in speed.display_text()  # latest values applied at once, not on the next change
     window.screen_view.items_by_id["auto_off"].click()
+    confirm_write(qtbot, window)
     qtbot.waitUntil(lambda: window.latest["PUMP1.AUTO"].value is False, timeout=10000)
     window.screen_view.items_by_id["stop"].click()
+    confirm_write(qtbot, window)
     qtbot.waitUntil(lambda: window.latest["PUMP1.RUN"].value is False, timeout=10000)
     assert session.plant.process.pump_running is False
     window.screen_view.items_by_id["back"].click()

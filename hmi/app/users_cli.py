@@ -63,7 +63,10 @@ def add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     roles = with_as(actions.add_parser("roles", help="list roles, or add a custom role with --add"))
     roles.add_argument("--add", metavar="ROLE", help="create or change a custom role")
     roles.add_argument(
-        "--permissions", default="", help=f"comma-separated: {', '.join(p.value for p in Permission)}"
+        "--permissions",
+        default="",
+        help=f"comma-separated: {', '.join(p.value for p in Permission)};"
+        " PERMISSION@AREA+AREA holds it in those plant areas only",
     )
     roles.add_argument("--format", choices=["text", "json"], default="text")
     config = with_as(
@@ -95,12 +98,12 @@ def _run(store: UserStore, args: argparse.Namespace) -> int:
                 print(f"{user.name}\t{user.role}{state}")
         return 0
     if command == "roles" and not args.add:
-        roles = store.roles()
+        grants = {name: grant.texts() for name, grant in store.role_grants().items()}  # write_tag@area
         if args.format == "json":
-            print(json.dumps({name: sorted(perms) for name, perms in roles.items()}))
+            print(json.dumps(grants))
         else:
-            for name, perms in roles.items():
-                print(f"{name}\t{', '.join(sorted(perms)) or '(sees everything, changes nothing)'}")
+            for name, texts in grants.items():
+                print(f"{name}\t{', '.join(texts) or '(sees everything, changes nothing)'}")
         return 0
     if command == "config" and args.key is None:
         print(store.settings())
@@ -122,8 +125,9 @@ def _run(store: UserStore, args: argparse.Namespace) -> int:
         store.set_disabled(args.name, command == "disable")
         print(f"{args.name} {command}d")
     elif command == "roles":
-        granted = store.add_role(args.add, args.permissions.split(","))
-        print(f"role {args.add}: {', '.join(sorted(granted)) or '(no permissions)'}")
+        store.add_role(args.add, args.permissions.split(","))
+        texts = store.role_grants()[args.add].texts()
+        print(f"role {args.add}: {', '.join(texts) or '(no permissions)'}")
     elif command == "config":
         if args.value is None:
             raise SecurityError(f"give a value for {args.key}")

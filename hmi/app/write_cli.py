@@ -18,24 +18,30 @@ import sys
 from typing import Any
 
 from hmi.app.cli_logon import cli_identity
+from hmi.app.write_sign_cli import add_sign_arguments, cli_signature
 from hmi.core.commands import (
     AuditHook,
     CommandPath,
     CommandResult,
     Origin,
     Policy,
+    SignatureCheck,
     WriteRequest,
     allow_everything,
     audit_into,
     log_audit,
+    no_signatures,
     os_user,
     secured,
+    signed,
 )
 from hmi.core.runtime import TagRuntime
 from hmi.model import ConnectionState, Reason, Sample
 from hmi.project.config import Project
-from hmi.security.paths import DATA_DIR_ENV, audit_path, data_dir
+from hmi.security.paths import DATA_DIR_ENV, audit_path, data_dir, users_path
+from hmi.security.signatures import SignatureBook
 from hmi.security.trail import AuditTrail
+from hmi.security.users import UserStore
 
 DEFAULT_TIMEOUT = 5.0
 OLD_VALUE_WAIT = 2.0
@@ -49,6 +55,9 @@ example:
   hmi write plant/ TANK1.OFFSET -- -1.5e-3     (a value that starts with '-' and is not a plain number)
 
   CONVERGE_PASSWORD=... hmi write plant/ PUMP1.RUN on --user alice
+  CONVERGE_PASSWORD=... hmi write plant/ DOSING.SP 4.2 --user alice --sign-reason "batch 118 recipe"
+  CONVERGE_PASSWORD=... CONVERGE_VERIFIER_PASSWORD=... hmi write plant/ KILN.SP 900 --user alice \
+      --sign-reason "trial" --verifier bob          (a tag marked confirm: double)
 
 once users exist (hmi users), a write needs --user NAME holding write_tag; until then it runs
 as the OS user with a warning. Every step is audited in the project's trail (hmi audit).
@@ -74,6 +83,7 @@ def add_write_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     write.add_argument(
         "--user", metavar="NAME", help="log on as NAME (password from the terminal or CONVERGE_PASSWORD)"
     )
+    add_sign_arguments(write)
     write.add_argument(
         "--timeout",
         type=float,
@@ -100,8 +110,15 @@ def run_write(args: argparse.Namespace) -> int:
         identity = cli_identity(args.user, os_user(), trail.record)
         if identity.logon_problem:
             print(f"hmi write: {identity.logon_problem}", file=sys.stderr)
-        request = WriteRequest(args.tag, args.value, actor=identity.actor, origin=Origin.CLI)
-        checks = Checks(secured(identity.policy), audit_into(trail.record))
+        book = SignatureBook(UserStore(users_path()), trail.record)
+        signature = cli_signature(args, project.tags.get(args.tag), identity.actor, book)
+        request = WriteRequest(args.tag, args.value, identity.actor, Origin.CLI, signature=signature)
+        checks = Checks(
+            secured(identity.policy, project),
+            audit_into(trail.record),
+            signed(book, identity.policy),
+            signed(book, identity.policy, consume=False),
+        )
         result = asyncio.run(write_once(project, request, args.timeout, checks))
     finally:
         trail.stop()
@@ -115,13 +132,19 @@ class Checks:
 
     policy: Policy = allow_everything
     audit: AuditHook = log_audit
+    signatures: SignatureCheck = no_signatures
+    preview: SignatureCheck = no_signatures
+    """The signature check of the look before the write: it leaves the signature for the write."""
 
 
 async def write_once(
     project: Project, request: WriteRequest, within: float, checks: Checks = Checks()
 ) -> CommandResult:
     """Check ``request``, start the tag's connection only, write, read back, stop."""
-    refused = CommandPath(TagRuntime(project), policy=checks.policy, audit=checks.audit).refusal(request)
+    first = CommandPath(
+        TagRuntime(project), policy=checks.policy, audit=checks.audit, signatures=checks.preview
+    )
+    refused = first.refusal(request)
     if refused is not None:  # refused before any connection is opened
         return refused
     tag = project.tags[request.tag]
@@ -132,7 +155,7 @@ async def write_once(
     # Only this tag on its own connection: the one value to read back, nothing else polled.
     alone = dataclasses.replace(project, connections={connection: config}, tags={tag.name: tag}, alarms={})
     runtime = TagRuntime(alone)
-    path = CommandPath(runtime, policy=checks.policy, audit=checks.audit)
+    path = CommandPath(runtime, policy=checks.policy, audit=checks.audit, signatures=checks.signatures)
     await runtime.start()
     try:
         if not await _connected(runtime, connection, within):

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hmi.core.write_check import check_value
-from hmi.model import Sample, WriteError
+from hmi.model import ConfirmMode, Sample, TagDef, WriteError
 from hmi.security.audit import AuditEntry
 from hmi.security.permissions import Permission
 from hmi.security.policy import AccessPolicy
+from hmi.security.signatures import Signature, SignatureBook
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class WriteRequest:
     origin: Origin
     reason: str = ""
     id: str = field(default_factory=new_request_id)
+    signature: Signature | None = None
+    """The electronic signature a ``confirm: signature | double`` tag needs (see hmi.security.signatures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,14 @@ Policy = Callable[[Request], str | None]
 AuditHook = Callable[[AuditRecord], None]
 """Receives every step of every request; must not block (it runs on the runtime loop)."""
 
+SignatureCheck = Callable[[WriteRequest, TagDef], str | None]
+"""Why a write of a signed tag (``confirm: signature | double``) is not validly signed, or None."""
+
+
+def no_signatures(_request: WriteRequest, tag: TagDef) -> str | None:
+    """A command path without a signature book (rules, a bare path): a signed tag is never written."""
+    return f"confirm: {tag.confirm.value} needs an electronic signature, and nobody here can sign"
+
 
 def allow_everything(_request: Request) -> str | None:
     """Today's policy: every request is allowed (the security layer replaces it)."""
@@ -236,10 +247,12 @@ class CommandPath:
         policy: Policy = allow_everything,
         audit: AuditHook = log_audit,
         readback_wait: float = READBACK_WAIT,
+        signatures: SignatureCheck = no_signatures,
     ) -> None:
         self.runtime = runtime
         self.alarms = alarms
         self.policy = policy
+        self.signatures = signatures
         self.audit = audit
         self.readback_wait = readback_wait
         self.audit_errors = 0
@@ -284,6 +297,10 @@ class CommandPath:
         refusal = self.policy(request)
         if refusal:
             return None, self._refuse(request, f"{request.tag}: {refusal}")
+        if tag.confirm.signed:  # here, not in a dialog: the CLI and rules cannot go round it
+            unsigned = self.signatures(request, tag)
+            if unsigned:
+                return None, self._refuse(request, f"{request.tag}: {unsigned}")
         value, problem = check_value(tag, request.value)
         if problem:
             return None, self._refuse(request, f"{request.tag}: {problem}")
@@ -370,18 +387,49 @@ def _same(a: Any, b: Any) -> bool:
     return a is not None and a == b
 
 
-def secured(policy: AccessPolicy) -> Policy:
-    """The command path's policy from the security layer: the permission each kind of request needs."""
+def secured(policy: AccessPolicy, project: Any = None) -> Policy:
+    """The command path's policy from the security layer: the permission each kind of request needs.
+
+    With ``project`` the target's area (a tag's or an alarm's ``area:``) is checked too.
+    """
+    tags = getattr(project, "tags", {})
+    alarms = getattr(project, "alarms", {})
+
+    def area(definitions: Any, name: str | None) -> str:
+        found = definitions.get(name) if name else None
+        return str(getattr(found, "area", "") or "")
 
     def decide(request: Request) -> str | None:
         if isinstance(request, WriteRequest):
-            return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag)
+            return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag, area(tags, request.tag))
         if isinstance(request, AlarmActionRequest):
             needed = Permission.OUT_OF_SERVICE if request.action in ENGINEER_ACTIONS else Permission.SHELVE
-            return policy.refusal(request.actor, needed, request.alarm)
-        return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*")
+            return policy.refusal(request.actor, needed, request.alarm, area(alarms, request.alarm))
+        where = area(alarms, request.alarm)
+        return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*", where)
 
     return decide
+
+
+def signed(book: SignatureBook, policy: AccessPolicy, *, consume: bool = True) -> SignatureCheck:
+    """The command path's signature check: ``book`` issued the request's signature for exactly this write,
+    and a double signature's verifier holds the write permission in the tag's area.
+
+    ``consume`` False leaves the signature for the write itself (a check made before it).
+    """
+
+    def check(request: WriteRequest, tag: TagDef) -> str | None:
+        return book.check(
+            request.signature,
+            tag=request.tag,
+            value=request.value,
+            actor=request.actor,
+            double=tag.confirm is ConfirmMode.DOUBLE,
+            permitted=lambda user: policy.grant_refusal(user, Permission.WRITE_TAG, tag.area),
+            consume=consume,
+        )
+
+    return check
 
 
 def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit) -> AuditHook:
@@ -405,10 +453,22 @@ def audit_into(record: Callable[[AuditEntry], bool], also: AuditHook = log_audit
             value=step.value,
             old=step.old,
             read_back=step.read_back,
-            detail=step.error or request.reason,
+            detail=_detail(step.error or request.reason, step),
             request_id=request.id,
         )
         if not record(entry):
             raise RuntimeError(f"the audit trail refused the record of request {request.id}")
 
     return hook
+
+
+def _detail(text: str, step: AuditRecord) -> str:
+    """The audit's detail: the refusal or reason, and an accepted signature's signers with their meaning.
+
+    A refused write names no signers: what was presented was not (or not yet) a valid signature.
+    """
+    request = step.request
+    signature = request.signature if isinstance(request, WriteRequest) else None
+    if signature is None or step.stage is AuditStage.REFUSED:
+        return text
+    return f"{text}; {signature.describe()}" if text else signature.describe()

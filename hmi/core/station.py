@@ -31,10 +31,12 @@ from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.rules.journal import RuleJournal
-from hmi.security.paths import audit_path
+from hmi.security.paths import audit_path, users_path
 from hmi.security.policy import AccessPolicy
+from hmi.security.signatures import SignatureBook
 from hmi.security.station_security import open_security
 from hmi.security.trail import AuditTrail
+from hmi.security.users import UserStore
 from hmi.store import Store, StoreLocked
 from hmi.sync.service import SyncService
 from hmi.sync.wiring import station_sync
@@ -125,6 +127,7 @@ class Station:
     audit: AuditTrail = field(init=False)
     """The project's hash-chained audit trail (a file of its own beside the history)."""
     access: AccessPolicy = field(init=False)
+    signatures: SignatureBook = field(init=False)
     """Who may do what; refuses everything until ``start`` has read the users store."""
 
     def __post_init__(self) -> None:
@@ -154,6 +157,7 @@ class Station:
         self.sync = station_sync(self.project, self.store, trail_streams(audit_path(self.history_path)))
         self.audit = AuditTrail(audit_path(self.history_path))
         self.access = AccessPolicy(None)
+        self.signatures = SignatureBook(UserStore(users_path()), self.audit.record)
         self._store_open = False
         self._add_system_tags()
         if self.project.rules:  # rules write through a command path of their own (actor: the rule)

@@ -120,6 +120,20 @@ _SET_TS = vars(Sample)["ts"].__set__
 _SET_REASON = vars(Sample)["reason"].__set__
 
 
+class ConfirmMode(enum.StrEnum):
+    """What a write of a tag from the UI needs before it goes out (``confirm:`` in project.yaml)."""
+
+    NONE = "false"  # written at once
+    CONFIRM = "true"  # a confirmation dialog (old -> new), OK / Cancel
+    SIGNATURE = "signature"  # the writer's password again and a reason (an electronic signature)
+    DOUBLE = "double"  # the writer's signature and a second, different user's ("verified by")
+
+    @property
+    def signed(self) -> bool:
+        """True when the command path refuses the write without a valid signature."""
+        return self in (ConfirmMode.SIGNATURE, ConfirmMode.DOUBLE)
+
+
 @dataclass(frozen=True, slots=True)
 class TagDef:
     """A tag as configured in the project: where it lives and how to treat its value."""
@@ -141,6 +155,8 @@ class TagDef:
     history_deadband_percent: float = 0.0  # storage deadband as a percentage of the limits' span
     history_swinging_door: bool = False  # the storage band as a swinging-door deviation instead
     source: str | None = None  # the internal source producing the tag (e.g. "system") when connection is None
+    confirm: ConfirmMode = ConfirmMode.NONE  # what a write needs before it goes out
+    area: str = ""  # the plant area the tag belongs to (area-scoped permissions)
     link: Any = None
     """What the connection's driver kind needs beyond the address (Modbus byte order and unit, an OPC UA
     percent deadband...): a frozen object the kind builds from the tag's entry; None for its defaults."""

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from drivers import registry
-from hmi.model import DataType, TagDef
+from hmi.model import ConfirmMode, DataType, TagDef
 from hmi.project.acquisition_spec import AcquisitionSpec
 from hmi.project.alarm_settings import AlarmSettingsSpec
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
@@ -102,6 +102,7 @@ class ScaleSpec(StrictModel):
 
     def step_decimals(self) -> int:
         """Decimals that show one raw step exactly (0.1 per count: 1), at most 6."""
+
         def exact(number: float) -> Fraction:
             return Fraction(repr(number))  # the decimal as written: 0.1 is 1/10
 
@@ -139,6 +140,27 @@ class TagSpec(StrictModel):
     history_deadband_percent: StrictFloat | None = Field(None, gt=0, le=100)
     history_swinging_door: StrictBool = False
     scale: ScaleSpec | None = None
+    confirm: StrictBool | Literal["signature", "double"] | None = None  # None: the default (see to_def)
+    area: str = ""
+
+    @model_validator(mode="after")
+    def _confirm_fits(self) -> TagSpec:
+        if self.confirm is not None and not self.writable:
+            raise ValueError("confirm: needs writable: true (nobody writes this tag)")
+        if self.rule_writable and self.confirm in ("signature", "double"):
+            raise ValueError(
+                f"rule_writable is not allowed with confirm: {self.confirm} (a rule cannot sign a write)"
+            )
+        return self
+
+    def confirm_mode(self) -> ConfirmMode:
+        """``confirm:`` as written, else the default: a writable bool is a command (start/stop) and asks."""
+        if self.confirm is None:
+            command = self.writable and self.type is DataType.BOOL
+            return ConfirmMode.CONFIRM if command else ConfirmMode.NONE
+        if isinstance(self.confirm, bool):
+            return ConfirmMode.CONFIRM if self.confirm else ConfirmMode.NONE
+        return ConfirmMode(self.confirm)
 
     @field_validator("limits")
     @classmethod
@@ -215,6 +237,8 @@ class TagSpec(StrictModel):
             history_deadband=self.history_deadband or 0.0,
             history_deadband_percent=self.history_deadband_percent or 0.0,
             history_swinging_door=self.history_swinging_door,
+            confirm=self.confirm_mode(),
+            area=self.area,
             link=link,
         )
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from hmi.security.areas import area_refusal
 from hmi.security.permissions import Permission
 from hmi.security.users import Directory
 
@@ -52,8 +53,8 @@ class AccessPolicy:
         with self._lock:
             self._sessions.pop(user, None)
 
-    def refusal(self, actor: str, permission: Permission, target: str = "") -> str | None:
-        """Why ``actor`` may not use ``permission`` (on ``target``), or None when allowed."""
+    def refusal(self, actor: str, permission: Permission, target: str = "", area: str = "") -> str | None:
+        """Why ``actor`` may not use ``permission`` (on ``target``, in ``area``), or None when allowed."""
         with self._lock:
             directory = self._directory
             last = self._sessions.get(actor)
@@ -68,15 +69,24 @@ class AccessPolicy:
         if now - last > limit:
             self.log_off(actor)
             return f"{actor} was logged off after {limit:g} s without an action: log on again"
-        if user.disabled:
-            return f"user {actor} is disabled"
-        granted = directory.roles.get(user.role, frozenset())
-        if permission not in granted:
-            return f"user {actor} ({user.role}) lacks the permission {permission.value}"
+        refused = _grant_refusal(directory, actor, permission, area)
+        if refused:
+            return refused
         with self._lock:
             if actor in self._sessions:
                 self._sessions[actor] = now  # an action keeps the session alive
         return None
+
+    def grant_refusal(self, user: str, permission: Permission, area: str = "") -> str | None:
+        """Why ``user``'s role does not cover ``permission`` in ``area`` (no session needed), or None.
+
+        For a second person who is not logged on here: the verifier of a double signature.
+        """
+        with self._lock:
+            directory = self._directory
+        if directory is None:
+            return "the users store has not been read (yet): nothing is allowed until it is"
+        return _grant_refusal(directory, user, permission, area)
 
     def logged_on(self, user: str) -> bool:
         """True while ``user`` is logged on and within the idle limit of their role."""
@@ -85,3 +95,16 @@ class AccessPolicy:
         if directory is None or last is None or user not in directory.users:
             return False
         return self._clock() - last <= directory.idle_limit(directory.users[user].role)
+
+
+def _grant_refusal(directory: Directory, name: str, permission: Permission, area: str) -> str | None:
+    user = directory.users.get(name)
+    if user is None:
+        return f"no user {name}"
+    if user.disabled:
+        return f"user {name} is disabled"
+    granted = directory.roles.get(user.role, frozenset())
+    if permission not in granted:
+        return f"user {name} ({user.role}) lacks the permission {permission.value}"
+    scopes = directory.role_areas.get(user.role, {})
+    return area_refusal(scopes, permission, area, f"user {name} ({user.role})")

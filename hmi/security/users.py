@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hmi.security.areas import AREA_JOIN, AreaScopes, Grants, parse_grants
 from hmi.security.audit import AUDIT_COMPONENT, AuditEntry, chain_rows
 from hmi.security.audit_key import AuditKey, load_key
 from hmi.security.passwords import HashParameters, PasswordRules, hash_password, verify_password
@@ -34,6 +35,10 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS roles (name TEXT PRIMARY KEY, permissions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Added later, additively: a custom role's permission limited to plant areas ('+'-joined names).
+CREATE TABLE IF NOT EXISTS role_areas (
+    role TEXT NOT NULL, permission TEXT NOT NULL, areas TEXT NOT NULL, PRIMARY KEY (role, permission)
+);
 """
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -103,6 +108,8 @@ class Directory:
     roles: Mapping[str, frozenset[Permission]]
     idle_limits: Mapping[str, float] = field(default_factory=dict)
     """Role -> seconds without an action after which its users are logged off."""
+    role_areas: Mapping[str, AreaScopes] = field(default_factory=dict)
+    """Role -> the permissions it holds in some areas only (and those areas)."""
 
     def idle_limit(self, role: str) -> float:
         """Seconds of inactivity ``role`` is allowed."""
@@ -235,22 +242,37 @@ class UserStore:
             return _roles(conn)
 
     def add_role(self, name: str, permissions: list[str]) -> frozenset[Permission]:
-        """Create or change a custom role; built-in roles cannot be changed."""
+        """Create or change a custom role; built-in roles cannot be changed.
+
+        A permission may be limited to areas: ``write_tag@tank_farm+boiler`` (see :mod:`hmi.security.areas`).
+        """
         _check_name(name, "role")
         if name in BUILT_IN_ROLES:
             raise SecurityError(f"{name} is a built-in role and cannot be changed")
         try:
-            chosen = parse_permissions(permissions)
+            grants = parse_grants(permissions)
         except ValueError as error:
             raise SecurityError(str(error)) from None
+        chosen = grants.permissions
         with self._connect(write=True) as conn:
             conn.execute(
                 "INSERT INTO roles (name, permissions) VALUES (?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions",
                 (name, ",".join(sorted(chosen))),
             )
-            self._record(conn, "add_role", name, sorted(chosen))
+            conn.execute("DELETE FROM role_areas WHERE role = ?", (name,))
+            conn.executemany(
+                "INSERT INTO role_areas (role, permission, areas) VALUES (?, ?, ?)",
+                [(name, str(p), AREA_JOIN.join(sorted(a))) for p, a in grants.scopes.items()],
+            )
+            self._record(conn, "add_role", name, grants.texts())
         return chosen
+
+    def role_grants(self) -> dict[str, Grants]:
+        """Every role's grants, with the areas a custom role's permissions are limited to."""
+        with self._connect() as conn:
+            scopes = _role_areas(conn)
+            return {name: Grants(perms, scopes.get(name, {})) for name, perms in _roles(conn).items()}
 
     def users(self) -> list[UserInfo]:
         """Every user, by name."""
@@ -260,7 +282,8 @@ class UserStore:
     def directory(self) -> Directory:
         """A snapshot for the access policy."""
         with self._connect() as conn:
-            return Directory({u.name: u for u in _users(conn)}, _roles(conn), _idle_limits(conn))
+            users = {u.name: u for u in _users(conn)}
+            return Directory(users, _roles(conn), _idle_limits(conn), _role_areas(conn))
 
     def add_user(self, name: str, role: str, password: str) -> UserInfo:
         """Create a user; the first one of an empty store must be an administrator."""
@@ -373,6 +396,15 @@ def _roles(conn: sqlite3.Connection) -> dict[str, frozenset[Permission]]:
     for name, text in conn.execute("SELECT name, permissions FROM roles ORDER BY name"):
         roles[name] = parse_permissions(text.split(","))
     return roles
+
+
+def _role_areas(conn: sqlite3.Connection) -> dict[str, AreaScopes]:
+    scopes: dict[str, dict[Permission, frozenset[str]]] = {}
+    for role, permission, areas in conn.execute("SELECT role, permission, areas FROM role_areas"):
+        if role in BUILT_IN_ROLES or permission not in {p.value for p in Permission}:
+            continue  # built-in roles are never scoped; an unknown permission grants nothing anyway
+        scopes.setdefault(role, {})[Permission(permission)] = frozenset(areas.split(AREA_JOIN))
+    return dict(scopes)
 
 
 def _users(conn: sqlite3.Connection) -> list[UserInfo]:

@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
 
         self.screen_stack = ScreenStack(project)
         self.screen_stack.sig_screen_shown.connect(self._title_for)
+        for view in self.screen_stack.views.values():  # a signature dialog names who signs
+            view.signer = lambda: self.session.actor
         trend_def = next(iter(project.trends.values()), None)
         self.trend_panel = (
             TrendPanel(trend_def, project, self.relay, can_save=not session.is_demo) if trend_def else None

@@ -10,10 +10,11 @@ from PySide6.QtGui import QFocusEvent, QHideEvent, QPainter, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from hmi.core.commands import CommandResult, new_request_id
-from hmi.model import Sample
+from hmi.model import ConfirmMode, Sample
 from hmi.model.symbols import SymbolProps
 from hmi.project.config import Project, ScreenDef, ScreenItem
 from hmi.ui.trend_drag import TagDragSource
+from hmi.ui.write_confirm import WriteConfirmDialog, ask_to_confirm
 from hmi.ui.write_feedback import WriteValidator, setpoint_validator
 from widgets.palette import SCREEN_BACKGROUND
 from widgets.registry import SymbolContext, build_item, symbol_type
@@ -51,6 +52,11 @@ class ScreenView(QGraphicsView):
         self._bindings: dict[str, list[Binder]] = {}
         self._hooks = _ViewHooks(self, self._bindings)
         self._awaiting: dict[str, Any] = {}  # request id -> the entry waiting for its result
+        self._latest: dict[str, Sample] = {}  # the old value a confirmation shows
+        self.confirmation: WriteConfirmDialog | None = None
+        """The confirmation or signature dialog open on this screen, if any."""
+        self.signer: Callable[[], str] = lambda: ""
+        """The name a signature dialog shows as the signer (the session's user, when the window says)."""
         self.items_by_id: dict[str, QGraphicsItem] = {}
         for item in screen.items:
             graphics = self._build(item)
@@ -74,18 +80,40 @@ class ScreenView(QGraphicsView):
     def apply_values(self, values: dict[str, Sample]) -> None:
         """Feed the changed samples of one frame to the symbols bound to them."""
         for tag, sample in values.items():
-            for binder in self._bindings.get(tag, ()):
+            binders = self._bindings.get(tag, ())
+            if binders:
+                self._latest[tag] = sample
+            for binder in binders:
                 binder(sample)
 
     def submit_write(self, tag: str, value: Any, entry: Any = None) -> str:
         """Ask for a write (``entry``, if given, is told the outcome); returns the request id.
 
         Only the id travels with the request: the entry that asked stays on this screen.
+        A tag marked ``confirm:`` asks first (:mod:`hmi.ui.write_confirm`); Cancel writes nothing.
         """
         request_id = new_request_id()
         if entry is not None:
             self._awaiting[request_id] = entry
-        self.sig_write_requested.emit(request_id, tag, value)
+        definition = self.tag_defs.get(tag)
+        if definition is None or definition.confirm is ConfirmMode.NONE:
+            self.sig_write_requested.emit(request_id, tag, value)
+            return request_id
+        if self.confirmation is not None:  # one question at a time: a second click waits for none
+            self.confirmation.reject()
+
+        def write(payload: Any) -> None:
+            self.confirmation = None
+            self.sig_write_requested.emit(request_id, tag, payload)
+
+        def cancel() -> None:
+            self.confirmation = None
+            waiting = self._awaiting.pop(request_id, None)
+            if waiting is not None:
+                waiting.set_write_result(False, "cancelled: nothing was written")
+
+        old = self._latest.get(tag)
+        self.confirmation = ask_to_confirm(self, definition, old, value, write, cancel, self.signer())
         return request_id
 
     def show_write_result(self, result: CommandResult) -> bool:

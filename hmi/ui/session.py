@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from hmi.core.commands import (
     new_request_id,
     os_user,
     secured,
+    signed,
 )
 from hmi.core.loop_thread import LoopThread
 from hmi.core.rules_source import RulesSnapshot, RulesSource
@@ -40,6 +42,7 @@ from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
 from hmi.security.users import LogOn, UserStore
 from hmi.ui.bridge import RuntimeBridge
+from hmi.ui.write_confirm_form import SignedValue
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +101,13 @@ class GuiSession:
         station.runtime.subscribe_batch(self.bridge.offer_batch)  # one lock per read, not per tag
         station.runtime.subscribe_status(self.bridge.offer_status)
         self.alarm_feed = self._offer_alarms(station)
-        policy = secured(station.access)  # every protected action is judged on the runtime side
+        policy = secured(station.access, station.project)  # every protected action: the runtime side
         self.commands = CommandPath(
-            station.runtime, station.alarms, policy=policy, audit=station.audit_hook(self._audit)
+            station.runtime,
+            station.alarms,
+            policy=policy,
+            audit=station.audit_hook(self._audit),
+            signatures=signed(station.signatures, station.access),
         )
         self.station = station
         await station.start()
@@ -175,13 +182,35 @@ class GuiSession:
     def write(
         self, tag: str, value: Any, *, origin: Origin = Origin.SCREEN, request_id: str | None = None
     ) -> concurrent.futures.Future[CommandResult]:
-        """Hand a write to the command path as this session's actor; the future carries the result."""
-        request = WriteRequest(tag, value, self.actor, origin, id=request_id or new_request_id())
-        return self.runtime_thread.submit(self._write(request))
+        """Hand a write to the command path as this session's actor; the future carries the result.
 
-    async def _write(self, request: WriteRequest) -> CommandResult:
-        if self.commands is None:
+        A :class:`SignedValue` carries what the operator typed to sign: the signature is checked (and
+        issued) off the GUI thread first, and only then does the write go to the command path.
+        """
+        signing = value if isinstance(value, SignedValue) else None
+        plain = signing.value if signing is not None else value
+        request = WriteRequest(tag, plain, self.actor, origin, id=request_id or new_request_id())
+        return self.runtime_thread.submit(self._write(request, signing))
+
+    async def _write(self, request: WriteRequest, signing: SignedValue | None = None) -> CommandResult:
+        if self.commands is None or self.station is None:
             return CommandResult(request.id, False, error=f"{request.tag}: the runtime is still starting")
+        if signing is not None:
+            book, origin = self.station.signatures, request.origin.value
+            signature = await asyncio.to_thread(
+                book.sign,
+                request.tag,
+                request.value,
+                request.actor,
+                signing.form,
+                double=signing.double,
+                origin=origin,
+            )
+            if isinstance(signature, str):  # the book audited the refused signature
+                return CommandResult(
+                    request.id, False, error=f"{request.tag}: signature refused: {signature}"
+                )
+            request = dataclasses.replace(request, signature=signature)
         return await self.commands.write(request)
 
     def acknowledge(
