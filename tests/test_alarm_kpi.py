@@ -49,7 +49,7 @@ def journal_file(tmp_path: Path, events: list[AlarmEvent]) -> Path:
 
 
 def plant_hour() -> list[AlarmEvent]:
-    """An hour from T0: a flood at 21 min 40 s, a shelving, an alarm out of service, a stale and a standing one."""
+    """An hour from T0: a flood at 21 min 40 s, shelving, out of service, a stale and a standing alarm."""
     events = [
         event(-30 * HOUR, "STALE", K.RAISED, S.NORMAL, S.UNACKED, "medium"),
         event(-100, "OOS", K.OUT_OF_SERVICE, S.NORMAL, S.OUT_OF_SERVICE, "low"),
