@@ -85,6 +85,7 @@ async def _server(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
         "benchmarks.modbus",
         str(port),
         "0",
+        "static",  # register i holds i: no changing values, no delay
         stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -286,6 +286,9 @@ class MainWindow(QMainWindow):
             self.bearing_wear.setCheckable(True)
             self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
             demo_menu.addAction(self.bearing_wear)
+            self.alarm_flood = QAction("Alarm flood (a surge on the tank's instruments)", self)
+            self.alarm_flood.triggered.connect(lambda: self.session.start_alarm_flood())
+            demo_menu.addAction(self.alarm_flood)
 
     def show_connections_view(self) -> ConnectionsDock:
         """Open (or bring back) the connections view: a tab beside the alarm summary, else floating.
