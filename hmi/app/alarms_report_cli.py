@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hmi.alarms.history import HistoryQuery, read_events
-from hmi.alarms.kpi import WINDOW_S, build_report
+from hmi.alarms.kpi import WINDOW_S
+from hmi.alarms.kpi_file import load_report
 from hmi.alarms.kpi_format import write_report
 from hmi.historian.export import format_timestamp, parse_time
 
@@ -60,13 +61,14 @@ def run_report(args: argparse.Namespace) -> int:
     if not path.is_file():
         return _fail(NO_JOURNAL, f"{path}: no alarm journal yet")
     try:
-        rows = list(read_events(path, HistoryQuery(end=end)))
+        if start is None:
+            events = read_events(path, HistoryQuery(end=end))
+            first = next(events, None)
+            events.close()  # only the first event was wanted: close the file now
+            start = min(first["ts"] if first is not None else end - WINDOW_S, end - 1.0)
+        report = load_report(path, start, end, args.operators)
     except sqlite3.Error as exc:
         return _fail(BAD_INPUT, f"{path}: cannot read the alarm journal ({exc}); it may be damaged")
-    if start is None:
-        start = min((row["ts"] for row in rows), default=end - WINDOW_S)
-        start = min(start, end - 1.0)
-    report = build_report(rows, start, end, args.operators)
     write_report(report, args.format, sys.stdout, format_timestamp)
     return 0
 

@@ -30,6 +30,7 @@ from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_quit_guard import QuitGuard
+from hmi.ui.alarm_report_view import AlarmReportDock, show_alarm_report
 from hmi.ui.alarm_strip import AlarmStrip
 from hmi.ui.connection_bar import ConnectionBar
 from hmi.ui.connections_menu import ConnectionsMenu
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         )
         self.connections_dock: ConnectionsDock | None = None
         self.rules_dock: RulesDock | None = None
+        self.alarm_report_dock: AlarmReportDock | None = None
         self.panels: list[Panel] = []
         """Every attached panel, in attach order (detached in reverse on close)."""
         self._shut_down = False
@@ -271,6 +273,9 @@ class MainWindow(QMainWindow):
         self.rules_view_action = QAction("&Rules", self)
         self.rules_view_action.triggered.connect(self.show_rules_view)
         view_menu.addAction(self.rules_view_action)
+        self.alarm_report_action = QAction("Alarm &report", self)
+        self.alarm_report_action.triggered.connect(lambda: show_alarm_report(self))
+        view_menu.addAction(self.alarm_report_action)
         self.connections_menu = ConnectionsMenu(
             self, self.project, self.message.setText, running=self._running_project
         )
