@@ -169,3 +169,22 @@ def test_an_empty_period_or_bad_arguments() -> None:
         build_report([], T0, T0)
     with pytest.raises(ValueError, match="operators"):
         build_report([], T0, T0 + 1, operators=0)
+
+
+@pytest.mark.parametrize(
+    "start, end", [(0, HOUR), (1500, HOUR), (1310, 1340), (-40 * HOUR, HOUR), (250, 2050)]
+)
+def test_the_file_report_reads_only_what_it_needs_and_agrees(
+    tmp_path: Path, report_rows: list[dict], start: float, end: float
+) -> None:
+    from hmi.alarms.kpi_file import load_report
+
+    path = journal_file(tmp_path, plant_hour())
+    assert load_report(path, T0 + start, T0 + end) == build_report(report_rows, T0 + start, T0 + end)
+
+
+def test_no_journal_yet_is_an_empty_report(tmp_path: Path) -> None:
+    from hmi.alarms.kpi_file import load_report
+
+    report = load_report(tmp_path / "history.db", T0, T0 + HOUR)
+    assert report.total == 0 and report.standing == [] and not (tmp_path / "history.db").exists()
