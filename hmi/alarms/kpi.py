@@ -31,9 +31,9 @@ FLOOD_TOP = 5
 
 _NOT_ANNOUNCED = frozenset({"shelved", "out of service"})
 
-# EEMUA 191 table 35 (average alarm rate per operator per 10 minutes in steady operation).
+# EEMUA 191 (average alarm rate per operator per 10 minutes in steady operation): upper bounds, inclusive
+# but for the first, which is "less than one".
 _BANDS = (
-    (1.0, "very likely acceptable"),
     (2.0, "manageable"),
     (5.0, "likely over-demanding"),
     (10.0, "very likely over-demanding"),
@@ -143,8 +143,10 @@ def annunciations(rows: Iterable[dict[str, Any]], start: float, end: float) -> l
 
 def band(average: float) -> str:
     """The EEMUA 191 band of an average alarm rate per operator per 10 minutes."""
+    if average < 1.0:
+        return "very likely acceptable"
     for upper, name in _BANDS:
-        if average < upper or (upper == _BANDS[-1][0] and average <= upper):
+        if average <= upper:
             return name
     return _FLOOD_BAND
 
