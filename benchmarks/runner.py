@@ -19,6 +19,7 @@ import benchmarks
 # Helpers of the benchmarks above, not benchmarks themselves.
 SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_server", "big_project"}
 SKIP |= {"scale_plant", "scale_analysis", "scale_server", "opcua_station"}
+SKIP |= {"alarms_eval", "alarms_frame", "alarms_flood"}  # cases of ``hmi bench alarms``
 
 
 def available() -> list[str]:

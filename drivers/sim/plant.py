@@ -147,6 +147,11 @@ class DemoPlant:
         else:
             self._process.repair_bearing()
 
+    async def start_surge(self, duration: float | None = None, period: float | None = None) -> None:
+        """A pressure surge that floods the demo's alarms (the Demo menu); see ``TankProcess.start_surge``."""
+        options = {k: v for k, v in (("duration", duration), ("period", period)) if v is not None}
+        self._process.start_surge(**options)
+
     async def _stop_servers(self) -> None:
         try:
             await self._modbus.stop()

@@ -43,6 +43,14 @@ BEARING_TIME_CONSTANT_S = 20.0
 DEFAULT_WEAR_RATE = 1.0 / 600.0
 """Bearing wear per second once it starts: fully worn in ten minutes."""
 
+SURGE_DURATION_S = 40.0
+SURGE_PERIOD_S = 8.0
+"""A surge (the Demo menu's alarm flood) lasts this long, its readings high for half of each period."""
+SURGE_LEVEL = 97.0
+SURGE_INFLOW = 48.0
+SURGE_OUTFLOW = 58.0
+"""What the level transmitter and the two flow meters read at a surge's peaks (%, m³/h, m³/h)."""
+
 MAX_SUBSTEP_S = 0.1
 """Long steps are split so that the on/off control sees every crossing of its thresholds."""
 
@@ -92,6 +100,9 @@ class TankProcess:
         self._bearing_temperature = AMBIENT_C + BEARING_RISE_C * (DEFAULT_SPEED_SETPOINT / SPEED_MAX_RPM) ** 2
         self.elapsed = 0.0
         """Plant seconds stepped so far."""
+        self._surge_left = 0.0
+        self._surge_period = SURGE_PERIOD_S
+        self._surge_elapsed = 0.0
         self._measure()
 
     # -- operator inputs ------------------------------------------------------------
@@ -175,6 +186,22 @@ class TankProcess:
         """A new bearing: no wear, the trip reset."""
         self.bearing_wear, self.wear_rate, self.tripped = 0.0, 0.0, False
 
+    @property
+    def surging(self) -> bool:
+        """True while a surge shakes the instruments (see :meth:`start_surge`)."""
+        return self._surge_left > 0
+
+    def start_surge(self, duration: float = SURGE_DURATION_S, period: float = SURGE_PERIOD_S) -> None:
+        """A pressure surge: the level and flow readings swing high and back every ``period`` seconds.
+
+        The PLC program keeps acting on the true level; only the instruments read the surge, so an
+        alarm flood can be shown without emptying or overfilling the tank.
+        """
+        if duration <= 0 or period <= 0:
+            raise ValueError(f"a surge needs a positive duration and period, not {duration!r}, {period!r}")
+        self._surge_left, self._surge_period, self._surge_elapsed = float(duration), float(period), 0.0
+        self._measure()
+
     # -- time -----------------------------------------------------------------------
 
     def step(self, dt: float) -> None:
@@ -187,6 +214,9 @@ class TankProcess:
             self._advance(substep)
             remaining -= substep
         self.elapsed += dt
+        if self._surge_left > 0:
+            self._surge_left = max(0.0, self._surge_left - dt)
+            self._surge_elapsed += dt
         self._measure()
 
     def _advance(self, dt: float) -> None:
@@ -242,6 +272,10 @@ class TankProcess:
         self._temperature_measured = self._temperature + noise(0.0, 0.05)
         self._vibration_measured = max(0.1, self._true_vibration() + noise(0.0, 0.15))
         self._bearing_measured = self._bearing_temperature + noise(0.0, 0.05)
+        if self._surge_left > 0 and self._surge_elapsed % self._surge_period < self._surge_period / 2:
+            self._level_measured = max(self._level_measured, SURGE_LEVEL)
+            self._inflow_measured = max(self._inflow_measured, SURGE_INFLOW)
+            self._outflow_measured = max(self._outflow_measured, SURGE_OUTFLOW)
 
     def _true_vibration(self) -> float:
         share = self._pump_speed / SPEED_MAX_RPM

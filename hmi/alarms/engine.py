@@ -26,6 +26,9 @@ __all__ = ["PRIORITY_RANK", "AlarmEngine", "AlarmEvent", "AlarmState", "AlarmSta
 
 log = logging.getLogger(__name__)
 
+_GOOD = Quality.GOOD
+_NUMBER = (int, float)
+
 
 class EventKind(enum.StrEnum):
     """What happened to an alarm."""
@@ -158,19 +161,23 @@ class AlarmEngine:
 
     def on_sample(self, tag: str, sample: Sample) -> None:
         """Runtime listener: re-evaluate the alarms of ``tag``, each one isolated from the others."""
-        for status in self._by_tag.get(tag, ()):
+        self._evaluate_all(self._by_tag.get(tag, ()), tag, sample)
+
+    def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
+        """Runtime batch listener: ``on_sample`` for each sample of a tag that has alarms."""
+        by_tag, evaluate_all = self._by_tag, self._evaluate_all
+        for tag, sample in batch:
+            statuses = by_tag.get(tag)  # one lookup per change: most changes are of tags without alarms
+            if statuses is not None:
+                evaluate_all(statuses, tag, sample)
+
+    def _evaluate_all(self, statuses: Iterable[AlarmStatus], tag: str, sample: Sample) -> None:
+        for status in statuses:
             try:
                 self._evaluate(status, sample)
             except Exception:  # one broken alarm must never keep its neighbours on the tag from tripping
                 self.errors += 1
                 log.exception("alarm %s could not be evaluated on %s", status.name, tag)
-
-    def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
-        """Runtime batch listener: ``on_sample`` for each sample of a tag that has alarms."""
-        by_tag = self._by_tag
-        for tag, sample in batch:
-            if tag in by_tag:
-                self.on_sample(tag, sample)
 
     def set_message(self, name: str, message: str) -> None:
         """Give alarm ``name`` a new message text (the station words its own alarms once it knows why)."""
@@ -329,18 +336,19 @@ class AlarmEngine:
 
     # -- evaluation ------------------------------------------------------------
     def _evaluate(self, status: AlarmStatus, sample: Sample) -> None:
-        tag = status.definition.tag
-        if sample.quality is not Quality.GOOD or not isinstance(sample.value, int | float):
+        # The per-change path: module constants, not an enum attribute and a new union per call.
+        if sample.quality is not _GOOD or not isinstance(sample.value, _NUMBER):
             if not status.bad_quality:
                 status.bad_quality = True
                 self._cancel_timer(status)
+                tag = status.definition.tag
                 reason = sample.reason.value or sample.quality.name.lower()
                 self._emit(status, EventKind.QUALITY_BAD, note=f"{tag}: {reason}, alarm not evaluated")
             return
         status.value = sample.value
         if status.bad_quality:
             status.bad_quality = False
-            self._emit(status, EventKind.QUALITY_GOOD, note=f"{tag}: quality good again")
+            self._emit(status, EventKind.QUALITY_GOOD, note=f"{status.definition.tag}: quality good again")
         condition = _condition(status.definition, float(sample.value), status.condition)
         if condition == status.condition:
             return

@@ -5,6 +5,10 @@ loop turn. Sorting and copying the summary for each of them is O(n² log n) on t
 loop and stalls the polls exactly when they matter. Instead events go out one by one (cheap),
 and a small task on the runtime loop compares the engine's version once per frame and only
 then builds and offers the sorted snapshot.
+
+The first change after a quiet frame is published at once (after the rest of that loop turn,
+so a flood's first turn still costs one build): otherwise the feed's frame and the bridge's
+frame, not in step, would let a new alarm wait up to two frames before the banner shows it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class AlarmSnapshotFeed:
         self._sent_version: int | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._idle = True
+        """The last frame found nothing to publish: the next event's summary goes out at once."""
+        self._soon: asyncio.Handle | None = None
 
     def start(self) -> None:
         """Subscribe to the engine and start the frame task (call on the runtime loop)."""
@@ -55,6 +62,9 @@ class AlarmSnapshotFeed:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         if self._task is not None:
             await cancel_and_wait([self._task])
             self._task = None
@@ -71,12 +81,23 @@ class AlarmSnapshotFeed:
 
     def _on_event(self, event: AlarmEvent, _status: AlarmStatus) -> None:
         self._offer_event(event)
+        if self._idle and self._task is not None:
+            self._idle = False
+            self._soon = asyncio.get_running_loop().call_soon(self._publish_soon)
+
+    def _publish_soon(self) -> None:
+        self._soon = None
+        try:
+            self.publish_if_changed()
+        except Exception:  # a failing viewer must not end the feed for the rest of the run
+            log.exception("alarm snapshot could not be published")
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.frame_s)
             self.frames += 1
             try:
-                self.publish_if_changed()
+                if not self.publish_if_changed():
+                    self._idle = True
             except Exception:  # a failing viewer must not end the feed for the rest of the run
                 log.exception("alarm snapshot could not be published")

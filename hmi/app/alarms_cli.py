@@ -1,4 +1,4 @@
-"""``hmi alarms history``: the alarm journal between two times, filtered, as text, CSV or JSON."""
+"""``hmi alarms history|report``: the alarm journal between two times, filtered; its performance figures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hmi.alarms.history import HistoryQuery, read_events, write_events
+from hmi.app.alarms_report_cli import add_report_parser, run_report
 from hmi.historian.export import format_timestamp, parse_time
 
 PRIORITIES = ("urgent", "high", "medium", "low")
@@ -38,10 +39,13 @@ def add_alarms_parser(sub: Any) -> None:
     )
     history.add_argument("--format", choices=["text", "csv", "json"], default="text")
     history.add_argument("--data-dir", type=Path, help="the demo's data folder (with project 'demo')")
+    add_report_parser(alarms_sub)
 
 
 def run_alarms(args: argparse.Namespace) -> int:
     """Carry out ``hmi alarms ...``."""
+    if args.alarms_command == "report":
+        return run_report(args)
     from hmi.app.history_cli import history_path
 
     try:

@@ -31,6 +31,7 @@ from hmi.project.config import Project
 from hmi.security.audit import REJECT_CERTIFICATE, SAVE_TREND, TRUST_CERTIFICATE
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_quit_guard import QuitGuard
+from hmi.ui.alarm_report_view import AlarmReportDock, show_alarm_report
 from hmi.ui.alarm_strip import AlarmStrip
 from hmi.ui.connection_bar import ConnectionBar
 from hmi.ui.connections_menu import ConnectionsMenu
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         )
         self.connections_dock: ConnectionsDock | None = None
         self.rules_dock: RulesDock | None = None
+        self.alarm_report_dock: AlarmReportDock | None = None
         self.panels: list[Panel] = []
         """Every attached panel, in attach order (detached in reverse on close)."""
         self._shut_down = False
@@ -279,6 +281,9 @@ class MainWindow(QMainWindow):
         self.audit_view_action = QAction("Au&dit trail", self)
         self.audit_view_action.triggered.connect(self.show_audit_view)
         view_menu.addAction(self.audit_view_action)
+        self.alarm_report_action = QAction("Alarm &report", self)
+        self.alarm_report_action.triggered.connect(lambda: show_alarm_report(self))
+        view_menu.addAction(self.alarm_report_action)
         self.connections_menu = ConnectionsMenu(
             self,
             self.project,
@@ -298,6 +303,9 @@ class MainWindow(QMainWindow):
             self.bearing_wear.setCheckable(True)
             self.bearing_wear.toggled.connect(self.session.set_bearing_wear)
             demo_menu.addAction(self.bearing_wear)
+            self.alarm_flood = QAction("Alarm flood (a surge on the tank's instruments)", self)
+            self.alarm_flood.triggered.connect(lambda: self.session.start_alarm_flood())
+            demo_menu.addAction(self.alarm_flood)
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = QAction("&About Converge HMI", self)
         self.about_action.triggered.connect(self.show_about)

@@ -321,6 +321,12 @@ class GuiSession:
             return None
         return self.plant_thread.submit(self.plant.set_bearing_wear(wearing))
 
+    def start_alarm_flood(self) -> concurrent.futures.Future[None] | None:
+        """Demo only: a surge swings the level and flow readings and floods the alarms (about 20 in 40 s)."""
+        if self.plant is None or self.plant_thread is None:
+            return None
+        return self.plant_thread.submit(self.plant.start_surge())
+
     # -- shutdown ----------------------------------------------------------------------
     def stop(self) -> None:
         """Stop the station (flushing history) and the plant, then the loop threads. Bounded; idempotent."""

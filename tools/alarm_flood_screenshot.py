@@ -1,0 +1,90 @@
+"""Screenshots of the demo during an alarm flood: the banner and alarm summary, then the alarm report page.
+
+HMI_WINDOW_SIZE=1280x800 python -m tools.alarm_flood_screenshot docs/screenshots  (offscreen by default)
+
+After the demo starts, its Demo menu's "Alarm flood" starts a surge on the tank's instruments.
+``alarm-flood.png`` is saved mid-flood with the alarm summary in front; once the surge is over
+View → Alarm report is opened and ``alarm-report.png`` saved. ``--data-dir`` keeps the demo's
+journal, so that ``hmi alarms report demo --data-dir DIR`` can be run on the same flood.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+FLOOD_AT_MS = 3000
+SUMMARY_AT_MS = 28000
+REPORT_AT_MS = 46000
+DONE_AT_MS = 50000
+
+
+def render(out: Path, data_dir: Path) -> int:
+    """Run the demo window, start the flood, and save the two screenshots into ``out``."""
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from hmi.core.resources import demo_project_dir
+    from hmi.project.loader import load_project
+    from hmi.ui.alarm_report_view import show_alarm_report
+    from hmi.ui.bridge import RuntimeBridge
+    from hmi.ui.main_window import MainWindow
+    from hmi.ui.session import GuiSession
+    from hmi.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    out.mkdir(parents=True, exist_ok=True)
+    project = load_project(demo_project_dir())
+    session = GuiSession(project, RuntimeBridge(), data_dir)
+    window = MainWindow(project, session)
+    window.show()
+
+    def save(name: str) -> None:
+        window.grab().save(str(out / name), "PNG")
+        print(f"wrote {out / name}")
+
+    def started(_future: object) -> None:
+        window.on_runtime_started()
+        window.alarm_dock.show()
+        window.alarm_dock.raise_()
+        QTimer.singleShot(FLOOD_AT_MS, window.alarm_flood.trigger)
+        QTimer.singleShot(SUMMARY_AT_MS, lambda: save("alarm-flood.png"))
+        QTimer.singleShot(REPORT_AT_MS, lambda: show_alarm_report(window))
+        QTimer.singleShot(DONE_AT_MS, finish)
+
+    def finish() -> None:
+        save("alarm-report.png")
+        window.close()
+
+    window.relay.watch(session.start(), started)
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    session.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write the screenshots."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="folder for the PNG files")
+    parser.add_argument("--data-dir", type=Path, help="keep the demo's history and journal here")
+    args = parser.parse_args(argv)
+    if args.data_dir is not None:
+        return render(args.out, args.data_dir)
+    with tempfile.TemporaryDirectory() as folder:
+        return render(args.out, Path(folder))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
