@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from hmi.alarms.engine import AlarmState, AlarmStatus
 from hmi.alarms.ordering import operator_key
+from hmi.project.config import AlarmDef
 from hmi.ui.alarm_blink import BlinkClock
 from hmi.ui.panels import SignalLinks
 from hmi.ui.screen_view import ScreenView
@@ -54,6 +55,8 @@ class AlarmMarks:
         self.views = views
         self.clock = clock
         self.marks: dict[str, tuple[str, MarkState]] = {}
+        self._definitions: dict[str, AlarmDef] = {}
+        """The definitions of the last summary (built-in alarms are not in the project file)."""
         """The marks shown now, tag → (priority, state)."""
         self._links = SignalLinks()
         self._context: PanelContext | None = None
@@ -73,6 +76,7 @@ class AlarmMarks:
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
         """Show a new alarm summary on every screen (screens behind are ready when brought forward)."""
         self.marks = mark_states(rows)
+        self._definitions = {row.name: row.definition for row in rows}
         for view in self.views.values():
             view.apply_alarm_marks(self.marks)
             view.set_blink_phase(self.clock.on)
@@ -81,7 +85,9 @@ class AlarmMarks:
     def select_alarm(self, alarm: str) -> bool:
         """Frame the items of ``alarm``'s tag on its screen (the summary's click-through); False if none."""
         context = self._context
-        definition = context.project.alarms.get(alarm) if context is not None else None
+        definition = self._definitions.get(alarm)
+        if definition is None and context is not None:
+            definition = context.project.alarms.get(alarm)
         if definition is None or not definition.screen or definition.screen not in self.views:
             return False
         return self.views[definition.screen].select_tag(definition.tag)

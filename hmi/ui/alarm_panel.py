@@ -36,6 +36,7 @@ from hmi.alarms.engine import AlarmStatus
 from hmi.alarms.history import HistoryQuery
 from hmi.alarms.ordering import operator_key, operator_order
 from hmi.model.symbols import display_format
+from hmi.project.config import AlarmDef
 from hmi.ui.alarm_history_load import AlarmHistoryLoader
 from hmi.ui.alarm_set_aside import SetAsideList
 from hmi.ui.alarm_summary_parts import SORT_ROLE, AlarmFilter, GuidancePane, SortableCell, priority_rank
@@ -164,10 +165,7 @@ class AlarmPanel(QWidget):
     def attach(self, context: PanelContext) -> None:
         """Follow the bridge's alarm summary; acknowledge through the command path; open an alarm's screen."""
         self._context = context
-        areas = sorted({a.area for a in context.project.alarms.values() if a.area})
-        for area in areas:
-            if self.filters.area.findData(area) < 0:
-                self.filters.area.addItem(area, area)
+        self.filters.add_areas(a.area for a in context.project.alarms.values())
         self._history = AlarmHistoryLoader(context.relay, self)
         self._links.connect(self._history.sig_loaded, self._show_history)
         self._links.connect(self._history.sig_failed, context.show_message)
@@ -301,25 +299,29 @@ class AlarmPanel(QWidget):
 
     def _show_guidance(self) -> None:
         alarm = self.selected_alarm()
-        context = self._context
-        definition = context.project.alarms.get(alarm) if context is not None and alarm else None
         status = next((r for r in self.rows if r.name == alarm), None)
-        self.guidance.show_alarm(
-            definition if definition is not None else getattr(status, "definition", None), status
-        )
+        self.guidance.show_alarm(self._definition_of(alarm) if alarm else None, status)
+
+    def _definition_of(self, alarm: str) -> AlarmDef | None:
+        """The alarm's definition as the runtime has it (built-in alarms too), else the project's."""
+        for row in (*self.rows, *self.set_aside.rows):
+            if row.name == alarm:
+                return row.definition
+        return self._context.project.alarms.get(alarm) if self._context is not None else None
 
     def _show_set_aside(self) -> None:
         self.set_aside.setVisible(bool(self.set_aside.rows) and self.set_aside_button.isChecked())
 
     def _open_screen_of(self, alarm: str) -> None:
         context = self._context
-        definition = context.project.alarms.get(alarm) if context is not None else None
+        definition = self._definition_of(alarm)
         if context is not None and definition is not None and definition.screen:
             context.sig_screen_requested.emit(definition.screen)
 
     def set_alarms(self, rows: list[AlarmStatus]) -> None:
         """Show a new snapshot of the alarm list (announced alarms above, set-aside ones below)."""
         self.rows = operator_order(row for row in rows if row.shown)
+        self.filters.add_areas(row.definition.area for row in rows)  # built-in alarms have areas too
         self.set_aside.set_rows([row for row in rows if row.set_aside])
         self._show_set_aside()
         if not self.showing_history:

@@ -60,6 +60,12 @@ class AlarmFilter(QWidget):
             combo.currentIndexChanged.connect(lambda _i: self.sig_changed.emit())
         self.text.textChanged.connect(lambda _t: self.sig_changed.emit())
 
+    def add_areas(self, areas: Iterable[str]) -> None:
+        """Offer ``areas`` in the area choice (each once, in the order first seen)."""
+        for area in areas:
+            if area and self.area.findData(area) < 0:
+                self.area.addItem(area, area)
+
     def accepts(self, status: AlarmStatus) -> bool:
         """True when ``status`` passes every part of the filter."""
         definition = status.definition
