@@ -134,7 +134,6 @@ class AlarmPanel(QWidget):
         buttons.addWidget(self.active_button)
         buttons.addWidget(self.history_button)
         buttons.addWidget(self.summary, 1)
-        buttons.addWidget(self.filters, 2)
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.ack_visible_button)
         buttons.addWidget(self.ack_all_button)
@@ -153,6 +152,7 @@ class AlarmPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
+        layout.addWidget(self.filters)
         layout.addLayout(actions)
         layout.addLayout(body, 1)
         self.rows: list[AlarmStatus] = []

@@ -70,6 +70,7 @@ class AlarmStrip(QWidget):
         self.blinking = False
         """True while an announced alarm is unacknowledged: the strip blinks."""
         self._steady_look = NO_ALARM
+        self._attached = False  # the blink clock runs only for an attached strip: a detached one stops it
         self._style(NO_ALARM)
         self.setFixedHeight(34)
         self._links = SignalLinks()
@@ -82,9 +83,12 @@ class AlarmStrip(QWidget):
         if self.horn is not None:
             self._links.connect(self.horn.sig_state_changed, self._horn_changed)
         self.flood.attach(context)
+        self._attached = True
+        self.clock.need(self, self.blinking)
 
     def detach(self) -> None:
         """Undo ``attach``."""
+        self._attached = False
         self.flood.detach()
         self._links.disconnect_all()
         self.clock.need(self, False)
@@ -94,7 +98,8 @@ class AlarmStrip(QWidget):
         self.shown = banner_alarm(rows)
         self.others.setText(count_text(rows))
         self.blinking = any(row.shown and row.unacked for row in rows)
-        self.clock.need(self, self.blinking)
+        if self._attached:
+            self.clock.need(self, self.blinking)
         if self.shown is None:
             self.text.setText("No active alarms")
             self.text.setToolTip("")

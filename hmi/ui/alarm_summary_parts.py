@@ -86,6 +86,9 @@ class AlarmFilter(QWidget):
 
 def _choice(everything: str, values: list[str]) -> QComboBox:
     combo = QComboBox()
+    # sized by a short text, not the longest state: the summary must fit a 1024 px wide window
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
     combo.addItem(everything, ALL)
     for value in values:
         combo.addItem(value, value)
