@@ -29,6 +29,7 @@ from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.futures import FutureRelay
 from hmi.ui.panels import Commands, PanelContext
 from hmi.ui.screen_stack import ScreenStack
+from widgets.palette import priority_look
 
 pytestmark = pytest.mark.gui
 
@@ -216,6 +217,20 @@ def test_the_shelved_list_is_reached_from_the_summary(window: Any, qtbot: Any) -
     assert not panel.set_aside.isVisible()
     qtbot.mouseClick(panel.set_aside_button, Qt.MouseButton.LeftButton)
     assert panel.set_aside.isVisible() and panel.set_aside.rows[0].name == "PUMP3.FLOW.LO"
+    qtbot.keyClicks(panel.filter, "TANK")  # the filter narrows the shelved list too
+    assert not panel.set_aside.isVisible() and "1 shelved or out of service" in panel.summary.text()
+
+
+def test_isa101_colour_only_on_the_priority_cell(window: Any) -> None:
+    _strip, panel, *_ = window
+    table = panel.table
+    for row in range(table.rowCount()):
+        for column in range(table.columnCount()):
+            brush = table.item(row, column).background()
+            if column == 1:
+                assert brush.color() == priority_look(table.item(row, 1).text()).background
+            else:
+                assert brush.style() == Qt.BrushStyle.NoBrush
 
 
 def test_the_flood_badge_shows_more_than_ten_alarms_in_ten_minutes_and_ends_by_itself(qtbot: Any) -> None:
@@ -271,7 +286,7 @@ def write_journal(root: Path) -> Project:
 
 def test_history_from_the_journal_in_the_same_table_filtered_by_area(qtbot: Any, tmp_path: Path) -> None:
     project = write_journal(tmp_path)
-    context, _bridge = make_context(project)
+    context, bridge = make_context(project)
     panel = AlarmPanel()
     qtbot.addWidget(panel)
     panel.attach(context)
@@ -288,6 +303,12 @@ def test_history_from_the_journal_in_the_same_table_filtered_by_area(qtbot: Any,
     qtbot.keyClicks(panel.filters.area, "tanks")
     assert row_names(panel.table) == ["LEVEL.HI"]
     assert panel.summary.text() == "History: 1 of 3 events"
+    # new events while the history shows: it reads the journal again by itself
+    with qtbot.waitSignal(panel.sig_history_shown, timeout=10_000):
+        bridge.offer_alarm_event(
+            AlarmEvent(0.0, "LEVEL.HI", EventKind.CLEARED, AlarmState.NORMAL, "high", 1, "")
+        )
+        bridge.flush()
     qtbot.mouseClick(panel.active_button, Qt.MouseButton.LeftButton)
     assert not panel.showing_history and panel.ack_button.isEnabled() and panel.table.rowCount() == 0
     panel.detach()

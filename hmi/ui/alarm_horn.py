@@ -74,6 +74,7 @@ class Horn(QObject):
         self.state = HornState.QUIET
         self.sounded = 0
         """Times the sound played (tests check this, not audio)."""
+        self._given_sound = sound is not None
         self._sound = sound or beep_sound()
         self._repeat = QTimer(self)
         self._repeat.setInterval(REPEAT_MS)
@@ -84,6 +85,9 @@ class Horn(QObject):
         """Follow the alarm events (new alarms) and the summary (nothing left to acknowledge)."""
         settings = getattr(context.project, "alarm_settings", None)
         self.threshold = str(getattr(settings, "horn_priority", None) or self.threshold)
+        sound_file = getattr(settings, "horn_sound", None)  # a project setting, when the schema has it
+        if sound_file and not self._given_sound:
+            self._sound = effect_sound(Path(sound_file)) or self._sound
         self._links.connect(context.bridge.sig_alarm_events, self.on_events)
         self._links.connect(context.bridge.sig_alarms_changed, self.on_alarms)
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
 
 COLUMNS = ("Time", "Priority", "State", "Alarm", "Message", "Value", "Area")
+HISTORY_REFRESH_MS = 2000
+"""After new alarm events the history view reads the journal again this much later (at most that often)."""
 HISTORY_SPAN_S = 7 * 86400.0
 """How far back the history view reads (the CLI reads any range)."""
 
@@ -115,6 +117,10 @@ class AlarmPanel(QWidget):
         self.history_rows: list[dict[str, object]] = []
         """The journal events the history view holds (newest first, before the filter)."""
         self._history: AlarmHistoryLoader | None = None
+        self._history_refresh = QTimer(self)
+        self._history_refresh.setSingleShot(True)
+        self._history_refresh.setInterval(HISTORY_REFRESH_MS)
+        self._history_refresh.timeout.connect(self.reload_history)
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment or reason")
         self.ack_visible_button = QPushButton("Acknowledge visible")
@@ -159,6 +165,8 @@ class AlarmPanel(QWidget):
         """The announced alarms of the last snapshot, in operator order (before the filter)."""
         self.visible: list[AlarmStatus] = []
         """The rows the table shows now (after the filter)."""
+        self.set_aside_rows: list[AlarmStatus] = []
+        """The shelved and out-of-service alarms of the last snapshot (before the filter)."""
         self._links = SignalLinks()
         self._context: PanelContext | None = None
 
@@ -171,6 +179,7 @@ class AlarmPanel(QWidget):
         self._links.connect(self._history.sig_failed, context.show_message)
         self._links.connect(context.sig_runtime_started, self.set_history_path)
         self._links.connect(context.bridge.sig_alarms_changed, self.set_alarms)
+        self._links.connect(context.bridge.sig_alarm_events, self._journal_grew)
         self._links.connect(self.sig_acknowledge_requested, context.commands.acknowledge)
         self._links.connect(self.sig_alarm_activated, self._open_screen_of)
         self._links.connect(self.sig_acknowledge_with, context.commands.acknowledge_with)
@@ -179,6 +188,7 @@ class AlarmPanel(QWidget):
     def detach(self) -> None:
         """Undo ``attach``."""
         self._links.disconnect_all()
+        self._history_refresh.stop()
         if self._history is not None:
             self._history.close()
             self._history = None
@@ -202,7 +212,14 @@ class AlarmPanel(QWidget):
             return False
         return self._history.load(HistoryQuery(start=time.time() - HISTORY_SPAN_S))
 
+    def _journal_grew(self, _events: list[object]) -> None:
+        # new events while the history shows: read again once things calm down, not once per frame
+        if self.showing_history and not self._history_refresh.isActive():
+            self._history_refresh.start()
+
     def _switch_mode(self, history: bool) -> None:
+        if not history:
+            self._history_refresh.stop()
         for button in (
             self.ack_button,
             self.ack_visible_button,
@@ -215,6 +232,7 @@ class AlarmPanel(QWidget):
         self._refilter()
 
     def _refilter(self) -> None:
+        self._show_set_aside()  # the filter narrows the shelved list too
         if self.showing_history:
             self._fill_history()
         else:
@@ -304,12 +322,13 @@ class AlarmPanel(QWidget):
 
     def _definition_of(self, alarm: str) -> AlarmDef | None:
         """The alarm's definition as the runtime has it (built-in alarms too), else the project's."""
-        for row in (*self.rows, *self.set_aside.rows):
+        for row in (*self.rows, *self.set_aside_rows):
             if row.name == alarm:
                 return row.definition
         return self._context.project.alarms.get(alarm) if self._context is not None else None
 
     def _show_set_aside(self) -> None:
+        self.set_aside.set_rows([row for row in self.set_aside_rows if self.filters.accepts(row)])
         self.set_aside.setVisible(bool(self.set_aside.rows) and self.set_aside_button.isChecked())
 
     def _open_screen_of(self, alarm: str) -> None:
@@ -322,7 +341,7 @@ class AlarmPanel(QWidget):
         """Show a new snapshot of the alarm list (announced alarms above, set-aside ones below)."""
         self.rows = operator_order(row for row in rows if row.shown)
         self.filters.add_areas(row.definition.area for row in rows)  # built-in alarms have areas too
-        self.set_aside.set_rows([row for row in rows if row.set_aside])
+        self.set_aside_rows = [row for row in rows if row.set_aside]
         self._show_set_aside()
         if not self.showing_history:
             self._show()
@@ -358,8 +377,8 @@ class AlarmPanel(QWidget):
         text = f"{active} active, {unacked_count} unacknowledged" if self.rows else "No alarms"
         if len(rows) != len(self.rows):
             text += f" ({len(rows)} shown)"
-        if self.set_aside.rows:
-            text += f", {len(self.set_aside.rows)} shelved or out of service"
+        if self.set_aside_rows:
+            text += f", {len(self.set_aside_rows)} shelved or out of service"
         self.summary.setText(text)
 
     def _reselect(self, alarm: str) -> None:
