@@ -108,6 +108,7 @@ class AlarmPanel(QWidget):
             self.mode.addButton(button)
         self.active_button.setChecked(True)
         self.history_button.toggled.connect(self._switch_mode)
+        self._mark_mode()
         self.set_aside_button = QPushButton("Shelved list")
         self.set_aside_button.setCheckable(True)
         self.set_aside_button.setChecked(True)
@@ -217,7 +218,15 @@ class AlarmPanel(QWidget):
         if self.showing_history and not self._history_refresh.isActive():
             self._history_refresh.start()
 
+    def _mark_mode(self) -> None:
+        # the theme draws a checked button much like an unchecked one: bold says which view is shown
+        for button in (self.active_button, self.history_button):
+            font = button.font()
+            font.setBold(button.isChecked())
+            button.setFont(font)
+
     def _switch_mode(self, history: bool) -> None:
+        self._mark_mode()
         if not history:
             self._history_refresh.stop()
         for button in (
