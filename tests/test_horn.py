@@ -90,3 +90,14 @@ def test_a_lower_threshold_sounds_for_medium(horned: Any) -> None:
     horn.threshold = "medium"
     frame(bridge, [raised("M", "medium")], [unacked("M", "medium")])
     assert horn.state is HornState.SOUNDING and played == [1]
+
+
+def test_an_unacknowledged_alarm_raised_before_the_window_followed_the_events_sounds_once(
+    horned: Any,
+) -> None:
+    bridge, horn, _strip, played = horned
+    frame(bridge, [], [unacked("A", "urgent")])  # no raise event: it came before the feed started
+    assert horn.state is HornState.SOUNDING and played == [1]
+    horn.silence()
+    frame(bridge, [], [unacked("A", "urgent")])
+    assert horn.state is HornState.SILENCED and played == [1]

@@ -79,6 +79,8 @@ class Horn(QObject):
         self._repeat = QTimer(self)
         self._repeat.setInterval(REPEAT_MS)
         self._repeat.timeout.connect(self._play)
+        self._seen: set[str] = set()
+        """Alarms at or above the threshold already sounded for while they stay unacknowledged."""
         self._links = SignalLinks()
 
     def attach(self, context: PanelContext) -> None:
@@ -101,20 +103,26 @@ class Horn(QObject):
         return PRIORITY_RANK.get(priority, 99) <= PRIORITY_RANK.get(self.threshold, 1)
 
     def on_events(self, events: list[AlarmEvent]) -> None:
-        """A new unacknowledged alarm at or above the threshold (re)starts the horn."""
-        if any(
-            e.kind is EventKind.RAISED and e.state is AlarmState.UNACKED and self.sounds_for(e.priority)
+        """A new unacknowledged alarm at or above the threshold (re)starts the horn, a re-raise too."""
+        raised = {
+            e.alarm
             for e in events
-        ):
-            self._set(HornState.SOUNDING)
-            self._play()
-            self._repeat.start()
+            if e.kind is EventKind.RAISED and e.state is AlarmState.UNACKED and self.sounds_for(e.priority)
+        }
+        if raised:
+            self._seen |= raised
+            self._sound_now()
 
     def on_alarms(self, rows: list[AlarmStatus]) -> None:
-        """Once nothing at or above the threshold waits for an acknowledgement, the horn has no reason."""
-        if self.state is not HornState.QUIET and not any(
-            r.unacked and self.sounds_for(r.definition.priority) for r in rows
-        ):
+        """An unacknowledged alarm not yet sounded for starts the horn; none left waiting ends it.
+
+        The summary catches an alarm raised before the window followed the events (at start-up).
+        """
+        pressing = {r.name for r in rows if r.unacked and self.sounds_for(r.definition.priority)}
+        new, self._seen = pressing - self._seen, pressing
+        if new:
+            self._sound_now()
+        elif self.state is not HornState.QUIET and not pressing:
             self._repeat.stop()
             self._set(HornState.QUIET)
 
@@ -123,6 +131,11 @@ class Horn(QObject):
         if self.state is HornState.SOUNDING:
             self._repeat.stop()
             self._set(HornState.SILENCED)
+
+    def _sound_now(self) -> None:
+        self._set(HornState.SOUNDING)
+        self._play()
+        self._repeat.start()
 
     def _play(self) -> None:
         self.sounded += 1
