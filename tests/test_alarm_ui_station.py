@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,12 @@ def running(qtbot: Any, tmp_path: Path, free_port: Any) -> Iterator[tuple[MainWi
             session.stop()
 
 
+def journalled(session: GuiSession) -> int:
+    """Raise events committed to the journal so far."""
+    with closing(sqlite3.connect(f"{session.history_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT count(*) FROM alarm_events WHERE kind = 'raised'").fetchone()[0])
+
+
 def test_the_mark_blinks_beside_the_value_the_horn_sounds_and_f12_silences_it(
     qtbot: Any, running: Any
 ) -> None:
@@ -90,7 +98,7 @@ def test_the_mark_blinks_beside_the_value_the_horn_sounds_and_f12_silences_it(
 def test_enter_on_an_alarm_opens_its_screen_framing_the_value_then_history_lists_the_journal(
     qtbot: Any, running: Any
 ) -> None:
-    window, _session = running
+    window, session = running
     panel = window.alarm_panel
     assert window.screen_view is window.screens["main"]
     row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 3).text() == "TEMP.HI")
@@ -101,6 +109,7 @@ def test_enter_on_an_alarm_opens_its_screen_framing_the_value_then_history_lists
     QTest.keyClick(panel.table, Qt.Key.Key_Return)
     assert window.screen_view is window.screens["other"] and window.screen_view.selected_tag == "TEMP"
 
+    qtbot.waitUntil(lambda: journalled(session) >= 2, timeout=10000)  # both raises committed
     with qtbot.waitSignal(panel.sig_history_shown, timeout=10000):
         QTest.mouseClick(panel.history_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(panel.history_rows) >= 2, timeout=10000)
