@@ -1,6 +1,7 @@
 """Screenshot of the demo with an active alarm: the PLC's Modbus link cut, the banner and the alarm summary.
 
 HMI_WINDOW_SIZE=1024x700 python -m tools.alarms_screenshot docs/screenshots/alarms.png  (offscreen by default)
+python -m tools.alarms_screenshot docs/alarm-views.png --screen pump1 --select   (the marks and the guidance)
 
 After the demo starts, its Demo menu's "Cut the PLC's Modbus link" is ticked: the connection's
 built-in link-lost alarm is raised and the PLC's values go bad. The window is saved ``--seconds``
@@ -17,10 +18,10 @@ import tempfile
 from pathlib import Path
 
 
-def render(out: Path, seconds: float) -> int:
+def render(out: Path, seconds: float, screen: str | None = None, select: bool = False) -> int:
     """Run the demo window, cut the PLC link, bring the alarm summary forward and save the window."""
     import qasync
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from hmi.core.resources import demo_project_dir
@@ -49,6 +50,15 @@ def render(out: Path, seconds: float) -> int:
         window.relay.watch(session.start(), started)
 
         def finish() -> None:
+            if screen is not None:
+                window.show_screen(screen)
+            table = window.alarm_panel.table
+            if select and table.rowCount():
+                table.selectRow(0)  # the guidance pane shows the top alarm's cause and action
+                window.resizeDocks([window.alarm_dock], [340], Qt.Orientation.Vertical)
+            QTimer.singleShot(600, save)  # the docks settle their new sizes first
+
+        def save() -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(str(out), "PNG")
             window.close()
@@ -68,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--screen", help="the screen in front when the window is saved")
+    parser.add_argument("--select", action="store_true", help="select the top alarm (its guidance shows)")
     args = parser.parse_args(argv)
-    code = render(args.out, args.seconds)
+    code = render(args.out, args.seconds, args.screen, args.select)
     print(f"wrote {args.out}")
     return code
 

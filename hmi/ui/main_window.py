@@ -29,6 +29,9 @@ from hmi.core.demo import demo_sync_endpoints
 from hmi.model import Sample
 from hmi.project.config import Project
 from hmi.security.audit import REJECT_CERTIFICATE, SAVE_TREND, TRUST_CERTIFICATE
+from hmi.ui.alarm_blink import BlinkClock
+from hmi.ui.alarm_horn import SILENCE_KEY, Horn
+from hmi.ui.alarm_marks import AlarmMarks
 from hmi.ui.alarm_panel import AlarmPanel
 from hmi.ui.alarm_quit_guard import QuitGuard
 from hmi.ui.alarm_report_view import AlarmReportDock, show_alarm_report
@@ -99,8 +102,13 @@ class MainWindow(QMainWindow):
         )
         if self.trend_panel is not None:
             self.trend_panel.sig_trend_saved.connect(self._audit_trend_save)
-        self.alarm_strip = AlarmStrip()
+        self.blink_clock = BlinkClock(self)
+        self.horn = Horn(parent=self)
+        self.alarm_strip = AlarmStrip(clock=self.blink_clock, horn=self.horn)
         self.alarm_panel = AlarmPanel()
+        self.alarm_marks = AlarmMarks(self.screen_stack.views, self.blink_clock)
+        # click-through: the panel brings the alarm's screen forward, the marks frame the alarm's item
+        self.alarm_panel.sig_alarm_activated.connect(self.alarm_marks.select_alarm)
         self.quit_guard = QuitGuard()
         self.connection_bar = ConnectionBar(list(project.connections))
         endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
@@ -112,6 +120,8 @@ class MainWindow(QMainWindow):
             self.trend_panel,
             self.alarm_strip,
             self.alarm_panel,
+            self.alarm_marks,
+            self.horn,
             self.quit_guard,
             self.sync_panel,
         ):
@@ -259,6 +269,10 @@ class MainWindow(QMainWindow):
         ack_all.setShortcut("Ctrl+K")
         ack_all.triggered.connect(lambda: self._acknowledge(None))
         alarms_menu.addAction(ack_all)
+        self.silence_action = QAction("&Silence horn", self)
+        self.silence_action.setShortcut(SILENCE_KEY)
+        self.silence_action.triggered.connect(self.horn.silence)
+        alarms_menu.addAction(self.silence_action)
         view_menu = self.menuBar().addMenu("&View")
         if self.trend_dock is not None:
             self.trend_view_action = self.trend_dock.toggleViewAction()

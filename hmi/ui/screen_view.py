@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QHideEvent, QPainter, QResizeEvent
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QFocusEvent, QHideEvent, QPainter, QPen, QResizeEvent
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
 
 from hmi.core.commands import CommandResult, new_request_id
 from hmi.model import ConfirmMode, Sample
@@ -16,7 +16,8 @@ from hmi.project.config import Project, ScreenDef, ScreenItem
 from hmi.ui.trend_drag import TagDragSource
 from hmi.ui.write_confirm import WriteConfirmDialog, ask_to_confirm
 from hmi.ui.write_feedback import WriteValidator, setpoint_validator
-from widgets.palette import SCREEN_BACKGROUND
+from widgets.alarm_mark import MARK_SIZE, AlarmMark, MarkState
+from widgets.palette import HOVER, SCREEN_BACKGROUND
 from widgets.registry import SymbolContext, build_item, symbol_type
 
 Binder = Callable[[Sample], None]
@@ -63,6 +64,12 @@ class ScreenView(QGraphicsView):
             self.items_by_id[item.id] = graphics
             self.scene().addItem(graphics)
         self.tag_drag = TagDragSource(self, self._draggable_tags())
+        self.alarm_marks: dict[str, list[AlarmMark]] = {}
+        """Tag → the marks beside the items bound to it (only tags some alarm watches)."""
+        self.selected_tag: str | None = None
+        """The tag whose items an alarm's click-through selected."""
+        self._selection: QGraphicsRectItem | None = None
+        self._place_alarm_marks({alarm.tag for alarm in project.alarms.values()})
 
     def _draggable_tags(self) -> dict[int, str]:
         """Bound items an operator can drag onto a trend (those whose type says so: not setpoint entries)."""
@@ -85,6 +92,59 @@ class ScreenView(QGraphicsView):
                 self._latest[tag] = sample
             for binder in binders:
                 binder(sample)
+
+    def apply_alarm_marks(self, marks: dict[str, tuple[str, MarkState]]) -> None:
+        """Show each tag's mark: (priority, state) of its most important alarm; a tag left out shows none."""
+        for tag in marks.keys() - self.alarm_marks.keys():
+            self._place_alarm_marks({tag})  # an alarm the project file does not list (a link alarm)
+        for tag, tag_marks in self.alarm_marks.items():
+            priority, state = marks.get(tag, ("", MarkState.NONE))
+            for mark in tag_marks:
+                mark.set_alarm(priority, state)
+
+    def set_blink_phase(self, on: bool) -> None:
+        """The shared blink clock ticked."""
+        for tag_marks in self.alarm_marks.values():
+            for mark in tag_marks:
+                mark.set_blink_phase(on)
+
+    def select_tag(self, tag: str) -> bool:
+        """Frame the items bound to ``tag`` (an alarm's click-through); False when none is on this screen."""
+        items = [
+            self.items_by_id[i.id] for i in self.screen_def.items if i.tag == tag and i.id in self.items_by_id
+        ]
+        if self._selection is not None:
+            self.scene().removeItem(self._selection)
+            self._selection = None
+        self.selected_tag = tag if items else None
+        if not items:
+            return False
+        box = items[0].sceneBoundingRect()
+        for item in items[1:]:
+            box = box.united(item.sceneBoundingRect())
+        self._selection = QGraphicsRectItem(box.adjusted(-4, -4, 4, 4))
+        pen = QPen(HOVER, 3)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        self._selection.setPen(pen)
+        self._selection.setZValue(9)
+        self.scene().addItem(self._selection)
+        return True
+
+    def _place_alarm_marks(self, alarmed_tags: set[str]) -> None:
+        # beside the item's top right corner; an item at the screen's right edge gets it on its left
+        width = self.sceneRect().width()
+        for tag in alarmed_tags:
+            self.alarm_marks.setdefault(tag, [])  # known, even with no item here: looked up once
+        for item in self.screen_def.items:
+            graphics = self.items_by_id.get(item.id)
+            if not item.tag or item.tag not in alarmed_tags or graphics is None:
+                continue
+            box = graphics.sceneBoundingRect()
+            mark = AlarmMark(item.tag)
+            x = box.right() + 3 if box.right() + 3 + MARK_SIZE <= width else box.left() - 3 - MARK_SIZE
+            mark.setPos(x, box.top())
+            self.scene().addItem(mark)
+            self.alarm_marks[item.tag].append(mark)
 
     def submit_write(self, tag: str, value: Any, entry: Any = None) -> str:
         """Ask for a write (``entry``, if given, is told the outcome); returns the request id.
