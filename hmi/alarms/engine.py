@@ -381,7 +381,9 @@ class AlarmEngine:
         # The suppressing tag's first sample confirms or ends a suppression; a shelving or out of
         # service comes back through restore_set_aside, which knows who, why and until when.
         status.suppressed = state is AlarmState.SUPPRESSED
-        if state not in OPERATOR_SET_ASIDE:
+        if state in OPERATOR_SET_ASIDE:  # announced unless restore_set_aside confirms it: never lost
+            status.state = self._announced_state(status) if alarmed else AlarmState.NORMAL
+        else:
             status.state = state
         status.alarmed = status.condition = alarmed
         status.raised_at, status.value, status.message = raised_at, value, message
