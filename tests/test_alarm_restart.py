@@ -1,4 +1,4 @@
-"""Alarm states survive a SIGKILL of the runtime: restored from the journal, none raised twice, no ack lost."""
+"""States survive a SIGKILL of the runtime: restored from the journal, none raised twice, no ack lost."""
 
 from __future__ import annotations
 
