@@ -21,7 +21,7 @@ from hmi.alarms.conditions import ExpressionCondition
 from hmi.alarms.limits import limit_problem
 from hmi.alarms.ordering import operator_order
 from hmi.alarms.states import OPERATOR_SET_ASIDE, PRIORITY_RANK, SET_ASIDE, AlarmState
-from hmi.model import Quality, Sample
+from hmi.model import Quality, Reason, Sample
 from hmi.project.alarm_messages import message_fields
 from hmi.project.alarm_settings import DEFAULT_MAX_SHELVE
 from hmi.project.config import AlarmDef
@@ -48,6 +48,10 @@ class EventKind(enum.StrEnum):
     RESET = "reset"
     LIMIT_EDITED = "limit edited"
 
+
+_NOT_A_FAULT = (Reason.WAITING, Reason.NOT_CONNECTED)
+"""A start (waiting for the first value) or a stopped connection is no fault of the tag's: a bad-quality
+alarm ignores them. A lost link arrives as a comm failure, and raises the link alarm as well."""
 
 JOURNAL_ONLY = "journal"
 """The priority of an alarm that is journalled but never announced (needs no acknowledgement)."""
@@ -456,7 +460,8 @@ class AlarmEngine:
         tag = status.definition.tag
         if status.definition.type == "bad_quality":  # the quality is the condition, not a reason to wait
             status.value = sample.value
-            self._set_condition(status, sample.quality is not Quality.GOOD)
+            if sample.reason not in _NOT_A_FAULT:
+                self._set_condition(status, sample.quality is Quality.BAD)
             return
         if sample.quality is not Quality.GOOD or not isinstance(sample.value, int | float):
             if not status.bad_quality:
