@@ -320,3 +320,14 @@ def test_a_journal_only_alarm_is_never_shown(loop: ManualLoop) -> None:
     plant = Plant(loop, priority="journal")
     plant.step("value 60")
     assert plant.engine.shown() == [] and plant.events[-1].kind is EventKind.RAISED
+
+
+def test_a_start_or_a_stop_of_the_suppressing_tag_keeps_the_suppression(loop: ManualLoop) -> None:
+    plant = Plant(loop, **SUPPRESS_TAG)
+    plant.step("suppress on")
+    plant.step("value 60")
+    for reason in (Reason.NOT_CONNECTED, Reason.WAITING):
+        plant.engine.on_sample("S", Sample.bad(reason, ts=loop.now))
+        assert plant.engine.statuses["A"].state is S.SUPPRESSED
+    plant.step("suppress bad")  # a real fault of the suppressing tag: the alarm is announced
+    assert plant.engine.statuses["A"].state is S.UNACKED

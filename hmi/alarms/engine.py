@@ -211,9 +211,10 @@ class AlarmEngine:
     def _on_other_tag(self, tag: str, sample: Sample) -> None:
         """A setpoint or a suppressing tag changed: re-judge the alarms that look at it."""
         self._last[tag] = sample
-        # Bad quality never suppresses: an alarm hidden by a value nobody can read would be lost.
+        # Bad quality never suppresses: an alarm hidden by a value nobody can read would be lost. A start
+        # or a stop keeps the suppression as it stands, so neither flashes an alarm at the operator.
         suppressing = sample.is_good and bool(sample.value)
-        for status in self._by_suppressor.get(tag, ()):
+        for status in self._by_suppressor.get(tag, ()) if sample.reason not in _NOT_A_FAULT else ():
             try:
                 self._set_suppressed(status, suppressing)
             except Exception:  # one broken alarm must never stop the others that look at the same tag
