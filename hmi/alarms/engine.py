@@ -53,6 +53,9 @@ _NOT_A_FAULT = (Reason.WAITING, Reason.NOT_CONNECTED)
 """A start (waiting for the first value) or a stopped connection is no fault of the tag's: a bad-quality
 alarm ignores them. A lost link arrives as a comm failure, and raises the link alarm as well."""
 
+_ABOVE = frozenset({"hi", "hihi"})
+_BELOW = frozenset({"lo", "lolo"})
+
 JOURNAL_ONLY = "journal"
 """The priority of an alarm that is journalled but never announced (needs no acknowledgement)."""
 
@@ -162,7 +165,9 @@ class AlarmEngine:
                 self._by_suppressor.setdefault(definition.suppress_when, []).append(status)
             if definition.suppress_by:
                 self._children.setdefault(definition.suppress_by, []).append(status)
-        self._watched = self._by_tag.keys() | self._by_setpoint.keys() | self._by_suppressor.keys()
+        self._others = self._by_setpoint.keys() | self._by_suppressor.keys()
+        """Setpoint and suppressing tags (empty in most projects: one truth test on the hot path)."""
+        self._watched = self._by_tag.keys() | self._others
         self._last: dict[str, Sample] = {}
         """The last sample of each setpoint and suppressing tag."""
         self.expression = expression
@@ -199,7 +204,7 @@ class AlarmEngine:
 
     def on_sample(self, tag: str, sample: Sample) -> None:
         """Runtime listener: re-evaluate the alarms of ``tag``, each one isolated from the others."""
-        if tag in self._by_setpoint or tag in self._by_suppressor:
+        if self._others and tag in self._others:
             self._on_other_tag(tag, sample)
         for status in self._by_tag.get(tag, ()):
             try:
@@ -458,8 +463,9 @@ class AlarmEngine:
 
     # -- evaluation ------------------------------------------------------------
     def _evaluate(self, status: AlarmStatus, sample: Sample) -> None:
-        tag = status.definition.tag
-        if status.definition.type == "bad_quality":  # the quality is the condition, not a reason to wait
+        definition = status.definition
+        kind = definition.type
+        if kind == "bad_quality":  # the quality is the condition, not a reason to wait
             status.value = sample.value
             if sample.reason not in _NOT_A_FAULT:
                 self._set_condition(status, sample.quality is Quality.BAD)
@@ -472,13 +478,25 @@ class AlarmEngine:
                 # value starts its delay again instead of being taken as no change.
                 status.condition = status.alarmed
                 reason = sample.reason.value or sample.quality.name.lower()
-                self._emit(status, EventKind.QUALITY_BAD, note=f"{tag}: {reason}, alarm not evaluated")
+                note = f"{definition.tag}: {reason}, alarm not evaluated"
+                self._emit(status, EventKind.QUALITY_BAD, note=note)
             return
-        status.value = sample.value
+        value = status.value = sample.value
         if status.bad_quality:
             status.bad_quality = False
-            self._emit(status, EventKind.QUALITY_GOOD, note=f"{tag}: quality good again")
-        self._judge(status, float(sample.value), sample.ts)
+            self._emit(status, EventKind.QUALITY_GOOD, note=f"{definition.tag}: quality good again")
+        # The limit types inline: the hot path of 10k alarms against 100k changes/s (hmi bench alarms).
+        if kind in _ABOVE:
+            limit = definition.limit - definition.deadband if status.condition else definition.limit
+            condition = value > limit
+        elif kind in _BELOW:
+            limit = definition.limit + definition.deadband if status.condition else definition.limit
+            condition = value < limit
+        else:
+            self._judge(status, float(value), sample.ts)
+            return
+        if condition != status.condition:
+            self._set_condition(status, condition)
 
     def _judge(self, status: AlarmStatus, value: float, ts: float) -> None:
         """The alarm's condition on ``value`` by its type; one that cannot be judged keeps the state."""
