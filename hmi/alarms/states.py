@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 
-PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3, "journal": 4}
-"""Lower is more important (``journal``: logged only, never announced)."""
+PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+"""The announced priorities, lower is more important; a ``journal`` alarm is logged, never shown or ranked."""
 
 
 class AlarmState(enum.StrEnum):
