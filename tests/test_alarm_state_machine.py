@@ -331,3 +331,36 @@ def test_a_start_or_a_stop_of_the_suppressing_tag_keeps_the_suppression(loop: Ma
         assert plant.engine.statuses["A"].state is S.SUPPRESSED
     plant.step("suppress bad")  # a real fault of the suppressing tag: the alarm is announced
     assert plant.engine.statuses["A"].state is S.UNACKED
+
+
+def test_latched_and_suppressed_alarms_are_counted_and_ordered() -> None:
+    from hmi.alarms.ordering import counts, operator_order
+
+    plant_loop = ManualLoop()
+    try:
+        latched = Plant(plant_loop, **LATCHED)
+        for step in ("value 60", "ack", "value 40"):
+            latched.step(step)
+        suppressed = Plant(plant_loop, **SUPPRESS_TAG)
+        suppressed.step("suppress on")
+        rows = [latched.engine.statuses["A"], suppressed.engine.statuses["A"]]
+        tally = counts(rows)
+        assert tally["latched"] == {"high": 1} and tally["suppressed"] == {"high": 1}
+        fresh = Plant(plant_loop)
+        fresh.step("value 60")
+        assert [r.state for r in operator_order([rows[0], fresh.engine.statuses["A"]])] == [
+            S.UNACKED,
+            S.LATCHED,
+        ]
+    finally:
+        plant_loop.close()
+
+
+def test_a_restored_suppression_ends_on_the_first_false_value_and_announces(loop: ManualLoop) -> None:
+    plant = Plant(loop, **SUPPRESS_TAG)
+    assert plant.engine.restore_state("A", S.SUPPRESSED, True, loop.now - 60, 70.0, "A hi")
+    plant.step("value 70")
+    assert plant.engine.statuses["A"].state is S.SUPPRESSED and not plant.events, "not raised again"
+    plant.step("suppress off")
+    assert plant.engine.statuses["A"].state is S.UNACKED
+    assert [e.kind for e in plant.events] == [EventKind.UNSUPPRESSED]
