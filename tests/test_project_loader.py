@@ -241,8 +241,9 @@ def test_alarm_references(tmp_path: Path) -> None:
         "9: alarm 'A1': unknown tag 'LEVL' (did you mean 'LEVEL'?)",
         "10: alarm 'A2': tag 'RUN' is bool; limit alarms need a number",
         "11: alarm 'A3': unknown screen 'nowhere'",
-        "12: alarm 'A4': type: 'high' is not one of hihi, hi, lo, lolo (did you mean 'hihi'?)",
-        "12: alarm 'A4': priority: 'critical' is not one of low, medium, high, urgent",
+        "12: alarm 'A4': type: 'high' is not one of hihi, hi, lo, lolo, deviation, roc, discrete,"
+        " bad_quality, expr (did you mean 'hihi'?)",
+        "12: alarm 'A4': priority: 'critical' is not one of low, medium, high, urgent, journal",
     ]
 
 

@@ -20,6 +20,7 @@ _STATE_RANK = {
     AlarmState.UNACKED: 0,
     AlarmState.RETURNED_UNACKED: 1,
     AlarmState.ACKED: 2,
+    AlarmState.LATCHED: 2,  # acknowledged, waiting for its reset
 }
 
 
@@ -45,13 +46,16 @@ def banner_alarm(rows: Iterable[AlarmStatus]) -> AlarmStatus | None:
 
 
 def counts(rows: Iterable[AlarmStatus]) -> dict[str, Counter[str]]:
-    """Alarms per priority in each state group (unacked, returned, acked, shelved, out_of_service)."""
+    """Alarms per priority in each state group (unacked, returned, acked, shelved, out_of_service, latched,
+    suppressed)."""
     names = {
         AlarmState.UNACKED: "unacked",
         AlarmState.RETURNED_UNACKED: "returned",
         AlarmState.ACKED: "acked",
         AlarmState.SHELVED: "shelved",
         AlarmState.OUT_OF_SERVICE: "out_of_service",
+        AlarmState.LATCHED: "latched",
+        AlarmState.SUPPRESSED: "suppressed",
     }
     result: dict[str, Counter[str]] = {name: Counter() for name in names.values()}
     for row in rows:

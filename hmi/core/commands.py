@@ -99,15 +99,28 @@ class AlarmAction(enum.StrEnum):
     UNSHELVE = "unshelve"
     OUT_OF_SERVICE = "out of service"
     IN_SERVICE = "return to service"
+    RESET = "reset"
+    EDIT_LIMIT = "edit limit"
 
 
-ENGINEER_ACTIONS = frozenset({AlarmAction.OUT_OF_SERVICE, AlarmAction.IN_SERVICE})
+ENGINEER_ACTIONS = frozenset({AlarmAction.OUT_OF_SERVICE, AlarmAction.IN_SERVICE, AlarmAction.EDIT_LIMIT})
 """Actions ISA-18.2 gives to an engineer, not an operator: the policy is where a role check refuses them."""
+
+_PERMISSION_OF = {
+    AlarmAction.OUT_OF_SERVICE: Permission.OUT_OF_SERVICE,
+    AlarmAction.IN_SERVICE: Permission.OUT_OF_SERVICE,
+    AlarmAction.RESET: Permission.ACKNOWLEDGE,  # an operator resets a latched alarm as they acknowledge
+    AlarmAction.EDIT_LIMIT: Permission.EDIT_ALARM_LIMITS,
+}
+"""The permission each alarm action needs; shelving and unshelving need ``shelve``."""
 
 
 @dataclass(frozen=True, slots=True)
 class AlarmActionRequest:
-    """Shelve (for ``duration`` seconds), unshelve, or take an alarm out of or back into service."""
+    """Shelve (for ``duration`` seconds), unshelve, take out of or back into service, reset, edit the limit.
+
+    ``limit`` is the new limit of an ``edit limit`` (journalled old -> new; it holds until restart).
+    """
 
     alarm: str
     action: AlarmAction
@@ -116,6 +129,7 @@ class AlarmActionRequest:
     reason: str = ""
     duration: float = 0.0
     id: str = field(default_factory=new_request_id)
+    limit: float | None = None
 
 
 Request = WriteRequest | AcknowledgeRequest | AlarmActionRequest
@@ -235,6 +249,12 @@ class Alarms(Protocol):
     def return_to_service(self, name: str, actor: str, comment: str = "") -> str | None:
         """Return one alarm to service; why not, or None."""
 
+    def reset(self, name: str, actor: str, comment: str = "") -> str | None:
+        """Reset one latched alarm; why not, or None."""
+
+    def edit_limit(self, name: str, limit: float, actor: str, comment: str = "") -> str | None:
+        """Give one alarm a new limit; why not, or None."""
+
 
 class CommandPath:
     """Authorises, checks, audits and carries out requests against one runtime (and its alarms)."""
@@ -322,13 +342,14 @@ class CommandPath:
         return self._finish(request, CommandResult(request.id, True, count))
 
     def alarm_action(self, request: AlarmActionRequest) -> CommandResult:
-        """Shelve, unshelve, or take out of / back into service: the policy first, then the engine's rules."""
+        """An alarm action (shelve, out of service, reset, edit limit...): the policy, then the engine."""
         if self.alarms is None:
             return self._refuse(request, f"{request.alarm}: no alarm engine is running")
         refusal = self.policy(request)  # the one place a role check goes (operator vs engineer)
         if refusal:
             return self._refuse(request, f"{request.alarm}: {refusal}")
-        self._audit(AuditRecord(request, AuditStage.SENDING, request.duration or None))
+        value = request.limit if request.limit is not None else request.duration or None
+        self._audit(AuditRecord(request, AuditStage.SENDING, value))
         alarms, name, actor, reason = self.alarms, request.alarm, request.actor, request.reason
         if request.action is AlarmAction.SHELVE:
             problem = alarms.shelve(name, request.duration, reason, actor)
@@ -336,6 +357,14 @@ class CommandPath:
             problem = alarms.unshelve(name, actor, reason)
         elif request.action is AlarmAction.OUT_OF_SERVICE:
             problem = alarms.remove_from_service(name, reason, actor)
+        elif request.action is AlarmAction.RESET:
+            problem = alarms.reset(name, actor, reason)
+        elif request.action is AlarmAction.EDIT_LIMIT:
+            problem = (
+                f"{name}: give the new limit"
+                if request.limit is None
+                else alarms.edit_limit(name, request.limit, actor, reason)
+            )
         else:
             problem = alarms.return_to_service(name, actor, reason)
         if problem:
@@ -403,7 +432,7 @@ def secured(policy: AccessPolicy, project: Any = None) -> Policy:
         if isinstance(request, WriteRequest):
             return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag, area(tags, request.tag))
         if isinstance(request, AlarmActionRequest):
-            needed = Permission.OUT_OF_SERVICE if request.action in ENGINEER_ACTIONS else Permission.SHELVE
+            needed = _PERMISSION_OF.get(request.action, Permission.SHELVE)
             return policy.refusal(request.actor, needed, request.alarm, area(alarms, request.alarm))
         where = area(alarms, request.alarm)
         return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*", where)

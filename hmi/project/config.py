@@ -34,16 +34,35 @@ class AlarmDef:
 
     name: str
     tag: str
-    type: str  # hihi | hi | lo | lolo
-    limit: float
+    type: str  # hihi | hi | lo | lolo | deviation | roc | discrete | bad_quality | expr
+    limit: float = 0.0
     deadband: float = 0.0
     on_delay: float = 0.0
     off_delay: float = 0.0
-    priority: str = "medium"  # low | medium | high | urgent
+    priority: str = "medium"  # low | medium | high | urgent | journal (logged, never announced)
     message: str = ""
     screen: str | None = None
     area: str = ""
     """The plant area or group the alarm belongs to (summary and history filters)."""
+    setpoint: str | None = None
+    """A ``deviation`` alarm's setpoint tag: raised while |value - setpoint| > limit."""
+    normal: float = 0.0
+    """A ``discrete`` alarm's normal value (a bool counts as 0 or 1): raised while the value differs."""
+    window: float = 1.0
+    """A ``roc`` alarm's window in seconds: the rate is the change across it, per second."""
+    expr: str = ""
+    """An ``expr`` alarm's condition text (see :mod:`hmi.alarms.conditions` for the seam)."""
+    cause: str = ""
+    consequence: str = ""
+    action: str = ""
+    """ISA-18.2 rationalisation: the operator's guidance (cause, consequence, corrective action)."""
+    faceplate: str | None = None
+    latched: bool = False
+    """A latched alarm stays announced after its return until an operator resets it."""
+    suppress_when: str | None = None
+    """A tag whose truthy value suppresses the alarm by design (evaluated and journalled, not announced)."""
+    suppress_by: str | None = None
+    """A parent alarm whose active condition suppresses this one by design."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
+from hmi.project.alarm_checks import alarm_reference_issues, limit_order_issues, needs_a_number
 from hmi.project.alarm_messages import template_problem
 from hmi.project.cached_load import cached_inputs, from_cache, to_cache
 from hmi.project.config import Project, ScreenDef
@@ -302,6 +303,8 @@ def _reference_issues(
     }
     for name, alarm in spec.alarms.items():
         issues += _alarm_issues(name, alarm, types, declared, screen_names)
+        issues += alarm_reference_issues(name, alarm, types, declared["tags"], declared["alarms"])
+    issues += limit_order_issues(spec.alarms)
     for name, trend in spec.trends.items():
         for index, pen in enumerate(trend.pens):
             loc, subject = ("trends", name, "pens", index), f"trend {name!r}"
@@ -386,12 +389,13 @@ def _alarm_issues(
     # A bool counts as 0 or 1, so a limit between the two makes it a switch (lo 0.5: alarm while false);
     # any other limit on a bool could never be crossed.
     switch = data_type is DataType.BOOL and 0 < alarm.limit < 1
-    if data_type is not None and not data_type.is_numeric and not switch:
+    if data_type is not None and not data_type.is_numeric and not switch and needs_a_number(alarm):
         issues.append(
             Issue((*at, "tag"), f"{subject}: tag {alarm.tag!r} is {data_type}; limit alarms need a number")
         )
-    if alarm.screen is not None:
-        issues += _unknown((*at, "screen"), subject, "screen", alarm.screen, screen_names)
+    for key in ("screen", "faceplate"):
+        if getattr(alarm, key) is not None:
+            issues += _unknown((*at, key), subject, "screen", getattr(alarm, key), screen_names)
     return issues + _message_issues(at, subject, alarm.message, data_type)
 
 

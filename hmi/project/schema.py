@@ -31,6 +31,7 @@ from drivers import registry
 from hmi.model import ConfirmMode, DataType, TagDef
 from hmi.project.acquisition_spec import AcquisitionSpec
 from hmi.project.alarm_settings import AlarmSettingsSpec
+from hmi.project.alarm_types import type_problem
 from hmi.project.config import AlarmDef, HistorySettings, TrendDef
 from hmi.project.connection_schema import connection_config, connection_spec_type
 from hmi.project.schema_base import (
@@ -244,22 +245,42 @@ class TagSpec(StrictModel):
 
 
 class AlarmSpec(StrictModel):
-    """A limit alarm on one numeric tag."""
+    """One alarm on a tag: a limit, a deviation, a rate, a discrete state or its quality (see alarm_types)."""
 
     tag: str
-    type: Literal["hihi", "hi", "lo", "lolo"]
-    limit: StrictFloat
+    type: Literal["hihi", "hi", "lo", "lolo", "deviation", "roc", "discrete", "bad_quality", "expr"]
+    limit: StrictFloat = 0.0
     deadband: StrictFloat = Field(0.0, ge=0)
     on_delay: AlarmDelay = 0.0
     off_delay: AlarmDelay = 0.0
-    priority: Literal["low", "medium", "high", "urgent"] = "medium"
+    priority: Literal["low", "medium", "high", "urgent", "journal"] = "medium"
     message: str = ""
     screen: str | None = None
     area: str = ""
+    setpoint: str | None = None
+    normal: StrictFloat | StrictBool = 0.0
+    window: Annotated[PositiveDuration, within("100ms", "1h")] = 1.0
+    expr: str = ""
+    cause: str = ""
+    consequence: str = ""
+    action: str = ""
+    faceplate: str | None = None
+    latched: StrictBool = False
+    suppress_when: str | None = None
+    suppress_by: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> AlarmSpec:
+        problem = type_problem(self.type, set(self.model_fields_set))
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def to_def(self, name: str) -> AlarmDef:
         """The validated alarm as the alarm engine takes it."""
-        return AlarmDef(name, **self.model_dump())
+        fields = self.model_dump()
+        fields["normal"] = float(fields["normal"])  # a bool normal state counts as 0 or 1
+        return AlarmDef(name, **fields)
 
 
 class TrendSpec(StrictModel):
