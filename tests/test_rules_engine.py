@@ -249,3 +249,25 @@ async def test_disable_and_enable_at_run_time(tmp_path):
     h.engine.set_enabled("high", True)
     assert h.state("high") is RuleState.ACTIVE
     await h.engine.stop()
+
+
+def test_the_derived_samples_of_one_batch_are_handed_on_together_in_order(tmp_path):
+    project = Harness(tmp_path).project
+    batches: list[list[tuple[str, Sample]]] = []
+    single: list[str] = []
+    engine = RulesEngine(
+        project.rules,
+        {**project.system_tags, **project.tags},
+        publish=lambda name, sample: single.append(name),
+        write=Harness.write,  # never called: no rules
+        record=lambda event: None,
+        publish_batch=batches.append,
+    )
+    engine.on_samples([("A", Sample(1.0, Quality.GOOD, 10.0)), ("B", Sample(2.0, Quality.GOOD, 11.0))])
+    (batch,) = batches
+    # A gives D and E (D first: E reads it); A / B is not ready until B has a value, so Q comes out
+    # bad and is carried in the same batch; B then recomputes all three.
+    assert [name for name, _ in batch] == ["D", "E", "Q", "D", "E", "Q"]
+    assert batch[-3][1] == Sample(4.0, Quality.GOOD, 11.0)
+    assert batch[-1][1].value == 0.5 and batch[-1][1].quality is Quality.GOOD
+    assert single == []

@@ -78,10 +78,16 @@ class RulesSource(TagSource):
             publish=self.publish,
             write=self._write,
             record=self._record,
+            publish_batch=self._publish_batch,
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._history = history
         self.seeded_rows = 0
+
+    def _publish_batch(self, batch: list[tuple[str, Sample]]) -> None:
+        """The derived tags' samples of one input batch, handed on as one batch (dropped when stopped)."""
+        if self._publish is not None:
+            self._runtime.publish_batch(batch)
 
     def _record(self, event: RuleEvent) -> None:
         if self.journal is None or not self.journal.append(event):

@@ -23,7 +23,7 @@ from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import RulesConfig, WriteAction
-from hmi.rules.events import Publish, Record, RuleState, RuleStatus, WriteFn
+from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
@@ -108,10 +108,12 @@ class RulesEngine:
         record: Record,
         schedule: Schedule = _call_later,
         clock: Callable[[], float] = time.time,
+        publish_batch: PublishBatch | None = None,
     ) -> None:
         self.config = config
         self.tags = tags
         self._publish = publish
+        self._publish_batch = publish_batch if publish_batch is not None else self._publish_each
         self.inputs = Inputs()
         self.pool = WindowPool()
         self.errors = 0
@@ -119,6 +121,8 @@ class RulesEngine:
         """Samples whose processing failed outright (a bug: logged; the other samples go on)."""
         """Evaluations of a derived tag that failed (division by zero...): each published bad."""
         self._causes: dict[str, str] = {}
+        self._out: list[tuple[str, Sample]] | None = None
+        """The batch of derived samples being gathered while ``on_samples`` runs."""
         types = {name: _tag_type(tag) for name, tag in tags.items()}
         self.derived: dict[str, _Derived] = {}
         for name, definition in config.derived.items():
@@ -202,19 +206,35 @@ class RulesEngine:
         """Take one sample (see ``on_samples``)."""
         self.on_samples(((name, sample),))
 
+    def _publish_each(self, batch: list[tuple[str, Sample]]) -> None:
+        publish = self._publish
+        for name, sample in batch:
+            publish(name, sample)
+
     def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
         """Runtime raw-feed batch listener: take each sample in turn, recompute what depends on it.
 
         The healthy case (every input good, a finite result, the rule armed and its condition false)
         is written out here, in one loop, with no call but the closures' own; anything else goes
         through the general methods, which give the same result for it. A failure costs that one
-        sample (counted in ``listener_errors``), never the rest of the batch.
+        sample (counted in ``listener_errors``), never the rest of the batch. The derived tags' new
+        samples go to the runtime together at the end, one fan-out per batch.
         """
+        out_batch: list[tuple[str, Sample]] = []
+        self._out = out_batch
+        try:
+            self._take_batch(batch, out_batch)
+        finally:
+            self._out = None
+            if out_batch:
+                self._publish_batch(out_batch)
+
+    def _take_batch(self, batch: Iterable[tuple[str, Sample]], out_batch: list[tuple[str, Sample]]) -> None:
         plans = self._plans
         values = self.inputs.values
         samples = self.inputs.samples
         not_good = self.inputs.not_good
-        publish = self._publish
+        emit = out_batch.append
         causes = self._causes
         for name, sample in batch:
             plan = plans.get(name)
@@ -227,7 +247,8 @@ class RulesEngine:
                     values[name] = value
                     samples[name] = sample
                     if sample.quality is _GOOD:
-                        not_good.discard(name)
+                        if not_good:
+                            not_good.discard(name)
                         for window in plan.windows:
                             window.add(ts, value, True)
                     else:
@@ -267,9 +288,10 @@ class RulesEngine:
                     samples[derived_name] = out
                     if not_good:
                         not_good.discard(derived_name)
-                    for window in derived.windows:
-                        window.add(newest, float(result), True)
-                    publish(derived_name, out)
+                    if derived.windows:
+                        for window in derived.windows:
+                            window.add(newest, float(result), True)
+                    emit((derived_name, out))
                 for rule in plan.rules:
                     if (
                         rule.state is _ARMED
@@ -343,7 +365,10 @@ class RulesEngine:
             good = sample.quality is _GOOD and sample.value is not None
             for window in windows:
                 window.add(ts, float(sample.value) if sample.value is not None else 0.0, good)
-        self._publish(name, sample)
+        if self._out is not None:  # in a batch: with the others, in order
+            self._out.append((name, sample))
+        else:
+            self._publish(name, sample)
 
     def _evaluate(
         self, derived: _Derived, quality: Quality, ts: float, cause: str, cause_sample: Sample | None
