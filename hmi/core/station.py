@@ -30,6 +30,7 @@ from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.rules.journal import RuleJournal
+from hmi.rules.state_file import rule_state_path
 from hmi.security.paths import audit_path
 from hmi.security.policy import AccessPolicy
 from hmi.security.station_security import open_security
@@ -159,7 +160,9 @@ class Station:
             journal = RuleJournal(self.store.writer)
             # Rules are engineered automation: not judged by a person's role, but audited as themselves.
             commands = CommandPath(self.runtime, self.alarms, audit=self.audit_hook())
-            self.rules = RulesSource(self.runtime, commands, journal, self._readable_history)
+            self.rules = RulesSource(
+                self.runtime, commands, journal, self._readable_history, rule_state_path(self.history_path)
+            )
             self.runtime.add_source(self.rules)
 
     def _add_system_tags(self) -> None:

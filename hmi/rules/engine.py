@@ -27,7 +27,7 @@ from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatu
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
-from hmi.rules.windows import Ewma, Integral, Window
+from hmi.rules.windows import PERSISTENT, Ewma, Integral, Window
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ class RulesEngine:
         """Evaluations of a derived tag that failed (division by zero...): each published bad."""
         self._causes: dict[str, str] = {}
         self._out: list[tuple[str, Sample]] | None = None
+        self._restored: set[int] = set()
+        """The windows whose state came from the previous run (``restore``), by id."""
         """The batch of derived samples being gathered while ``on_samples`` runs."""
         types = {name: _tag_type(tag) for name, tag in tags.items()}
         self.derived: dict[str, _Derived] = {}
@@ -399,6 +401,39 @@ class RulesEngine:
         log.warning("derived tag %s: %s", derived.name, why)
         return Sample(derived.last, Quality.BAD, ts, Reason.CONFIG_ERROR)
 
+    # -- across a restart ---------------------------------------------------------------
+
+    def persistent_state(self) -> dict[str, dict[str, Any]]:
+        """What a restart keeps, by key: each counter's and totaliser's state (``window:...``) and each
+        rule's enable state, cooldown and fire count (``rule:NAME``); plain JSON values."""
+        pool = self.pool.items()
+        state = {f"window:{key!r}": window.snapshot() for key, window in pool if _persistent(window)}
+        state.update((f"rule:{name}", rule.persisted()) for name, rule in self.rules.items())
+        return state
+
+    def restore(self, saved: Mapping[str, Mapping[str, Any]], now: float) -> int:
+        """Take ``persistent_state()`` of a previous run, before ``seed`` and ``start``; returns how many
+        entries were taken. A restored totaliser is not seeded from history again (no double count);
+        an entry that no longer fits (the project changed) is skipped and logged."""
+        taken = 0
+        for key, window in self.pool.items():
+            entry = saved.get(f"window:{key!r}")
+            if entry is not None and _persistent(window):
+                try:
+                    window.restore(entry)
+                except (KeyError, TypeError, ValueError) as error:
+                    log.warning("rules: the saved state of %r is not usable (%s): afresh", key, error)
+                    continue
+                self._restored.add(id(window))
+                taken += 1
+        for name, rule in self.rules.items():
+            entry = saved.get(f"rule:{name}")
+            try:
+                taken += entry is not None and rule.restore(entry, now)
+            except (TypeError, ValueError) as error:
+                log.warning("rules: the saved state of rule %s is not usable (%s)", name, error)
+        return taken
+
     # -- seeding from history -----------------------------------------------------------
 
     def seed_horizons(self, now: float, scan_periods: Mapping[str, float]) -> dict[str, float]:
@@ -412,6 +447,8 @@ class RulesEngine:
         horizons: dict[str, float] = {}
         for tag, windows in self.pool.by_tag.items():
             for window in windows:
+                if id(window) in self._restored:
+                    continue
                 seconds = _horizon(window, now, scan_periods.get(tag, 1.0))
                 if seconds > 0:
                     horizons[tag] = max(horizons.get(tag, 0.0), seconds)
@@ -421,7 +458,9 @@ class RulesEngine:
         """Feed ``(ts, value, good)`` rows of ``tag``'s history, oldest first, to the windows that
         want history (before any live sample); returns how many rows were fed."""
         fed = 0
-        targets = [w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w)]
+        targets = [
+            w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w) and id(w) not in self._restored
+        ]
         for ts, value, good in rows:
             usable = isinstance(value, int | float)
             number = float(value) if usable else 0.0
@@ -452,6 +491,10 @@ class RulesEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _persistent(window: Any) -> bool:
+    return isinstance(window, PERSISTENT)
 
 
 def _wants_history(window: Any) -> bool:

@@ -82,6 +82,10 @@ class WindowPool:
     def __len__(self) -> int:
         return len(self._windows)
 
+    def items(self) -> list[tuple[tuple[Any, ...], Any]]:
+        """Every ``(key, window)``: the key names the function, its tag and its arguments."""
+        return list(self._windows.items())
+
 
 @dataclass(slots=True)
 class Expression:
