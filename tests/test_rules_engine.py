@@ -271,3 +271,27 @@ def test_the_derived_samples_of_one_batch_are_handed_on_together_in_order(tmp_pa
     assert batch[-3][1] == Sample(4.0, Quality.GOOD, 11.0)
     assert batch[-1][1].value == 0.5 and batch[-1][1].quality is Quality.GOOD
     assert single == []
+
+
+STEADY = """\
+  steady:
+    when: "A > 10 and B < 100"
+    do: [{set: A.HIGH}]
+"""
+
+
+async def test_an_active_rule_with_nothing_to_repeat_stays_active_until_its_condition_ends(tmp_path):
+    h = Harness(tmp_path, STEADY)
+    h.feed("B", 1.0)  # held until A has a value too
+    h.feed("A", 11.0)
+    assert h.state("steady") is RuleState.ACTIVE
+    assert h.kinds("steady")[-1] is EventKind.FIRED
+    seen = len(h.events)
+    for value in (2.0, 3.0, 4.0):  # the condition still true at each change: nothing more happens
+        h.feed("B", value)
+    assert h.state("steady") is RuleState.ACTIVE and len(h.events) == seen
+    h.feed("B", 200.0)
+    assert h.state("steady") is RuleState.ARMED and h.published["A.HIGH"].value is False
+    assert [e.kind for e in h.events[seen:]] == [EventKind.CLEARED]
+    h.feed("A", float("nan"))  # not a usable value: held, as before
+    assert h.engine.rules["steady"].status().state is RuleState.HELD

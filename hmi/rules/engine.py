@@ -41,7 +41,6 @@ class _Derived:
     name: str
     expression: Expression
     is_bool: bool
-    last: Any = None
     inputs: tuple[str, ...] = ()
     fast: Any = None
     input_set: frozenset[str] = frozenset()
@@ -56,6 +55,7 @@ class _Derived:
 
 _GOOD = Quality.GOOD
 _ARMED = RuleState.ARMED
+_ACTIVE = RuleState.ACTIVE
 
 # A good Sample for the hot path, built by its slots' own setters: the frozen dataclass's __init__
 # (object.__setattr__ per field, through a Python frame) costs more than the whole evaluation of a
@@ -278,7 +278,6 @@ class RulesEngine:
                     derived_name = derived.name
                     newest = ts if ts > derived.ts else derived.ts
                     derived.ts = newest
-                    derived.last = result
                     if causes:
                         causes.pop(derived_name, None)
                     out = _new(Sample)  # good_sample(result, newest), written out
@@ -295,16 +294,21 @@ class RulesEngine:
                             window.add(newest, float(result), True)
                     emit((derived_name, out))
                 for rule in plan.rules:
+                    state = rule.state
                     if (
-                        rule.state is _ARMED
+                        (state is _ARMED or (state is _ACTIVE and rule.steady))
                         and not rule.held_by
                         and (not not_good or not_good.isdisjoint(rule.condition_inputs))
                     ):
                         try:
-                            if not rule.condition(values):
+                            if rule.condition(values):
+                                if state is _ACTIVE:
+                                    continue  # active, still true, nothing to write: nothing to do
+                            elif state is _ARMED:
                                 continue  # armed, and nothing to do
                         except NOT_READY:
-                            continue  # a window still filling judges nothing yet
+                            if state is _ARMED:
+                                continue  # a window still filling judges nothing yet
                         except Exception:  # evaluate() below records the error
                             pass
                     rule.evaluate()
@@ -350,7 +354,7 @@ class RulesEngine:
         derived.ts = ts
         if quality is Quality.BAD:
             reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
-            sample = Sample(derived.last, Quality.BAD, ts, reason)
+            sample = Sample(self.inputs.values.get(derived.name), Quality.BAD, ts, reason)
             self._causes[derived.name] = f"{cause}: {reason.value or 'bad'}"
         else:
             sample = self._evaluate(derived, quality, ts, cause, cause_sample)
@@ -379,14 +383,13 @@ class RulesEngine:
             value = derived.fast(self.inputs.values)
         except NOT_READY:
             self._causes[derived.name] = "waiting for its inputs' windows"
-            return Sample(derived.last, Quality.UNCERTAIN, ts, Reason.WAITING)
+            return Sample(self.inputs.values.get(derived.name), Quality.UNCERTAIN, ts, Reason.WAITING)
         except EVAL_ERRORS as error:
             return self._failed(derived, ts, f"{type(error).__name__}: {error}")
         if not derived.is_bool:
             value = float(value)
             if not math.isfinite(value):
                 return self._failed(derived, ts, f"result {value!r} is not a finite number")
-        derived.last = value
         if quality is Quality.UNCERTAIN:
             reason = cause_sample.reason if cause_sample is not None else Reason.LAST_USABLE
             self._causes[derived.name] = f"{cause}: {reason.value or 'uncertain'}"
@@ -399,7 +402,7 @@ class RulesEngine:
         self.errors += 1
         self._causes[derived.name] = why
         log.warning("derived tag %s: %s", derived.name, why)
-        return Sample(derived.last, Quality.BAD, ts, Reason.CONFIG_ERROR)
+        return Sample(self.inputs.values.get(derived.name), Quality.BAD, ts, Reason.CONFIG_ERROR)
 
     # -- across a restart ---------------------------------------------------------------
 

@@ -112,6 +112,9 @@ class Rule:
         self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
             step.action.tag for step in self.steps
         }
+        self.steady = clear is None and not self.steps
+        """Active with its condition still true, the rule has nothing to do (no clear condition to
+        judge, no write to repeat): the engine's hot path then skips ``evaluate``."""
         self.state = RuleState.ARMED if definition.enabled else RuleState.DISABLED
         self.dry_run = definition.dry_run
         self.fire_count = 0
