@@ -157,8 +157,10 @@ class RulesSource(TagSource):
         try:
             await asyncio.to_thread(self.state_file.save, changed, time.time())
         except Exception:
+            path = self.state_file.path
             self.state_errors += 1
-            log.exception("rules: state not saved to %s", self.state_file.path)
+            if self.state_errors % 100 == 1:  # the first, then one in a hundred: no log flood at 1 Hz
+                log.exception("rules: state not saved (%d times): %s", self.state_errors, path)
             return
         self._saved.update(changed)
 
