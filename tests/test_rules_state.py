@@ -203,3 +203,24 @@ def test_an_unreadable_entry_is_skipped_and_the_rest_restored(tmp_path):
     assert second.restore(state, clock[0]) == len(state) - 1
     assert second.seed_horizons(T0 + 10, {"FLOW": 1.0})["FLOW"] == pytest.approx(3610.0)  # seeded instead
     assert RuleStateFile(tmp_path / "none.db").load() == {}  # no file yet: nothing to restore
+
+
+async def test_a_cooldown_shortened_in_the_project_is_resumed_for_the_new_length_at_most(tmp_path):
+    clock = [T0]
+    first = engine(tmp_path, clock)
+    feed(first, T0, 60.0, False)
+    feed(first, T0 + 1, 10.0, False)  # ten minutes of cooldown from T0
+    saved = first.persistent_state()
+    write_project(tmp_path, PROJECT.format(spare_enabled="false").replace("cooldown: 10m", "cooldown: 1m"))
+    project = load_project(tmp_path)
+    second = RulesEngine(
+        project.rules,
+        {**project.system_tags, **project.tags},
+        publish=lambda name, sample: None,
+        write=_never,
+        record=lambda event: None,
+        clock=lambda: clock[0],
+    )
+    second.restore(saved, T0 + 5)
+    assert second.rules["high"].cooldown_until == pytest.approx(T0 + 65, abs=1e-6)
+    await second.stop()

@@ -433,9 +433,12 @@ class Rule:
         else:
             self.state = RuleState.ARMED
             until = saved.get("cooldown_until")
-            if state == RuleState.COOLDOWN.value and until is not None and float(until) > now:
-                self.state, self.cooldown_until = RuleState.COOLDOWN, float(until)
-                self._start_timer(float(until) - now, self._cooldown_over)
+            if state == RuleState.COOLDOWN.value and until is not None:
+                # Never longer than the project's cooldown now (it may have been shortened since).
+                until = min(float(until), now + self.definition.cooldown)
+                if until > now:
+                    self.state, self.cooldown_until = RuleState.COOLDOWN, until
+                    self._start_timer(until - now, self._cooldown_over)
         return True
 
     def publish_initial(self) -> None:
