@@ -26,7 +26,9 @@ from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
 from hmi.rules.engine import RulesEngine
 from hmi.rules.events import RuleEvent, RuleStatus, WriteOutcome
 from hmi.rules.journal import RuleJournal, acknowledgement, maintenance_events
-from hmi.rules.state_file import RuleStateFile
+from hmi.rules.state_file import RuleStateFile, rule_state_path
+
+__all__ = ["RulesSnapshot", "RulesSource", "rule_fault_alarms", "rule_state_path"]
 
 log = logging.getLogger(__name__)
 

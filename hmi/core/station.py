@@ -22,7 +22,7 @@ from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
-from hmi.core.rules_source import RulesSource, rule_fault_alarms
+from hmi.core.rules_source import RulesSource, rule_fault_alarms, rule_state_path
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
@@ -30,7 +30,6 @@ from hmi.historian.writer import HistoryWriter
 from hmi.project.config import AlarmDef, Project
 from hmi.project.system_tags import HISTORY_AVAILABLE, HISTORY_DISK_FULL, RUNTIME_ERRORS
 from hmi.rules.journal import RuleJournal
-from hmi.rules.state_file import rule_state_path
 from hmi.security.paths import audit_path
 from hmi.security.policy import AccessPolicy
 from hmi.security.station_security import open_security
