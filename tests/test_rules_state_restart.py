@@ -1,4 +1,5 @@
-"""A SIGKILLed runtime comes back with its totaliser, its run hours and a rule disabled at run time."""
+"""A SIGKILLed runtime comes back with its totaliser, its run hours and a rule disabled at run time
+(a station in a child process, and `hmi run --headless` itself)."""
 
 from __future__ import annotations
 
@@ -133,3 +134,52 @@ async def _kill_and_restart(tmp_path: Path) -> None:
         await wait_for(lambda: engine.inputs.values["TOTAL"] > kept["total"] + 5, 15)
     finally:
         await station.stop()
+
+
+def _saved(path: Path) -> dict:
+    """The state file's entries (empty while it does not exist yet or is being created)."""
+    if not path.exists():
+        return {}
+    try:
+        with sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True) as conn:
+            return {
+                key: json.loads(value) for key, value in conn.execute("SELECT key, value FROM rule_state")
+            }
+    except sqlite3.Error:
+        return {}
+
+
+def _total(path: Path) -> float:
+    return _saved(path).get("window:('integral', 'FLOW')", {}).get("total", 0.0)
+
+
+async def test_hmi_run_killed_then_run_again_carries_the_totaliser_on(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    port = free_port()
+    (tmp_path / "project.yaml").write_text(textwrap.dedent(PROJECT.format(port=port)), "utf-8")
+    state = rule_state_path(tmp_path / "history.db")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "-m", "hmi.app.cli", "run", str(tmp_path), "--headless"]
+    async with modbus_server(port, device(hr=[10] + [0] * 49, co=[True] + [False] * 49)) as server:
+        plant = asyncio.get_running_loop().create_task(_wobble(server))
+        try:
+            child = await asyncio.create_subprocess_exec(
+                *command, "--for", "120", env=env, stdout=asyncio.subprocess.DEVNULL, cwd=ROOT
+            )
+            try:
+                await wait_for(lambda: _total(state) > 60, within=60)  # some six seconds of flow
+            finally:
+                child.send_signal(signal.SIGKILL)
+                await child.wait()
+            kept = _total(state)
+            again = await asyncio.create_subprocess_exec(
+                *command, "--for", "3", env=env, stdout=asyncio.subprocess.DEVNULL, cwd=ROOT
+            )
+            assert await asyncio.wait_for(again.wait(), 60) == 0
+        finally:
+            plant.cancel()
+            await asyncio.gather(plant, return_exceptions=True)
+    # Saved at the graceful stop, on top of what the killed run had saved: a total started afresh
+    # would be at most three seconds of flow (about 36), below what was kept.
+    assert _total(state) > kept + 3
