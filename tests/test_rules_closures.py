@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import operator
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hmi.rules.expr import TagType, compile_expression
+from hmi.rules.expr import TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
+from hmi.rules.windows import NotReady
 
 TAGS = {
     "A": TagType(Kind.NUMBER),
@@ -156,6 +158,9 @@ NUMBER_SHAPES = [
     ("arith", "-", ("num", 3.0), ("tag", "B")),
     ("call", "abs", [("tag", "C")]),
     ("arith", "+", ("arith", "-", ("tag", "A"), ("tag", "B")), ("num", 1.0)),
+    # a pair of leaves and a C function of a leaf: the forms a parent computes inline
+    ("arith", "-", ("arith", "*", ("tag", "A"), ("num", 2.0)), ("arith", "/", ("tag", "B"), ("num", 3.0))),
+    ("call", "abs", [("arith", "-", ("tag", "B"), ("num", 50.0))]),
 ]
 BOOL_SHAPES = [
     ("tag", "F"),
@@ -163,6 +168,7 @@ BOOL_SHAPES = [
     ("cmp", "<", ("num", 1.0), ("tag", "B")),
     ("not", ("tag", "F")),
     ("cmp", "<=", ("call", "abs", [("tag", "C")]), ("tag", "A")),
+    ("and", ("cmp", ">", ("tag", "B"), ("num", 0.0)), ("cmp", "<", ("tag", "A"), ("num", 3.0))),
 ]
 ENVS = [
     {"A": a, "B": b, "C": c, "F": f}
@@ -202,3 +208,26 @@ def test_every_operator_over_every_pair_of_operand_shapes():
         for right in BOOL_SHAPES:
             _agree(("and", left, right))
             _agree(("or", left, right))
+
+
+@pytest.mark.parametrize(
+    ("source", "plain"),
+    [
+        ("avg(A, 3) > 1 and B < 2", lambda m, b: m > 1 and b < 2),
+        ("B < 2 and avg(A, 3) > 1", lambda m, b: b < 2 and m > 1),
+        ("avg(A, 3) >= 1.5 or B < 2", lambda m, b: m >= 1.5 or b < 2),
+        ("not (avg(A, 3) < 1) and B != 0", lambda m, b: (not m < 1) and b != 0),
+    ],
+)
+def test_a_window_read_against_a_constant_agrees_with_the_window_itself(source, plain):
+    pool = WindowPool()
+    expression, errors = compile_expression(source, TAGS, pool)
+    assert not errors, errors
+    (window,) = pool.by_tag["A"]
+    with pytest.raises(NotReady):  # an empty window: not ready, through the inlined read too
+        expression.evaluate({"A": 0.0, "B": 0.0})
+    series = [0.5, 2.0, 1.0, 3.0, -1.0, 1.5]
+    for step, (a, b) in enumerate(zip(series, [1.0, 3.0, 0.0, 1.5, 2.5, 1.9], strict=True)):
+        window.add(float(step), a, True)
+        mean = sum(series[max(0, step - 2) : step + 1]) / min(step + 1, 3)
+        assert expression.evaluate({"A": a, "B": b}) == plain(mean, b), (source, step)

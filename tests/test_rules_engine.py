@@ -249,3 +249,49 @@ async def test_disable_and_enable_at_run_time(tmp_path):
     h.engine.set_enabled("high", True)
     assert h.state("high") is RuleState.ACTIVE
     await h.engine.stop()
+
+
+def test_the_derived_samples_of_one_batch_are_handed_on_together_in_order(tmp_path):
+    project = Harness(tmp_path).project
+    batches: list[list[tuple[str, Sample]]] = []
+    single: list[str] = []
+    engine = RulesEngine(
+        project.rules,
+        {**project.system_tags, **project.tags},
+        publish=lambda name, sample: single.append(name),
+        write=Harness.write,  # never called: no rules
+        record=lambda event: None,
+        publish_batch=batches.append,
+    )
+    engine.on_samples([("A", Sample(1.0, Quality.GOOD, 10.0)), ("B", Sample(2.0, Quality.GOOD, 11.0))])
+    (batch,) = batches
+    # A gives D and E (D first: E reads it); A / B is not ready until B has a value, so Q comes out
+    # bad and is carried in the same batch; B then recomputes all three.
+    assert [name for name, _ in batch] == ["D", "E", "Q", "D", "E", "Q"]
+    assert batch[-3][1] == Sample(4.0, Quality.GOOD, 11.0)
+    assert batch[-1][1].value == 0.5 and batch[-1][1].quality is Quality.GOOD
+    assert single == []
+
+
+STEADY = """\
+  steady:
+    when: "A > 10 and B < 100"
+    do: [{set: A.HIGH}]
+"""
+
+
+async def test_an_active_rule_with_nothing_to_repeat_stays_active_until_its_condition_ends(tmp_path):
+    h = Harness(tmp_path, STEADY)
+    h.feed("B", 1.0)  # held until A has a value too
+    h.feed("A", 11.0)
+    assert h.state("steady") is RuleState.ACTIVE
+    assert h.kinds("steady")[-1] is EventKind.FIRED
+    seen = len(h.events)
+    for value in (2.0, 3.0, 4.0):  # the condition still true at each change: nothing more happens
+        h.feed("B", value)
+    assert h.state("steady") is RuleState.ACTIVE and len(h.events) == seen
+    h.feed("B", 200.0)
+    assert h.state("steady") is RuleState.ARMED and h.published["A.HIGH"].value is False
+    assert [e.kind for e in h.events[seen:]] == [EventKind.CLEARED]
+    h.feed("A", float("nan"))  # not a usable value: held, as before
+    assert h.engine.rules["steady"].status().state is RuleState.HELD

@@ -26,6 +26,9 @@ from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
 from hmi.rules.engine import RulesEngine
 from hmi.rules.events import RuleEvent, RuleStatus, WriteOutcome
 from hmi.rules.journal import RuleJournal, acknowledgement, maintenance_events
+from hmi.rules.state_file import RuleStateFile, rule_state_path
+
+__all__ = ["RulesSnapshot", "RulesSource", "rule_fault_alarms", "rule_state_path"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class RulesSource(TagSource):
         commands: CommandPath,
         journal: RuleJournal | None,
         history: Callable[[], Path | None] = lambda: None,
+        state_path: Path | None = None,
     ) -> None:
         # The rules' tags are the project's own (the loader put them there), so none is added here.
         super().__init__(RULES_SOURCE, [])
@@ -78,10 +82,23 @@ class RulesSource(TagSource):
             publish=self.publish,
             write=self._write,
             record=self._record,
+            publish_batch=self._publish_batch,
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._history = history
         self.seeded_rows = 0
+        self.state_file = RuleStateFile(state_path) if state_path is not None else None
+        """Counters, totalisers and rules' enable states across a restart (None: not kept)."""
+        self.restored = 0
+        self.state_errors = 0
+        """Saves of the state file that failed (logged; the next interval tries again)."""
+        self._saved: dict[str, Any] = {}
+        self._saver: asyncio.Task[None] | None = None
+
+    def _publish_batch(self, batch: list[tuple[str, Sample]]) -> None:
+        """The derived tags' samples of one input batch, handed on as one batch (dropped when stopped)."""
+        if self._publish is not None:
+            self._runtime.publish_batch(batch)
 
     def _record(self, event: RuleEvent) -> None:
         if self.journal is None or not self.journal.append(event):
@@ -107,6 +124,13 @@ class RulesSource(TagSource):
         return RulesSnapshot(statuses, maintenance)
 
     async def _start(self) -> None:
+        if self.state_file is not None:  # before the history: a restored totaliser is not seeded again
+            try:
+                saved = await asyncio.to_thread(self.state_file.load)
+                self.restored = self.engine.restore(saved, time.time())
+                self._saved = dict(saved)
+            except Exception:  # a damaged state file must not keep the rules from running
+                log.exception("rules: state not restored from %s", self.state_file.path)
         path = self._history()
         if path is not None:  # before the raw feed: history first, then live samples, in time order
             try:
@@ -115,6 +139,32 @@ class RulesSource(TagSource):
                 log.exception("rules: windows not seeded from history %s", path)
         self._unsubscribe = self._runtime.subscribe_batch(self.engine.on_samples, Feed.RAW)
         self.engine.start()
+        if self.state_file is not None:
+            every = self._runtime.project.history.commit_interval
+            self._saver = asyncio.get_running_loop().create_task(self._save_every(every), name="rules:state")
+
+    async def _save_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.save_state()
+
+    async def save_state(self) -> None:
+        """Write the state entries that changed since the last save (taken on the loop, written off it)."""
+        if self.state_file is None:
+            return
+        state = self.engine.persistent_state()
+        changed = {key: value for key, value in state.items() if self._saved.get(key) != value}
+        if not changed:
+            return
+        try:
+            await asyncio.to_thread(self.state_file.save, changed, time.time())
+        except Exception:
+            path = self.state_file.path
+            self.state_errors += 1
+            if self.state_errors % 100 == 1:  # the first, then one in a hundred: no log flood at 1 Hz
+                log.exception("rules: state not saved (%d times): %s", self.state_errors, path)
+            return
+        self._saved.update(changed)
 
     def _seed(self, path: Path, now: float) -> int:
         """Read each windowed tag's recent history (off the loop) and feed it to the engine."""
@@ -136,7 +186,14 @@ class RulesSource(TagSource):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._saver is not None:
+            self._saver.cancel()
+            await asyncio.gather(self._saver, return_exceptions=True)
+            self._saver = None
         await self.engine.stop()
+        if self.state_file is not None:  # the last word of a graceful stop
+            await self.save_state()
+            await asyncio.to_thread(self.state_file.close)
         now = time.time()
         for tag in self._runtime.project.tags.values():
             if tag.source == RULES_SOURCE:

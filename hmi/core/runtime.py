@@ -223,6 +223,10 @@ class TagRuntime:
                         batch.append((name, Sample(current.value, Quality.GOOD, now)))
                 self._fan_out(batch)
 
+    def publish_batch(self, batch: Sequence[tuple[str, Sample]]) -> None:
+        """Samples of an internal source's own tags (never polled ones) as one batch, on the runtime loop."""
+        self._on_samples(batch)
+
     def _on_sample(self, tag_name: str, sample: Sample) -> None:
         """A sample of a driver or a source; a good one of a polled tag counts as its refresh."""
         if sample.quality is Quality.GOOD and tag_name in self._polled:

@@ -22,7 +22,7 @@ from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
-from hmi.core.rules_source import RulesSource, rule_fault_alarms
+from hmi.core.rules_source import RulesSource, rule_fault_alarms, rule_state_path
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.system_tags import SystemTags
 from hmi.core.trail_sync import trail_streams
@@ -164,7 +164,9 @@ class Station:
             journal = RuleJournal(self.store.writer)
             # Rules are engineered automation: not judged by a person's role, but audited as themselves.
             commands = CommandPath(self.runtime, self.alarms, audit=self.audit_hook())
-            self.rules = RulesSource(self.runtime, commands, journal, self._readable_history)
+            self.rules = RulesSource(
+                self.runtime, commands, journal, self._readable_history, rule_state_path(self.history_path)
+            )
             self.runtime.add_source(self.rules)
 
     def _add_system_tags(self) -> None:

@@ -128,18 +128,38 @@ Leaf = tuple[Callable[[Any, Any], Any], str, Any]
 closure of the node above it, a C call instead of a closure's Python call."""
 
 
+Form = tuple[Any, ...]
+"""A node its parent can compute inline, with no call of its own (see ``form``):
+
+- ``("pair", op, leaf, leaf)``: ``op(leaf, leaf)``, e.g. ``A * 2 - B / 3``;
+- ``("unary", fn, leaf)``: a C function of a leaf, e.g. ``abs(B - 50)``;
+- ``("read", method)``: a window's read, ``method(env)``;
+- ``("probe", op, method, constant)``: a window's read against a constant, ``avg(A, 30s) > 60``;
+- ``("conj", leaf, leaf)``: ``leaf and leaf``, both comparisons.
+"""
+
+
 class Operand:
-    """What a builder needs of an operand: its closure, and whether it is a constant, a plain tag, or
-    a leaf (``tag OP constant``)."""
+    """What a builder needs of an operand: its closure, and whether it is a constant, a plain tag, a
+    leaf (``tag OP constant``) or another form its parent may inline."""
 
-    __slots__ = ("constant", "fn", "leaf", "tag", "value")
+    __slots__ = ("constant", "fn", "form", "leaf", "tag", "value")
 
-    def __init__(self, fn: Fn, constant: bool, value: Any, tag: str | None, leaf: Leaf | None = None) -> None:
+    def __init__(
+        self,
+        fn: Fn,
+        constant: bool,
+        value: Any,
+        tag: str | None,
+        leaf: Leaf | None = None,
+        form: Form | None = None,
+    ) -> None:
         self.fn = fn
         self.constant = constant
         self.value = value
         self.tag = tag
         self.leaf = leaf
+        self.form = form
 
 
 def leaf(symbol: str, left: Operand, right: Operand) -> Leaf | None:
@@ -149,12 +169,25 @@ def leaf(symbol: str, left: Operand, right: Operand) -> Leaf | None:
     return None
 
 
+_COMPARISON_SYMBOLS = frozenset(("==", "!=", "<", "<=", ">", ">="))
+
+
+def form(symbol: str, left: Operand, right: Operand) -> Form | None:
+    """The inline form of ``left SYMBOL right`` (None when it has none): a pair of leaves, or a
+    window's read compared with a constant."""
+    if left.leaf is not None and right.leaf is not None:
+        return ("pair", OPERATORS[symbol], left.leaf, right.leaf)
+    if symbol in _COMPARISON_SYMBOLS and left.form is not None and left.form[0] == "read" and right.constant:
+        return ("probe", OPERATORS[symbol], left.form[1], right.value)
+    return None
+
+
 def binary(symbol: str, left: Operand, right: Operand) -> Fn:
     """``left SYMBOL right`` as one closure, its operands inlined where they are constants or tags."""
     ff, fc, cf, tc, tt = _SHAPES[symbol]
     if left.tag is not None and right.tag is not None:
         return tt(left.tag, right.tag)
-    if left.leaf is not None or right.leaf is not None:
+    if left.leaf is not None or right.leaf is not None or _unary(left) or _unary(right):
         inlined = _with_leaves(OPERATORS[symbol], left, right)
         if inlined is not None:
             return inlined
@@ -167,6 +200,19 @@ def binary(symbol: str, left: Operand, right: Operand) -> Fn:
 
 def _with_leaves(op: Callable[[Any, Any], Any], left: Operand, right: Operand) -> Fn | None:
     """``op(left, right)`` with its leaf operands computed inline (``A * 2 - B / 3`` in one call)."""
+    lform, rform = _unary(left), _unary(right)
+    if rform is not None and not left.constant:  # clamp(...) + abs(B - 50): abs inline
+        lf, (ufn, (uop, ut, uc)) = left.fn, rform
+        if left.leaf is not None:
+            lop, lt, lc = left.leaf
+            return lambda env: op(lop(env[lt], lc), ufn(uop(env[ut], uc)))
+        return lambda env: op(lf(env), ufn(uop(env[ut], uc)))
+    if lform is not None and not right.constant:
+        rf, (ufn, (uop, ut, uc)) = right.fn, lform
+        if right.leaf is not None:
+            rop, rt, rc = right.leaf
+            return lambda env: op(ufn(uop(env[ut], uc)), rop(env[rt], rc))
+        return lambda env: op(ufn(uop(env[ut], uc)), rf(env))
     if left.leaf is not None and right.leaf is not None:
         (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
         return lambda env: op(lop(env[lt], lc), rop(env[rt], rc))
@@ -179,12 +225,25 @@ def _with_leaves(op: Callable[[Any, Any], Any], left: Operand, right: Operand) -
     return None
 
 
+def _unary(operand: Operand) -> tuple[Any, Leaf] | None:
+    """``(fn, leaf)`` when the operand is a C function of a leaf (``abs(B - 50)``), else None."""
+    f = operand.form
+    return (f[1], f[2]) if f is not None and f[0] == "unary" else None
+
+
 def negate(operand: Operand) -> Fn:
     """``-operand``."""
     tag, fn = operand.tag, operand.fn
     if tag is not None:
         return lambda env: -env[tag]
     return lambda env: -fn(env)
+
+
+def conj(left: Operand, right: Operand) -> Form | None:
+    """The inline form of ``left and right`` when both are comparison leaves (else None)."""
+    if left.tag is None and right.tag is None and left.leaf is not None and right.leaf is not None:
+        return ("conj", left.leaf, right.leaf)
+    return None
 
 
 def both(left: Operand, right: Operand) -> Fn:
@@ -194,6 +253,14 @@ def both(left: Operand, right: Operand) -> Fn:
         if left.leaf is not None and right.leaf is not None:  # comparisons: inline
             (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
             return lambda env: lop(env[lt], lc) and rop(env[rt], rc)
+        probe = _probe(left)
+        if probe is not None and right.leaf is not None:  # avg(A, 30s) > 60 and B < 900
+            (pop, pm, pc), (rop, rt, rc) = probe, right.leaf
+            return lambda env: pop(pm(env), pc) and rop(env[rt], rc)
+        probe = _probe(right)
+        if probe is not None and left.leaf is not None:
+            (lop, lt, lc), (pop, pm, pc) = left.leaf, probe
+            return lambda env: lop(env[lt], lc) and pop(pm(env), pc)
         if left.leaf is not None:
             lop, lt, lc = left.leaf
             return lambda env: lop(env[lt], lc) and rf(env)
@@ -211,6 +278,14 @@ def either(left: Operand, right: Operand) -> Fn:
         if left.leaf is not None and right.leaf is not None:
             (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
             return lambda env: lop(env[lt], lc) or rop(env[rt], rc)
+        both_leaves = _conj(right)
+        if left.leaf is not None and both_leaves is not None:  # A > 95 or (B > 990 and A < 3)
+            (lop, lt, lc), ((aop, at, ac), (bop, bt, bc)) = left.leaf, both_leaves
+            return lambda env: lop(env[lt], lc) or (aop(env[at], ac) and bop(env[bt], bc))
+        both_leaves = _conj(left)
+        if right.leaf is not None and both_leaves is not None:
+            ((aop, at, ac), (bop, bt, bc)), (rop, rt, rc) = both_leaves, right.leaf
+            return lambda env: (aop(env[at], ac) and bop(env[bt], bc)) or rop(env[rt], rc)
         if left.leaf is not None:
             lop, lt, lc = left.leaf
             return lambda env: lop(env[lt], lc) or rf(env)
@@ -221,11 +296,24 @@ def either(left: Operand, right: Operand) -> Fn:
     return lambda env: bool(lf(env)) or bool(rf(env))
 
 
+def _probe(operand: Operand) -> tuple[Any, Any, Any] | None:
+    f = operand.form
+    return (f[1], f[2], f[3]) if f is not None and f[0] == "probe" else None
+
+
+def _conj(operand: Operand) -> tuple[Leaf, Leaf] | None:
+    f = operand.form
+    return (f[1], f[2]) if f is not None and f[0] == "conj" else None
+
+
 def call(name: str, function: Callable[..., Any], args: list[Operand]) -> Fn:
     """``function(*args)``: the common plain calls written out, constants captured as values."""
     fns = [arg.fn for arg in args]
     count = len(args)
     if name == "clamp" and args[1].constant and args[2].constant:
+        inner = args[0].form
+        if inner is not None and inner[0] == "pair":
+            return _clamp_pair(inner, args[1].value, args[2].value)
         return _clamp(fns[0], args[1].value, args[2].value)
     if count == 2 and name in ("min", "max"):
         # Two-argument min/max written as the comparison the builtins make (the first argument kept
@@ -254,6 +342,26 @@ def call(name: str, function: Callable[..., Any], args: list[Operand]) -> Fn:
         a, b, c = fns
         return lambda env: function(a(env), b(env), c(env))
     return lambda env: function(*[fn(env) for fn in fns])
+
+
+def call_form(name: str, args: list[Operand]) -> Form | None:
+    """The inline form of a call (None when it has none): ``abs`` of a leaf."""
+    if name == "abs" and len(args) == 1 and args[0].leaf is not None:
+        return ("unary", abs, args[0].leaf)
+    return None
+
+
+def _clamp_pair(pair: Form, low: Any, high: Any) -> Fn:
+    """``clamp(A OP c OP B OP c, low, high)`` with literal bounds, its pair of leaves inline."""
+    _kind, op, (lop, lt, lc), (rop, rt, rc) = pair
+
+    def clamp(env: Any) -> Any:
+        x = op(lop(env[lt], lc), rop(env[rt], rc))
+        if low > x:  # max(x, low)
+            x = low
+        return high if high < x else x  # min(.., high)
+
+    return clamp
 
 
 def _clamp(fn: Fn, low: Any, high: Any) -> Fn:

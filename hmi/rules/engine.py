@@ -23,11 +23,11 @@ from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import RulesConfig, WriteAction
-from hmi.rules.events import Publish, Record, RuleState, RuleStatus, WriteFn
+from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
-from hmi.rules.windows import Ewma, Integral, Window
+from hmi.rules.windows import PERSISTENT, Ewma, Integral, Window
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ class _Derived:
     name: str
     expression: Expression
     is_bool: bool
-    last: Any = None
     inputs: tuple[str, ...] = ()
     fast: Any = None
     input_set: frozenset[str] = frozenset()
@@ -56,28 +55,46 @@ class _Derived:
 
 _GOOD = Quality.GOOD
 _ARMED = RuleState.ARMED
+_ACTIVE = RuleState.ACTIVE
 
-# A good Sample for the hot path, built by its slots' own setters: the frozen dataclass's __init__
-# (object.__setattr__ per field, through a Python frame) costs more than the whole evaluation of a
-# typical derived tag. The result is the same object Sample(value, GOOD, ts) gives (equal, same hash);
-# the check below makes a change to Sample's fields fail at import, not silently.
-if tuple(f.name for f in dataclasses.fields(Sample)) != ("value", "quality", "ts", "reason"):
+# A good Sample for the hot path, filled in unfrozen and then made a Sample: the frozen dataclass's
+# __init__ (object.__setattr__ per field, through a Python frame) costs more than the whole evaluation
+# of a typical derived tag, and even the slots' own __set__ wrappers cost three times what four plain
+# attribute stores and one __class__ assignment do (Python allows that assignment between classes of
+# the same slot layout). The result is the object Sample(value, GOOD, ts) gives: of type Sample,
+# equal, the same hash, frozen from then on. The checks below make a change to Sample fail at import.
+_FIELDS = ("value", "quality", "ts", "reason")
+if tuple(f.name for f in dataclasses.fields(Sample)) != _FIELDS or Sample.__slots__ != _FIELDS:
     raise TypeError("the rules engine builds Samples field by field, and Sample's fields have changed")
-_new = object.__new__
-_set_value, _set_quality, _set_ts, _set_reason = (
-    getattr(Sample, name).__set__ for name in ("value", "quality", "ts", "reason")
-)
+
+
+class _Unfrozen:
+    """Sample's slot layout without its frozen ``__setattr__`` (see above)."""
+
+    __slots__ = _FIELDS
+
+
 _NO_REASON = Reason.NONE
 
 
 def good_sample(value: Any, ts: float) -> Sample:
     """``Sample(value, Quality.GOOD, ts)``, built as the engine's hot path builds it."""
-    sample: Sample = _new(Sample)
-    _set_value(sample, value)
-    _set_quality(sample, _GOOD)
-    _set_ts(sample, ts)
-    _set_reason(sample, _NO_REASON)
+    sample: Any = _Unfrozen()
+    sample.value = value
+    sample.quality = _GOOD
+    sample.ts = ts
+    sample.reason = _NO_REASON
+    sample.__class__ = Sample
     return sample
+
+
+_checked = good_sample(1.5, 2.0)
+if (
+    _checked.__class__ is not Sample
+    or _checked != Sample(1.5, _GOOD, 2.0)
+    or hash(_checked) != hash(Sample(1.5, _GOOD, 2.0))
+):
+    raise TypeError("the rules engine's good_sample no longer gives a Sample")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +125,12 @@ class RulesEngine:
         record: Record,
         schedule: Schedule = _call_later,
         clock: Callable[[], float] = time.time,
+        publish_batch: PublishBatch | None = None,
     ) -> None:
         self.config = config
         self.tags = tags
         self._publish = publish
+        self._publish_batch = publish_batch if publish_batch is not None else self._publish_each
         self.inputs = Inputs()
         self.pool = WindowPool()
         self.errors = 0
@@ -119,6 +138,10 @@ class RulesEngine:
         """Samples whose processing failed outright (a bug: logged; the other samples go on)."""
         """Evaluations of a derived tag that failed (division by zero...): each published bad."""
         self._causes: dict[str, str] = {}
+        self._out: list[tuple[str, Sample]] | None = None
+        self._restored: set[int] = set()
+        """The windows whose state came from the previous run (``restore``), by id."""
+        """The batch of derived samples being gathered while ``on_samples`` runs."""
         types = {name: _tag_type(tag) for name, tag in tags.items()}
         self.derived: dict[str, _Derived] = {}
         for name, definition in config.derived.items():
@@ -202,19 +225,35 @@ class RulesEngine:
         """Take one sample (see ``on_samples``)."""
         self.on_samples(((name, sample),))
 
+    def _publish_each(self, batch: list[tuple[str, Sample]]) -> None:
+        publish = self._publish
+        for name, sample in batch:
+            publish(name, sample)
+
     def on_samples(self, batch: Iterable[tuple[str, Sample]]) -> None:
         """Runtime raw-feed batch listener: take each sample in turn, recompute what depends on it.
 
         The healthy case (every input good, a finite result, the rule armed and its condition false)
         is written out here, in one loop, with no call but the closures' own; anything else goes
         through the general methods, which give the same result for it. A failure costs that one
-        sample (counted in ``listener_errors``), never the rest of the batch.
+        sample (counted in ``listener_errors``), never the rest of the batch. The derived tags' new
+        samples go to the runtime together at the end, one fan-out per batch.
         """
+        out_batch: list[tuple[str, Sample]] = []
+        outer, self._out = self._out, out_batch  # a flag a rule sets comes back here, as a batch of its own
+        try:
+            self._take_batch(batch, out_batch)
+        finally:
+            self._out = outer
+            if out_batch:
+                self._publish_batch(out_batch)
+
+    def _take_batch(self, batch: Iterable[tuple[str, Sample]], out_batch: list[tuple[str, Sample]]) -> None:
         plans = self._plans
         values = self.inputs.values
         samples = self.inputs.samples
         not_good = self.inputs.not_good
-        publish = self._publish
+        emit = out_batch.append
         causes = self._causes
         for name, sample in batch:
             plan = plans.get(name)
@@ -227,7 +266,8 @@ class RulesEngine:
                     values[name] = value
                     samples[name] = sample
                     if sample.quality is _GOOD:
-                        not_good.discard(name)
+                        if not_good:
+                            not_good.discard(name)
                         for window in plan.windows:
                             window.add(ts, value, True)
                     else:
@@ -255,32 +295,38 @@ class RulesEngine:
                     derived_name = derived.name
                     newest = ts if ts > derived.ts else derived.ts
                     derived.ts = newest
-                    derived.last = result
                     if causes:
                         causes.pop(derived_name, None)
-                    out = _new(Sample)  # good_sample(result, newest), written out
-                    _set_value(out, result)
-                    _set_quality(out, _GOOD)
-                    _set_ts(out, newest)
-                    _set_reason(out, _NO_REASON)
+                    out: Any = _Unfrozen()  # good_sample(result, newest), written out
+                    out.value = result
+                    out.quality = _GOOD
+                    out.ts = newest
+                    out.reason = _NO_REASON
+                    out.__class__ = Sample
                     values[derived_name] = result
                     samples[derived_name] = out
                     if not_good:
                         not_good.discard(derived_name)
-                    for window in derived.windows:
-                        window.add(newest, float(result), True)
-                    publish(derived_name, out)
+                    if derived.windows:
+                        for window in derived.windows:
+                            window.add(newest, float(result), True)
+                    emit((derived_name, out))
                 for rule in plan.rules:
+                    state = rule.state
                     if (
-                        rule.state is _ARMED
+                        (state is _ARMED or (state is _ACTIVE and rule.steady))
                         and not rule.held_by
                         and (not not_good or not_good.isdisjoint(rule.condition_inputs))
                     ):
                         try:
-                            if not rule.condition(values):
+                            if rule.condition(values):
+                                if state is _ACTIVE:
+                                    continue  # active, still true, nothing to write: nothing to do
+                            elif state is _ARMED:
                                 continue  # armed, and nothing to do
                         except NOT_READY:
-                            continue  # a window still filling judges nothing yet
+                            if state is _ARMED:
+                                continue  # a window still filling judges nothing yet
                         except Exception:  # evaluate() below records the error
                             pass
                     rule.evaluate()
@@ -326,7 +372,7 @@ class RulesEngine:
         derived.ts = ts
         if quality is Quality.BAD:
             reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
-            sample = Sample(derived.last, Quality.BAD, ts, reason)
+            sample = Sample(self.inputs.values.get(derived.name), Quality.BAD, ts, reason)
             self._causes[derived.name] = f"{cause}: {reason.value or 'bad'}"
         else:
             sample = self._evaluate(derived, quality, ts, cause, cause_sample)
@@ -343,7 +389,10 @@ class RulesEngine:
             good = sample.quality is _GOOD and sample.value is not None
             for window in windows:
                 window.add(ts, float(sample.value) if sample.value is not None else 0.0, good)
-        self._publish(name, sample)
+        if self._out is not None:  # in a batch: with the others, in order
+            self._out.append((name, sample))
+        else:
+            self._publish(name, sample)
 
     def _evaluate(
         self, derived: _Derived, quality: Quality, ts: float, cause: str, cause_sample: Sample | None
@@ -352,14 +401,13 @@ class RulesEngine:
             value = derived.fast(self.inputs.values)
         except NOT_READY:
             self._causes[derived.name] = "waiting for its inputs' windows"
-            return Sample(derived.last, Quality.UNCERTAIN, ts, Reason.WAITING)
+            return Sample(self.inputs.values.get(derived.name), Quality.UNCERTAIN, ts, Reason.WAITING)
         except EVAL_ERRORS as error:
             return self._failed(derived, ts, f"{type(error).__name__}: {error}")
         if not derived.is_bool:
             value = float(value)
             if not math.isfinite(value):
                 return self._failed(derived, ts, f"result {value!r} is not a finite number")
-        derived.last = value
         if quality is Quality.UNCERTAIN:
             reason = cause_sample.reason if cause_sample is not None else Reason.LAST_USABLE
             self._causes[derived.name] = f"{cause}: {reason.value or 'uncertain'}"
@@ -372,7 +420,40 @@ class RulesEngine:
         self.errors += 1
         self._causes[derived.name] = why
         log.warning("derived tag %s: %s", derived.name, why)
-        return Sample(derived.last, Quality.BAD, ts, Reason.CONFIG_ERROR)
+        return Sample(self.inputs.values.get(derived.name), Quality.BAD, ts, Reason.CONFIG_ERROR)
+
+    # -- across a restart ---------------------------------------------------------------
+
+    def persistent_state(self) -> dict[str, dict[str, Any]]:
+        """What a restart keeps, by key: each counter's and totaliser's state (``window:...``) and each
+        rule's enable state, cooldown and fire count (``rule:NAME``); plain JSON values."""
+        pool = self.pool.items()
+        state = {f"window:{key!r}": window.snapshot() for key, window in pool if _persistent(window)}
+        state.update((f"rule:{name}", rule.persisted()) for name, rule in self.rules.items())
+        return state
+
+    def restore(self, saved: Mapping[str, Mapping[str, Any]], now: float) -> int:
+        """Take ``persistent_state()`` of a previous run, before ``seed`` and ``start``; returns how many
+        entries were taken. A restored totaliser is not seeded from history again (no double count);
+        an entry that no longer fits (the project changed) is skipped and logged."""
+        taken = 0
+        for key, window in self.pool.items():
+            entry = saved.get(f"window:{key!r}")
+            if entry is not None and _persistent(window):
+                try:
+                    window.restore(entry)
+                except (KeyError, TypeError, ValueError) as error:
+                    log.warning("rules: the saved state of %r is not usable (%s): afresh", key, error)
+                    continue
+                self._restored.add(id(window))
+                taken += 1
+        for name, rule in self.rules.items():
+            entry = saved.get(f"rule:{name}")
+            try:
+                taken += entry is not None and rule.restore(entry, now)
+            except (TypeError, ValueError) as error:
+                log.warning("rules: the saved state of rule %s is not usable (%s)", name, error)
+        return taken
 
     # -- seeding from history -----------------------------------------------------------
 
@@ -387,6 +468,8 @@ class RulesEngine:
         horizons: dict[str, float] = {}
         for tag, windows in self.pool.by_tag.items():
             for window in windows:
+                if id(window) in self._restored:
+                    continue
                 seconds = _horizon(window, now, scan_periods.get(tag, 1.0))
                 if seconds > 0:
                     horizons[tag] = max(horizons.get(tag, 0.0), seconds)
@@ -396,7 +479,9 @@ class RulesEngine:
         """Feed ``(ts, value, good)`` rows of ``tag``'s history, oldest first, to the windows that
         want history (before any live sample); returns how many rows were fed."""
         fed = 0
-        targets = [w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w)]
+        targets = [
+            w for w in self.pool.by_tag.get(tag, ()) if _wants_history(w) and id(w) not in self._restored
+        ]
         for ts, value, good in rows:
             usable = isinstance(value, int | float)
             number = float(value) if usable else 0.0
@@ -427,6 +512,10 @@ class RulesEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _persistent(window: Any) -> bool:
+    return isinstance(window, PERSISTENT)
 
 
 def _wants_history(window: Any) -> bool:

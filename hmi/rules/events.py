@@ -89,6 +89,9 @@ WriteFn = Callable[[str, Any, str], Awaitable[WriteOutcome]]
 Publish = Callable[[str, Sample], None]
 """Hands a sample of a derived, flag or fault tag to the runtime (on the runtime loop)."""
 
+PublishBatch = Callable[[list[tuple[str, Sample]]], None]
+"""Hands the derived tags' samples of one input batch to the runtime at once (one fan-out per batch)."""
+
 Record = Callable[[RuleEvent], None]
 """Appends a record to the rule journal; must not block."""
 

@@ -82,6 +82,10 @@ class WindowPool:
     def __len__(self) -> int:
         return len(self._windows)
 
+    def items(self) -> list[tuple[tuple[Any, ...], Any]]:
+        """Every ``(key, window)``: the key names the function, its tag and its arguments."""
+        return list(self._windows.items())
+
 
 @dataclass(slots=True)
 class Expression:
@@ -116,6 +120,7 @@ class _Node:
     literal_units: str | None = None  # the suffix as written, for a literal
     tag: str | None = None  # a plain tag read, inlined by the operators around it
     leaf: closures.Leaf | None = None  # ``tag OP constant``, inlined likewise
+    form: closures.Form | None = None  # another shape the node above may compute inline
 
 
 def _bad() -> _Node:
@@ -328,7 +333,8 @@ class _Compiler:
         left, right = (self.node(child) for child in _trees(tree))
         if not (self._expect(left, Kind.BOOL, tree, "'and'") & self._expect(right, Kind.BOOL, tree, "'and'")):
             return _bad()
-        return _Node(closures.both(_operand(left), _operand(right)), Kind.BOOL)
+        lhs, rhs = _operand(left), _operand(right)
+        return _Node(closures.both(lhs, rhs), Kind.BOOL, form=closures.conj(lhs, rhs))
 
     def _or_(self, tree: Tree[Token]) -> _Node:
         left, right = (self.node(child) for child in _trees(tree))
@@ -351,7 +357,10 @@ class _Compiler:
             if not self._same_units(left, right, op_token, symbol):
                 return _bad()
             units = left.units or right.units
-        return _Node(_binary(symbol, left, right), Kind.NUMBER, units, leaf=_leaf(symbol, left, right))
+        return _Node(
+            _binary(symbol, left, right), Kind.NUMBER, units, leaf=_leaf(symbol, left, right),
+            form=_form(symbol, left, right),
+        )  # fmt: skip
 
     def _compare(self, tree: Tree[Token]) -> _Node:
         left_tree, op_token, right_tree = tree.children
@@ -367,7 +376,10 @@ class _Compiler:
             return self.error(op_token, f"type error: '{symbol}' needs numbers, not bools")
         if not self._same_units(left, right, op_token, symbol):
             return _bad()
-        return _Node(_binary(symbol, left, right), Kind.BOOL, leaf=_leaf(symbol, left, right))
+        return _Node(
+            _binary(symbol, left, right), Kind.BOOL, leaf=_leaf(symbol, left, right),
+            form=_form(symbol, left, right),
+        )  # fmt: skip
 
     def _conditional(self, tree: Tree[Token]) -> _Node:
         condition, then, otherwise = (self.node(child) for child in _trees(tree))
@@ -411,8 +423,9 @@ class _Compiler:
             digits = nodes[1].literal
             if nodes[1].literal_units != "" or digits not in range(13):
                 return self.error(args[1], "round(): digits must be a whole number literal from 0 to 12")
-        fn = closures.call(function.name, function.call, [_operand(node) for node in nodes])
-        return _Node(fn, Kind.NUMBER, nodes[0].units)
+        operands = [_operand(node) for node in nodes]
+        fn = closures.call(function.name, function.call, operands)
+        return _Node(fn, Kind.NUMBER, nodes[0].units, form=closures.call_form(function.name, operands))
 
     def _window_call(self, name_token: Token, function: WindowFunction, args: list[Tree[Token]]) -> _Node:
         name = function.name
@@ -439,7 +452,9 @@ class _Compiler:
         window = self.pool.get(key, tag, lambda: function.build(*literals))
         self.windows.append((tag, window))
         # The bound method itself is the closure (it takes env and ignores it): one call per read.
-        return _Node(window.value, Kind.NUMBER, _RESULT_UNITS.get(name, source.units))
+        return _Node(
+            window.value, Kind.NUMBER, _RESULT_UNITS.get(name, source.units), form=("read", window.value)
+        )
 
     def _literal_argument(self, name: str, param: str, arg: Tree[Token], source: _Node) -> Any:
         """A window function's literal argument, or None (reported) when it is not one it takes."""
@@ -492,7 +507,7 @@ def _constant(value: Any) -> Evaluate:
 
 def _operand(node: _Node) -> Operand:
     constant = node.literal is not None and node.tag is None
-    return Operand(node.fn, constant, node.literal, node.tag, node.leaf)
+    return Operand(node.fn, constant, node.literal, node.tag, node.leaf, node.form)
 
 
 def _leaf(symbol: str, left: _Node, right: _Node) -> closures.Leaf | None:
@@ -500,6 +515,13 @@ def _leaf(symbol: str, left: _Node, right: _Node) -> closures.Leaf | None:
     if lhs.constant and rhs.constant:
         return None  # folded (or left to run time) by _binary
     return closures.leaf(symbol, lhs, rhs)
+
+
+def _form(symbol: str, left: _Node, right: _Node) -> closures.Form | None:
+    lhs, rhs = _operand(left), _operand(right)
+    if lhs.constant and rhs.constant:
+        return None
+    return closures.form(symbol, lhs, rhs)
 
 
 def _binary(symbol: str, left: _Node, right: _Node) -> Evaluate:

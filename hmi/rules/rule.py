@@ -112,6 +112,9 @@ class Rule:
         self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
             step.action.tag for step in self.steps
         }
+        self.steady = clear is None and not self.steps
+        """Active with its condition still true, the rule has nothing to do (no clear condition to
+        judge, no write to repeat): the engine's hot path then skips ``evaluate``."""
         self.state = RuleState.ARMED if definition.enabled else RuleState.DISABLED
         self.dry_run = definition.dry_run
         self.fire_count = 0
@@ -119,6 +122,8 @@ class Rule:
         self.last_error = ""
         self.held_by = ""
         self._timer: asyncio.TimerHandle | None = None
+        self.cooldown_until: float | None = None
+        """When the cooldown in progress ends (wall-clock time, so a restart can resume it)."""
         self._fault = False
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -278,6 +283,7 @@ class Rule:
         self._record(RuleEvent(now, self.name, EventKind.CLEARED, dry_run=self.dry_run))
         if self.definition.cooldown > 0:
             self.state = RuleState.COOLDOWN
+            self.cooldown_until = now + self.definition.cooldown
             self._start_timer(self.definition.cooldown, self._cooldown_over)
         else:
             self.state = RuleState.ARMED
@@ -393,10 +399,52 @@ class Rule:
             self._fault = fault
             self._publish(fault_tag(self.name), Sample(fault, Quality.GOOD, self._clock()))
 
+    # -- across a restart --------------------------------------------------------------
+
+    def persisted(self) -> dict[str, Any]:
+        """What a restart keeps of this rule: enabled or not (an error too), the cooldown's end, the
+        fire count; with the project's ``enabled`` of the time, so an edit of the project wins."""
+        state = self.state
+        kept = state.value if state in (*_STOPPED, RuleState.COOLDOWN) else RuleState.ARMED.value
+        return {
+            "project_enabled": self.definition.enabled,
+            "state": kept,
+            "error": self.last_error if state is RuleState.ERROR else "",
+            "cooldown_until": self.cooldown_until if state is RuleState.COOLDOWN else None,
+            "fire_count": self.fire_count,
+            "last_fired": self.last_fired,
+        }
+
+    def restore(self, saved: Mapping[str, Any], now: float) -> bool:
+        """Take ``persisted()`` of a previous run (before ``publish_initial``); False when the project's
+        ``enabled`` has been edited since, in which case the project's word stands."""
+        if saved.get("project_enabled") != self.definition.enabled:
+            return False
+        self.fire_count = int(saved.get("fire_count") or 0)
+        last_fired = saved.get("last_fired")
+        self.last_fired = None if last_fired is None else float(last_fired)
+        state = saved.get("state")
+        self._cancel_timer()
+        self.cooldown_until = None
+        if state == RuleState.DISABLED.value:
+            self.state = RuleState.DISABLED
+        elif state == RuleState.ERROR.value:  # still in error: an operator enables it again
+            self.state, self.last_error, self._fault = RuleState.ERROR, str(saved.get("error") or ""), True
+        else:
+            self.state = RuleState.ARMED
+            until = saved.get("cooldown_until")
+            if state == RuleState.COOLDOWN.value and until is not None:
+                # Never longer than the project's cooldown now (it may have been shortened since).
+                until = min(float(until), now + self.definition.cooldown)
+                if until > now:
+                    self.state, self.cooldown_until = RuleState.COOLDOWN, until
+                    self._start_timer(until - now, self._cooldown_over)
+        return True
+
     def publish_initial(self) -> None:
         """The fault tag's first value, and each flag false, so screens and alarms start from a value."""
         now = self._clock()
-        self._publish(fault_tag(self.name), Sample(False, Quality.GOOD, now))
+        self._publish(fault_tag(self.name), Sample(self._fault, Quality.GOOD, now))
         for action in self.definition.actions:
             if isinstance(action, SetAction):
                 self._publish(action.tag, Sample(False, Quality.GOOD, now))

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class NotReady(Exception):
@@ -291,6 +293,16 @@ class Integral(_InOrder):
         """The total so far in this period."""
         return self.total
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: the total and its period."""
+        return {"total": self.total, "period": self._period}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take ``snapshot()`` of a previous run; the interval in progress at the stop is not counted."""
+        self.total = float(state["total"])
+        period = state.get("period")
+        self._period = None if period is None else int(period)
+
 
 def _period(ts: float, reset: float) -> int:
     return math.floor(ts / reset)
@@ -320,6 +332,16 @@ class Starts(_InOrder):
         """The count."""
         return float(self.count)
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: the count and the last state (off before, on after is a start)."""
+        return {"count": self.count, "last": self._last}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take ``snapshot()`` of a previous run."""
+        self.count = int(state["count"])
+        last = state.get("last")
+        self._last = None if last is None else bool(last)
+
 
 class TimeInState(_InOrder):
     """Seconds the tag has equalled ``state`` without a break, up to its newest sample (0 when not)."""
@@ -345,6 +367,18 @@ class TimeInState(_InOrder):
             raise NotReady
         return 0.0 if self._since is None else self.newest - self._since
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: since when the state has held, and the newest sample's time."""
+        return {"since": self._since, "newest": None if self.newest == -math.inf else self.newest}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take ``snapshot()`` of a previous run: the first sample after the restart continues the count
+        if the tag still has the state, and starts it afresh if it does not."""
+        since, newest = state.get("since"), state.get("newest")
+        self._since = None if since is None else float(since)
+        if newest is not None:
+            self.newest = float(newest)
+
 
 class RunHours(_InOrder):
     """Hours a bool has been true: each interval from a good true sample to the next sample counts."""
@@ -365,6 +399,19 @@ class RunHours(_InOrder):
     def value(self, _env: object = None) -> float:
         """The hours so far."""
         return self.seconds / 3600.0
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: the seconds counted (the time the station was down is not)."""
+        return {"seconds": self.seconds}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take ``snapshot()`` of a previous run."""
+        self.seconds = float(state["seconds"])
+
+
+PERSISTENT = (Integral, Starts, RunHours, TimeInState)
+"""The accumulating functions whose state a restart keeps (``snapshot()``/``restore()``); the sliding
+windows and EWMAs are seeded from history instead, and anomaly baselines are learned afresh."""
 
 
 class ZScore(_InOrder):
