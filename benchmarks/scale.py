@@ -163,7 +163,7 @@ def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
         "server_processes": len(servers.processes),
         "registers_per_block": 120,
         "processes": spec.processes,
-        "worker_processes_seen": life.cpu.children_seen,
+        "child_processes_seen": life.cpu.children_seen,
         "exit_code": life.exit_code,
         "timed_out": life.timed_out,
         # the runtime alone, its worker children alone, and the two summed (one core = 100 %)

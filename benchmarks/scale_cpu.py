@@ -66,8 +66,11 @@ class TreeCpu:
         """Runtime, children and their sum over ``window``, one core = 100 %."""
         inside = [s for s in self.samples if window and window[0] <= s[0] <= window[1]]
         if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
-            return {"cpu_steady_percent": None, "workers_cpu_steady_percent": None,
-                    "total_cpu_steady_percent": None}
+            return {
+                "cpu_steady_percent": None,
+                "workers_cpu_steady_percent": None,
+                "total_cpu_steady_percent": None,
+            }
         (t0, own0, kids0), (t1, own1, kids1) = inside[0], inside[-1]
         span = t1 - t0
         own, kids = 100.0 * (own1 - own0) / span, 100.0 * (kids1 - kids0) / span
