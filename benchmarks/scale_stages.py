@@ -31,7 +31,8 @@ from benchmarks.scale_plant import FLOATS_PER_GROUP, GROUP_STRIDE, Connection, l
 from drivers.modbus import ModbusDriver
 from drivers.modbus_plan import ReadBlock
 from drivers.settings import ModbusSettings
-from hmi.core.runtime import Feed, TagRuntime, freeze_start_up_heap
+from hmi.core.heap import freeze_start_up_heap
+from hmi.core.runtime import Feed, TagRuntime
 from hmi.model import DataType, Sample, TagDef
 from hmi.project.config import ConnectionConfig, HistorySettings, Project
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from drivers.settings import ModbusSettings
 from hmi.core.freshness import FreshnessTracker
-from hmi.core.runtime import FREEZE_MIN_TAGS, TagRuntime, freeze_start_up_heap
+from hmi.core.heap import FREEZE_MIN_TAGS, freeze_start_up_heap
+from hmi.core.runtime import TagRuntime
 from hmi.model import DataType, Quality, Reason, Sample, StalePolicy, TagDef
 from hmi.project.config import ConnectionConfig, HistorySettings, Project
 

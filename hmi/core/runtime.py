@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import gc
 import logging
 import math
 import time
@@ -25,6 +24,7 @@ from drivers.registry import DriverContext
 from drivers.tasks import cancel_and_wait
 from hmi.core import acquisition
 from hmi.core.freshness import FreshnessTracker
+from hmi.core.heap import freeze_start_up_heap
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
 from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
@@ -369,26 +369,6 @@ def _stale_samples(current: list[Sample]) -> list[Sample]:
     for field_set, column in zip(_SET_FIELDS, columns, strict=True):
         deque(map(field_set, samples, column), maxlen=0)
     return samples
-
-
-FREEZE_MIN_TAGS = 5000
-"""From this many tags the objects of start-up (project, tag definitions, poll plans) leave the garbage
-collector's view once the runtime has started (see :func:`freeze_start_up_heap`)."""
-
-
-def freeze_start_up_heap(tags: int) -> bool:
-    """Collect once, then move every object alive to the collector's permanent generation (``gc.freeze``).
-
-    The hot path allocates a sample per changed tag, so the cyclic collector runs often, and each of its
-    full passes walked every object of a large project: at 100,000 tags more than half of a watchdog
-    pass that flagged every tag, and a share of every decode and commit. What start-up built lives as
-    long as the process, so nothing is lost by not scanning it again; a small project keeps the default.
-    """
-    if tags < FREEZE_MIN_TAGS:
-        return False
-    gc.collect()  # the garbage of loading goes now: frozen, a cycle would stay for good
-    gc.freeze()
-    return True
 
 
 def _deadbands_of(tags: dict[str, TagDef]) -> dict[str, float]:
