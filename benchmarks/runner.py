@@ -19,6 +19,7 @@ import benchmarks
 # Helpers of the benchmarks above, not benchmarks themselves.
 SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_server", "big_project"}
 SKIP |= {"scale_plant", "scale_analysis", "scale_server", "opcua_station"}
+SKIP |= {"scale_cpu", "scale_stages"}  # scale_stages runs as `python -m benchmarks.scale_stages`
 
 
 def available() -> list[str]:

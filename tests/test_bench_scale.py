@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import runner, scale
+from benchmarks import runner, scale, scale_stages
 from benchmarks.scale_cpu import TreeCpu, descendants
 from benchmarks.scale_plant import GROUP_REGISTERS, child_env, kill, layout, write_project
 
@@ -65,6 +65,7 @@ def test_options_are_parsed_and_other_benchmarks_refuse_them(
         scale.parse_args(["--tags", "ten"])
     assert runner.run_benchmarks("trend", ["--tags", "5"]) == 2
     assert "takes no options" in capsys.readouterr().err
+    assert not {"scale_cpu", "scale_stages"} & set(runner.available()), "helpers, not benchmarks"
     assert all(r.processes == 0 for r in options["runs"]), "drivers in the runtime's process by default"
     assert scale.parse_args(["--processes", "auto"])["runs"][0].processes == "auto"
     assert scale.parse_args(["--processes", "3"])["runs"][0].processes == 3
@@ -138,3 +139,14 @@ def test_a_tiny_plant_stores_every_value_it_offered() -> None:
     # A read the PLC answered just as the runtime stopped may be cut short: at most one cycle's values.
     assert 0 <= result["offered_total"] - result["stored_total"] <= TAGS
     assert result["log_dropped"] == 0
+
+
+def test_the_stage_costs_cover_every_value_of_every_scan() -> None:
+    result = scale_stages.run(tags=800, reads=2, seconds=3)
+    assert result["driver_samples"] == 800 * 2, "every word changes on every scan"
+    assert result["runtime_changes"] == result["driver_samples"]
+    assert result["history_samples_timed"] == 800 * 2 and result["history_commits"] >= 3
+    assert result["start_up_heap_frozen"] is False, "a small plant keeps the collector's default"
+    for stage in ("driver", "runtime", "history"):
+        assert result[f"{stage}_cpu_s_per_100k"] > 0
+    assert result["stale_watchdog_cpu_s_per_100k_tags"] >= 0
