@@ -5,8 +5,10 @@ For each N: N Modbus tags at a 1 s scan, every value changing every second, on P
 ``hmi run PROJECT --headless --for N`` in a child process, exactly as a plant runs it. Reported:
 
 - ``cpu_steady_percent``: the runtime process's user+sys CPU over the steady window / wall time
-  (one core = 100 %), from ``/proc``; ``cpu_overall_percent`` the same over its whole life (start-up
-  and stop included); ``peak_rss_mb`` its peak resident memory (``wait4``);
+  (one core = 100 %), from ``/proc``; ``workers_cpu_steady_percent`` the same for its children (the
+  acquisition workers of ``--processes N|auto``, found by ppid) and ``total_cpu_steady_percent`` the
+  two summed; ``cpu_overall_percent`` over its whole life (start-up and stop included, workers
+  counted once reaped); ``peak_rss_mb`` its peak resident memory (``wait4``);
 - ``lateness_p50_ms`` / ``lateness_p99_ms``: how late each scan cycle's first read reached the PLC
   against the deadlines start + k s (measured in the server processes: nothing is added to the
   runtime), beside the driver's own ``driver_lateness_p99_ms_max`` and overruns from its log;
@@ -41,7 +43,8 @@ from benchmarks.scale_analysis import (
     parse_served,
     steady_window,
 )
-from benchmarks.scale_plant import ServerProcesses, child_env, kill, layout, proc_cpu_s, write_project
+from benchmarks.scale_cpu import TreeCpu
+from benchmarks.scale_plant import ServerProcesses, child_env, kill, layout, write_project
 
 DEFAULT_TAGS = (10_000,)
 DEFAULT_SECONDS = 30.0
@@ -62,6 +65,8 @@ class ScaleRun:
     seconds: float = DEFAULT_SECONDS
     tags_per_connection: int = TAGS_PER_CONNECTION
     connections_per_server: int = CONNECTIONS_PER_SERVER
+    processes: int | str = 0
+    """The project's ``acquisition: {processes: ...}``: 0 drivers in the runtime, N or "auto" workers."""
 
     @property
     def time_box_s(self) -> float:
@@ -83,6 +88,11 @@ def parse_args(argv: Sequence[str]) -> dict[str, Any]:
     parser.add_argument("--tags-per-connection", type=int, default=TAGS_PER_CONNECTION)
     parser.add_argument("--connections-per-server", type=int, default=CONNECTIONS_PER_SERVER)
     parser.add_argument(
+        "--processes",
+        default="0",
+        help="the project's acquisition processes: 0 (drivers in the runtime's process), N or auto",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="keep each run's project, log and history under this folder"
     )
     args = parser.parse_args(list(argv))
@@ -92,12 +102,26 @@ def parse_args(argv: Sequence[str]) -> dict[str, Any]:
         parser.error(f"--tags: comma-separated whole numbers, not {args.tags!r}")
     if not counts or min(counts) < 1 or args.seconds <= 0:
         parser.error("--tags needs counts of at least 1 and --seconds a positive duration")
+    processes = _processes(args.processes)
+    if processes is None:
+        parser.error(f"--processes: 0, a whole number of worker processes or auto, not {args.processes!r}")
     return {
         "runs": [
-            ScaleRun(n, args.seconds, args.tags_per_connection, args.connections_per_server) for n in counts
+            ScaleRun(n, args.seconds, args.tags_per_connection, args.connections_per_server, processes)
+            for n in counts
         ],
         "keep": args.keep,
     }
+
+
+def _processes(text: str) -> int | str | None:
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if count >= 0 else None
 
 
 def run(runs: Sequence[ScaleRun] | None = None, keep: Path | None = None) -> dict[str, Any]:
@@ -121,7 +145,7 @@ def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
     servers = ServerProcesses(connections, spec.connections_per_server, folder)
     try:
         servers.wait_listening()
-        write_project(folder / "project", connections)
+        write_project(folder / "project", connections, spec.processes)
         server_cpu = -servers.cpu_seconds()
         life = _run_runtime(folder, spec)
         server_cpu += servers.cpu_seconds()
@@ -138,10 +162,14 @@ def measure(spec: ScaleRun, folder: Path) -> dict[str, Any]:
         "connections": len(connections),
         "server_processes": len(servers.processes),
         "registers_per_block": 120,
+        "processes": spec.processes,
+        "child_processes_seen": life.cpu.children_seen,
         "exit_code": life.exit_code,
         "timed_out": life.timed_out,
-        "cpu_steady_percent": life.cpu_percent(window),
+        # the runtime alone, its worker children alone, and the two summed (one core = 100 %)
+        **life.cpu.percents(window),
         "cpu_overall_percent": life.overall_cpu_percent,
+        "workers_cpu_s": life.workers_cpu_s,
         "peak_rss_mb": life.peak_rss_mb,
         # the PLC side's own share of the machine: if it nears the cores left, the servers are the limit
         "server_cpu_percent": round(100.0 * server_cpu / max(life.ended - life.started, 1e-6), 1),
@@ -164,22 +192,23 @@ class RuntimeLife:
     ended: float
     exit_code: int | None
     timed_out: bool
-    cpu_samples: list[tuple[float, float]]
+    cpu: TreeCpu
     user_sys_s: float
     peak_rss_mb: float
 
     @property
     def overall_cpu_percent(self) -> float:
-        """User+sys over the whole life / its wall time (one core = 100 %)."""
+        """User+sys over the whole life / its wall time (one core = 100 %).
+
+        ``wait4`` counts the children the runtime waited for (its workers, once stopped) in its own
+        figure: this is the runtime and its workers together over the whole life.
+        """
         return round(100.0 * self.user_sys_s / max(self.ended - self.started, 1e-6), 1)
 
-    def cpu_percent(self, window: tuple[float, float] | None) -> float | None:
-        """User+sys over ``window`` / its wall time, from the /proc samples nearest its ends."""
-        inside = [(t, cpu) for t, cpu in self.cpu_samples if window and window[0] <= t <= window[1]]
-        if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
-            return None
-        (t0, c0), (t1, c1) = inside[0], inside[-1]
-        return round(100.0 * (c1 - c0) / (t1 - t0), 1)
+    @property
+    def workers_cpu_s(self) -> float:
+        """The worker children's user+sys seconds at their last reading."""
+        return round(self.cpu.samples[-1][2], 2) if self.cpu.samples else 0.0
 
 
 def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
@@ -190,7 +219,7 @@ def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
         process = subprocess.Popen(
             command, cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env()
         )
-    samples: list[tuple[float, float]] = []
+    cpu = TreeCpu(process.pid)
     deadline = started + spec.time_box_s
     timed_out = False
     terminated_at: float | None = None
@@ -198,9 +227,7 @@ def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid == process.pid:
             break
-        cpu = proc_cpu_s(process.pid)
-        if cpu is not None:
-            samples.append((time.time(), cpu))
+        cpu.sample(time.time())
         now = time.time()
         if now > deadline and terminated_at is None:
             timed_out, terminated_at = True, now
@@ -214,7 +241,7 @@ def _run_runtime(folder: Path, spec: ScaleRun) -> RuntimeLife:
         ended=time.time(),
         exit_code=process.returncode,
         timed_out=timed_out,
-        cpu_samples=samples,
+        cpu=cpu,
         user_sys_s=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
     )

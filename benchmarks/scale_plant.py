@@ -74,9 +74,12 @@ def layout(tags: int, tags_per_connection: int) -> list[Connection]:
     return connections
 
 
-def write_project(folder: Path, connections: list[Connection]) -> Path:
-    """The project folder ``hmi run`` takes: every tag at 1 s, history kept in ``history.db``."""
-    lines = ["name: Scale benchmark", "connections:"]
+def write_project(folder: Path, connections: list[Connection], processes: int | str = 0) -> Path:
+    """The project folder ``hmi run`` takes: every tag at 1 s, history kept in ``history.db``.
+
+    ``processes`` is the project's ``acquisition: {processes: ...}`` (0: drivers in the runtime).
+    """
+    lines = ["name: Scale benchmark", f"acquisition: {{processes: {processes}}}", "connections:"]
     for plc in connections:
         lines.append(
             f"  {plc.name}: {{driver: modbus, host: 127.0.0.1, port: {plc.port}, unit: 1, timeout: 3s}}"

@@ -29,6 +29,7 @@ class FreshnessTracker:
         self._group_limit: dict[Group, float] = {}
         self._groups_of: dict[str, list[Group]] = {}
         self._single_at: dict[str, float] = {}  # tags refreshed one by one, not yet expired
+        self._exclusive: set[str] = set()  # watched tags that belong to exactly one group
 
     def vouch(self, names: Sequence[str], now: float) -> Group:
         """Every tag of ``names`` is fresh as of ``now`` (monotonic s); returns the group's key."""
@@ -52,16 +53,27 @@ class FreshnessTracker:
 
         A tag reported is not reported again until it is refreshed (vouched or touched) anew.
         """
-        candidates: set[str] = set()
+        from_groups: set[str] = set()
         for group, at in list(self._group_at.items()):
             if now - at > self._group_limit[group]:
                 del self._group_at[group]
-                candidates.update(group)
+                from_groups.update(group)
+        singles: set[str] = set()
         for name, at in list(self._single_at.items()):
             if now - at > self._limit_of(name):
                 del self._single_at[name]
-                candidates.add(name)
-        return [name for name in candidates if self._is_stale(name, now)]
+                singles.add(name)
+        if not from_groups and not singles:
+            return []
+        # A tag watched in exactly one group, that group expired, with no single refresh of its own, is
+        # stale without a per-tag look: the group's limit is the longest of its members'. Only the rest
+        # (in several groups, refreshed singly, or not watched) is looked at one by one. Set operations
+        # in C: a stalled loop expires every block at once, and this pass then runs over every tag.
+        plain = from_groups & self._exclusive
+        plain.difference_update(self._single_at)
+        plain.difference_update(singles)
+        rest = (from_groups - plain) | singles
+        return [*plain, *(name for name in rest if self._is_stale(name, now))]
 
     def _is_stale(self, name: str, now: float) -> bool:
         limit = self._limit_of(name)
@@ -77,4 +89,9 @@ class FreshnessTracker:
         # The tags of one block share their scan period; the longest limit never calls a tag stale early.
         self._group_limit[group] = max((self._limit_of(name) for name in members), default=math.inf)
         for name in members:
-            self._groups_of.setdefault(name, []).append(group)
+            groups = self._groups_of.setdefault(name, [])
+            groups.append(group)
+            if len(groups) == 1:
+                self._exclusive.add(name)
+            else:
+                self._exclusive.discard(name)

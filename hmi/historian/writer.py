@@ -233,9 +233,7 @@ class HistoryWriter:
     def write(self, conn: sqlite3.Connection, block: SequenceBlock) -> None:
         """Tags, raw rows numbered from the history sequence, and rollups, inside the open transaction."""
         batch = self._batch
-        self._new_ids = ingest.insert_new_tags(conn, batch, self._tag_ids)
-        known = self._tag_ids | self._new_ids if self._new_ids else self._tag_ids
-        columns, refused = ingest.to_columns_refusing(batch, known)
+        columns, refused = self._columns_of(conn, batch)
         if refused:
             log.warning("history: rejected %d samples that cannot be stored, first %s", *refused)
         self._refused_now = refused[0] if refused else 0
@@ -249,6 +247,24 @@ class HistoryWriter:
             conn, columns, self._newest, first_seq, self._buckets
         )
         self._columns = columns
+
+    def _columns_of(
+        self, conn: sqlite3.Connection, batch: list[tuple[str, Sample]]
+    ) -> tuple[ingest.Columns, tuple[int, str] | None]:
+        """The batch's columns; new tag names get their ids first (inside the open transaction).
+
+        A running plant's batches name only known tags: the conversion's own id lookup finds that out,
+        so the common commit makes no second pass over the batch's names. Only a batch with a name
+        the file does not know yet (or a sample that cannot be stored) takes the slow path.
+        """
+        self._new_ids = {}
+        try:
+            return ingest.to_columns(batch, self._tag_ids), None
+        except (TypeError, ValueError, OverflowError, KeyError):
+            pass
+        self._new_ids = ingest.insert_new_tags(conn, batch, self._tag_ids)
+        known = self._tag_ids | self._new_ids if self._new_ids else self._tag_ids
+        return ingest.to_columns_refusing(batch, known)
 
     def committed(self) -> None:
         """Adopt the new tag ids and newest timestamps; count the batch."""

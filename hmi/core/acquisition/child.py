@@ -22,6 +22,7 @@ from typing import Any
 
 from drivers.base import Driver
 from hmi.core.acquisition import wire
+from hmi.core.heap import freeze_start_up_heap
 from hmi.model import ConnectionState, ConnectionStatus, Quality, Reason, Sample, WriteError
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class AcquisitionHost:
         self._inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self._connections: dict[int, HostedConnection] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._hosted_tags = 0
 
     def read_pipe(self) -> None:
         """The pipe reader thread: hands each message to the loop; on EOF the runtime is gone."""
@@ -251,6 +253,9 @@ class AcquisitionHost:
             hosted = HostedConnection(conn, driver_of, self.outbox, args)
             self._connections[conn] = hosted
             await hosted.start()
+            self._hosted_tags += len(args[1])
+            # As the runtime does: a large share of the plant's tags leaves the collector's view once built.
+            freeze_start_up_heap(self._hosted_tags)
         except Exception as exc:  # a connection that cannot start must not take the others down
             config, tags = args[0], args[1]
             log.exception("acquisition: connection %s did not start", config.name)

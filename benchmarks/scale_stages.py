@@ -1,0 +1,221 @@
+"""CPU seconds per 100,000 samples in each stage of ``hmi bench scale``'s path, in one process, no socket.
+
+``python -m benchmarks.scale_stages [--tags 100000] [--reads 5] [--seconds 10]`` prints JSON:
+
+- ``driver``: the Modbus driver's work on the answers of ``--reads`` scans of the scale plant's blocks
+  (120 registers, 40 float32 + 40 uint16 tags), every value changed: words, change detection,
+  decode, samples and the batch (``ModbusDriver._publish_block``, what a read's answer costs);
+- ``runtime``: those batches through the tag runtime (current-value table, deadband, both feeds,
+  block refreshes) to one batch listener per feed, as the station subscribes history and alarms;
+- ``history``: the history writer fed like a plant (every tag once per simulated second, one commit
+  per second, rollups included, as :func:`benchmarks.plant_feed.ours`) through ``extend`` of 80-sample
+  batches as the station's subscription feeds it; all threads' CPU;
+- ``stale_watchdog``: one watchdog pass that finds every block expired (a stalled loop), per 100k tags.
+
+CPU is process time (less sensitive to a shared machine than wall time); the load average is beside
+it. A stage's figure times 1 sample per tag per second is its share of one core at 1 Hz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import plant_feed
+from benchmarks.scale_plant import FLOATS_PER_GROUP, GROUP_STRIDE, Connection, layout
+from drivers.modbus import ModbusDriver
+from drivers.modbus_plan import ReadBlock
+from drivers.settings import ModbusSettings
+from hmi.core.heap import freeze_start_up_heap
+from hmi.core.runtime import Feed, TagRuntime
+from hmi.historian.writer import HistoryWriter
+from hmi.model import DataType, Sample, TagDef
+from hmi.project.config import ConnectionConfig, HistorySettings, Project
+
+PER = 100_000
+
+
+class _Answer:
+    """A read's registers as the driver sees them (never an exception response)."""
+
+    def __init__(self, registers: list[int]) -> None:
+        self.registers = registers
+        self.bits: list[bool] = []
+
+    def isError(self) -> bool:
+        """Never an exception response."""
+        return False
+
+
+def _tag_defs(plc: Connection) -> list[TagDef]:
+    return [
+        TagDef(
+            name,
+            plc.name,
+            f"hr:{address}",
+            DataType.FLOAT32 if "_F" in name else DataType.UINT16,
+            scan_period=1.0,
+        )
+        for name, address in plc.tags
+    ]
+
+
+def _project(plcs: list[Connection], tags: list[TagDef]) -> Project:
+    connections = {
+        plc.name: ConnectionConfig(plc.name, "modbus", ModbusSettings("127.0.0.1", 1)) for plc in plcs
+    }
+    return Project(
+        name="stages",
+        root=Path("."),
+        connections=connections,
+        scan_classes={},
+        tags={t.name: t for t in tags},
+        alarms={},
+        history=HistorySettings(Path("unused.db")),
+        screens={},
+    )
+
+
+def _word(address: int, step: int) -> int:
+    # Every word changes on every read; a float32's high word stays in a range of finite values.
+    if address % GROUP_STRIDE < 2 * FLOATS_PER_GROUP and address % 2 == 0:
+        return 0x4100 + (address + step) % 64
+    return (address * 7 + step * 131) % 65536
+
+
+def drivers_stage(plcs: list[Connection], reads: int) -> tuple[float, list[Any]]:
+    """CPU seconds for ``reads`` scans of every block, and what the drivers handed on (in order)."""
+    out: list[Any] = []
+    drivers: list[tuple[ModbusDriver, list[ReadBlock]]] = []
+    for plc in plcs:
+        driver = ModbusDriver(
+            plc.name, ModbusSettings("127.0.0.1"), _tag_defs(plc), lambda *_: None, lambda _s: None
+        )
+        driver.on_samples = lambda batch: out.append(("samples", batch))
+        driver.on_refresh = lambda names: out.append(("refresh", names))
+        drivers.append((driver, [b for g in driver.plan.groups for b in g.blocks]))
+    answers = [
+        [
+            [_Answer([_word(b.start + i, step) for i in range(b.count)]) for b in blocks]
+            for _, blocks in drivers
+        ]
+        for step in range(reads)
+    ]
+    began = time.process_time()
+    for step_answers in answers:
+        for (driver, blocks), plc_answers in zip(drivers, step_answers, strict=True):
+            for block, answer in zip(blocks, plc_answers, strict=True):
+                driver._publish_block(block, answer)  # type: ignore[arg-type]
+    return time.process_time() - began, out
+
+
+def runtime_stage(runtime: TagRuntime, out: Sequence[Any]) -> tuple[float, int]:
+    """CPU seconds for the drivers' output through the runtime, and the changes fanned out."""
+    fanned = [0]
+
+    def history(batch: Sequence[tuple[str, Sample]]) -> None:
+        fanned[0] += len(batch)
+
+    runtime.subscribe_batch(history)
+    runtime.subscribe_batch(lambda _batch: None, Feed.RAW)
+    on_samples, on_refresh = runtime._on_samples, runtime._on_driver_refresh
+    began = time.process_time()
+    for kind, payload in out:
+        if kind == "samples":
+            on_samples(payload)
+        else:
+            on_refresh(payload)
+    return time.process_time() - began, fanned[0]
+
+
+def history_stage(path: Path, names: list[str], seconds: int, per_batch: int = 80) -> tuple[float, int]:
+    """CPU seconds of every thread for ``seconds - 1`` simulated seconds of history (the first, which
+    creates the tags, untimed), fed as the station feeds it: one ``extend`` per read's batch."""
+    writer = HistoryWriter(path, commit_interval=1.0, max_pending=len(names) * 4)
+    writer.start()
+    cpu, expected = 0.0, 0
+    try:
+        for second, batch in enumerate(plant_feed.seconds(names, seconds)):
+            began = time.process_time()
+            for first in range(0, len(batch), per_batch):
+                writer.extend(batch[first : first + per_batch])
+            expected += len(batch)
+            writer.writer.wake.set()  # the simulated second is over: commit it now
+            deadline = time.monotonic() + 120
+            while writer.stats()["written"] < expected:  # bounded: a stuck writer fails the run
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"history writer did not commit a second in 120 s: {writer.stats()}")
+                time.sleep(0.0005)
+            if second:
+                cpu += time.process_time() - began
+    finally:
+        writer.stop(timeout=300)
+    stats = writer.stats()
+    if stats["written"] != expected or stats["dropped"] or stats["rejected"]:
+        raise RuntimeError(f"history lost data: {stats}")
+    return cpu, int(stats["commits"])
+
+
+def watchdog_stage(runtime: TagRuntime) -> float:
+    """CPU seconds of one watchdog pass in which every block has expired."""
+    began = time.process_time()
+    runtime.check_staleness(time.monotonic() + 3600.0)
+    return time.process_time() - began
+
+
+def run(tags: int = PER, reads: int = 5, seconds: int = 10, freeze: bool = True) -> dict[str, Any]:
+    """Every stage's CPU seconds per 100k samples (or tags, for the watchdog).
+
+    ``freeze``: the start-up heap leaves the collector's view as the runtime's start does (False: as
+    before that was done).
+    """
+    load_before = os.getloadavg()
+    plcs = layout(tags, 5_000)
+    all_tags = [t for plc in plcs for t in _tag_defs(plc)]
+    runtime = TagRuntime(_project(plcs, all_tags))
+    runtime._polled.update(t.name for t in all_tags)  # as start() does for a polling driver
+    frozen = freeze and freeze_start_up_heap(len(all_tags))  # as start() does
+    driver_cpu, out = drivers_stage(plcs, reads)
+    samples = sum(len(payload) for kind, payload in out if kind == "samples")
+    runtime_cpu, changes = runtime_stage(runtime, out)
+    watchdog_cpu = watchdog_stage(runtime)
+    with tempfile.TemporaryDirectory(prefix="hmi-stages-") as folder:
+        names = plant_feed.tag_names(tags)
+        history_cpu, commits = history_stage(Path(folder) / "history.db", names, seconds)
+    timed_history = tags * (seconds - 1)
+    return {
+        "benchmark": "scale_stages",
+        "tags": tags,
+        "start_up_heap_frozen": frozen,
+        "driver_samples": samples,
+        "driver_cpu_s_per_100k": round(driver_cpu / samples * PER, 4),
+        "runtime_changes": changes,
+        "runtime_cpu_s_per_100k": round(runtime_cpu / samples * PER, 4),
+        "history_samples_timed": timed_history,
+        "history_commits": commits,
+        "history_cpu_s_per_100k": round(history_cpu / timed_history * PER, 4),
+        "stale_watchdog_cpu_s_per_100k_tags": round(watchdog_cpu / tags * PER, 4),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main() -> None:
+    """Parse the options, print the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tags", type=int, default=PER)
+    parser.add_argument("--reads", type=int, default=5, help="scans of every block for the driver stage")
+    parser.add_argument("--seconds", type=int, default=10, help="simulated seconds for the history stage")
+    parser.add_argument("--no-freeze", action="store_true", help="leave the start-up heap to the collector")
+    args = parser.parse_args()
+    print(json.dumps(run(args.tags, args.reads, args.seconds, not args.no_freeze)))
+
+
+if __name__ == "__main__":
+    main()
