@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ class Body:
     content: bytes
     content_type: str
     content_encoding: str
+    ts_first: int | None = None  # the oldest source timestamp of the rows (µs)
 
 
 class Encoder:
@@ -34,6 +36,7 @@ class Encoder:
         self.endpoint = endpoint
         self.station = station
         self.bool_tags = bool_tags
+        self._bools_digest = hashlib.sha256("\n".join(sorted(bool_tags)).encode()).hexdigest()[:16]
 
     def wants_tuples(self, stream: str) -> bool:
         """Whether :meth:`body` takes ``stream``'s rows as sample tuples (the history as JSON: fast)."""
@@ -55,12 +58,21 @@ class Encoder:
             raw, count = self._json(stream, rows, key, limit)
             content_type = "application/json"
         first, last = _seq(rows[0]), _seq(rows[count - 1])
+        oldest = _oldest(rows[:count])
         if self.endpoint.gzip:
             # mtime=0: the same rows give the same bytes after a restart
-            return Body(
-                first, last, count, len(raw), gzip.compress(raw, GZIP_LEVEL, mtime=0), content_type, "gzip"
-            )
-        return Body(first, last, count, len(raw), raw, content_type, "")
+            content = gzip.compress(raw, GZIP_LEVEL, mtime=0)
+            return Body(first, last, count, len(raw), content, content_type, "gzip", oldest)
+        return Body(first, last, count, len(raw), raw, content_type, "", oldest)
+
+    def recipe(self, stream: str) -> str:
+        """What the bytes of ``stream``'s batches depend on besides their rows: a stored batch encoded
+        under another recipe (the format or the names changed) is encoded again before it is sent."""
+        endpoint = self.endpoint
+        return (
+            f"{endpoint.format}|gzip={endpoint.gzip}|{self.station}|{endpoint.name}|"
+            f"{endpoint.measurement(stream)}|{endpoint.quality}|bools={self._bools_digest}"
+        )
 
     def _lines(self, stream: str, rows: Sequence[dict[str, Any]], limit: int) -> bytes:
         name = self.endpoint.measurement(stream)
@@ -112,6 +124,16 @@ class Encoder:
         count = len(parts)
         header |= {"seq_last": _seq(rows[count - 1]), "count": count}
         return json_batch.frame(header, b"[" + b",".join(parts) + b"]"), count
+
+
+def _oldest(rows: Sequence[Any]) -> int | None:
+    """The oldest source timestamp (µs) of the rows: a sample tuple's third item, else its ``ts`` key."""
+    try:
+        if isinstance(rows[0], tuple):
+            return int(min(row[2] for row in rows))
+        return int(min(row["ts"] for row in rows))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def _seq(row: Any) -> int:

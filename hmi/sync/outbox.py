@@ -4,11 +4,13 @@ One SQLite file beside the history (``history.db`` -> ``history.sync.db``), so t
 history's single writer thread never waits for a sync commit. Every function here is
 blocking file IO: the forwarder calls it through ``asyncio.to_thread``.
 
-The guarantee rests on two writes: a batch's key and seq range are committed as
-``inflight`` *before* it is sent, and the cursor moves past the range in the same
-transaction that forgets (delivered) or quarantines (rejected) the batch. A crash at any
-point leaves either the cursor before the range with the batch still in flight (resent
-with the same key and rows), or the cursor past it.
+The guarantee rests on two writes: a batch's key, seq range and body are committed as a
+``ready`` segment (fsync) *before* it can be sent (the forwarder encodes each span of rows
+as it is committed), and the cursor moves past the range in the same transaction that
+forgets (delivered) or quarantines (rejected) the batch. A crash at any point leaves
+either the cursor before the range with the batch still pending (resent with the same key
+and bytes), or the cursor past it. Batches recorded ``inflight`` without a body come from
+an older version: their rows are re-read from the history.
 """
 
 from __future__ import annotations
@@ -69,7 +71,33 @@ def _version_1(conn: sqlite3.Connection) -> None:
     conn.execute(_ONE_INFLIGHT)
 
 
-SYNC_COMPONENT = Component("sync", (_version_1,))
+_BATCHES_V2 = _BATCHES.replace(
+    "CHECK (state IN ('inflight', 'quarantined'))", "CHECK (state IN ('ready', 'inflight', 'quarantined'))"
+).replace(
+    "    body BLOB ",
+    "    recipe TEXT NOT NULL DEFAULT '',  -- how the body was encoded: Encoder.recipe\n"
+    "    ts_first INTEGER,                 -- the oldest source timestamp of its rows (µs)\n"
+    "    body BLOB ",
+)
+
+
+def _version_2(conn: sqlite3.Connection) -> None:
+    """Ready segments: batches encoded as their rows were committed, body kept until delivered."""
+    conn.execute("ALTER TABLE sync_batches RENAME TO sync_batches_v1")
+    conn.execute("DROP INDEX sync_one_inflight")
+    conn.execute(_BATCHES_V2)
+    conn.execute(f"INSERT INTO sync_batches ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM sync_batches_v1")
+    conn.execute("DROP TABLE sync_batches_v1")
+    conn.execute(_ONE_INFLIGHT)
+    conn.execute("CREATE INDEX sync_pending ON sync_batches (endpoint, stream, state, seq_first)")
+
+
+_V1_COLUMNS = (
+    "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
+    " content_type, content_encoding, body"
+)
+
+SYNC_COMPONENT = Component("sync", (_version_1, _version_2))
 
 
 def outbox_path(history_path: Path) -> Path:
@@ -96,6 +124,8 @@ class Batch:
     content_type: str = ""
     content_encoding: str = ""
     body: bytes | None = None
+    recipe: str = ""
+    ts_first: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +145,9 @@ class Cursor:
 
 _BATCH_COLUMNS = (
     "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
-    " content_type, content_encoding, body"
+    " content_type, content_encoding, body, recipe, ts_first"
 )
+_PENDING = "state IN ('inflight', 'ready')"
 
 
 class Outbox:
@@ -199,7 +230,7 @@ class Outbox:
         with self._write() as conn:
             self._advance(conn, endpoint, stream, seq, force=True)
             conn.execute(
-                "DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND state = 'inflight'",
+                f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
                 (endpoint, stream),
             )
 
@@ -220,16 +251,99 @@ class Outbox:
     # -- batches ------------------------------------------------------------------
 
     def inflight(self, endpoint: str, stream: str) -> Batch | None:
-        """The batch sent (or about to be) when the last run stopped, if any."""
-        found = self._batches("endpoint = ? AND stream = ? AND state = 'inflight'", (endpoint, stream))
+        """The batch sent (or the next to go) when the last run stopped, if any: the oldest pending one."""
+        found = self.pending(endpoint, stream, 1)
         return found[0] if found else None
+
+    def pending(self, endpoint: str, stream: str, limit: int = 1) -> list[Batch]:
+        """The oldest ``limit`` batches not delivered yet (in flight or ready), with their bodies."""
+        return self._batches(
+            f"endpoint = ? AND stream = ? AND {_PENDING}", (endpoint, stream), "seq_first", limit
+        )
+
+    def add_segment(self, batch: Batch) -> None:
+        """Record an encoded batch, body and key, ready to send (durable before it can be sent)."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, 'ready', ?, 0, NULL, '', ?, ?, ?, ?, ?)",
+                (
+                    batch.key, batch.endpoint, batch.stream, batch.seq_first, batch.seq_last, batch.rows,
+                    batch.size, batch.created, batch.content_type, batch.content_encoding, batch.body,
+                    batch.recipe, batch.ts_first,
+                ),
+            )  # fmt: skip
+
+    def pending_summary(self, endpoint: str, stream: str) -> tuple[int, int, int, int | None]:
+        """(batches, rows, bytes, oldest source timestamp in µs) of what is encoded and not delivered yet."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(bytes), 0), min(ts_first)"
+                f" FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2]), row[3]
+
+    def encoded_upto(self, endpoint: str, stream: str) -> int:
+        """The last seq already in a pending batch (0 when none): where encoding goes on."""
+        with self._use() as conn:
+            row = conn.execute(
+                f"SELECT max(seq_last) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def drop_stale(self, endpoint: str, stream: str, recipe: str) -> int:
+        """Forget the pending batches from the first one after the oldest that was encoded under another
+        ``recipe`` (never sent: encoded again from the history); the oldest may have been sent and stays."""
+        with self._write() as conn:
+            head = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()[0]
+            if head is None:
+                return 0
+            stale = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                " AND seq_first > ? AND recipe != ?",
+                (endpoint, stream, head, recipe),
+            ).fetchone()[0]
+            if stale is None:
+                return 0
+            return int(
+                conn.execute(
+                    f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                    " AND seq_first >= ?",
+                    (endpoint, stream, stale),
+                ).rowcount
+            )
+
+    def drop_lost(self, endpoint: str, stream: str, before_us: int) -> list[Batch]:
+        """Forget the pending batches whose rows are older than ``before_us`` (retention), moving the cursor
+        past them: returned so that the caller can name them as lost."""
+        with self._write() as conn:
+            rows = conn.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                " AND ts_first < ? ORDER BY seq_first",
+                (endpoint, stream, before_us),
+            ).fetchall()
+            lost = [Batch(*row) for row in rows]
+            if lost:
+                last = max(batch.seq_last for batch in lost)
+                conn.execute(
+                    f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                    " AND seq_last <= ?",
+                    (endpoint, stream, last),
+                )
+                self._advance(conn, endpoint, stream, last)
+        return lost
 
     def begin(self, batch: Batch) -> None:
         """Record ``batch`` as in flight before its first attempt (key and range durable)."""
         with self._write() as conn:
             conn.execute(
                 f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'inflight', ?, 0,"
-                " NULL, '', ?, ?, NULL)",
+                " NULL, '', ?, ?, NULL, '', NULL)",
                 (
                     batch.key,
                     batch.endpoint,
@@ -248,7 +362,7 @@ class Outbox:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
         with self._write(durable=False) as conn:
             conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
-            if batch.state == "inflight":
+            if batch.state != "quarantined":  # a resent quarantined batch is already behind the cursor
                 self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
             conn.execute(
                 "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
@@ -290,10 +404,14 @@ class Outbox:
         found = self._batches("key = ?", (key,))
         return found[0] if found else None
 
-    def _batches(self, where: str, params: tuple[object, ...]) -> list[Batch]:
+    def _batches(
+        self, where: str, params: tuple[object, ...], order: str = "created, seq_first", limit: int = -1
+    ) -> list[Batch]:
         with self._use() as conn:
             rows = conn.execute(
-                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY created, seq_first", params
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where}"
+                f" ORDER BY {order} LIMIT {int(limit)}",
+                params,
             ).fetchall()
         return [Batch(*row) for row in rows]
 
