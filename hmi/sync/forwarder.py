@@ -73,6 +73,7 @@ class StreamForwarder:
         self._encoded = 0  # the last seq in a stored batch (or delivered)
         self._queued = 0  # stored batches not delivered yet
         self._encoding_done = False
+        self._recording: asyncio.Task[None] | None = None
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
@@ -294,29 +295,46 @@ class StreamForwarder:
 
     async def _deliver_loop(self) -> None:
         """Send the pending batches oldest first, each until delivered or quarantined."""
-        while True:
-            self._sealed.clear()
-            found = await asyncio.to_thread(self.outbox.pending, self.endpoint.name, self.stream, 1)
-            if not found:
-                self._queued = 0
-                if self._last_seq <= self._cursor:
-                    self._pending_since = None
-                if self.stopping and self._encoding_done:
-                    return
-                self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._sealed.wait(), POLL)
-                continue
-            batch = found[0]
-            content = batch.body
-            if content is None:  # recorded in flight by an older version, without its body
-                left = await asyncio.to_thread(self._reencode, batch)
-                if left is None:
-                    await self._lost_inflight(batch)
+        ahead: asyncio.Task[list[Batch]] | None = None
+        try:
+            while True:
+                self._sealed.clear()
+                found = await ahead if ahead is not None else []
+                ahead = None
+                if not found:
+                    await self._recorded()  # else the batch just delivered would still look pending
+                    found = await asyncio.to_thread(self.outbox.pending, self.endpoint.name, self.stream)
+                if not found:
+                    self._queued = 0
+                    if self._last_seq <= self._cursor:
+                        self._pending_since = None
+                    if self.stopping and self._encoding_done:
+                        return
+                    self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._sealed.wait(), POLL)
                     continue
-                content = left.content
-            await self._deliver(_Prepared(batch, content))
-            self._queued = max(0, self._queued - 1)
+                batch = found[0]
+                # Read the next stored body while this one is on the wire.
+                ahead = asyncio.create_task(
+                    asyncio.to_thread(self.outbox.pending, self.endpoint.name, self.stream, 1, batch.seq_last)
+                )
+                content = batch.body
+                if content is None:  # recorded in flight by an older version, without its body
+                    left = await asyncio.to_thread(self._reencode, batch)
+                    if left is None:
+                        await self._lost_inflight(batch)
+                        continue
+                    content = left.content
+                await self._deliver(_Prepared(batch, content))
+                self._queued = max(0, self._queued - 1)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+            if self._recording is not None:
+                await asyncio.gather(self._recording, return_exceptions=True)
+                self._recording = None
 
     async def _lost_inflight(self, left: Batch) -> None:
         log.error(
@@ -347,13 +365,19 @@ class StreamForwarder:
                 self._state = "sending" if attempt == 0 else "retrying"
                 outcome = await post(self.client, self.endpoint.url, content, headers)
                 if outcome.verdict is Verdict.DELIVERED:
-                    await asyncio.to_thread(self.outbox.delivered, batch, self.status().rows_per_s)
+                    # Recorded while the next batch goes out: a crash before the commit resends this batch
+                    # under its key, which the receiver drops. One commit at a time, in order.
+                    await self._recorded()
+                    self._recording = asyncio.create_task(
+                        asyncio.to_thread(self.outbox.delivered, batch, self.status().rows_per_s)
+                    )
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
                     self._deliveries.append((time.monotonic(), batch.rows))
                     return
                 if outcome.verdict is Verdict.REJECT:
+                    await self._recorded()
                     log.error(
                         "sync %s/%s: batch %s (seq %d..%d, %d rows) refused, quarantined: %s",
                         self.endpoint.name,
@@ -400,6 +424,12 @@ class StreamForwarder:
         finally:
             self._inflight = None
             self._state = "idle"
+
+    async def _recorded(self) -> None:
+        """Wait for the last delivery's commit (its error, if any, is a fault: raised here)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording
 
     def _advanced(self, batch: Batch) -> None:
         self._cursor = max(self._cursor, batch.seq_last)

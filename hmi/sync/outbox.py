@@ -89,9 +89,11 @@ def _version_2(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT INTO sync_batches ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM sync_batches_v1")
     conn.execute("DROP TABLE sync_batches_v1")
     conn.execute(_ONE_INFLIGHT)
-    conn.execute("CREATE INDEX sync_pending ON sync_batches (endpoint, stream, state, seq_first)")
+    # Partial: the sender's "oldest pending" walks it in order, without sorting the bodies of a backlog.
+    conn.execute(f"CREATE INDEX sync_pending ON sync_batches (endpoint, stream, seq_first) WHERE {_PENDING}")
 
 
+_PENDING = "state IN ('inflight', 'ready')"
 _V1_COLUMNS = (
     "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
     " content_type, content_encoding, body"
@@ -147,7 +149,6 @@ _BATCH_COLUMNS = (
     "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
     " content_type, content_encoding, body, recipe, ts_first"
 )
-_PENDING = "state IN ('inflight', 'ready')"
 
 
 class Outbox:
@@ -255,10 +256,14 @@ class Outbox:
         found = self.pending(endpoint, stream, 1)
         return found[0] if found else None
 
-    def pending(self, endpoint: str, stream: str, limit: int = 1) -> list[Batch]:
-        """The oldest ``limit`` batches not delivered yet (in flight or ready), with their bodies."""
+    def pending(self, endpoint: str, stream: str, limit: int = 1, after: int = 0) -> list[Batch]:
+        """The oldest ``limit`` batches not delivered yet (in flight or ready) that start after seq
+        ``after``, with their bodies."""
         return self._batches(
-            f"endpoint = ? AND stream = ? AND {_PENDING}", (endpoint, stream), "seq_first", limit
+            f"endpoint = ? AND stream = ? AND {_PENDING} AND seq_first > ?",
+            (endpoint, stream, after),
+            "seq_first",
+            limit,
         )
 
     def add_segment(self, batch: Batch) -> None:
