@@ -7,7 +7,8 @@ would have it (the CPU this costs per row and the state file's size are reported
 the endpoint comes back: the sync service drains the backlog (read a stored body, post
 it, forget it and move the cursor) to a receiver in its own process (TCP_NODELAY; it reads
 each body and answers 204). The bare side posts the same stored bodies, byte for byte,
-with the same httpx client settings, one after the other. The result is our rows/s, the
+with the same httpx client settings, one after the other (before and after ours; the
+faster of the two runs counts). The result is our rows/s, the
 bare rows/s and their ratio, plus how late a 10 ms ticker on the sync's event loop woke
 while it drained: what a poll on the runtime loop would suffer.
 """
@@ -211,8 +212,11 @@ def run(rows: int | None = None) -> dict[str, Any]:
             store, outage = asyncio.run(_outage(Path(folder) / "history.db", down, rows))
             try:
                 bodies = _bodies(store)
-                bare_s = asyncio.run(_bare(bodies, url))
+                # The bare side before and after ours, its faster run kept: neither goes first on a warm
+                # receiver and page cache alone, and the ratio is not flattered by a slow bare run.
+                bare_first = asyncio.run(_bare(bodies, url))
                 ours_s, lateness = asyncio.run(_ours(store, settings, rows))
+                bare_s = min(bare_first, asyncio.run(_bare(bodies, url)))
             finally:
                 store.close()
     finally:

@@ -26,6 +26,7 @@ class Body:
     content_type: str
     content_encoding: str
     ts_first: int | None = None  # the oldest source timestamp of the rows (µs)
+    ts_last: int | None = None  # the newest
 
 
 class Encoder:
@@ -58,12 +59,12 @@ class Encoder:
             raw, count = self._json(stream, rows, key, limit)
             content_type = "application/json"
         first, last = _seq(rows[0]), _seq(rows[count - 1])
-        oldest = _oldest(rows[:count])
+        oldest, newest = _span(rows[:count])
         if self.endpoint.gzip:
             # mtime=0: the same rows give the same bytes after a restart
             content = gzip.compress(raw, GZIP_LEVEL, mtime=0)
-            return Body(first, last, count, len(raw), content, content_type, "gzip", oldest)
-        return Body(first, last, count, len(raw), raw, content_type, "", oldest)
+            return Body(first, last, count, len(raw), content, content_type, "gzip", oldest, newest)
+        return Body(first, last, count, len(raw), raw, content_type, "", oldest, newest)
 
     def recipe(self, stream: str) -> str:
         """What the bytes of ``stream``'s batches depend on besides their rows: a stored batch encoded
@@ -126,14 +127,13 @@ class Encoder:
         return json_batch.frame(header, b"[" + b",".join(parts) + b"]"), count
 
 
-def _oldest(rows: Sequence[Any]) -> int | None:
-    """The oldest source timestamp (µs) of the rows: a sample tuple's third item, else its ``ts`` key."""
+def _span(rows: Sequence[Any]) -> tuple[int | None, int | None]:
+    """The oldest and newest source timestamps (µs) of the rows: a sample tuple's third item, else ``ts``."""
     try:
-        if isinstance(rows[0], tuple):
-            return int(min(row[2] for row in rows))
-        return int(min(row["ts"] for row in rows))
+        stamps = [row[2] for row in rows] if isinstance(rows[0], tuple) else [row["ts"] for row in rows]
+        return int(min(stamps)), int(max(stamps))
     except (KeyError, IndexError, TypeError, ValueError):
-        return None
+        return None, None
 
 
 def _seq(row: Any) -> int:

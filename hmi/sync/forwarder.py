@@ -31,6 +31,7 @@ from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.backoff import backoff_delay
 from hmi.sync.encoder import Body, Encoder
 from hmi.sync.outbox import Batch, Outbox
+from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import Verdict, post
@@ -87,6 +88,8 @@ class StreamForwarder:
         self._last_error_at: float | None = None
         self._quarantined = 0
         self._skipped = 0
+        self._lost_rows = 0
+        self._at_risk = False
         self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
 
     # -- control (loop thread) ----------------------------------------------------
@@ -121,6 +124,8 @@ class StreamForwarder:
             quarantined=self._quarantined,
             inflight=self._inflight,
             skipped=self._skipped,
+            lost_rows=self._lost_rows,
+            at_risk=self._at_risk,
         )
 
     async def run(self) -> None:
@@ -155,6 +160,7 @@ class StreamForwarder:
         """Load the durable state, then encode and deliver side by side until stopped."""
         cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
         self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
+        self._lost_rows = cursor.lost_rows
         self._last_success = cursor.last_success
         if not self._last_error:  # a fault's message outranks the one recorded before it
             self._last_error, self._last_error_at = cursor.last_error, cursor.last_error_at
@@ -289,6 +295,7 @@ class StreamForwarder:
             body=body.content,
             recipe=self.encoder.recipe(self.stream),
             ts_first=body.ts_first,
+            ts_last=body.ts_last,
         )
 
     # -- delivery: read a stored body, post it ------------------------------------
@@ -353,6 +360,35 @@ class StreamForwarder:
             if (r[0] if tuples else r["seq"]) <= batch.seq_last
         ]
         return self.encoder.body(self.stream, rows, batch.key, cut=False) if rows else None
+
+    # -- retention ------------------------------------------------------------------
+
+    def guard(self, limits: Limits, now: float) -> Risk:
+        """Forget the stored batches past ``limits`` (counted and named as lost), then say whether the
+        rest is near them (worker thread)."""
+        name, stream = self.endpoint.name, self.stream
+        lost: list[Batch] = []
+        if limits.max_age is not None and stream in AGED_STREAMS:
+            lost += self.outbox.drop_expired(name, stream, int((now - limits.max_age) * 1e6))
+        if limits.max_bytes is not None:
+            lost += self.outbox.drop_over(name, stream, limits.max_bytes)
+        for batch in lost:
+            log.error(
+                "sync %s/%s: %d undelivered rows (seq %d..%d, batch %s) lost: past the history's retention"
+                " or size limit before the endpoint took them",
+                name, stream, batch.rows, batch.seq_first, batch.seq_last, batch.key,
+            )  # fmt: skip
+            self._lost_rows += batch.rows
+        _, _, size, oldest = self.outbox.pending_summary(name, stream)
+        # Rows not in a batch yet are pending too; the history holds them (and retention deletes them).
+        tuples = self._tuples()
+        after = self.source.read(stream, max(self._encoded, self._cursor), 1, tuples)
+        if after:
+            ts = int(after[0][2] if tuples else after[0]["ts"])
+            oldest = ts if oldest is None else min(oldest, ts)
+        risk = assess(name, stream, limits, now, oldest, size)
+        self._at_risk = risk.at_risk
+        return Risk(risk.endpoint, stream, risk.at_risk, risk.oldest_age_s, size, tuple(lost), risk.reason)
 
     async def _deliver(self, prepared: _Prepared) -> None:
         """Attempt ``prepared`` until it is delivered or quarantined (the caller may cancel a stop)."""

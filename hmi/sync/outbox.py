@@ -77,6 +77,7 @@ _BATCHES_V2 = _BATCHES.replace(
     "    body BLOB ",
     "    recipe TEXT NOT NULL DEFAULT '',  -- how the body was encoded: Encoder.recipe\n"
     "    ts_first INTEGER,                 -- the oldest source timestamp of its rows (µs)\n"
+    "    ts_last INTEGER,                  -- the newest (µs): retention forgets the batch once it is older\n"
     "    body BLOB ",
 )
 
@@ -89,6 +90,7 @@ def _version_2(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT INTO sync_batches ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM sync_batches_v1")
     conn.execute("DROP TABLE sync_batches_v1")
     conn.execute(_ONE_INFLIGHT)
+    conn.execute("ALTER TABLE sync_cursors ADD COLUMN lost_rows INTEGER NOT NULL DEFAULT 0")
     # Partial: the sender's "oldest pending" walks it in order, without sorting the bodies of a backlog.
     conn.execute(f"CREATE INDEX sync_pending ON sync_batches (endpoint, stream, seq_first) WHERE {_PENDING}")
 
@@ -128,6 +130,7 @@ class Batch:
     body: bytes | None = None
     recipe: str = ""
     ts_first: int | None = None
+    ts_last: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +146,12 @@ class Cursor:
     last_error: str = ""
     last_error_at: float | None = None
     rows_per_s: float = 0.0
+    lost_rows: int = 0  # pending rows retention forgot before they could be delivered
 
 
 _BATCH_COLUMNS = (
     "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
-    " content_type, content_encoding, body, recipe, ts_first"
+    " content_type, content_encoding, body, recipe, ts_first, ts_last"
 )
 
 
@@ -212,7 +216,7 @@ class Outbox:
         with self._use() as conn:
             row = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s FROM sync_cursors WHERE endpoint = ? AND stream = ?",
+                " last_error_at, rows_per_s, lost_rows FROM sync_cursors WHERE endpoint = ? AND stream = ?",
                 (endpoint, stream),
             ).fetchone()
         return Cursor(*row) if row else Cursor(endpoint, stream)
@@ -222,7 +226,7 @@ class Outbox:
         with self._use() as conn:
             rows = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s FROM sync_cursors ORDER BY endpoint, stream"
+                " last_error_at, rows_per_s, lost_rows FROM sync_cursors ORDER BY endpoint, stream"
             ).fetchall()
         return [Cursor(*row) for row in rows]
 
@@ -271,11 +275,11 @@ class Outbox:
         with self._write() as conn:
             conn.execute(
                 f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, 'ready', ?, 0, NULL, '', ?, ?, ?, ?, ?)",
+                " (?, ?, ?, ?, ?, ?, ?, 'ready', ?, 0, NULL, '', ?, ?, ?, ?, ?, ?)",
                 (
                     batch.key, batch.endpoint, batch.stream, batch.seq_first, batch.seq_last, batch.rows,
                     batch.size, batch.created, batch.content_type, batch.content_encoding, batch.body,
-                    batch.recipe, batch.ts_first,
+                    batch.recipe, batch.ts_first, batch.ts_last,
                 ),
             )  # fmt: skip
 
@@ -323,45 +327,46 @@ class Outbox:
                 ).rowcount
             )
 
-    def drop_lost(self, endpoint: str, stream: str, before_us: int) -> list[Batch]:
-        """Forget the pending batches whose rows are older than ``before_us`` (retention), moving the cursor
-        past them: returned so that the caller can name them as lost."""
+    def drop_expired(self, endpoint: str, stream: str, before_us: int) -> list[Batch]:
+        """Forget the pending batches whose every row is older than ``before_us`` (history retention),
+        counting their rows as lost; returned so that the caller can name them."""
+        return self._drop(endpoint, stream, "ts_last < ?", (before_us,))
+
+    def drop_over(self, endpoint: str, stream: str, max_bytes: int) -> list[Batch]:
+        """Forget the oldest pending batches until the rest hold at most ``max_bytes``, counting their
+        rows as lost; returned so that the caller can name them."""
+        return self._drop(
+            endpoint,
+            stream,
+            "(SELECT coalesce(sum(b.bytes), 0) FROM sync_batches b WHERE b.endpoint = sync_batches.endpoint"
+            f" AND b.stream = sync_batches.stream AND b.{_PENDING} AND b.seq_first >= sync_batches.seq_first)"
+            " > ?",
+            (max_bytes,),
+        )
+
+    def _drop(self, endpoint: str, stream: str, condition: str, params: tuple[object, ...]) -> list[Batch]:
+        where = f"endpoint = ? AND stream = ? AND {_PENDING} AND {condition}"
         with self._write() as conn:
             rows = conn.execute(
-                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
-                " AND ts_first < ? ORDER BY seq_first",
-                (endpoint, stream, before_us),
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY seq_first",
+                (endpoint, stream, *params),
             ).fetchall()
             lost = [Batch(*row) for row in rows]
-            if lost:
-                last = max(batch.seq_last for batch in lost)
-                conn.execute(
-                    f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
-                    " AND seq_last <= ?",
-                    (endpoint, stream, last),
-                )
-                self._advance(conn, endpoint, stream, last)
-        return lost
-
-    def begin(self, batch: Batch) -> None:
-        """Record ``batch`` as in flight before its first attempt (key and range durable)."""
-        with self._write() as conn:
+            if not lost:
+                return lost
+            conn.executemany("DELETE FROM sync_batches WHERE key = ?", [(batch.key,) for batch in lost])
+            left = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()[0]
+            # Past the lost rows, but never past a batch still waiting (a late sample's batch is older).
+            upto = max(batch.seq_last for batch in lost)
+            self._advance(conn, endpoint, stream, upto if left is None else min(upto, left - 1))
             conn.execute(
-                f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'inflight', ?, 0,"
-                " NULL, '', ?, ?, NULL, '', NULL)",
-                (
-                    batch.key,
-                    batch.endpoint,
-                    batch.stream,
-                    batch.seq_first,
-                    batch.seq_last,
-                    batch.rows,
-                    batch.size,
-                    batch.created,
-                    batch.content_type,
-                    batch.content_encoding,
-                ),
+                "UPDATE sync_cursors SET lost_rows = lost_rows + ? WHERE endpoint = ? AND stream = ?",
+                (sum(batch.rows for batch in lost), endpoint, stream),
             )
+        return lost
 
     def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""

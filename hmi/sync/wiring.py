@@ -5,6 +5,7 @@ from __future__ import annotations
 from hmi.model import DataType
 from hmi.project.config import Project
 from hmi.store import Store
+from hmi.sync.risk import Limits
 from hmi.sync.service import SyncService
 from hmi.sync.source import StoreSource
 
@@ -15,4 +16,5 @@ def station_sync(project: Project, store: Store) -> SyncService | None:
         return None
     source = StoreSource.of(store)
     bool_tags = frozenset(name for name, tag in project.every_tag().items() if tag.type is DataType.BOOL)
-    return SyncService(project.sync.values(), source, project.name, bool_tags)
+    limits = Limits(project.history.retention, project.history.max_size)
+    return SyncService(project.sync.values(), source, project.name, bool_tags, limits=limits)
