@@ -10,7 +10,9 @@ each body and answers 204). The bare side posts the same stored bodies, byte for
 with the same httpx client settings, one after the other (before and after ours; the
 faster of the two runs counts). The result is our rows/s, the
 bare rows/s and their ratio, plus how late a 10 ms ticker on the sync's event loop woke
-while it drained: what a poll on the runtime loop would suffer.
+while it drained: what a poll on the runtime loop would suffer. Last, a *cold* drain of the
+same backlog to a second endpoint that has nothing stored yet (it reads and encodes while it
+posts): what a newly added endpoint, or the first start after an upgrade, sees.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +155,14 @@ def _fill(history: HistoryWriter, rows: int) -> None:
         time.sleep(0.1)
 
 
-async def _ours(store: Store, settings: SyncEndpoint, rows: int) -> tuple[float, dict[str, float]]:
+async def _ours(store: Store, settings: SyncEndpoint, rows: int) -> tuple[float, float, dict[str, float]]:
+    """Drain seconds (from the service started), start seconds, and the loop's lateness meanwhile."""
     source = StoreSource.of(store)
     sync = SyncService([settings], source, "Bench Plant")
     ticker = _Ticker()
+    starting = time.perf_counter()
+    await sync.start()  # the state file, the client (TLS context) and each stream's cursor
     began = time.perf_counter()
-    await sync.start()
     ticker.start()
     try:
         for _ in range(360_000):  # bounded: 30 minutes
@@ -168,7 +173,7 @@ async def _ours(store: Store, settings: SyncEndpoint, rows: int) -> tuple[float,
     finally:
         await ticker.stop()
         await sync.stop()
-    return elapsed, _summary(ticker.late_ms)
+    return elapsed, began - starting, _summary(ticker.late_ms)
 
 
 async def _bare(bodies: list[tuple[bytes, dict[str, str]]], url: str) -> float:
@@ -215,8 +220,12 @@ def run(rows: int | None = None) -> dict[str, Any]:
                 # The bare side before and after ours, its faster run kept: neither goes first on a warm
                 # receiver and page cache alone, and the ratio is not flattered by a slow bare run.
                 bare_first = asyncio.run(_bare(bodies, url))
-                ours_s, lateness = asyncio.run(_ours(store, settings, rows))
+                ours_s, start_s, lateness = asyncio.run(_ours(store, settings, rows))
                 bare_s = min(bare_first, asyncio.run(_bare(bodies, url)))
+                # Cold: an endpoint with nothing stored yet (added after the rows were committed, or a
+                # state file from before ready batches) reads and encodes while it posts.
+                cold = replace(settings, name="bench-cold")
+                cold_s, _, cold_lateness = asyncio.run(_ours(store, cold, rows))
             finally:
                 store.close()
     finally:
@@ -235,6 +244,10 @@ def run(rows: int | None = None) -> dict[str, Any]:
         "bare_rows_per_s": round(bare_rate),
         "ratio": round(ours_rate / bare_rate, 3),
         "loop_lateness_ms": lateness,
+        "start_s": round(start_s, 3),
         **outage,
+        "cold_rows_per_s": round(rows / cold_s),
+        "cold_ratio": round(rows / cold_s / bare_rate, 3),
+        "cold_loop_lateness_ms": cold_lateness,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

@@ -39,6 +39,7 @@ from hmi.sync.transport import Verdict, post
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between looks at the store while nothing is due
+LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
 RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
 
@@ -223,6 +224,11 @@ class StreamForwarder:
                 if not (self.stopping or more or pending >= self.endpoint.batch.rows or aged):
                     await self._pause(POLL)
                     continue
+                if self._queued >= LOOKAHEAD and self._state != "retrying" and not self.stopping:
+                    # A backlog the endpoint is taking: keep a little ahead of it, not the whole backlog
+                    # ahead (the encoding takes turns with the loop). Through an outage it goes on.
+                    await self._pause(POLL)
+                    continue
                 sealed = await asyncio.to_thread(self._seal, self._encoded)
                 if sealed is None:
                     more = False
@@ -383,8 +389,8 @@ class StreamForwarder:
         # Rows not in a batch yet are pending too; the history holds them (and retention deletes them).
         tuples = self._tuples()
         after = self.source.read(stream, max(self._encoded, self._cursor), 1, tuples)
-        if after:
-            ts = int(after[0][2] if tuples else after[0]["ts"])
+        ts = _row_ts(after[0]) if after else None
+        if ts is not None:
             oldest = ts if oldest is None else min(oldest, ts)
         risk = assess(name, stream, limits, now, oldest, size)
         self._at_risk = risk.at_risk
@@ -411,6 +417,7 @@ class StreamForwarder:
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
                     self._deliveries.append((time.monotonic(), batch.rows))
+                    self._wake.set()  # the encoder may be waiting for room ahead
                     return
                 if outcome.verdict is Verdict.REJECT:
                     await self._recorded()
@@ -478,6 +485,14 @@ class StreamForwarder:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _row_ts(row: object) -> int | None:
+    """A row's source timestamp (µs): a sample tuple's third item, else its ``ts`` key (None: none)."""
+    try:
+        return int(row[2] if isinstance(row, tuple) else row["ts"])  # type: ignore[index]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def batch_headers(batch: Batch) -> dict[str, str]:
