@@ -39,6 +39,7 @@ from hmi.sync.transport import Verdict, post
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between looks at the store while nothing is due
+READ_AHEAD = 4  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
 LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
 RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
@@ -75,6 +76,7 @@ class StreamForwarder:
         self._encoded = 0  # the last seq in a stored batch (or delivered)
         self._queued = 0  # stored batches not delivered yet
         self._encoding_done = False
+        self._room_wanted = False
         self._recording: asyncio.Task[None] | None = None
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
@@ -227,7 +229,9 @@ class StreamForwarder:
                 if self._queued >= LOOKAHEAD and self._state != "retrying" and not self.stopping:
                     # A backlog the endpoint is taking: keep a little ahead of it, not the whole backlog
                     # ahead (the encoding takes turns with the loop). Through an outage it goes on.
+                    self._room_wanted = True
                     await self._pause(POLL)
+                    self._room_wanted = False
                     continue
                 sealed = await asyncio.to_thread(self._seal, self._encoded)
                 if sealed is None:
@@ -309,15 +313,19 @@ class StreamForwarder:
     async def _deliver_loop(self) -> None:
         """Send the pending batches oldest first, each until delivered or quarantined."""
         ahead: asyncio.Task[list[Batch]] | None = None
+        queue: list[Batch] = []
         try:
             while True:
                 self._sealed.clear()
-                found = await ahead if ahead is not None else []
-                ahead = None
-                if not found:
+                if not queue and ahead is not None:
+                    queue = await ahead
+                    ahead = None
+                if not queue:
                     await self._recorded()  # else the batch just delivered would still look pending
-                    found = await asyncio.to_thread(self.outbox.pending, self.endpoint.name, self.stream)
-                if not found:
+                    queue = await asyncio.to_thread(
+                        self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD
+                    )
+                if not queue:
                     self._queued = 0
                     if self._last_seq <= self._cursor:
                         self._pending_since = None
@@ -327,11 +335,14 @@ class StreamForwarder:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._sealed.wait(), POLL)
                     continue
-                batch = found[0]
-                # Read the next stored body while this one is on the wire.
-                ahead = asyncio.create_task(
-                    asyncio.to_thread(self.outbox.pending, self.endpoint.name, self.stream, 1, batch.seq_last)
-                )
+                batch = queue.pop(0)
+                if not queue and ahead is None:
+                    # Read the next stored bodies while this one is on the wire.
+                    ahead = asyncio.create_task(
+                        asyncio.to_thread(
+                            self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, batch.seq_last
+                        )
+                    )
                 content = batch.body
                 if content is None:  # recorded in flight by an older version, without its body
                     left = await asyncio.to_thread(self._reencode, batch)
@@ -417,7 +428,8 @@ class StreamForwarder:
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
                     self._deliveries.append((time.monotonic(), batch.rows))
-                    self._wake.set()  # the encoder may be waiting for room ahead
+                    if self._room_wanted:
+                        self._wake.set()  # the encoder waits for room ahead
                     return
                 if outcome.verdict is Verdict.REJECT:
                     await self._recorded()
