@@ -78,6 +78,7 @@ class StreamForwarder:
         self._encoding_done = False
         self._room_wanted = False
         self._recording: asyncio.Task[None] | None = None
+        self._unrecorded: list[Batch] = []
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
@@ -419,11 +420,9 @@ class StreamForwarder:
                 outcome = await post(self.client, self.endpoint.url, content, headers)
                 if outcome.verdict is Verdict.DELIVERED:
                     # Recorded while the next batch goes out: a crash before the commit resends this batch
-                    # under its key, which the receiver drops. One commit at a time, in order.
-                    await self._recorded()
-                    self._recording = asyncio.create_task(
-                        asyncio.to_thread(self.outbox.delivered, batch, self.status().rows_per_s)
-                    )
+                    # under its key, which the receiver drops. One commit at a time, in order, taking every
+                    # delivery since the last one.
+                    self._record(batch)
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
@@ -480,11 +479,26 @@ class StreamForwarder:
             self._inflight = None
             self._state = "idle"
 
+    def _record(self, batch: Batch) -> None:
+        self._unrecorded.append(batch)
+        previous = self._recording
+        if previous is None or previous.done():
+            if previous is not None and not previous.cancelled() and previous.exception() is not None:
+                return  # raised by the next _recorded(); until then the deliveries wait in memory
+            self._recording = asyncio.create_task(self._record_all())
+
+    async def _record_all(self) -> None:
+        while self._unrecorded:
+            batches, self._unrecorded = self._unrecorded, []
+            await asyncio.to_thread(self.outbox.delivered_all, batches, self.status().rows_per_s)
+
     async def _recorded(self) -> None:
         """Wait for the last delivery's commit (its error, if any, is a fault: raised here)."""
         recording, self._recording = self._recording, None
         if recording is not None:
             await recording
+        if self._unrecorded:
+            await self._record_all()
 
     def _advanced(self, batch: Batch) -> None:
         self._cursor = max(self._cursor, batch.seq_last)

@@ -370,16 +370,22 @@ class Outbox:
 
     def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
+        self.delivered_all([batch], rows_per_s)
+
+    def delivered_all(self, batches: list[Batch], rows_per_s: float = 0.0) -> None:
+        """The receiver took ``batches`` (in order, one endpoint's stream): one transaction for them all."""
         with self._write(durable=False) as conn:
-            conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
-            if batch.state != "quarantined":  # a resent quarantined batch is already behind the cursor
-                self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
-            conn.execute(
-                "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
-                " delivered_batches = delivered_batches + 1, last_success = ?,"
-                " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END WHERE endpoint = ? AND stream = ?",
-                (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
-            )
+            for batch in batches:
+                conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
+                if batch.state != "quarantined":  # a resent quarantined batch is already behind the cursor
+                    self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
+                conn.execute(
+                    "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
+                    " delivered_batches = delivered_batches + 1, last_success = ?,"
+                    " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END"
+                    " WHERE endpoint = ? AND stream = ?",
+                    (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
+                )
 
     def quarantine(self, batch: Batch, status: int, error: str, body: bytes, attempts: int = 1) -> None:
         """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
