@@ -125,3 +125,31 @@ async def test_the_station_raises_an_urgent_at_risk_alarm_before_retention_delet
         assert status.definition.priority == "urgent" and "will be lost" in status.message
     finally:
         await station.stop()
+
+
+async def test_stored_batches_beyond_the_size_limit_go_oldest_first_named_and_counted(tmp_path, free_port):
+    filled = FilledStore(tmp_path / "history.db")
+    url = f"http://127.0.0.1:{free_port()}/batches"
+    down = endpoint(url, streams=("history",), batch=SyncBatch(rows=200))
+    try:
+        sync = SyncService([down], filled.source(), "Test Plant", limits=Limits(max_bytes=10**9))
+        sync.guard_every = 3600
+        await sync.start()
+        try:
+            for _ in range(3):  # three commits of a full batch each while the endpoint is down
+                add_at(filled, 200, age=5.0)
+                await asyncio.to_thread(filled.commit)
+            await wait_encoded(sync, 600)
+            outbox = sync.outbox
+            assert outbox is not None
+            first, *rest = outbox.pending("ent", "history", 10)
+            sync.limits = Limits(max_bytes=sum(batch.size for batch in rest))  # room for all but the oldest
+            [risk] = await sync.check_limits()
+            assert [batch.key for batch in risk.lost] == [first.key]
+            assert risk.at_risk and "bytes wait to be sent" in risk.reason
+            assert [batch.key for batch in outbox.pending("ent", "history", 10)] == [b.key for b in rest]
+            assert sync.status()[0].lost_rows == 200
+        finally:
+            await sync.stop(budget=0.3)
+    finally:
+        filled.close()

@@ -335,14 +335,21 @@ class Outbox:
     def drop_over(self, endpoint: str, stream: str, max_bytes: int) -> list[Batch]:
         """Forget the oldest pending batches until the rest hold at most ``max_bytes``, counting their
         rows as lost; returned so that the caller can name them."""
-        return self._drop(
-            endpoint,
-            stream,
-            "(SELECT coalesce(sum(b.bytes), 0) FROM sync_batches b WHERE b.endpoint = sync_batches.endpoint"
-            f" AND b.stream = sync_batches.stream AND b.{_PENDING} AND b.seq_first >= sync_batches.seq_first)"
-            " > ?",
-            (max_bytes,),
-        )
+        with self._use() as conn:
+            where = f"endpoint = ? AND stream = ? AND {_PENDING}"
+            total = conn.execute(
+                f"SELECT coalesce(sum(bytes), 0) FROM sync_batches WHERE {where}", (endpoint, stream)
+            ).fetchone()[0]
+            if total <= max_bytes:  # the common case: one sum, nothing to walk
+                return []
+            upto = None
+            oldest_first = f"SELECT seq_first, bytes FROM sync_batches WHERE {where} ORDER BY seq_first"
+            for seq_first, size in conn.execute(oldest_first, (endpoint, stream)):
+                upto = seq_first
+                total -= size
+                if total <= max_bytes:
+                    break
+        return self._drop(endpoint, stream, "seq_first <= ?", (upto,))
 
     def _drop(self, endpoint: str, stream: str, condition: str, params: tuple[object, ...]) -> list[Batch]:
         where = f"endpoint = ? AND stream = ? AND {_PENDING} AND {condition}"
