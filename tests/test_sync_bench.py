@@ -10,3 +10,6 @@ def test_the_sync_benchmark_drains_the_whole_backlog_on_both_sides() -> None:
     assert result["rows"] == 20_000 and result["batch_rows"] == sync.BATCH_ROWS
     assert result["ours_rows_per_s"] > 0 and result["bare_rows_per_s"] > 0 and result["ratio"] > 0
     assert set(result["loop_lateness_ms"]) == {"p50", "p99", "max"}
+    assert result["encoded_rows"] == 20_000 and result["batches"] == 20_000 // sync.BATCH_ROWS
+    assert result["encode_us_per_row"] > 0 and result["outbox_bytes_per_row"] > 0
+    assert result["cold_rows_per_s"] > 0 and set(result["cold_loop_lateness_ms"]) == {"p50", "p99", "max"}

@@ -88,9 +88,11 @@ def test_sigkill_mid_batch_then_restart_loses_nothing_and_the_receiver_dedups_th
     try:
         try:
             receiver.wait_for(lambda: len(history_requests) >= 4, timeout=60)
+            # The plan runs before the body is read: wait until the hung request is recorded whole.
+            receiver.wait_for(lambda: any(r.action == "hang" for r in list(receiver.requests)), timeout=60)
         except AssertionError:
             raise AssertionError((root / "run.log").read_text()) from None
-        hung = receiver.requests[history_requests[3]].key
+        [hung] = [r.key for r in list(receiver.requests) if r.action == "hang"]
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         assert child.returncode == -signal.SIGKILL

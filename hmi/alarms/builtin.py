@@ -43,3 +43,32 @@ def link_alarms(connections: Iterable[str], settings: AlarmSettings) -> dict[str
 
 def _literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
+
+
+def sync_risk_tag(endpoint: str) -> str:
+    """The bool tag that is true while ``endpoint``'s undelivered rows are near the history's limits."""
+    return f"SYSTEM.SYNC.{endpoint}.PENDING_AT_RISK"
+
+
+def sync_risk_alarm_name(endpoint: str) -> str:
+    """The built-in alarm raised while ``endpoint``'s undelivered rows are near the history's limits."""
+    return f"SYSTEM.SYNC.{endpoint}.AT_RISK"
+
+
+def sync_risk_alarms(endpoints: Iterable[str]) -> dict[str, AlarmDef]:
+    """One urgent alarm per sync endpoint: retention is about to delete rows it has not received yet."""
+    alarms = {}
+    for endpoint in endpoints:
+        name = sync_risk_alarm_name(endpoint)
+        alarms[name] = AlarmDef(
+            name=name,
+            tag=sync_risk_tag(endpoint),
+            type="hi",
+            limit=0.5,
+            priority="urgent",
+            message=(
+                f"Sync to {_literal(endpoint)}: rows it has not received are near the history's retention or"
+                " size limit and will be lost; restore the endpoint or raise the limit"
+            ),
+        )
+    return alarms

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hmi.alarms.builtin import link_alarms
+from hmi.alarms.builtin import link_alarms, sync_risk_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
 from hmi.core.rules_source import RulesSource, rule_fault_alarms, rule_state_path
 from hmi.core.runtime import Feed, TagRuntime
+from hmi.core.sync_tags import SyncRiskTags
 from hmi.core.system_tags import SystemTags
 from hmi.core.trail_sync import trail_streams
 from hmi.historian.deadband import storage_deadbands, swinging_door_tags
@@ -150,11 +151,16 @@ class Station:
                 **_system_alarms(self.history_path),
                 **rule_fault_alarms(self.project),
                 **link_alarms(self.project.connections, alarm_settings),
+                **sync_risk_alarms(name for name, ep in self.project.sync.items() if ep.enabled),
             },
             max_shelve=alarm_settings.max_shelve,
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store, trail_streams(audit_path(self.history_path)))
+        if self.sync is not None:  # the retention guard's verdict as tags, for the AT_RISK alarms
+            risk_tags = SyncRiskTags([endpoint.name for endpoint in self.sync.endpoints])
+            self.sync.on_risk = risk_tags.set_risk
+            self.runtime.add_source(risk_tags)
         self.audit = AuditTrail(audit_path(self.history_path))
         self.access = AccessPolicy(None)
         self.signatures = SignatureBook(UserStore(users_path()), self.audit.record)

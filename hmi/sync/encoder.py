@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ class Body:
     content: bytes
     content_type: str
     content_encoding: str
+    ts_first: int | None = None  # the oldest source timestamp of the rows (µs)
+    ts_last: int | None = None  # the newest
 
 
 class Encoder:
@@ -34,6 +37,7 @@ class Encoder:
         self.endpoint = endpoint
         self.station = station
         self.bool_tags = bool_tags
+        self._bools_digest = hashlib.sha256("\n".join(sorted(bool_tags)).encode()).hexdigest()[:16]
 
     def wants_tuples(self, stream: str) -> bool:
         """Whether :meth:`body` takes ``stream``'s rows as sample tuples (the history as JSON: fast)."""
@@ -55,12 +59,21 @@ class Encoder:
             raw, count = self._json(stream, rows, key, limit)
             content_type = "application/json"
         first, last = _seq(rows[0]), _seq(rows[count - 1])
+        oldest, newest = _span(rows[:count])
         if self.endpoint.gzip:
             # mtime=0: the same rows give the same bytes after a restart
-            return Body(
-                first, last, count, len(raw), gzip.compress(raw, GZIP_LEVEL, mtime=0), content_type, "gzip"
-            )
-        return Body(first, last, count, len(raw), raw, content_type, "")
+            content = gzip.compress(raw, GZIP_LEVEL, mtime=0)
+            return Body(first, last, count, len(raw), content, content_type, "gzip", oldest, newest)
+        return Body(first, last, count, len(raw), raw, content_type, "", oldest, newest)
+
+    def recipe(self, stream: str) -> str:
+        """What the bytes of ``stream``'s batches depend on besides their rows: a stored batch encoded
+        under another recipe (the format or the names changed) is encoded again before it is sent."""
+        endpoint = self.endpoint
+        return (
+            f"{endpoint.format}|gzip={endpoint.gzip}|{self.station}|{endpoint.name}|"
+            f"{endpoint.measurement(stream)}|{endpoint.quality}|bools={self._bools_digest}"
+        )
 
     def _lines(self, stream: str, rows: Sequence[dict[str, Any]], limit: int) -> bytes:
         name = self.endpoint.measurement(stream)
@@ -114,6 +127,15 @@ class Encoder:
         count = len(parts)
         header |= {"seq_last": _seq(rows[count - 1]), "count": count}
         return json_batch.frame(header, b"[" + b",".join(parts) + b"]"), count
+
+
+def _span(rows: Sequence[Any]) -> tuple[int | None, int | None]:
+    """The oldest and newest source timestamps (µs) of the rows: a sample tuple's third item, else ``ts``."""
+    try:
+        stamps = [row[2] for row in rows] if isinstance(rows[0], tuple) else [row["ts"] for row in rows]
+        return int(min(stamps)), int(max(stamps))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None, None
 
 
 def _seq(row: Any) -> int:

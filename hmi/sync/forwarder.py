@@ -1,16 +1,18 @@
 """One endpoint's stream: follow the cursor, cut batches, deliver each exactly once after dedup.
 
-The loop (on the runtime's event loop; every file access through ``asyncio.to_thread``):
+Two tasks on the runtime's event loop (every file access through ``asyncio.to_thread``):
 
-1. at start, resend the batch left in flight by the last run: same key, same rows;
-2. when rows are pending and a batch is due (full, old enough, or stopping), read and
-   encode it, record its key and range as in flight, then send it;
-3. retry a network error, 5xx, 408 or 429 with capped exponential backoff and jitter
-   (or the receiver's Retry-After) until it is delivered, however long the outage;
-   any other answer quarantines the batch and the stream goes on.
+1. the encoder follows the stream: when a batch is due (full, old enough, or stopping) it
+   reads and encodes it and records it, key and body, as a ready batch in the state file.
+   It runs as rows are committed, through an outage too, so a backlog is stored ready to
+   post;
+2. the sender posts the ready batches oldest first (the first one at a start is the one
+   left in flight by the last run: same key, same bytes), retrying a network error, 5xx,
+   408 or 429 with capped exponential backoff and jitter (or the receiver's Retry-After)
+   until it is delivered, however long the outage; any other answer quarantines the batch
+   and the stream goes on.
 
-While a backlog drains, the next batch is read and encoded while the current one is
-on the wire, so the drain runs at the speed of the slower of the two.
+A drain after an outage is then "read a stored body, post it, forget it".
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.backoff import backoff_delay
 from hmi.sync.encoder import Body, Encoder
 from hmi.sync.outbox import Batch, Outbox
+from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import Verdict, post
@@ -36,13 +39,15 @@ from hmi.sync.transport import Verdict, post
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between looks at the store while nothing is due
+READ_AHEAD = 4  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
+LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
 RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     batch: Batch
-    body: Body
+    content: bytes
 
 
 class StreamForwarder:
@@ -66,7 +71,17 @@ class StreamForwarder:
         self.client = client
         self.stopping = False
         self._wake = asyncio.Event()
+        self._sealed = asyncio.Event()
         self._cursor = 0
+        self._encoded = 0  # the last seq in a stored batch (or delivered)
+        self._queued = 0  # stored batches not delivered yet
+        self._encoding_done = False
+        self._room_wanted = False
+        self._recording: asyncio.Task[None] | None = None
+        self._unrecorded: list[Batch] = []
+        self.encode_cpu_s = 0.0
+        """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
+        self.encoded_rows = 0
         self._last_seq = 0
         self._pending_since: float | None = None
         self._state = "idle"
@@ -77,6 +92,8 @@ class StreamForwarder:
         self._last_error_at: float | None = None
         self._quarantined = 0
         self._skipped = 0
+        self._lost_rows = 0
+        self._at_risk = False
         self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
 
     # -- control (loop thread) ----------------------------------------------------
@@ -85,6 +102,7 @@ class StreamForwarder:
         """Send what is pending now, without waiting for a batch to fill, then end."""
         self.stopping = True
         self._wake.set()
+        self._sealed.set()
 
     def status(self) -> StreamStatus:
         """The live picture (loop thread)."""
@@ -110,6 +128,8 @@ class StreamForwarder:
             quarantined=self._quarantined,
             inflight=self._inflight,
             skipped=self._skipped,
+            lost_rows=self._lost_rows,
+            at_risk=self._at_risk,
         )
 
     async def run(self) -> None:
@@ -141,42 +161,214 @@ class StreamForwarder:
             self._state = "stopped"
 
     async def _run_once(self) -> None:
-        """Load the durable state, resend what was in flight, then follow the stream."""
+        """Load the durable state, then encode and deliver side by side until stopped."""
         cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
         self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
+        self._lost_rows = cursor.lost_rows
         self._last_success = cursor.last_success
         if not self._last_error:  # a fault's message outranks the one recorded before it
             self._last_error, self._last_error_at = cursor.last_error, cursor.last_error_at
         kept = await asyncio.to_thread(self.outbox.quarantined, self.endpoint.name)
         self._quarantined = sum(1 for batch in kept if batch.stream == self.stream)
-        await self._resume()
-        await self._follow()
+        await asyncio.to_thread(self._drop_stale)
+        upto = await asyncio.to_thread(self.outbox.encoded_upto, self.endpoint.name, self.stream)
+        self._encoded = max(self._cursor, upto)
+        summary = await asyncio.to_thread(self.outbox.pending_summary, self.endpoint.name, self.stream)
+        self._queued = summary[0]
+        self._encoding_done = False
+        try:
+            async with asyncio.TaskGroup() as group:  # a fault in either ends both; run() starts them over
+                group.create_task(self._encode_loop())
+                group.create_task(self._deliver_loop())
+        except ExceptionGroup as faults:
+            raise faults.exceptions[0] from None  # the first fault is the one to report
 
-    # -- the loop -----------------------------------------------------------------
+    def _drop_stale(self) -> None:
+        """Pending batches encoded under another recipe (the format changed) are encoded again, except the
+        first: it may be on the receiver's side already, so it goes as it was sent."""
+        recipe = self.encoder.recipe(self.stream)
+        dropped = self.outbox.drop_stale(self.endpoint.name, self.stream, recipe)
+        if dropped:
+            log.info(
+                "sync %s/%s: %d batches not sent yet were encoded under another format; encoding them again",
+                self.endpoint.name, self.stream, dropped,
+            )  # fmt: skip
 
-    async def _resume(self) -> None:
-        left = await asyncio.to_thread(self.outbox.inflight, self.endpoint.name, self.stream)
-        if left is None:
-            return
-        body = await asyncio.to_thread(self._reencode, left)
-        if body is None:
-            log.error(
-                "sync %s/%s: batch %s (seq %d..%d) is no longer in the history; quarantined without rows",
-                self.endpoint.name,
-                self.stream,
-                left.key,
-                left.seq_first,
-                left.seq_last,
-            )
-            await asyncio.to_thread(self.outbox.quarantine, left, 0, "rows no longer in the history", b"")
-            self._quarantined += 1
-            self._cursor = max(self._cursor, left.seq_last)
-            return
-        log.info("sync %s/%s: resending batch %s left in flight", self.endpoint.name, self.stream, left.key)
-        await self._deliver(_Prepared(left, body))
+    # -- encoding: each span of rows as it is committed --------------------------
+
+    async def _encode_loop(self) -> None:
+        """Encode the rows after the last encoded seq into ready batches, as they are committed.
+
+        At a plant's pace this is a small piece of work every few seconds, so that a drain after an
+        outage only reads stored bodies and posts them. While older batches wait (an outage), only full
+        batches are cut: the drain then posts as few requests as it can.
+        """
+        unencoded_since: float | None = None
+        more = False
+        try:
+            while True:
+                last = await asyncio.to_thread(self.source.last, self.stream)
+                if last < self._encoded and last < self._cursor:
+                    await self._restarted(last)
+                self._last_seq = last
+                if last > self._cursor and self._pending_since is None:
+                    self._pending_since = time.monotonic()
+                pending = last - self._encoded
+                now = time.monotonic()
+                if pending <= 0:
+                    unencoded_since = None
+                    if self.stopping:
+                        return
+                    await self._pause(POLL)
+                    continue
+                if unencoded_since is None:
+                    unencoded_since = now
+                aged = now - unencoded_since >= self.endpoint.batch.max_age and self._queued == 0
+                if not (self.stopping or more or pending >= self.endpoint.batch.rows or aged):
+                    await self._pause(POLL)
+                    continue
+                if self._queued >= LOOKAHEAD and self._state != "retrying" and not self.stopping:
+                    # A backlog the endpoint is taking: keep a little ahead of it, not the whole backlog
+                    # ahead (the encoding takes turns with the loop). Through an outage it goes on.
+                    self._room_wanted = True
+                    await self._pause(POLL)
+                    self._room_wanted = False
+                    continue
+                sealed = await asyncio.to_thread(self._seal, self._encoded)
+                if sealed is None:
+                    more = False
+                    if self._queued == 0:
+                        await self._skip_gap(last)
+                    unencoded_since = None
+                    await self._pause(POLL)
+                    continue
+                batch, more = sealed
+                self._encoded = batch.seq_last
+                self._queued += 1
+                unencoded_since = None if self._encoded >= last else now
+                self._sealed.set()
+        finally:
+            self._encoding_done = True
+            self._sealed.set()
+
+    async def _restarted(self, last: int) -> None:
+        log.warning(
+            "sync %s/%s: the history's sequence restarted (last %d, cursor %d): a new history file;"
+            " following it from its start",
+            self.endpoint.name, self.stream, last, self._cursor,
+        )  # fmt: skip
+        await asyncio.to_thread(self.outbox.reset_cursor, self.endpoint.name, self.stream, 0)
+        self._cursor = self._encoded = self._queued = 0
+
+    async def _skip_gap(self, last: int) -> None:
+        # Every number up to `last` is committed and none is left: rows replaced or purged. Skip the gap.
+        log.warning(
+            "sync %s/%s: seq %d..%d hold no row any more (a sample replaced by a later one with its"
+            " timestamp, or purged by history retention before delivery); skipped",
+            self.endpoint.name, self.stream, self._encoded + 1, last,
+        )  # fmt: skip
+        self._skipped += last - self._encoded
+        await asyncio.to_thread(self.outbox.skip_to, self.endpoint.name, self.stream, last)
+        self._cursor = self._encoded = max(self._encoded, last)
+        self._pending_since = None
 
     def _tuples(self) -> bool:
         return self.encoder.wants_tuples(self.stream) and self.source.has_tuples(self.stream)
+
+    def _seal(self, after: int) -> tuple[Batch, bool] | None:
+        """Read, encode and record the batch after seq ``after`` (worker thread); with whether more rows
+        were read than fitted its byte limit."""
+        began = time.thread_time()
+        rows = self.source.read(self.stream, after, self.endpoint.batch.rows, self._tuples())
+        if not rows:
+            return None
+        key = str(uuid.uuid4())
+        body = self.encoder.body(self.stream, rows, key)
+        batch = self._batch(key, body)
+        self.outbox.add_segment(batch)
+        self.encode_cpu_s += time.thread_time() - began
+        self.encoded_rows += body.rows
+        return batch, body.rows < len(rows)
+
+    def _batch(self, key: str, body: Body, state: str = "ready") -> Batch:
+        return Batch(
+            key=key,
+            endpoint=self.endpoint.name,
+            stream=self.stream,
+            seq_first=body.seq_first,
+            seq_last=body.seq_last,
+            rows=body.rows,
+            size=len(body.content),
+            state=state,
+            created=time.time(),
+            content_type=body.content_type,
+            content_encoding=body.content_encoding,
+            body=body.content,
+            recipe=self.encoder.recipe(self.stream),
+            ts_first=body.ts_first,
+            ts_last=body.ts_last,
+        )
+
+    # -- delivery: read a stored body, post it ------------------------------------
+
+    async def _deliver_loop(self) -> None:
+        """Send the pending batches oldest first, each until delivered or quarantined."""
+        ahead: asyncio.Task[list[Batch]] | None = None
+        queue: list[Batch] = []
+        try:
+            while True:
+                self._sealed.clear()
+                if not queue and ahead is not None:
+                    queue = await ahead
+                    ahead = None
+                if not queue:
+                    await self._recorded()  # else the batch just delivered would still look pending
+                    queue = await asyncio.to_thread(
+                        self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD
+                    )
+                if not queue:
+                    self._queued = 0
+                    if self._last_seq <= self._cursor:
+                        self._pending_since = None
+                    if self.stopping and self._encoding_done:
+                        return
+                    self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._sealed.wait(), POLL)
+                    continue
+                batch = queue.pop(0)
+                if not queue and ahead is None:
+                    # Read the next stored bodies while this one is on the wire.
+                    ahead = asyncio.create_task(
+                        asyncio.to_thread(
+                            self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, batch.seq_last
+                        )
+                    )
+                content = batch.body
+                if content is None:  # recorded in flight by an older version, without its body
+                    left = await asyncio.to_thread(self._reencode, batch)
+                    if left is None:
+                        await self._lost_inflight(batch)
+                        continue
+                    content = left.content
+                await self._deliver(_Prepared(batch, content))
+                self._queued = max(0, self._queued - 1)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+            if self._recording is not None:
+                await asyncio.gather(self._recording, return_exceptions=True)
+                self._recording = None
+
+    async def _lost_inflight(self, left: Batch) -> None:
+        log.error(
+            "sync %s/%s: batch %s (seq %d..%d) is no longer in the history; quarantined without rows",
+            self.endpoint.name, self.stream, left.key, left.seq_first, left.seq_last,
+        )  # fmt: skip
+        await asyncio.to_thread(self.outbox.quarantine, left, 0, "rows no longer in the history", b"")
+        self._quarantined += 1
+        self._cursor = max(self._cursor, left.seq_last)
 
     def _reencode(self, batch: Batch) -> Body | None:
         tuples = self._tuples()
@@ -187,105 +379,59 @@ class StreamForwarder:
         ]
         return self.encoder.body(self.stream, rows, batch.key, cut=False) if rows else None
 
-    async def _follow(self) -> None:
-        ahead: asyncio.Task[_Prepared | None] | None = None
-        try:
-            while True:
-                prepared = await ahead if ahead is not None else await self._next()
-                ahead = None
-                if prepared is None:
-                    if self.stopping and self._last_seq <= self._cursor:
-                        return
-                    await self._pause(POLL)
-                    continue
-                await asyncio.to_thread(self.outbox.begin, prepared.batch)
-                if self._last_seq - prepared.batch.seq_last >= self.endpoint.batch.rows:
-                    # A backlog: read and encode the next batch while this one is on the wire.
-                    ahead = asyncio.create_task(asyncio.to_thread(self._prepare, prepared.batch.seq_last))
-                await self._deliver(prepared)
-        finally:
-            if ahead is not None:
-                ahead.cancel()
+    # -- retention ------------------------------------------------------------------
 
-    async def _next(self) -> _Prepared | None:
-        """The next batch when one is due, else None."""
-        last = await asyncio.to_thread(self.source.last, self.stream)
-        if last < self._cursor:
-            log.warning(
-                "sync %s/%s: the history's sequence restarted (last %d, cursor %d): a new history file;"
-                " following it from its start",
-                self.endpoint.name,
-                self.stream,
-                last,
-                self._cursor,
-            )
-            await asyncio.to_thread(self.outbox.reset_cursor, self.endpoint.name, self.stream, 0)
-            self._cursor = 0
-        self._last_seq = last
-        pending = last - self._cursor
-        now = time.monotonic()
-        if pending <= 0:
-            self._pending_since = None
-            return None
-        if self._pending_since is None:
-            self._pending_since = now
-        due = self.stopping or pending >= self.endpoint.batch.rows
-        if not due and now - self._pending_since < self.endpoint.batch.max_age:
-            return None
-        prepared = await asyncio.to_thread(self._prepare, self._cursor)
-        if prepared is None:
-            # Every number up to `last` is committed and none is left: rows replaced or purged. Skip the gap.
-            log.warning(
-                "sync %s/%s: seq %d..%d hold no row any more (a sample replaced by a later one with its"
-                " timestamp, or purged by history retention before delivery); skipped",
-                self.endpoint.name, self.stream, self._cursor + 1, last,
+    def guard(self, limits: Limits, now: float) -> Risk:
+        """Forget the stored batches past ``limits`` (counted and named as lost), then say whether the
+        rest is near them (worker thread)."""
+        name, stream = self.endpoint.name, self.stream
+        lost: list[Batch] = []
+        if limits.max_age is not None and stream in AGED_STREAMS:
+            lost += self.outbox.drop_expired(name, stream, int((now - limits.max_age) * 1e6))
+        if limits.max_bytes is not None:
+            lost += self.outbox.drop_over(name, stream, limits.max_bytes)
+        for batch in lost:
+            log.error(
+                "sync %s/%s: %d undelivered rows (seq %d..%d, batch %s) lost: past the history's retention"
+                " or size limit before the endpoint took them",
+                name, stream, batch.rows, batch.seq_first, batch.seq_last, batch.key,
             )  # fmt: skip
-            self._skipped += last - self._cursor
-            await asyncio.to_thread(self.outbox.skip_to, self.endpoint.name, self.stream, last)
-            self._cursor = last
-            self._pending_since = None
-        return prepared
-
-    def _prepare(self, after: int) -> _Prepared | None:
-        """Read and encode the batch after seq ``after`` (worker thread)."""
-        rows = self.source.read(self.stream, after, self.endpoint.batch.rows, self._tuples())
-        if not rows:
-            return None
-        key = str(uuid.uuid4())
-        body = self.encoder.body(self.stream, rows, key)
-        batch = Batch(
-            key=key,
-            endpoint=self.endpoint.name,
-            stream=self.stream,
-            seq_first=body.seq_first,
-            seq_last=body.seq_last,
-            rows=body.rows,
-            size=len(body.content),
-            state="inflight",
-            created=time.time(),
-            content_type=body.content_type,
-            content_encoding=body.content_encoding,
-        )
-        return _Prepared(batch, body)
+            self._lost_rows += batch.rows
+        _, _, size, oldest = self.outbox.pending_summary(name, stream)
+        # Rows not in a batch yet are pending too; the history holds them (and retention deletes them).
+        tuples = self._tuples()
+        after = self.source.read(stream, max(self._encoded, self._cursor), 1, tuples)
+        ts = _row_ts(after[0]) if after else None
+        if ts is not None:
+            oldest = ts if oldest is None else min(oldest, ts)
+        risk = assess(name, stream, limits, now, oldest, size)
+        self._at_risk = risk.at_risk
+        return Risk(risk.endpoint, stream, risk.at_risk, risk.oldest_age_s, size, tuple(lost), risk.reason)
 
     async def _deliver(self, prepared: _Prepared) -> None:
         """Attempt ``prepared`` until it is delivered or quarantined (the caller may cancel a stop)."""
-        batch, body = prepared.batch, prepared.body
+        batch, content = prepared.batch, prepared.content
         self._inflight = batch.key
         headers = batch_headers(batch)
         attempt = 0
         try:
             while True:
                 self._state = "sending" if attempt == 0 else "retrying"
-                outcome = await post(self.client, self.endpoint.url, body.content, headers)
+                outcome = await post(self.client, self.endpoint.url, content, headers)
                 if outcome.verdict is Verdict.DELIVERED:
-                    await asyncio.to_thread(self.outbox.delivered, batch, self.status().rows_per_s)
+                    # Recorded while the next batch goes out: a crash before the commit resends this batch
+                    # under its key, which the receiver drops. One commit at a time, in order, taking every
+                    # delivery since the last one.
+                    self._record(batch)
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
                     self._deliveries.append((time.monotonic(), batch.rows))
+                    if self._room_wanted:
+                        self._wake.set()  # the encoder waits for room ahead
                     return
                 if outcome.verdict is Verdict.REJECT:
+                    await self._recorded()
                     log.error(
                         "sync %s/%s: batch %s (seq %d..%d, %d rows) refused, quarantined: %s",
                         self.endpoint.name,
@@ -301,7 +447,7 @@ class StreamForwarder:
                         batch,
                         outcome.status or 0,
                         outcome.detail,
-                        body.content,
+                        content,
                         attempt + 1,
                     )
                     self._advanced(batch)
@@ -333,6 +479,27 @@ class StreamForwarder:
             self._inflight = None
             self._state = "idle"
 
+    def _record(self, batch: Batch) -> None:
+        self._unrecorded.append(batch)
+        previous = self._recording
+        if previous is None or previous.done():
+            if previous is not None and not previous.cancelled() and previous.exception() is not None:
+                return  # raised by the next _recorded(); until then the deliveries wait in memory
+            self._recording = asyncio.create_task(self._record_all())
+
+    async def _record_all(self) -> None:
+        while self._unrecorded:
+            batches, self._unrecorded = self._unrecorded, []
+            await asyncio.to_thread(self.outbox.delivered_all, batches, self.status().rows_per_s)
+
+    async def _recorded(self) -> None:
+        """Wait for the last delivery's commit (its error, if any, is a fault: raised here)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording
+        if self._unrecorded:
+            await self._record_all()
+
     def _advanced(self, batch: Batch) -> None:
         self._cursor = max(self._cursor, batch.seq_last)
         if self._last_seq <= self._cursor:
@@ -344,6 +511,14 @@ class StreamForwarder:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _row_ts(row: object) -> int | None:
+    """A row's source timestamp (µs): a sample tuple's third item, else its ``ts`` key (None: none)."""
+    try:
+        return int(row[2] if isinstance(row, tuple) else row["ts"])  # type: ignore[index]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def batch_headers(batch: Batch) -> dict[str, str]:

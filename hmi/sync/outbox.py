@@ -4,11 +4,13 @@ One SQLite file beside the history (``history.db`` -> ``history.sync.db``), so t
 history's single writer thread never waits for a sync commit. Every function here is
 blocking file IO: the forwarder calls it through ``asyncio.to_thread``.
 
-The guarantee rests on two writes: a batch's key and seq range are committed as
-``inflight`` *before* it is sent, and the cursor moves past the range in the same
-transaction that forgets (delivered) or quarantines (rejected) the batch. A crash at any
-point leaves either the cursor before the range with the batch still in flight (resent
-with the same key and rows), or the cursor past it.
+The guarantee rests on two writes: a batch's key, seq range and body are committed as a
+``ready`` segment (fsync) *before* it can be sent (the forwarder encodes each span of rows
+as it is committed), and the cursor moves past the range in the same transaction that
+forgets (delivered) or quarantines (rejected) the batch. A crash at any point leaves
+either the cursor before the range with the batch still pending (resent with the same key
+and bytes), or the cursor past it. Batches recorded ``inflight`` without a body come from
+an older version: their rows are re-read from the history.
 """
 
 from __future__ import annotations
@@ -69,7 +71,37 @@ def _version_1(conn: sqlite3.Connection) -> None:
     conn.execute(_ONE_INFLIGHT)
 
 
-SYNC_COMPONENT = Component("sync", (_version_1,))
+_BATCHES_V2 = _BATCHES.replace(
+    "CHECK (state IN ('inflight', 'quarantined'))", "CHECK (state IN ('ready', 'inflight', 'quarantined'))"
+).replace(
+    "    body BLOB ",
+    "    recipe TEXT NOT NULL DEFAULT '',  -- how the body was encoded: Encoder.recipe\n"
+    "    ts_first INTEGER,                 -- the oldest source timestamp of its rows (µs)\n"
+    "    ts_last INTEGER,                  -- the newest (µs): retention forgets the batch once it is older\n"
+    "    body BLOB ",
+)
+
+
+def _version_2(conn: sqlite3.Connection) -> None:
+    """Ready segments: batches encoded as their rows were committed, body kept until delivered."""
+    conn.execute("ALTER TABLE sync_batches RENAME TO sync_batches_v1")
+    conn.execute("DROP INDEX sync_one_inflight")
+    conn.execute(_BATCHES_V2)
+    conn.execute(f"INSERT INTO sync_batches ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM sync_batches_v1")
+    conn.execute("DROP TABLE sync_batches_v1")
+    conn.execute(_ONE_INFLIGHT)
+    conn.execute("ALTER TABLE sync_cursors ADD COLUMN lost_rows INTEGER NOT NULL DEFAULT 0")
+    # Partial: the sender's "oldest pending" walks it in order, without sorting the bodies of a backlog.
+    conn.execute(f"CREATE INDEX sync_pending ON sync_batches (endpoint, stream, seq_first) WHERE {_PENDING}")
+
+
+_PENDING = "state IN ('inflight', 'ready')"
+_V1_COLUMNS = (
+    "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
+    " content_type, content_encoding, body"
+)
+
+SYNC_COMPONENT = Component("sync", (_version_1, _version_2))
 
 
 def outbox_path(history_path: Path) -> Path:
@@ -96,6 +128,9 @@ class Batch:
     content_type: str = ""
     content_encoding: str = ""
     body: bytes | None = None
+    recipe: str = ""
+    ts_first: int | None = None
+    ts_last: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +146,12 @@ class Cursor:
     last_error: str = ""
     last_error_at: float | None = None
     rows_per_s: float = 0.0
+    lost_rows: int = 0  # pending rows retention forgot before they could be delivered
 
 
 _BATCH_COLUMNS = (
     "key, endpoint, stream, seq_first, seq_last, rows, bytes, state, created, attempts, status, error,"
-    " content_type, content_encoding, body"
+    " content_type, content_encoding, body, recipe, ts_first, ts_last"
 )
 
 
@@ -180,7 +216,7 @@ class Outbox:
         with self._use() as conn:
             row = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s FROM sync_cursors WHERE endpoint = ? AND stream = ?",
+                " last_error_at, rows_per_s, lost_rows FROM sync_cursors WHERE endpoint = ? AND stream = ?",
                 (endpoint, stream),
             ).fetchone()
         return Cursor(*row) if row else Cursor(endpoint, stream)
@@ -190,7 +226,7 @@ class Outbox:
         with self._use() as conn:
             rows = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s FROM sync_cursors ORDER BY endpoint, stream"
+                " last_error_at, rows_per_s, lost_rows FROM sync_cursors ORDER BY endpoint, stream"
             ).fetchall()
         return [Cursor(*row) for row in rows]
 
@@ -199,7 +235,7 @@ class Outbox:
         with self._write() as conn:
             self._advance(conn, endpoint, stream, seq, force=True)
             conn.execute(
-                "DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND state = 'inflight'",
+                f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
                 (endpoint, stream),
             )
 
@@ -220,42 +256,143 @@ class Outbox:
     # -- batches ------------------------------------------------------------------
 
     def inflight(self, endpoint: str, stream: str) -> Batch | None:
-        """The batch sent (or about to be) when the last run stopped, if any."""
-        found = self._batches("endpoint = ? AND stream = ? AND state = 'inflight'", (endpoint, stream))
+        """The batch sent (or the next to go) when the last run stopped, if any: the oldest pending one."""
+        found = self.pending(endpoint, stream, 1)
         return found[0] if found else None
 
-    def begin(self, batch: Batch) -> None:
-        """Record ``batch`` as in flight before its first attempt (key and range durable)."""
+    def pending(self, endpoint: str, stream: str, limit: int = 1, after: int = 0) -> list[Batch]:
+        """The oldest ``limit`` batches not delivered yet (in flight or ready) that start after seq
+        ``after``, with their bodies."""
+        return self._batches(
+            f"endpoint = ? AND stream = ? AND {_PENDING} AND seq_first > ?",
+            (endpoint, stream, after),
+            "seq_first",
+            limit,
+        )
+
+    def add_segment(self, batch: Batch) -> None:
+        """Record an encoded batch, body and key, ready to send (durable before it can be sent)."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'inflight', ?, 0,"
-                " NULL, '', ?, ?, NULL)",
+                f"INSERT INTO sync_batches ({_BATCH_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, 'ready', ?, 0, NULL, '', ?, ?, ?, ?, ?, ?)",
                 (
-                    batch.key,
-                    batch.endpoint,
-                    batch.stream,
-                    batch.seq_first,
-                    batch.seq_last,
-                    batch.rows,
-                    batch.size,
-                    batch.created,
-                    batch.content_type,
-                    batch.content_encoding,
+                    batch.key, batch.endpoint, batch.stream, batch.seq_first, batch.seq_last, batch.rows,
+                    batch.size, batch.created, batch.content_type, batch.content_encoding, batch.body,
+                    batch.recipe, batch.ts_first, batch.ts_last,
                 ),
+            )  # fmt: skip
+
+    def pending_summary(self, endpoint: str, stream: str) -> tuple[int, int, int, int | None]:
+        """(batches, rows, bytes, oldest source timestamp in µs) of what is encoded and not delivered yet."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(bytes), 0), min(ts_first)"
+                f" FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2]), row[3]
+
+    def encoded_upto(self, endpoint: str, stream: str) -> int:
+        """The last seq already in a pending batch (0 when none): where encoding goes on."""
+        with self._use() as conn:
+            row = conn.execute(
+                f"SELECT max(seq_last) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def drop_stale(self, endpoint: str, stream: str, recipe: str) -> int:
+        """Forget the pending batches from the first one after the oldest that was encoded under another
+        ``recipe`` (never sent: encoded again from the history); the oldest may have been sent and stays."""
+        with self._write() as conn:
+            head = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()[0]
+            if head is None:
+                return 0
+            stale = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                " AND seq_first > ? AND recipe != ?",
+                (endpoint, stream, head, recipe),
+            ).fetchone()[0]
+            if stale is None:
+                return 0
+            return int(
+                conn.execute(
+                    f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                    " AND seq_first >= ?",
+                    (endpoint, stream, stale),
+                ).rowcount
             )
+
+    def drop_expired(self, endpoint: str, stream: str, before_us: int) -> list[Batch]:
+        """Forget the pending batches whose every row is older than ``before_us`` (history retention),
+        counting their rows as lost; returned so that the caller can name them."""
+        return self._drop(endpoint, stream, "ts_last < ?", (before_us,))
+
+    def drop_over(self, endpoint: str, stream: str, max_bytes: int) -> list[Batch]:
+        """Forget the oldest pending batches until the rest hold at most ``max_bytes``, counting their
+        rows as lost; returned so that the caller can name them."""
+        with self._use() as conn:
+            where = f"endpoint = ? AND stream = ? AND {_PENDING}"
+            total = conn.execute(
+                f"SELECT coalesce(sum(bytes), 0) FROM sync_batches WHERE {where}", (endpoint, stream)
+            ).fetchone()[0]
+            if total <= max_bytes:  # the common case: one sum, nothing to walk
+                return []
+            upto = None
+            oldest_first = f"SELECT seq_first, bytes FROM sync_batches WHERE {where} ORDER BY seq_first"
+            for seq_first, size in conn.execute(oldest_first, (endpoint, stream)):
+                upto = seq_first
+                total -= size
+                if total <= max_bytes:
+                    break
+        return self._drop(endpoint, stream, "seq_first <= ?", (upto,))
+
+    def _drop(self, endpoint: str, stream: str, condition: str, params: tuple[object, ...]) -> list[Batch]:
+        where = f"endpoint = ? AND stream = ? AND {_PENDING} AND {condition}"
+        with self._write() as conn:
+            rows = conn.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY seq_first",
+                (endpoint, stream, *params),
+            ).fetchall()
+            lost = [Batch(*row) for row in rows]
+            if not lost:
+                return lost
+            conn.executemany("DELETE FROM sync_batches WHERE key = ?", [(batch.key,) for batch in lost])
+            left = conn.execute(
+                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+                (endpoint, stream),
+            ).fetchone()[0]
+            # Past the lost rows, but never past a batch still waiting (a late sample's batch is older).
+            upto = max(batch.seq_last for batch in lost)
+            self._advance(conn, endpoint, stream, upto if left is None else min(upto, left - 1))
+            conn.execute(
+                "UPDATE sync_cursors SET lost_rows = lost_rows + ? WHERE endpoint = ? AND stream = ?",
+                (sum(batch.rows for batch in lost), endpoint, stream),
+            )
+        return lost
 
     def delivered(self, batch: Batch, rows_per_s: float = 0.0) -> None:
         """The receiver took ``batch``: forget it and move the cursor past it, in one transaction."""
+        self.delivered_all([batch], rows_per_s)
+
+    def delivered_all(self, batches: list[Batch], rows_per_s: float = 0.0) -> None:
+        """The receiver took ``batches`` (in order, one endpoint's stream): one transaction for them all."""
         with self._write(durable=False) as conn:
-            conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
-            if batch.state == "inflight":
-                self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
-            conn.execute(
-                "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
-                " delivered_batches = delivered_batches + 1, last_success = ?,"
-                " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END WHERE endpoint = ? AND stream = ?",
-                (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
-            )
+            for batch in batches:
+                conn.execute("DELETE FROM sync_batches WHERE key = ?", (batch.key,))
+                if batch.state != "quarantined":  # a resent quarantined batch is already behind the cursor
+                    self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
+                conn.execute(
+                    "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
+                    " delivered_batches = delivered_batches + 1, last_success = ?,"
+                    " rows_per_s = CASE WHEN ? > 0 THEN ? ELSE rows_per_s END"
+                    " WHERE endpoint = ? AND stream = ?",
+                    (batch.rows, time.time(), rows_per_s, rows_per_s, batch.endpoint, batch.stream),
+                )
 
     def quarantine(self, batch: Batch, status: int, error: str, body: bytes, attempts: int = 1) -> None:
         """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
@@ -290,10 +427,14 @@ class Outbox:
         found = self._batches("key = ?", (key,))
         return found[0] if found else None
 
-    def _batches(self, where: str, params: tuple[object, ...]) -> list[Batch]:
+    def _batches(
+        self, where: str, params: tuple[object, ...], order: str = "created, seq_first", limit: int = -1
+    ) -> list[Batch]:
         with self._use() as conn:
             rows = conn.execute(
-                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where} ORDER BY created, seq_first", params
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where}"
+                f" ORDER BY {order} LIMIT {int(limit)}",
+                params,
             ).fetchall()
         return [Batch(*row) for row in rows]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -13,11 +14,17 @@ from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.encoder import Encoder
 from hmi.sync.forwarder import StreamForwarder
 from hmi.sync.outbox import Outbox, outbox_path
+from hmi.sync.risk import Limits, Risk
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import SyncSetupError, build_client, read_secret
 
 log = logging.getLogger(__name__)
+
+GUARD_EVERY = 10.0  # seconds between looks at the retention limits
+
+RiskListener = Callable[[str, bool, str], None]
+"""``(endpoint, at_risk, reason)``: called on the loop at the first look and whenever it changes."""
 
 
 class SyncService:
@@ -30,8 +37,12 @@ class SyncService:
         station: str,
         bool_tags: frozenset[str] = frozenset(),
         outbox: Path | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        """Nothing is opened until :meth:`start`; the state file defaults to the one beside the store."""
+        """Nothing is opened until :meth:`start`; the state file defaults to the one beside the store.
+
+        ``limits``: the history's retention and size limit, which the stored batches keep to as well.
+        """
         self.endpoints = [endpoint for endpoint in endpoints if endpoint.enabled]
         self.source = source
         self.station = station
@@ -45,6 +56,12 @@ class SyncService:
         """(endpoint, stream) pairs whose stream this store does not have yet."""
         self._clients: list[httpx.AsyncClient] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.limits = limits or Limits()
+        self.on_risk: RiskListener | None = None
+        """Told when an endpoint's undelivered rows come near the limits, and when they no longer are."""
+        self.guard_every = GUARD_EVERY
+        self._at_risk: dict[str, bool] = {}
+        self._guard: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the state file, set each endpoint up (off the loop) and start its forwarders."""
@@ -73,6 +90,39 @@ class SyncService:
                     asyncio.create_task(forwarder.run(), name=f"sync {endpoint.name}/{stream}")
                 )
         log.info("sync: %d streams to %d endpoints", len(self.forwarders), len(self._clients))
+        if self.limits.active and self.forwarders:
+            self._guard = asyncio.create_task(self._watch_limits(), name="sync retention guard")
+
+    async def _watch_limits(self) -> None:
+        while True:
+            try:
+                await self.check_limits()
+            except Exception as error:  # the guard must outlive a bad file: say so and look again later
+                log.error("sync: the retention check failed: %s", error, exc_info=error)
+            await asyncio.sleep(self.guard_every)
+
+    async def check_limits(self, now: float | None = None) -> list[Risk]:
+        """Apply the limits to every stream's stored batches and report each endpoint's risk (on the loop).
+
+        ``now``: epoch seconds (default the clock).
+        """
+        assert self.outbox is not None
+        when = time.time() if now is None else now
+        risks = [await asyncio.to_thread(f.guard, self.limits, when) for f in self.forwarders]
+        for endpoint in {f.endpoint.name for f in self.forwarders}:
+            mine = [risk for risk in risks if risk.endpoint == endpoint]
+            at_risk = any(risk.at_risk for risk in mine)
+            reason = "; ".join(f"{risk.stream}: {risk.reason}" for risk in mine if risk.at_risk)
+            if self._at_risk.get(endpoint) == at_risk:
+                continue
+            self._at_risk[endpoint] = at_risk
+            if at_risk:
+                log.error("sync %s: undelivered rows are near the history's limits: %s", endpoint, reason)
+            elif endpoint in self._at_risk:
+                log.info("sync %s: undelivered rows are clear of the history's limits again", endpoint)
+            if self.on_risk is not None:
+                self.on_risk(endpoint, at_risk, reason)
+        return risks
 
     @staticmethod
     def _client(endpoint: SyncEndpoint) -> httpx.AsyncClient:
@@ -88,6 +138,10 @@ class SyncService:
         A batch still in flight at the deadline stays recorded and goes out, with the same key, at the next
         start; rows not yet batched stay in the history behind the cursor.
         """
+        if self._guard is not None:
+            self._guard.cancel()
+            await asyncio.gather(self._guard, return_exceptions=True)
+            self._guard = None
         for forwarder in self.forwarders:
             forwarder.stop()
         budget = self.flush_timeout() if budget is None else budget

@@ -31,6 +31,8 @@ class StreamStatus:
     quarantined: int
     inflight: str | None  # the key of the batch in flight
     skipped: int = 0  # numbers that held no row when read (replaced, or purged by retention first)
+    lost_rows: int = 0  # stored rows forgotten past the history's retention or size limit, undelivered
+    at_risk: bool = False  # the oldest undelivered row is near the retention or size limit
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for ``--format json``."""
@@ -72,6 +74,7 @@ def read_status(
                     last_error_at=cursor.last_error_at,
                     quarantined=sum(1 for batch in quarantined if batch.stream == stream),
                     inflight=inflight.key if inflight else None,
+                    lost_rows=cursor.lost_rows,
                 )
             )
     return found

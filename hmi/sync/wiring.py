@@ -8,6 +8,7 @@ from hmi.model import DataType
 from hmi.project.config import Project
 from hmi.store import Store
 from hmi.sync.audit_source import JoinedSource
+from hmi.sync.risk import Limits
 from hmi.sync.service import SyncService
 from hmi.sync.source import StoreSource
 
@@ -23,4 +24,5 @@ def station_sync(
     if others:
         source = JoinedSource(source, others)
     bool_tags = frozenset(name for name, tag in project.every_tag().items() if tag.type is DataType.BOOL)
-    return SyncService(project.sync.values(), source, project.name, bool_tags)
+    limits = Limits(project.history.retention, project.history.max_size)
+    return SyncService(project.sync.values(), source, project.name, bool_tags, limits=limits)

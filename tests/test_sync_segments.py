@@ -1,0 +1,131 @@
+"""Batches encoded as their rows are committed: what an outage leaves ready to post, a changed format,
+and a state file from before ready batches."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sync_receiver import Receiver
+from sync_store import FilledStore, endpoint, service
+
+from hmi.project.sync_settings import SyncBatch
+from hmi.store.migrations import Component, MigrationRegistry
+from hmi.sync import outbox as outbox_module
+from hmi.sync.outbox import Outbox, outbox_path
+
+
+@pytest.fixture
+def receiver(free_port) -> Iterator[Receiver]:
+    found = Receiver(free_port()).start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+@pytest.fixture
+def filled(tmp_path) -> Iterator[FilledStore]:
+    store = FilledStore(tmp_path / "history.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def stored(filled: FilledStore) -> list[outbox_module.Batch]:
+    outbox = Outbox(outbox_path(filled.store.path))
+    try:
+        return outbox.pending("ent", "history", 1000)
+    finally:
+        outbox.close()
+
+
+async def outage(filled: FilledStore, down_url: str, commits: int, rows: int, **overrides) -> None:
+    """``commits`` commits of ``rows`` samples while the endpoint is down; returns once all are stored."""
+    settings = endpoint(down_url, streams=("history",), flush_timeout=0.3, **overrides)
+    sync = service(filled, settings)
+    await sync.start()
+    [forwarder] = sync.forwarders
+    try:
+        for _ in range(commits):
+            filled.add_samples(rows)
+            await asyncio.to_thread(filled.commit)
+        for _ in range(500):  # bounded: 10 s
+            if forwarder.encoded_rows >= commits * rows:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await sync.stop(budget=0.3)
+    assert forwarder.encoded_rows == commits * rows
+
+
+async def test_an_outage_leaves_full_batches_ready_and_the_drain_posts_them_byte_for_byte(
+    filled, receiver, free_port
+):
+    await outage(filled, f"http://127.0.0.1:{free_port()}/b", commits=10, rows=70)
+    ready = stored(filled)
+    sizes = [batch.rows for batch in ready]
+    assert sum(sizes) == 700 and [b.seq_first for b in ready] == sorted(b.seq_first for b in ready)
+    # While older batches wait, only full ones are cut (the first went before anything waited).
+    assert all(size == 200 for size in sizes[1:-1]) and len(sizes) <= 5
+    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    await sync.start()
+    try:
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 700)
+    finally:
+        await sync.stop()
+    assert [(r.key, r.body) for r in receiver.requests] == [(b.key, b.body) for b in ready]
+    assert sorted(int(row["seq"]) for row in receiver.rows("history")) == list(range(1, 701))
+    assert stored(filled) == []
+
+
+async def test_a_changed_format_encodes_the_unsent_batches_again_but_the_first_goes_as_it_was(
+    filled, receiver, free_port
+):
+    await outage(filled, f"http://127.0.0.1:{free_port()}/b", commits=3, rows=200)
+    ready = stored(filled)
+    assert len(ready) == 3
+    settings = endpoint(receiver.url, streams=("history",), format="influx-line")
+    sync = service(filled, settings)
+    await sync.start()
+    try:
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 600)
+    finally:
+        await sync.stop()
+    first, *rest = receiver.requests
+    assert (first.key, first.body) == (ready[0].key, ready[0].body), "it may have reached the receiver"
+    assert rest and all(r.headers["content-type"].startswith("text/plain") for r in rest)
+    json_rows = [row for row in receiver.rows("history") if "seq" in row]
+    lines = [row for row in receiver.rows("history") if "line" in row]
+    assert sorted(int(row["seq"]) for row in json_rows) == list(range(1, 201)) and len(lines) == 400
+    assert receiver.repeats == 0
+
+
+async def test_a_batch_left_in_flight_by_the_previous_version_goes_again_under_its_key(filled, receiver):
+    filled.add_samples(300)
+    filled.commit()
+    path = outbox_path(filled.store.path)
+    registry = MigrationRegistry()
+    registry.register(Component("sync", outbox_module.SYNC_COMPONENT.migrations[:1]))  # the first version
+    registry.ensure(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO sync_batches (key, endpoint, stream, seq_first, seq_last, rows, bytes, state,"
+            " created, content_type, content_encoding) VALUES ('old-key', 'ent', 'history', 1, 120, 120, 0,"
+            " 'inflight', 0, 'application/json', 'gzip')"
+        )
+    conn.close()
+    sync = service(filled, replace(endpoint(receiver.url, streams=("history",)), batch=SyncBatch(rows=200)))
+    await sync.start()
+    try:
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 300)
+    finally:
+        await sync.stop()
+    assert receiver.requests[0].key == "old-key"
+    assert [int(row["seq"]) for row in receiver.accepted["old-key"]] == list(range(1, 121))
+    assert sorted(int(row["seq"]) for row in receiver.rows("history")) == list(range(1, 301))
