@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel
 
 from hmi.core.resources import demo_project_dir
 from hmi.project.errors import ProjectError
@@ -97,6 +97,20 @@ def test_a_small_window_gives_the_trend_up_and_the_operator_may_take_it_back(qtb
     window.trend_view_action.trigger()  # View → Trend: the operator's choice stands
     QApplication.processEvents()
     assert window.trend_dock.isVisible()
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_a_tab_beside_the_alarm_summary_never_shows_in_its_place(qtbot, window, width, height):
+    """The sync view and the reports are tabs beside the summary: when the summary gives its room up to
+    the mimic, they go with it, so a small window shows the mimic and the banner, not a sync table."""
+    beside = QDockWidget("Beside the alarms", window)
+    beside.setWidget(QLabel("a panel tabbed with the alarm summary"))
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, beside)
+    window.tabifyDockWidget(window.alarm_dock, beside)
+    window.alarm_dock.raise_()
+    show_at(qtbot, window, width, height)
+    assert window.mimic_scale >= MIN_READABLE_SCALE
+    assert beside.isVisible() is window.alarm_dock.isVisible()
 
 
 # A floating dock is a window of its own: the offscreen platform says it cannot raise windows.

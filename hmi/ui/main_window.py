@@ -210,11 +210,16 @@ class MainWindow(QMainWindow):
         if not self.isVisible():
             return  # before the first show nothing is laid out yet: every area still has its default size
         self._settle()
-        for dock in (self.trend_dock, self.alarm_dock, self.connections_dock):
+        # The alarm summary goes with the docks tabbed beside it (sync, reports...): a tab left behind
+        # would keep the summary's space and show itself in place of the alarms.
+        beside_alarms = self.tabifiedDockWidgets(self.alarm_dock)
+        for group in ([self.trend_dock], [self.alarm_dock, *beside_alarms], [self.connections_dock]):
             if self.mimic_scale >= MIN_READABLE_SCALE:
                 return
-            if dock is not None and not dock.isHidden() and not dock.isFloating():
+            shown = [d for d in group if d is not None and not d.isHidden() and not d.isFloating()]
+            for dock in shown:
                 dock.hide()
+            if shown:
                 self._settle()
 
     def _settle(self) -> None:
