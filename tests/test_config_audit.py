@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from modbus_peer import plc_on_thread
 from opcua_server import make_server_identity
+from security_peer import runtime_ready, started_window
 from sync_receiver import Receiver
 from sync_store import FilledStore
 
@@ -22,9 +23,7 @@ from hmi.core import certs
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.sync.service import SyncService
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
-from hmi.ui.session import GuiSession
 
 PROJECT = """\
 name: Changes
@@ -68,18 +67,8 @@ def plc(free_port) -> Iterator[int]:
 def window_on(qtbot, root: Path, port: int) -> Iterator[MainWindow]:
     root.mkdir(exist_ok=True)
     (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    project = load_project(root)
-    session = GuiSession(project, RuntimeBridge())
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
-    try:
-        qtbot.waitUntil(lambda: session.station is not None and session.commands is not None, timeout=20000)
+    with started_window(qtbot, load_project(root), runtime_ready) as (window, _session):
         yield window
-    finally:
-        window.close()
-        session.stop()
 
 
 @pytest.mark.gui
