@@ -130,3 +130,15 @@ def runtime_ready(_window: Any, session: Any) -> bool:
 def tag_good(name: str) -> Callable[[Any, Any], bool]:
     """A ``ready`` test: the window has a good value of ``name``."""
     return lambda window, _session: window.latest.get(name) is not None and window.latest[name].is_good
+
+
+_PLC1 = "connections:\n  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}\n"
+_SCANS = "scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}\n"
+
+
+def modbus_project(name: str, tags: str, rest: str = "", scan_classes: bool = True) -> str:
+    """A project.yaml template (format it with ``port``): PLC ``plc1`` over Modbus, ``tags``, then ``rest``.
+
+    ``tags`` and ``rest`` are template text too (braces doubled); ``scan_classes``: fast, normal and slow.
+    """
+    return f"name: {name}\n" + _PLC1 + (_SCANS if scan_classes else "") + "tags:\n" + tags + rest

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from modbus_peer import plc_on_thread
 from opcua_server import make_server_identity
-from security_peer import runtime_ready, started_window
+from security_peer import modbus_project, runtime_ready, started_window
 from sync_receiver import Receiver
 from sync_store import FilledStore
 
@@ -25,13 +25,12 @@ from hmi.security.paths import users_path
 from hmi.sync.service import SyncService
 from hmi.ui.main_window import MainWindow
 
-PROJECT = """\
-name: Changes
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Changes",
+    tags="""\
   SPEED: {{connection: plc1, address: "hr:0", type: uint16, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 100ms}}
 trends:
   speed: {{title: Speed, span: 10m, pens: [SPEED]}}
@@ -39,7 +38,8 @@ rules:
   fast:
     when: "SPEED > 1000"
     do: [{{log: "fast"}}]
-"""
+""",
+)
 
 
 def audit_rows(path: Path, action_prefix: str = "") -> list[tuple]:

@@ -15,7 +15,7 @@ import pytest
 from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from security_peer import GOOD, cheap_users, runtime_ready, started_window
+from security_peer import GOOD, cheap_users, modbus_project, runtime_ready, started_window
 
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
@@ -25,15 +25,15 @@ from hmi.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
-PROJECT = """\
-name: New plant
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "New plant",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from modbus_peer import plc_on_thread
 from pymodbus.server import ModbusTcpServer
-from security_peer import FC_READ_HOLDING, GOOD, cheap_users, started_window, tag_good
+from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
 
 from hmi.core.loop_thread import LoopThread
 from hmi.project.loader import load_project
@@ -21,15 +21,15 @@ from hmi.ui.session import GuiSession
 
 pytestmark = pytest.mark.gui
 
-PROJECT = """\
-name: Log-on
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Log-on",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500], scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 SCREEN = """\
 size: [600, 100]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from modbus_peer import device, modbus_server, wait_for
-from security_peer import FC_READ_HOLDING, GOOD, RequestLog, cheap_users
+from security_peer import FC_READ_HOLDING, GOOD, RequestLog, cheap_users, modbus_project
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.core.commands import (
@@ -33,14 +33,12 @@ from hmi.security.policy import AccessPolicy
 from hmi.security.trail import AuditTrail
 from hmi.security.users import UserStore
 
-PROJECT = """\
-name: Secured
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Secured",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500], scan: fast}}
-"""
+""",
+)
 
 
 def users(tmp_path: Path) -> UserStore:

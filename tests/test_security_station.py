@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from modbus_peer import device, modbus_server, wait_for
-from security_peer import audit_columns, cheap_users
+from security_peer import audit_columns, cheap_users, modbus_project
 
 from hmi.core.commands import CommandPath, Origin, WriteRequest, secured
 from hmi.core.station import Station
@@ -14,15 +14,15 @@ from hmi.security.audit_key import load_key
 from hmi.security.audit_verify import verify_trail
 from hmi.security.permissions import Permission
 
-PROJECT = """\
-name: Station security
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Station security",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 100ms}}
-"""
+""",
+)
 
 
 @contextlib.asynccontextmanager

@@ -11,18 +11,29 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from security_peer import FC_READ_HOLDING, GOOD, WRITE_CODES, audit_columns, cheap_users, hmi, traced_plc
+from security_peer import (
+    FC_READ_HOLDING,
+    GOOD,
+    WRITE_CODES,
+    audit_columns,
+    cheap_users,
+    hmi,
+    modbus_project,
+    traced_plc,
+)
 
 from hmi.security.paths import users_path
 
-PROJECT = """\
-name: Secured
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-tags:
+PROJECT = modbus_project(
+    "Secured",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500]}}
+""",
+    rest="""\
 history: {{path: history.db}}
-"""
+""",
+    scan_classes=False,
+)
 
 
 def with_users() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from modbus_peer import device, modbus_server, wait_for
-from security_peer import FC_READ_HOLDING, GOOD, RequestLog, audit_columns, cheap_users
+from security_peer import FC_READ_HOLDING, GOOD, RequestLog, audit_columns, cheap_users, modbus_project
 
 from hmi.core.commands import CommandPath, Origin, WriteRequest, audit_into, secured, signed
 from hmi.core.runtime import TagRuntime
@@ -27,19 +27,17 @@ from hmi.security.signatures import Signature, SignatureBook, SignatureForm
 from hmi.security.trail import AuditTrail
 from hmi.security.users import UserStore
 
-PROJECT = """\
-name: Signed
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Signed",
+    tags="""\
   DOSE_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, confirm: signature,
             area: dosing, units: ml, scan: fast}}
   KILN_SP: {{connection: plc1, address: "hr:1", type: uint16, writable: true, confirm: double, area: kiln,
             scan: fast}}
   SPEED_SP: {{connection: plc1, address: "hr:2", type: uint16, writable: true, area: kiln, scan: fast}}
   PUMP_CMD: {{connection: plc1, address: "co:0", type: bool, writable: true, area: dosing, scan: fast}}
-"""
+""",
+)
 
 
 def users(tmp_path: Path) -> UserStore:

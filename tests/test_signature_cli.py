@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from security_peer import FC_READ_HOLDING, GOOD, audit_columns, cheap_users, hmi, traced_plc
+from security_peer import FC_READ_HOLDING, GOOD, audit_columns, cheap_users, hmi, modbus_project, traced_plc
 
-PROJECT = """\
-name: Signed
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-tags:
+PROJECT = modbus_project(
+    "Signed",
+    tags="""\
   DOSE_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, confirm: signature}}
   KILN_SP: {{connection: plc1, address: "hr:1", type: uint16, writable: true, confirm: double}}
+""",
+    rest="""\
 history: {{path: history.db}}
-"""
+""",
+    scan_classes=False,
+)
 
 
 def with_users() -> None:

@@ -16,7 +16,7 @@ import pytest
 from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
-from security_peer import FC_READ_HOLDING, GOOD, cheap_users, started_window, tag_good
+from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
 
 from hmi.project.loader import load_project
 from hmi.ui.main_window import MainWindow
@@ -25,20 +25,20 @@ from hmi.ui.write_confirm import WriteConfirmDialog
 
 pytestmark = pytest.mark.gui
 
-PROJECT = """\
-name: Confirmed
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Confirmed",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500],
              units: rpm, confirm: true, scan: fast}}
   DOSE_SP: {{connection: plc1, address: "hr:1", type: uint16, writable: true, units: ml, confirm: signature,
             description: "Dosing pump volume", scan: fast}}
   KILN_SP: {{connection: plc1, address: "hr:2", type: uint16, writable: true, units: "°C", confirm: double,
             description: "Kiln temperature setpoint", scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 SCREEN = """\
 size: [600, 200]
