@@ -55,7 +55,7 @@ class DemoWindow:
     """The demo project's main window on a running qasync loop, its session and its scratch folder."""
 
     app: QApplication
-    loop: asyncio.AbstractEventLoop
+    loop: Any  # a qasync.QEventLoop: also the context manager that runs it
     project: Project
     session: GuiSession
     window: MainWindow
@@ -76,7 +76,7 @@ class DemoWindow:
         QTimer.singleShot(round(seconds * 1000), when_due)
         closed = asyncio.Event()
         self.app.lastWindowClosed.connect(closed.set)
-        with self.loop:  # type: ignore[attr-defined]
+        with self.loop:
             self.loop.run_until_complete(closed.wait())
 
 
