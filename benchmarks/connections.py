@@ -16,14 +16,12 @@ import asyncio
 import contextlib
 import os
 import resource
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+from benchmarks.bench_servers import free_port, server_processes
 from drivers.settings import ModbusSettings
 from hmi.core.acquisition import ProcessDriver
 from hmi.core.runtime import Feed, TagRuntime
@@ -40,40 +38,12 @@ START_WITHIN_S = 60.0
 PERIOD_S = 0.001  # far below a cycle's time: each connection polls back to back
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def _servers(count: int, registers: int) -> AsyncIterator[list[int]]:
     """``count`` image servers, each in its own process; yields their ports."""
-    ports = [_free_port() for _ in range(count)]
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.modbus_image_server",
-            str(port),
-            str(registers),
-            stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
-            stdout=subprocess.PIPE,
-        )
-        for port in ports
-    ]
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-            if b"listening" not in line:
-                raise RuntimeError(f"benchmark server did not start: {line!r}")
+    ports = [free_port() for _ in range(count)]
+    async with server_processes([["benchmarks.modbus_image_server", str(p), str(registers)] for p in ports]):
         yield ports
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
 
 
 def _tags(connection: str, count: int, period: float) -> Iterator[TagDef]:

@@ -29,10 +29,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -40,6 +38,7 @@ from typing import NamedTuple
 
 from pymodbus.client import AsyncModbusTcpClient
 
+from benchmarks.bench_servers import free_port, server_processes
 from drivers.base import Backoff
 from drivers.modbus import ModbusDriver
 from drivers.modbus_plan import ReadBlock
@@ -53,12 +52,6 @@ DEVICE_DELAY_S = 0.005
 REGISTERS = 4000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def _servers(
     count: int, delay: float = 0.0, changing: bool = False, registers: int = REGISTERS
@@ -68,34 +61,10 @@ async def _servers(
     ``changing``: every register and coil a read covers changes before it is answered.
     ``registers``: how many holding registers and coils each serves (from address 0).
     """
-    ports = [_free_port() for _ in range(count)]
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.modbus",
-            str(port),
-            str(delay),
-            "changing" if changing else "static",
-            str(registers),
-            stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then ends too
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-            if b"listening" not in line:
-                raise RuntimeError(f"benchmark server did not start: {line!r}")
+    ports = [free_port() for _ in range(count)]
+    shape = [str(delay), "changing" if changing else "static", str(registers)]
+    async with server_processes([["benchmarks.modbus", str(port), *shape] for port in ports], quiet=True):
         yield ports
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
 
 
 def _tags(count: int, period: float) -> list[TagDef]:

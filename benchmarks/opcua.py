@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+from benchmarks.bench_servers import ServerProcess, add_numbered_variables, free_port, opcua_server
 
 NAMESPACE = 2
 SCENARIOS = ((1_000, 0.1, 50), (10_000, 1.0, 5))
 """(items, period s, rounds): 50,000 changes each."""
 MAX_ITEMS = max(items for items, _, _ in SCENARIOS)
 DRAIN_TIMEOUT = 20.0
-NODES_PER_FOLDER = 1_000
 START_TIMEOUT = 900.0
 SUBSCRIBE_TIMEOUT = 60.0
 
@@ -41,22 +41,11 @@ def _server_process(port: int, items: int, control: Connection) -> None:
 
 
 async def _serve(port: int, items: int, control: Connection) -> None:
-    from asyncua import Server, ua
+    from asyncua import ua
 
-    server = Server()
-    await server.init()
-    server.disable_clock(True)
-    server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
-    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-    nodes = [ua.NodeId(index, NAMESPACE) for index in range(1, items + 1)]
+    server = await opcua_server(port)
     await server.register_namespace("urn:converge-hmi:bench")
-    for start in range(0, items, NODES_PER_FOLDER):
-        # Under one parent each addition is slower than the last: 10k nodes outlasted the start timeout.
-        name = f"F{start // NODES_PER_FOLDER}"
-        folder_id, folder_name = ua.NodeId(name, NAMESPACE), ua.QualifiedName(name, NAMESPACE)
-        folder = await server.nodes.objects.add_folder(folder_id, folder_name)
-        for node in nodes[start : start + NODES_PER_FOLDER]:
-            await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", NAMESPACE), 0.0)
+    nodes = await add_numbered_variables(server, NAMESPACE, items)
     async with server:
         control.send("ready")
         while True:
@@ -189,15 +178,12 @@ def run() -> dict[str, Any]:
     """Both clients on both scenarios against one server process; ratios of ours to bare."""
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    context = multiprocessing.get_context("spawn")
-    ours_end, server_end = context.Pipe()
-    port = _free_port()
-    server = context.Process(target=_server_process, args=(port, MAX_ITEMS, server_end), daemon=True)
-    server.start()
+    port = free_port()
     results: dict[str, Any] = {}
-    try:
-        if not ours_end.poll(START_TIMEOUT) or ours_end.recv() != "ready":
+    with ServerProcess(_server_process, (port, MAX_ITEMS), START_TIMEOUT) as server:
+        if server.ready != "ready":
             raise RuntimeError("the benchmark server did not start")
+        ours_end = server.control
         endpoint = f"opc.tcp://127.0.0.1:{port}/"
         first = 1
         for count, period, rounds in SCENARIOS:
@@ -221,21 +207,7 @@ def run() -> dict[str, Any]:
         results["cpu_ratio_max"] = max(ratios, default=None)
         # A second station-sized run is benchmarks.opcua_station's, after this server is gone.
         results["targets"] = {"cpu_ratio": 1.6, "subscribe_10000_items_s": 2.0, "lost": 0}
-    finally:
-        ours_end.send(("stop",))
-        server.join(timeout=10)
-        if server.is_alive():
-            server.kill()
-            server.join(timeout=5)
     from benchmarks import opcua_station
 
     results["full_rate"] = opcua_station.run()
     return results
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

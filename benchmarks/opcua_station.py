@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import sqlite3
 import tempfile
@@ -22,6 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_servers import ServerProcess, add_numbered_variables, free_port, opcua_server
+
 NAMESPACE_URI = "urn:converge-hmi:bench-full-rate"
 ITEMS = int(os.environ.get("HMI_BENCH_OPCUA_ITEMS", "10000"))
 SECONDS = float(os.environ.get("HMI_BENCH_OPCUA_SECONDS", "60"))
@@ -29,7 +30,6 @@ ALARM_EVERY = 100
 """One tag in this many has a HI alarm (it trips on the second round)."""
 WRITES_PER_YIELD = 500
 """The server lets its own publishing run between this many writes (else it would publish nothing)."""
-NODES_PER_FOLDER = 1_000
 START_TIMEOUT = 900.0
 """The server builds its address space (minutes for 50k nodes on a busy machine); the station subscribes."""
 DRAIN_TIMEOUT = 60.0
@@ -44,22 +44,9 @@ def _server_process(port: int, items: int, control: Connection) -> None:
 
 
 async def _serve(port: int, items: int, control: Connection) -> None:
-    from asyncua import Server, ua
-
-    server = Server()
-    await server.init()
-    server.disable_clock(True)
-    server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
-    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+    server = await opcua_server(port)
     namespace = await server.register_namespace(NAMESPACE_URI)
-    nodes = [ua.NodeId(index, namespace) for index in range(1, items + 1)]
-    for start in range(0, items, NODES_PER_FOLDER):
-        # A parent with tens of thousands of children makes each addition slower than the last.
-        name = f"F{start // NODES_PER_FOLDER}"
-        folder_id, folder_name = ua.NodeId(name, namespace), ua.QualifiedName(name, namespace)
-        folder = await server.nodes.objects.add_folder(folder_id, folder_name)
-        for node in nodes[start : start + NODES_PER_FOLDER]:
-            await folder.add_variable(node, ua.QualifiedName(f"V{node.Identifier}", namespace), 0.0)
+    nodes = await add_numbered_variables(server, namespace, items)
     async with server:
         control.send(("ready", namespace))
         while True:
@@ -194,39 +181,24 @@ def _stored(path: Path) -> int:
         return int(db.execute(query).fetchone()[0])
 
 
-class FullRateServer:
+class FullRateServer(ServerProcess):
     """The server process, started and stopped around a ``with`` block; ``control`` talks to it."""
 
     def __init__(self, port: int, items: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.control, server_end = context.Pipe()
+        super().__init__(_server_process, (port, items), START_TIMEOUT)
         self.endpoint = f"opc.tcp://127.0.0.1:{port}/"
         self.namespace = 0
-        self._process = context.Process(target=_server_process, args=(port, items, server_end), daemon=True)
 
     def __enter__(self) -> FullRateServer:
-        self._process.start()
-        if not self.control.poll(START_TIMEOUT):
-            self.__exit__()
-            raise RuntimeError("the benchmark server did not start")
-        _, self.namespace = self.control.recv()
+        super().__enter__()
+        _, self.namespace = self.ready
         return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._process.is_alive():
-            self.control.send(("stop",))
-            self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=5)
 
 
 def run(items: int = ITEMS, seconds: float = SECONDS) -> dict[str, Any]:
     """The full-rate scenario once (env HMI_BENCH_OPCUA_ITEMS, HMI_BENCH_OPCUA_SECONDS to resize it)."""
-    from benchmarks.opcua import _free_port
-
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    with FullRateServer(_free_port(), items) as server:
+    with FullRateServer(free_port(), items) as server:
         result = asyncio.run(run_station(server.endpoint, server.namespace, items, seconds, server.control))
     links_held = result["link_losses"] == 0 and result["link_down_states"] == 0
     result["zero_loss"] = result["lost"] == 0 and links_held

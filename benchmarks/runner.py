@@ -21,6 +21,7 @@ SKIP = {"runner", "plant_feed", "history_queries", "year_cache", "modbus_image_s
 SKIP |= {"scale_plant", "scale_analysis", "scale_server", "opcua_station"}
 SKIP |= {"alarms_eval", "alarms_frame", "alarms_flood"}  # cases of ``hmi bench alarms``
 SKIP |= {"scale_cpu", "scale_stages"}  # scale_stages runs as `python -m benchmarks.scale_stages`
+SKIP |= {"bench_servers"}  # the server set-up modbus, connections and opcua share
 
 
 def available() -> list[str]:

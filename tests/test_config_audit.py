@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from modbus_peer import plc_on_thread
 from opcua_server import make_server_identity
+from security_peer import modbus_project, runtime_ready, started_window
 from sync_receiver import Receiver
 from sync_store import FilledStore
 
@@ -22,17 +23,14 @@ from hmi.core import certs
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.sync.service import SyncService
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
-from hmi.ui.session import GuiSession
 
-PROJECT = """\
-name: Changes
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Changes",
+    tags="""\
   SPEED: {{connection: plc1, address: "hr:0", type: uint16, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 100ms}}
 trends:
   speed: {{title: Speed, span: 10m, pens: [SPEED]}}
@@ -40,7 +38,8 @@ rules:
   fast:
     when: "SPEED > 1000"
     do: [{{log: "fast"}}]
-"""
+""",
+)
 
 
 def audit_rows(path: Path, action_prefix: str = "") -> list[tuple]:
@@ -68,18 +67,8 @@ def plc(free_port) -> Iterator[int]:
 def window_on(qtbot, root: Path, port: int) -> Iterator[MainWindow]:
     root.mkdir(exist_ok=True)
     (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    project = load_project(root)
-    session = GuiSession(project, RuntimeBridge())
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
-    try:
-        qtbot.waitUntil(lambda: session.station is not None and session.commands is not None, timeout=20000)
+    with started_window(qtbot, load_project(root), runtime_ready) as (window, _session):
         yield window
-    finally:
-        window.close()
-        session.stop()
 
 
 @pytest.mark.gui

@@ -15,28 +15,25 @@ import pytest
 from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from security_peer import GOOD, cheap_users, modbus_project, runtime_ready, started_window
 
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.security.users import UserStore
 from hmi.ui.app import _on_started
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
-from hmi.ui.session import GuiSession
 
 pytestmark = pytest.mark.gui
 
-GOOD = "correct horse 42"
-
-PROJECT = """\
-name: New plant
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "New plant",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 
 @pytest.fixture
@@ -45,30 +42,17 @@ def plc(free_port) -> Iterator[int]:
         yield port
 
 
-def cheap_hashing() -> UserStore:
-    store = UserStore(users_path())
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    return store
-
-
 @contextlib.contextmanager
 def first_start(qtbot, root: Path, port: int) -> Iterator[MainWindow]:
     """The window and session as ``run_gui`` makes them, started through its own start-up callback."""
     (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    project = load_project(root)
-    session = GuiSession(project, RuntimeBridge())
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
     refused: list[object] = []
-    window.relay.watch(session.start(), lambda future: _on_started(window, future, refused.append))
-    try:
-        qtbot.waitUntil(lambda: session.station is not None and session.commands is not None, timeout=20000)
+
+    def started(window: MainWindow, future: object) -> None:
+        _on_started(window, future, refused.append)
+
+    with started_window(qtbot, load_project(root), runtime_ready, started) as (window, _session):
         yield window
-    finally:
-        window.close()
-        session.stop()
     assert refused == []
 
 
@@ -84,7 +68,7 @@ def type_into_focus(qtbot, text: str) -> None:
 # because the line edit itself did not take the key.
 @pytest.mark.qt_log_ignore("Keyboard event not accepted by receiving widget")
 def test_the_first_run_asks_for_an_administrator_typed_with_the_keyboard(qtbot, tmp_path, plc):
-    cheap_hashing()  # settings only: the store has no user, the installation is in commissioning mode
+    cheap_users()  # settings only: the store has no user, the installation is in commissioning mode
     with first_start(qtbot, tmp_path, plc) as window:
         panel = window.user_panel
         qtbot.waitUntil(lambda: panel.dialog is not None and panel.dialog.isVisible(), timeout=20000)
@@ -129,7 +113,7 @@ def test_escape_keeps_commissioning_mode_loud(qtbot, tmp_path, plc):
 
 
 def test_an_installation_with_users_does_not_ask(qtbot, tmp_path, plc):
-    cheap_hashing().add_user("ada", "administrator", GOOD)
+    cheap_users().add_user("ada", "administrator", GOOD)
     with first_start(qtbot, tmp_path, plc) as window:
         panel = window.user_panel
         qtbot.waitUntil(lambda: panel.text() == "Not logged on (view only) · Log on…", timeout=20000)

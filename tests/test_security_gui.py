@@ -10,29 +10,26 @@ from pathlib import Path
 import pytest
 from modbus_peer import plc_on_thread
 from pymodbus.server import ModbusTcpServer
+from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
 
 from hmi.core.loop_thread import LoopThread
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.security.users import UserStore
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
 
 pytestmark = pytest.mark.gui
 
-GOOD = "correct horse 42"
-FC_READ_HOLDING = 3
-
-PROJECT = """\
-name: Log-on
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Log-on",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500], scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 SCREEN = """\
 size: [600, 100]
@@ -55,29 +52,11 @@ def make_project(root: Path, port: int):
 
 
 def with_users() -> None:
-    store = UserStore(users_path())
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    store.add_user("ada", "administrator", GOOD)
-    store.add_user("olga", "operator", GOOD)
+    cheap_users(ada="administrator", olga="operator")
 
 
-@contextlib.contextmanager
-def window_on(qtbot, project) -> Iterator[tuple[MainWindow, GuiSession]]:
-    session = GuiSession(project, RuntimeBridge())
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
-    try:
-        qtbot.waitUntil(
-            lambda: window.latest.get("SPEED_SP") is not None and window.latest["SPEED_SP"].is_good,
-            timeout=20000,
-        )
-        yield window, session
-    finally:
-        window.close()
-        session.stop()
+def window_on(qtbot, project) -> contextlib.AbstractContextManager[tuple[MainWindow, GuiSession]]:
+    return started_window(qtbot, project, tag_good("SPEED_SP"))
 
 
 def log_on(qtbot, window: MainWindow, name: str, password: str) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from modbus_peer import device, modbus_server, wait_for
+from security_peer import FC_READ_HOLDING, GOOD, RequestLog, cheap_users, modbus_project
 
 from hmi.alarms.engine import AlarmEngine
 from hmi.core.commands import (
@@ -33,40 +33,16 @@ from hmi.security.policy import AccessPolicy
 from hmi.security.trail import AuditTrail
 from hmi.security.users import UserStore
 
-GOOD = "correct horse 42"
-WRITE_CODES = {5, 6, 15, 16}  # write coil(s), write register(s)
-FC_READ_HOLDING = 3
-
-PROJECT = """\
-name: Secured
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Secured",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500], scan: fast}}
-"""
-
-
-class RequestLog:
-    """The server's trace of every PDU it received."""
-
-    def __init__(self) -> None:
-        self.function_codes: list[int] = []
-
-    def __call__(self, sending: bool, pdu: Any) -> Any:  # pymodbus's trace signature
-        if not sending:
-            self.function_codes.append(pdu.function_code)
-        return pdu
-
-    def writes(self) -> list[int]:
-        return [code for code in self.function_codes if code in WRITE_CODES]
+""",
+)
 
 
 def users(tmp_path: Path) -> UserStore:
-    store = UserStore(tmp_path / "machine" / "users.db")
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    return store
+    return cheap_users(tmp_path / "machine" / "users.db")
 
 
 @contextlib.asynccontextmanager

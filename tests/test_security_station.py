@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
 from modbus_peer import device, modbus_server, wait_for
+from security_peer import audit_columns, cheap_users, modbus_project
 
 from hmi.core.commands import CommandPath, Origin, WriteRequest, secured
 from hmi.core.station import Station
 from hmi.project.loader import load_project
 from hmi.security.audit_key import load_key
 from hmi.security.audit_verify import verify_trail
-from hmi.security.paths import users_path
 from hmi.security.permissions import Permission
-from hmi.security.users import UserStore
 
-GOOD = "correct horse 42"
-PROJECT = """\
-name: Station security
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Station security",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 100ms}}
-"""
+""",
+)
 
 
 @contextlib.asynccontextmanager
@@ -44,8 +41,7 @@ async def station(tmp_path, port):
 
 
 def trail(tmp_path) -> list[tuple[str, str]]:
-    with contextlib.closing(sqlite3.connect(tmp_path / "history-audit.db")) as conn:
-        return conn.execute("SELECT actor, stage FROM audit ORDER BY seq").fetchall()
+    return audit_columns(tmp_path / "history-audit.db", "actor, stage")
 
 
 async def test_a_station_in_commissioning_allows_and_audits_beside_its_history(tmp_path, free_port):
@@ -58,9 +54,7 @@ async def test_a_station_in_commissioning_allows_and_audits_beside_its_history(t
 
 
 async def test_a_station_with_users_refuses_who_is_not_logged_on(tmp_path, free_port):
-    store = UserStore(users_path())
-    store.configure("argon2_memory_kib", "1024")
-    store.add_user("ada", "administrator", GOOD)
+    cheap_users(ada="administrator")
     async with station(tmp_path, free_port()) as (running, path, server):
         assert not running.access.commissioning
         refused = await path.write(WriteRequest("SPEED_SP", 12, "osuser", Origin.SCREEN))

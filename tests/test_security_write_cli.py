@@ -3,89 +3,49 @@ and `hmi audit verify|export` on the trail it leaves. Real processes, a real pym
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
 import io
 import json
-import os
 import sqlite3
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from modbus_peer import device, modbus_server
+from security_peer import (
+    FC_READ_HOLDING,
+    GOOD,
+    WRITE_CODES,
+    audit_columns,
+    cheap_users,
+    hmi,
+    modbus_project,
+    traced_plc,
+)
 
 from hmi.security.paths import users_path
-from hmi.security.users import UserStore
 
-GOOD = "correct horse 42"
-WRITE_CODES = {5, 6, 15, 16}
-FC_READ_HOLDING = 3
-
-PROJECT = """\
-name: Secured
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-tags:
+PROJECT = modbus_project(
+    "Secured",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500]}}
+""",
+    rest="""\
 history: {{path: history.db}}
-"""
-
-
-async def hmi(*args: str, password: str | None = None) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "CONVERGE_PASSWORD"}
-    if password is not None:
-        env["CONVERGE_PASSWORD"] = password
-    pipe = asyncio.subprocess.PIPE
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "hmi.app.cli", *args),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=pipe,
-        stderr=pipe,
-        env=env,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-class RequestLog:
-    def __init__(self) -> None:
-        self.codes: list[int] = []
-
-    def __call__(self, sending: bool, pdu: Any) -> Any:  # pymodbus's trace signature
-        if not sending:
-            self.codes.append(pdu.function_code)
-        return pdu
-
-
-@contextlib.asynccontextmanager
-async def plc(tmp_path: Path, port: int):
-    (tmp_path / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    log = RequestLog()
-    async with modbus_server(port, device(hr=[7] * 10), trace=log) as server:
-        yield server, log
+""",
+    scan_classes=False,
+)
 
 
 def with_users() -> None:
-    store = UserStore(users_path())
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    store.add_user("ada", "administrator", GOOD)
-    store.add_user("olga", "operator", GOOD)
-    store.add_user("vic", "viewer", GOOD)
+    cheap_users(ada="administrator", olga="operator", vic="viewer")
 
 
 def trail_rows(project: Path) -> list[tuple[str, str, str, str]]:
-    with contextlib.closing(sqlite3.connect(project / "history-audit.db")) as conn:
-        return conn.execute("SELECT actor, action, target, stage FROM audit ORDER BY seq").fetchall()
+    return audit_columns(project / "history-audit.db", "actor, action, target, stage")
+
+
+def plc(tmp_path: Path, port: int):
+    return traced_plc(tmp_path, port, PROJECT)
 
 
 def os_user() -> str:
@@ -129,7 +89,7 @@ async def test_once_users_exist_a_write_without_the_permission_exits_2_and_never
         assert message in err
         assert "no users are configured" not in err
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]
-        assert log.codes == []  # refused before any connection was opened
+        assert log.function_codes == []  # refused before any connection was opened
     actor = user or os_user()
     rows = trail_rows(tmp_path)
     assert rows[-1] == (actor, "write", "SPEED_SP", "refused")
@@ -146,7 +106,7 @@ async def test_an_operator_logged_on_with_user_writes_and_it_is_audited_as_them(
         assert code == 0, err
         assert json.loads(out)["actor"] == "olga"
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [900]
-        assert [c for c in log.codes if c in WRITE_CODES] == [6]
+        assert [c for c in log.function_codes if c in WRITE_CODES] == [6]
     assert trail_rows(tmp_path) == [
         ("olga", "log_on", "olga", "ok"),
         ("olga", "write", "SPEED_SP", "sending"),
@@ -193,7 +153,7 @@ async def test_a_damaged_users_store_refuses_the_write_never_opens_commissioning
         assert (code, out) == (2, "")
         assert f"users store {users_path()} cannot be used: file is not a database" in err
         assert "no users are configured" not in err
-        assert log.codes == []
+        assert log.function_codes == []
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]
     assert trail_rows(tmp_path)[-1][3] == "refused"
 
@@ -206,5 +166,5 @@ async def test_no_write_without_its_audit_record(tmp_path, free_port, monkeypatc
         code, out, err = await hmi("write", str(tmp_path), "SPEED_SP", "1200")
         assert (code, out) == (2, "")
         assert "hmi write: the audit trail cannot be opened, nothing was written" in err
-        assert log.codes == []
+        assert log.function_codes == []
         assert await server.async_getValues(1, FC_READ_HOLDING, 0, 1) == [7]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from modbus_peer import device, modbus_server, wait_for
+from security_peer import FC_READ_HOLDING, GOOD, RequestLog, audit_columns, cheap_users, modbus_project
 
 from hmi.core.commands import CommandPath, Origin, WriteRequest, audit_into, secured, signed
 from hmi.core.runtime import TagRuntime
@@ -27,50 +27,23 @@ from hmi.security.signatures import Signature, SignatureBook, SignatureForm
 from hmi.security.trail import AuditTrail
 from hmi.security.users import UserStore
 
-GOOD = "correct horse 42"
-WRITE_CODES = {5, 6, 15, 16}
-FC_READ_HOLDING = 3
-
-PROJECT = """\
-name: Signed
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Signed",
+    tags="""\
   DOSE_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, confirm: signature,
             area: dosing, units: ml, scan: fast}}
   KILN_SP: {{connection: plc1, address: "hr:1", type: uint16, writable: true, confirm: double, area: kiln,
             scan: fast}}
   SPEED_SP: {{connection: plc1, address: "hr:2", type: uint16, writable: true, area: kiln, scan: fast}}
   PUMP_CMD: {{connection: plc1, address: "co:0", type: bool, writable: true, area: dosing, scan: fast}}
-"""
-
-
-class RequestLog:
-    """The server's trace of every PDU it received."""
-
-    def __init__(self) -> None:
-        self.function_codes: list[int] = []
-
-    def __call__(self, sending: bool, pdu: Any) -> Any:  # pymodbus's trace signature
-        if not sending:
-            self.function_codes.append(pdu.function_code)
-        return pdu
-
-    def writes(self) -> list[int]:
-        return [code for code in self.function_codes if code in WRITE_CODES]
+""",
+)
 
 
 def users(tmp_path: Path) -> UserStore:
     """A users store with cheap hashing: ada (administrator), olga and otto (operators), vic (viewer)."""
-    store = UserStore(tmp_path / "machine" / "users.db")
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    store.add_user("ada", "administrator", GOOD)
-    store.add_user("olga", "operator", GOOD)
-    store.add_user("otto", "operator", GOOD)
-    store.add_user("vic", "viewer", GOOD)
-    return store
+    path = tmp_path / "machine" / "users.db"
+    return cheap_users(path, ada="administrator", olga="operator", otto="operator", vic="viewer")
 
 
 @dataclasses.dataclass
@@ -121,8 +94,7 @@ async def plant(tmp_path: Path, port: int, store: UserStore, *logged_on: str):
 
 
 def audit_rows(path: Path) -> list[tuple[str, str, str, str, str]]:
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT actor, action, target, stage, detail FROM audit ORDER BY seq").fetchall()
+    return audit_columns(path, "actor, action, target, stage, detail")
 
 
 def write(tag: str, value: Any, actor: str, signature: Signature | None = None) -> WriteRequest:

@@ -16,34 +16,29 @@ import pytest
 from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
+from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
 
 from hmi.project.loader import load_project
-from hmi.security.paths import users_path
-from hmi.security.users import UserStore
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
 from hmi.ui.write_confirm import WriteConfirmDialog
 
 pytestmark = pytest.mark.gui
 
-GOOD = "correct horse 42"
-FC_READ_HOLDING = 3
-
-PROJECT = """\
-name: Confirmed
-connections:
-  plc1: {{driver: modbus, host: 127.0.0.1, port: {port}, unit: 1, timeout: 1s}}
-scan_classes: {{fast: 100ms, normal: 1s, slow: 10s}}
-tags:
+PROJECT = modbus_project(
+    "Confirmed",
+    tags="""\
   SPEED_SP: {{connection: plc1, address: "hr:0", type: uint16, writable: true, limits: [0, 1500],
              units: rpm, confirm: true, scan: fast}}
   DOSE_SP: {{connection: plc1, address: "hr:1", type: uint16, writable: true, units: ml, confirm: signature,
             description: "Dosing pump volume", scan: fast}}
   KILN_SP: {{connection: plc1, address: "hr:2", type: uint16, writable: true, units: "°C", confirm: double,
             description: "Kiln temperature setpoint", scan: fast}}
+""",
+    rest="""\
 history: {{path: history.db, commit_interval: 200ms}}
-"""
+""",
+)
 
 SCREEN = """\
 size: [600, 200]
@@ -63,12 +58,7 @@ def plc(free_port):
 
 
 def with_users() -> None:
-    store = UserStore(users_path())
-    for key, value in (("argon2_time_cost", "1"), ("argon2_memory_kib", "1024"), ("argon2_parallelism", "1")):
-        store.configure(key, value)
-    store.add_user("ada", "administrator", GOOD)
-    store.add_user("olga", "operator", GOOD)
-    store.add_user("otto", "operator", GOOD)
+    cheap_users(ada="administrator", olga="operator", otto="operator")
 
 
 @contextlib.contextmanager
@@ -76,20 +66,9 @@ def window_on(qtbot, root: Path, port: int) -> Iterator[tuple[MainWindow, GuiSes
     (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
     (root / "screens").mkdir()
     (root / "screens" / "main.yaml").write_text(SCREEN, "utf-8")
-    project = load_project(root)
-    session = GuiSession(project, RuntimeBridge())
-    window = MainWindow(project, session)
-    qtbot.addWidget(window)
-    window.show()
-    window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
-    try:
-        qtbot.waitUntil(lambda: window.latest.get("SPEED_SP") is not None, timeout=20000)
-        qtbot.waitUntil(lambda: window.latest["SPEED_SP"].is_good, timeout=20000)
+    with started_window(qtbot, load_project(root), tag_good("SPEED_SP")) as (window, session):
         log_on(qtbot, window)
         yield window, session
-    finally:
-        window.close()
-        session.stop()
 
 
 def log_on(qtbot, window: MainWindow) -> None:

@@ -9,11 +9,10 @@ after ``--seconds`` the window is saved with the rules view open beside the alar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import sys
-import tempfile
 from pathlib import Path
+
+from tools.demo_window import demo_window, save_png
 
 
 async def _wear_fast(plant: object) -> None:
@@ -24,47 +23,23 @@ async def _wear_fast(plant: object) -> None:
 
 def render(out: Path, seconds: float) -> int:
     """Run the demo window, wear the bearing, open the rules view and save the window to ``out``."""
-    import qasync
-    from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import Qt
 
-    from hmi.core.resources import demo_project_dir
-    from hmi.project.loader import load_project
-    from hmi.ui.bridge import RuntimeBridge
-    from hmi.ui.main_window import MainWindow
-    from hmi.ui.session import GuiSession
-    from hmi.ui.theme import apply_theme
+    with demo_window() as demo:
+        session, window = demo.session, demo.window
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as folder:
-        project = load_project(demo_project_dir())
-        session = GuiSession(project, RuntimeBridge(), Path(folder))
-        window = MainWindow(project, session)
-        window.show()
-
-        def started(_future: object) -> None:
-            window.on_runtime_started()
+        def started() -> None:
             assert session.plant_thread is not None
             session.plant_thread.submit(_wear_fast(session.plant))
             window.show_screen("pump1")
             dock = window.show_rules_view()
             window.resizeDocks([dock], [330], Qt.Orientation.Vertical)
 
-        window.relay.watch(session.start(), started)
-
         def finish() -> None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(str(out), "PNG")
+            save_png(window, out)
             window.close()
 
-        QTimer.singleShot(round(seconds * 1000), finish)
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
-        with loop:
-            loop.run_until_complete(closed.wait())
+        demo.run(seconds, started, finish)
     return 0
 
 

@@ -10,51 +10,37 @@ window with an operator logged on: the toolbar user at the right of the status b
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from tools.demo_window import demo_window, save_png
 
 FILES = ("security-logon.png", "security-toolbar.png", "security-audit.png")
 
 
 def render(out: Path, seconds: float) -> int:
     """Run the demo window with two users, act as one, and save the dialog, the window and the viewer."""
-    import qasync
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from hmi.core.resources import demo_project_dir
-    from hmi.project.loader import load_project
     from hmi.security.paths import DATA_DIR_ENV, users_path
     from hmi.security.users import UserStore
-    from hmi.ui.bridge import RuntimeBridge
-    from hmi.ui.main_window import MainWindow
-    from hmi.ui.session import GuiSession
-    from hmi.ui.theme import apply_theme
     from hmi.ui.user_panel import LogOnDialog
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ[DATA_DIR_ENV] = str(Path(folder) / "machine")
-        password = secrets.token_urlsafe(12) + "7a"
+    password = secrets.token_urlsafe(12) + "7a"
+
+    def add_users(folder: Path) -> None:
+        os.environ[DATA_DIR_ENV] = str(folder / "machine")
         store = UserStore(users_path())
         store.add_user("ada", "administrator", password)
         store.add_user("olga", "operator", password)
-        project = load_project(demo_project_dir())
-        session = GuiSession(project, RuntimeBridge(), Path(folder) / "demo")
-        window = MainWindow(project, session)
-        window.show()
+
+    with demo_window(prepare=add_users) as demo:
+        session, window = demo.session, demo.window
         dialog = LogOnDialog(session, window.relay, window)
 
-        def started(_future: object) -> None:
-            window.on_runtime_started()
+        def started() -> None:
             dialog.user.setText("olga")
             dialog.password.setText("not her password 1")
             dialog.submit()  # the dialog shows the refusal
@@ -67,13 +53,10 @@ def render(out: Path, seconds: float) -> int:
             session.write("PUMP1.SPEED_SP", 1150)
             session.write("VALVE1.POSITION_SP", 180)  # past its limits: refused and audited as such
 
-        window.relay.watch(session.start(), started)
-
         def finish() -> None:
-            out.mkdir(parents=True, exist_ok=True)
             dialog.show()
-            dialog.grab().save(str(out / FILES[0]), "PNG")
-            window.grab().save(str(out / FILES[1]), "PNG")
+            save_png(dialog, out / FILES[0])
+            save_png(window, out / FILES[1])
             dialog.close()
             viewer = window.show_audit_view()
             viewer.resize(1180, 420)
@@ -82,18 +65,13 @@ def render(out: Path, seconds: float) -> int:
                 if getattr(viewer, "verdict", None) is None:
                     QTimer.singleShot(200, shot)  # bounded by the chain check of a short trail
                     return
-                viewer.grab().save(str(out / FILES[2]), "PNG")
+                save_png(viewer, out / FILES[2])
                 viewer.close()
                 window.close()
 
             QTimer.singleShot(500, shot)
 
-        QTimer.singleShot(round(seconds * 1000), finish)
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
-        with loop:
-            loop.run_until_complete(closed.wait())
-        session.stop()
+        demo.run(seconds, started, finish)
     return 0
 
 

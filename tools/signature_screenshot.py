@@ -6,21 +6,19 @@ QT_QPA_PLATFORM=offscreen python -m tools.signature_screenshot docs/security-sig
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from tools.demo_window import themed_app
 
 
 def render(out: Path) -> int:
     """Build both dialogs as an operator sees them (a signature half typed) and save them as one PNG."""
     from PySide6.QtGui import QColor, QImage, QPainter
-    from PySide6.QtWidgets import QApplication
 
     from hmi.model import ConfirmMode, DataType, Sample, TagDef
-    from hmi.ui.theme import apply_theme
     from hmi.ui.write_confirm import WriteConfirmDialog
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)  # type: ignore[arg-type]
+    app = themed_app()
     start = TagDef(
         "PUMP1.CMD", "plc1", "co:2", DataType.BOOL, description="Pump 1 manual start command",
         writable=True, confirm=ConfirmMode.CONFIRM,

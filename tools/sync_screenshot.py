@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.sync import RECEIVER
 from hmi.alarms.engine import AlarmEvent, AlarmState, EventKind
@@ -26,6 +27,7 @@ from hmi.project.loader import load_project
 from hmi.store import Store
 from hmi.sync.service import SyncService
 from hmi.sync.source import StoreSource
+from tools.demo_window import process_events_until, themed_app
 
 BACKLOG = 400_000
 
@@ -65,16 +67,18 @@ def _backlog(path: Path) -> Store:
     return store
 
 
+def _mid_drain(statuses: list[Any]) -> bool:
+    """True once the enterprise history stream has delivered a third of the backlog and still has rows."""
+    history = [s for s in statuses if s.endpoint == "enterprise" and s.stream == "history"]
+    return bool(history) and history[0].delivered_rows > BACKLOG // 3 and bool(history[0].backlog_rows)
+
+
 def render(out: Path) -> None:
     """Drain, show the panel for a few refreshes mid-drain, save ``out``."""
-    from PySide6.QtWidgets import QApplication
-
     from hmi.ui.futures import FutureRelay
     from hmi.ui.sync_panel import SyncPanel
-    from hmi.ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([])
-    apply_theme(app)
+    app = themed_app()
     receiver = subprocess.Popen(
         [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -98,13 +102,7 @@ def render(out: Path) -> None:
             panel._executor = __import__("concurrent.futures").futures.ThreadPoolExecutor(1)
             panel.start(project.history.path)
             panel.show()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                app.processEvents()
-                history = [s for s in panel.statuses if s.endpoint == "enterprise" and s.stream == "history"]
-                if history and history[0].delivered_rows > BACKLOG // 3 and history[0].backlog_rows:
-                    break
-                time.sleep(0.05)
+            process_events_until(app, lambda: _mid_drain(panel.statuses), seconds=30, step=0.05)
             for _ in range(20):
                 app.processEvents()
                 time.sleep(0.01)

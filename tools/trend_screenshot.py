@@ -15,6 +15,7 @@ from hmi.core.resources import demo_project_dir
 from hmi.project.config import TrendDef
 from hmi.project.loader import load_project
 from tools.demo_history import OUTAGE, generate_history
+from tools.demo_window import process_events_until, themed_app
 
 PENS = ("TANK1.LEVEL", "TANK1.TEMP", "PUMP1.VIBRATION")
 DAY = 86400.0
@@ -22,14 +23,10 @@ DAY = 86400.0
 
 def render(out: Path, size: tuple[int, int] = (1400, 760), hours: float = 24.0) -> None:
     """Generate history, open the panel on it with the 24 h preset, place the cursor and save ``out``."""
-    from PySide6.QtWidgets import QApplication
-
     from hmi.ui.futures import FutureRelay
-    from hmi.ui.theme import apply_theme
     from hmi.ui.trend_panel import TrendPanel
 
-    app = QApplication.instance() or QApplication([])
-    apply_theme(app)
+    app = themed_app()
     end = float(int(time.time()) // 60 * 60)
     with tempfile.TemporaryDirectory() as folder:
         history = Path(folder) / "history.db"
@@ -42,10 +39,7 @@ def render(out: Path, size: tuple[int, int] = (1400, 760), hours: float = 24.0) 
         panel.show()
         app.processEvents()
         panel.backfill(history)
-        deadline = time.monotonic() + 30
-        while not panel.backfilled and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.01)
+        process_events_until(app, lambda: panel.backfilled, seconds=30, step=0.01)
         # the cursor just after the PLC link came back: one pen bad, the OPC UA pens good
         outage_end = end - hours * 3600 + OUTAGE[1] * hours * 3600
         panel.trend.cursor.place(outage_end - 600)
