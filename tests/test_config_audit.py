@@ -76,6 +76,7 @@ def window_on(qtbot, root: Path, port: int) -> Iterator[MainWindow]:
     window.relay.watch(session.start(), lambda _future: window.on_runtime_started())
     try:
         qtbot.waitUntil(lambda: session.station is not None and session.commands is not None, timeout=20000)
+        qtbot.waitUntil(lambda: session.commissioning, timeout=20000)  # the users store has been read
         yield window
     finally:
         window.close()

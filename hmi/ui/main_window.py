@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         )
         if self.trend_panel is not None:
             self.trend_panel.sig_trend_saved.connect(self._audit_trend_save)
+            self.trend_panel.permit = self.session.authorise
         self.alarm_strip = AlarmStrip()
         self.alarm_panel = AlarmPanel()
         self.quit_guard = QuitGuard()
@@ -285,6 +286,7 @@ class MainWindow(QMainWindow):
             self.message.setText,
             running=self._running_project,
             audit_decision=self._audit_certificate,
+            permit=self.session.authorise,
         )
         if self.session.is_demo:
             # the demo plant's servers get their ports when they start: until then there is nothing to browse

@@ -36,6 +36,7 @@ from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
 from hmi.rules.events import RuleState
+from hmi.security.actions import refusal
 from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
 from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
@@ -274,6 +275,9 @@ class GuiSession:
 
         def change(rules: RulesSource) -> None:
             action = ENABLE_RULE if enabled else DISABLE_RULE
+            refused = self._refusal(action, rule, enabled)
+            if refused:
+                raise PermissionError(refused)
             found = rules.engine.rules.get(rule)
             if found is None:
                 self._audit_change(action, rule, value=enabled, error=f"no rule named {rule!r}")
@@ -285,6 +289,30 @@ class GuiSession:
         return self.runtime_thread.submit(self._on_rules(change))
 
     # -- configuration changes made from the window (audited) ---------------------------
+    def authorise(self, action: str, target: str, value: Any = None) -> str | None:
+        """Whether this session's actor may do ``action`` on ``target`` now: why not (audited), or None.
+
+        Decided by the same function the command path and the CLI use (hmi.security.actions), in memory
+        and without IO (the policy is thread-safe and the trail's queue never blocks), so the window
+        can ask before it touches a file.
+        """
+        return self._refusal(action, target, value)
+
+    def _refusal(self, action: str, target: str, value: Any = None) -> str | None:
+        station = self.station
+        if station is None:
+            return "the runtime is still starting"
+        origin = Origin.SCREEN.value
+        return refusal(
+            station.access,
+            self.actor,
+            action,
+            target,
+            record=station.audit.record,
+            origin=origin,
+            value=value,
+        )
+
     def record_change(
         self, action: str, target: str, *, value: Any = None, old: Any = None, error: str = ""
     ) -> concurrent.futures.Future[None]:
