@@ -1,4 +1,4 @@
-"""``hmi certs trust|reject`` and ``hmi sync resend`` with users: ``--user NAME``, refused with exit 2, audited.
+"""``hmi certs trust|reject`` and ``hmi sync resend`` with users: ``--user NAME``, else exit 2, audited.
 
 Commissioning mode (no users) is covered by test_config_audit (allowed as the OS user).
 """
@@ -59,7 +59,8 @@ def test_hmi_certs_trust_needs_a_user_with_trust_certificates(tmp_path, monkeypa
     monkeypatch.setenv("CONVERGE_PASSWORD", GOOD)
     assert main([*trust, "--user", "olga"]) == 2  # an operator may not trust
     assert "lacks the permission trust_certificates" in capsys.readouterr().err
-    assert (pki / "rejected" / f"{refused}.der").is_file() and not (pki / "trusted" / f"{refused}.der").exists()
+    assert (pki / "rejected" / f"{refused}.der").is_file()
+    assert not (pki / "trusted" / f"{refused}.der").exists()
     assert main([*trust, "--user", "erik"]) == 0
     assert (pki / "trusted" / f"{refused}.der").is_file()
     monkeypatch.setenv("CONVERGE_PASSWORD", "wrong 1234567")
