@@ -48,6 +48,9 @@ PROTECTED_ACTIONS: Mapping[str, Permission] = {
 
 Record = Callable[[AuditEntry], Any]
 
+HAND_OVER = "hand_over"
+"""Audited, not protected (anyone may log on): actor and value the next user, old the previous one."""
+
 
 def is_command(tag: TagDef) -> bool:
     """True for a tag that operates equipment (start/stop, open/close): a writable bool tag.

@@ -441,6 +441,7 @@ class MainWindow(QMainWindow):
             except Exception:  # one failing panel must not keep the others attached
                 log.exception("panel %s did not detach cleanly", type(panel).__name__)
         self.panels.clear()
+        self.user_panel.stop()
         self.context.close()
         self.relay.close()
 

@@ -36,11 +36,12 @@ from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
 from hmi.rules.events import RuleState
-from hmi.security.actions import refusal
+from hmi.security.actions import HAND_OVER, refusal
 from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
 from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
+from hmi.security.policy import AccessPolicy
 from hmi.security.users import LogOn, UserStore
 from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.write_confirm_form import SignedValue
@@ -60,7 +61,9 @@ class GuiSession:
         demo_data_dir: Path | None = None,
         *,
         audit: AuditHook = log_audit,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` (seconds) measures the users' inactivity; tests control it (default: monotonic)."""
         self.project = project
         self.bridge = bridge
         self.demo_data_dir = demo_data_dir
@@ -72,6 +75,7 @@ class GuiSession:
         self.commands: CommandPath | None = None
         self.actor = os_user()  # until the security layer adds logins
         self._audit = audit
+        self._clock = clock
         self.started: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
@@ -98,6 +102,8 @@ class GuiSession:
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
+        if self._clock is not None:
+            station.access = AccessPolicy(None, self._clock)  # before the start reads the users store into it
         self.bridge.follow_table(station.runtime.values)  # tags shown before the start get theirs now
         station.runtime.subscribe_batch(self.bridge.offer_batch)  # one lock per read, not per tag
         station.runtime.subscribe_status(self.bridge.offer_status)
@@ -173,6 +179,43 @@ class GuiSession:
         if self.station is not None:
             log_off(self.station.access, self.station.audit.record, self.actor, "screen")
         self.actor = os_user()
+
+    def hand_over(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Shift hand-over: ``name`` logs on, then the previous user is logged off (both audited).
+
+        Nothing else changes: screens, trends and the alarm view stay as they are. A refused log-on
+        leaves the previous user logged on.
+        """
+        return self.runtime_thread.submit(self._hand_over(name, password))
+
+    async def _hand_over(self, name: str, password: str) -> LogOn:
+        station = self.station
+        if station is None:
+            return LogOn(False, name, reason="the runtime is still starting")
+        previous = self.actor
+        store = UserStore(users_path())
+        result = await asyncio.to_thread(
+            log_on, store, station.access, station.audit.record, name, password, "screen"
+        )
+        if result.ok:
+            self.actor = name
+            if previous != name:
+                log_off(station.access, station.audit.record, previous, "screen")
+            entry = change_entry(name, Origin.SCREEN.value, HAND_OVER, name, old=previous, value=name)
+            station.audit.record(entry)
+        return result
+
+    def note_activity(self) -> None:
+        """The operator pressed a key or moved the mouse in the window: the idle log-off starts again.
+
+        In memory (the policy is thread-safe), so the GUI thread may call it on input.
+        """
+        if self.station is not None:
+            self.station.access.touch(self.actor)
+
+    def idle_remaining(self) -> float | None:
+        """Seconds until the acting user is logged off for inactivity; None when nobody is logged on."""
+        return self.station.access.idle_remaining(self.actor) if self.station is not None else None
 
     @property
     def commissioning(self) -> bool:
