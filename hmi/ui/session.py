@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,11 @@ class GuiSession:
             entry = change_entry(name, Origin.SCREEN.value, HAND_OVER, name, old=previous, value=name)
             station.audit.record(entry)
         return result
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock inactivity is measured with (the policy's)."""
+        return self._clock or time.monotonic
 
     def note_activity(self) -> None:
         """The operator pressed a key or moved the mouse in the window: the idle log-off starts again.

@@ -57,6 +57,10 @@ class LogOnSession(Protocol):
     def note_activity(self) -> None:
         """The operator used keys or mouse: the idle log-off starts again."""
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock inactivity is measured with."""
+
     def idle_remaining(self) -> float | None:
         """Seconds until the acting user is logged off for inactivity; None when nobody is logged on."""
 
@@ -171,7 +175,7 @@ class UserPanel(QToolButton):
         self.hand_over_action = self._menu.addAction("Hand over…", self.hand_over)
         self.setMenu(self._menu)
         self.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)  # a click still logs on or off
-        self.activity = ActivityFilter(session.note_activity, parent=self)
+        self.activity = ActivityFilter(session.note_activity, clock=session.clock, parent=self)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.activity)  # removed with this panel (the filter is its child)
