@@ -100,4 +100,5 @@ def log_on(qtbot, window: MainWindow, name: str, password: str = GOOD) -> None:
 
 def audit_steps(root: Path) -> list[tuple]:
     with contextlib.closing(sqlite3.connect(root / "history-audit.db")) as conn:
-        return conn.execute("SELECT actor, action, target, stage, old, value FROM audit ORDER BY seq").fetchall()
+        query = "SELECT actor, action, target, stage, old, value FROM audit ORDER BY seq"
+        return conn.execute(query).fetchall()

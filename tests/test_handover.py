@@ -28,7 +28,8 @@ def test_hand_over_switches_the_user_and_keeps_the_window(qtbot, tmp_path, plc):
         qtbot.waitUntil(lambda: panel.text() == "olga (operator) · Log off", timeout=10000)
         speed = window.screen_view.items_by_id["speed"].panel
         qtbot.keyClicks(speed.entry, "321")  # half-typed: stays through the hand-over
-        screen, alarms, alarm_dock_shown = window.screen_view, window.alarm_panel, window.alarm_dock.isVisible()
+        screen, alarms = window.screen_view, window.alarm_panel
+        alarm_dock_shown = window.alarm_dock.isVisible()
 
         assert panel.hand_over_action.isEnabled() and panel.menu() is not None
         panel.hand_over_action.trigger()  # "Hand over…" in the user menu

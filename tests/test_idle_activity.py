@@ -31,7 +31,8 @@ def test_keys_and_mouse_keep_the_session_and_idleness_logs_off(qtbot, tmp_path, 
         qtbot.waitUntil(lambda: panel.text() == "olga (operator) · Log off", timeout=10000)
 
         clock.advance(100)  # the last minute: the toolbar counts down
-        qtbot.waitUntil(lambda: panel.text() == "olga (operator) · Log off · auto log-off in 20 s", timeout=5000)
+        counting = "olga (operator) · Log off · auto log-off in 20 s"
+        qtbot.waitUntil(lambda: panel.text() == counting, timeout=5000)
         speed = window.screen_view.items_by_id["speed"].panel
         speed.entry.clear()
         qtbot.keyClicks(speed.entry, "1200")  # typing in the window is activity
