@@ -168,7 +168,8 @@ def test_every_protected_action_in_the_window_as_the_role_says(qtbot, tmp_path, 
         click(qtbot, window.screen_view.confirmation.write_button)
         allowed = role in ALLOWED["operate"]
         if allowed:
-            qtbot.waitUntil(lambda: plc_thread.call(server.async_getValues(1, FC_COILS, 0, 1)) == [True], timeout=10000)
+            coil = lambda: plc_thread.call(server.async_getValues(1, FC_COILS, 0, 1))  # noqa: E731
+            qtbot.waitUntil(lambda: coil() == [True], timeout=10000)
         else:
             qtbot.waitUntil(lambda: ("write", "PUMP_RUN") in refusals(root), timeout=10000)
             assert plc_thread.call(server.async_getValues(1, FC_COILS, 0, 1)) == [False]
@@ -177,10 +178,11 @@ def test_every_protected_action_in_the_window_as_the_role_says(qtbot, tmp_path, 
         # acknowledge the alarm, then shelve it: select the row, click the button
         alarms = window.alarm_panel
         station = session.station
+        state = lambda: station.alarms.statuses["LEVEL.HI"].state  # noqa: E731
         select_alarm(qtbot, alarms)
         click(qtbot, alarms.ack_button)
         if role in ALLOWED["acknowledge"]:
-            qtbot.waitUntil(lambda: station.alarms.statuses["LEVEL.HI"].state is AlarmState.ACKED, timeout=10000)
+            qtbot.waitUntil(lambda: state() is AlarmState.ACKED, timeout=10000)
         else:
             qtbot.waitUntil(lambda: ("acknowledge", "LEVEL.HI") in refusals(root), timeout=10000)
             assert station.alarms.statuses["LEVEL.HI"].state is AlarmState.UNACKED
@@ -189,7 +191,7 @@ def test_every_protected_action_in_the_window_as_the_role_says(qtbot, tmp_path, 
         qtbot.keyClicks(alarms.comment, "sensor under repair")
         click(qtbot, alarms.shelve_button)
         if role in ALLOWED["shelve"]:
-            qtbot.waitUntil(lambda: station.alarms.statuses["LEVEL.HI"].state is AlarmState.SHELVED, timeout=10000)
+            qtbot.waitUntil(lambda: state() is AlarmState.SHELVED, timeout=10000)
         else:
             qtbot.waitUntil(lambda: ("shelve", "LEVEL.HI") in refusals(root), timeout=10000)
             assert station.alarms.statuses["LEVEL.HI"].state is not AlarmState.SHELVED
