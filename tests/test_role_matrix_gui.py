@@ -84,8 +84,8 @@ def plc(free_port) -> Iterator:
 
 
 @contextlib.contextmanager
-def window_on(qtbot, root: Path, port: int) -> Iterator[tuple[MainWindow, GuiSession]]:
-    (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
+def window_on(qtbot, root: Path, port: int, extra: str = "") -> Iterator[tuple[MainWindow, GuiSession]]:
+    (root / "project.yaml").write_text(PROJECT.format(port=port) + extra, "utf-8")
     (root / "screens").mkdir()
     (root / "screens" / "main.yaml").write_text(SCREEN, "utf-8")
     project = load_project(root)
@@ -223,3 +223,67 @@ def test_every_protected_action_in_the_window_as_the_role_says(qtbot, tmp_path, 
         dialog.close()
         qtbot.waitUntil(lambda: refusals(root) == expected_refusals, timeout=10000)
     assert refusals(root) == expected_refusals
+
+
+def test_resend_from_the_sync_panel_needs_resend_sync(qtbot, tmp_path, plc, free_port):
+    import asyncio
+
+    from sync_receiver import Receiver
+    from sync_store import FilledStore
+
+    from hmi.sync.service import SyncService
+
+    port, _server, _thread = plc
+    receiver = Receiver(free_port()).start()
+    root = tmp_path / "plant"
+    root.mkdir()
+    sync = f'sync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n'
+    (root / "project.yaml").write_text(PROJECT.format(port=port) + sync, "utf-8")
+    project = load_project(root)
+    filled = FilledStore(project.history.path)
+    filled.add_samples(150)
+    filled.commit()
+    receiver.plan = lambda n, request: 400 if n == 0 else "ok"  # the first batch is quarantined
+
+    async def sync_once() -> None:
+        service = SyncService(project.sync.values(), filled.source(), project.name)
+        await service.start()
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 50)
+        await service.stop()
+
+    try:
+        asyncio.run(sync_once())
+        filled.close()
+        with_users()
+        (root / "project.yaml").unlink()  # window_on writes it again, with the screen
+        with window_on(qtbot, root, port, extra=sync) as (window, _session):
+            panel, sync_panel = window.user_panel, window.sync_panel
+            assert sync_panel is not None
+            qtbot.waitUntil(sync_panel.resend_button.isEnabled, timeout=20000)  # a quarantined batch
+            click(qtbot, panel)
+            type_log_on(qtbot, panel.dialog, "olga", GOOD)
+            qtbot.waitUntil(lambda: panel.text() == "olga (operator) · Log off", timeout=10000)
+            quarantined = receiver.keys_sent()[0]  # the batch refused with 400
+            assert receiver.keys_sent().count(quarantined) == 1
+            click(qtbot, sync_panel.resend_button)
+            refused = "Not allowed to resend"
+            qtbot.waitUntil(lambda: sync_panel.message.text().startswith(refused), timeout=10000)
+            assert "lacks the permission resend_sync" in sync_panel.message.text()
+            assert receiver.keys_sent().count(quarantined) == 1  # it was not sent again
+
+            click(qtbot, panel)  # log off
+            qtbot.waitUntil(lambda: panel.text().startswith("Not logged on"), timeout=10000)
+            click(qtbot, panel)
+            type_log_on(qtbot, panel.dialog, "erik", GOOD)
+            qtbot.waitUntil(lambda: panel.text() == "erik (engineer) · Log off", timeout=10000)
+            qtbot.waitUntil(sync_panel.resend_button.isEnabled, timeout=10000)
+            click(qtbot, sync_panel.resend_button)
+            resent = "Resent 1 of 1 quarantined batches"
+            qtbot.waitUntil(lambda: sync_panel.message.text() == resent, timeout=20000)
+            assert receiver.keys_sent().count(quarantined) == 2  # resent under its own key
+    finally:
+        receiver.stop()
+    with contextlib.closing(sqlite3.connect(root / "history-audit.db")) as conn:
+        query = "SELECT actor, target, stage FROM audit WHERE action = 'sync_resend' ORDER BY seq"
+        resends = conn.execute(query).fetchall()
+    assert [(actor, stage) for actor, _target, stage in resends] == [("olga", "refused"), ("erik", "ok")]

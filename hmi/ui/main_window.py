@@ -104,6 +104,8 @@ class MainWindow(QMainWindow):
         self.connection_bar = ConnectionBar(list(project.connections))
         endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
         self.sync_panel = SyncPanel(endpoints) if endpoints else None
+        if self.sync_panel is not None:
+            self.sync_panel.resend = self.session.resend_quarantined
         self._lay_out()
         self._build_menus()
         for panel in (

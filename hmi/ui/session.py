@@ -38,7 +38,7 @@ from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
 from hmi.rules.events import RuleState
 from hmi.security.actions import HAND_OVER, refusal
-from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
+from hmi.security.audit import DISABLE_RULE, ENABLE_RULE, SYNC_RESEND
 from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
@@ -347,6 +347,28 @@ class GuiSession:
         """
         return self._refusal(action, target, value)
 
+    def resend_quarantined(self) -> concurrent.futures.Future[str]:
+        """Resend every quarantined sync batch as this session's actor (``resend_sync``); what came of it."""
+        return self.runtime_thread.submit(self._resend_quarantined())
+
+    async def _resend_quarantined(self) -> str:
+        station = self.station
+        if station is None:
+            return "Not resent: the runtime is still starting"
+        refused = self._refusal(SYNC_RESEND, "all")
+        if refused:
+            return f"Not allowed to resend: {refused}"
+        history, endpoints = self.history_path, dict(station.project.sync)
+        batches, results = await asyncio.to_thread(_resend_all, history, endpoints)
+        ranges = {b.key: f"{b.endpoint}/{b.stream} {b.seq_first}..{b.seq_last}" for b in batches}
+        for result in results:
+            error = "" if result.delivered else result.detail
+            self._audit_change(SYNC_RESEND, result.key, value=ranges.get(result.key), error=error)
+        delivered = sum(result.delivered for result in results)
+        if not results:
+            return "Nothing is quarantined"
+        return f"Resent {delivered} of {len(results)} quarantined batches"
+
     def _refusal(self, action: str, target: str, value: Any = None) -> str | None:
         station = self.station
         if station is None:
@@ -428,3 +450,16 @@ class GuiSession:
         self.runtime_thread.stop()
         if self.plant_thread is not None:
             self.plant_thread.stop()
+
+
+def _resend_all(history: Path, endpoints: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Every quarantined batch and what its resend came to; blocking (SQLite, HTTP): a thread of its own."""
+    from hmi.sync.outbox import Outbox, outbox_path
+    from hmi.sync.resend import resend
+
+    outbox = Outbox(outbox_path(history))
+    try:
+        batches = outbox.quarantined()
+        return batches, asyncio.run(resend(outbox, endpoints, batches)) if batches else []
+    finally:
+        outbox.close()
