@@ -287,3 +287,38 @@ def test_resend_from_the_sync_panel_needs_resend_sync(qtbot, tmp_path, plc, free
         query = "SELECT actor, target, stage FROM audit WHERE action = 'sync_resend' ORDER BY seq"
         resends = conn.execute(query).fetchall()
     assert [(actor, stage) for actor, _target, stage in resends] == [("olga", "refused"), ("erik", "ok")]
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("operator", False), ("tech", True)])
+def test_switching_a_rule_in_the_rules_view_needs_edit_project(qtbot, tmp_path, plc, role, allowed):
+    from hmi.ui.rules_view import ENABLED
+
+    port, _server, _thread = plc
+    with_users()
+    root = tmp_path / "plant"
+    root.mkdir()
+    rules = 'rules:\n  fast:\n    when: "SPEED_SP > 1000"\n    do: [{log: "fast"}]\n'
+    with window_on(qtbot, root, port, extra=rules) as (window, session):
+        panel = window.user_panel
+        click(qtbot, panel)
+        type_log_on(qtbot, panel.dialog, USERS[role], GOOD)
+        qtbot.waitUntil(lambda: panel.text() == f"{USERS[role]} ({role}) · Log off", timeout=10000)
+        view = window.show_rules_view().view
+        assert view is not None
+        qtbot.waitUntil(lambda: view.rules.item(0, ENABLED) is not None, timeout=10000)
+        box = view.rules.item(0, ENABLED)
+        assert box.checkState() == Qt.CheckState.Checked
+        view.rules.setCurrentItem(box)
+        qtbot.keyClick(view.rules.viewport(), Qt.Key.Key_Space)  # the operator toggles the box off
+        rules_engine = session.station.rules.engine
+        if allowed:
+            qtbot.waitUntil(lambda: rules_engine.rules["fast"].state.value == "disabled", timeout=10000)
+        else:
+            qtbot.waitUntil(lambda: view.summary.text().startswith("Not changed"), timeout=10000)
+            assert "lacks the permission edit_project" in view.summary.text()
+            checked = lambda: view.rules.item(0, ENABLED).checkState() == Qt.CheckState.Checked  # noqa: E731
+            qtbot.waitUntil(checked, timeout=10000)  # the box is back as the engine has it
+            assert rules_engine.rules["fast"].state.value != "disabled"
+    with contextlib.closing(sqlite3.connect(root / "history-audit.db")) as conn:
+        query = "SELECT actor, stage FROM audit WHERE action = 'disable_rule' ORDER BY seq"
+        assert conn.execute(query).fetchall() == [(USERS[role], "ok" if allowed else "refused")]
