@@ -24,6 +24,7 @@ from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.sync.service import SyncService
 from hmi.ui.main_window import MainWindow
+from hmi.ui.session import GuiSession
 
 PROJECT = modbus_project(
     "Changes",
@@ -67,7 +68,11 @@ def plc(free_port) -> Iterator[int]:
 def window_on(qtbot, root: Path, port: int) -> Iterator[MainWindow]:
     root.mkdir(exist_ok=True)
     (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    with started_window(qtbot, load_project(root), runtime_ready) as (window, _session):
+    # Ready once the users store has been read too: before that the policy refuses every action.
+    def ready(window: MainWindow, session: GuiSession) -> bool:
+        return runtime_ready(window, session) and session.commissioning
+
+    with started_window(qtbot, load_project(root), ready) as (window, _session):
         yield window
 
 

@@ -22,6 +22,9 @@ def add_certs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     for name, text in (("trust", "move a rejected certificate to trusted"), ("reject", "stop trusting one")):
         action = actions.add_parser(name, help=text)
         action.add_argument("thumbprint", help="SHA-1 thumbprint (or its start) from 'hmi certs list'")
+        action.add_argument(
+            "--user", metavar="NAME", help="log on as NAME (password: terminal or $CONVERGE_PASSWORD)"
+        )
 
 
 def run_certs(args: argparse.Namespace) -> int:
@@ -45,11 +48,14 @@ def run_certs(args: argparse.Namespace) -> int:
                 print(format_certificate(cert))
             return 0
         decide = trust if args.certs_command == "trust" else reject
+        actor = _authorised(args.certs_command, args.thumbprint, getattr(args, "user", None))
+        if actor is None:
+            return 2  # refused for this user (audited), nothing moved
         cert = decide(pki_dir, args.thumbprint)
     except (CertificateError, OSError) as exc:
         print(f"hmi certs {args.certs_command}: {exc}", file=sys.stderr)
         return 1
-    _audit_decision(args.certs_command, cert.thumbprint, cert.subject)
+    _audit_decision(args.certs_command, cert.thumbprint, cert.subject, actor)
     print(f"{cert.status}: {cert.thumbprint} {cert.subject}")
     return 0
 
@@ -69,7 +75,18 @@ def format_certificate(cert: CertificateInfo) -> str:
     return "\n".join(lines)
 
 
-def _audit_decision(command: str, thumbprint: str, subject: str) -> None:
+def _authorised(command: str, thumbprint: str, user: str | None) -> str | None:
+    """The actor allowed to make this decision, or None (refused: said and audited)."""
+    from hmi.app.cli_protect import authorise, installation_record
+    from hmi.core.commands import os_user
+    from hmi.security.audit import REJECT_CERTIFICATE, TRUST_CERTIFICATE
+
+    action = TRUST_CERTIFICATE if command == "trust" else REJECT_CERTIFICATE
+    permit = authorise(f"hmi certs {command}", user, os_user(), action, thumbprint, installation_record())
+    return None if permit.refused else permit.actor
+
+
+def _audit_decision(command: str, thumbprint: str, subject: str, actor: str = "") -> None:
     """A trust decision is installation-wide (the PKI folder): audited in the users store's chain."""
     from hmi.security.audit import REJECT_CERTIFICATE, TRUST_CERTIFICATE
     from hmi.security.paths import users_path
@@ -77,6 +94,8 @@ def _audit_decision(command: str, thumbprint: str, subject: str) -> None:
 
     action = TRUST_CERTIFICATE if command == "trust" else REJECT_CERTIFICATE
     try:
-        UserStore(users_path()).record_change(action, thumbprint, subject)
+        store = UserStore(users_path())
+        store.actor = actor
+        store.record_change(action, thumbprint, subject)
     except SecurityError as error:
         print(f"hmi certs {command}: the decision was made but not audited: {error}", file=sys.stderr)

@@ -23,7 +23,8 @@ examples:
   hmi sync resend plant/ 3f2c9a1e-...    resend one quarantined batch (its key, or a unique prefix)
   hmi sync resend plant/ --all
 
-exit status: 0 done; 1 nothing to show or resend; 2 a bad project, an unknown batch, or a resend refused.
+exit status: 0 done; 1 nothing to show or resend; 2 a bad project, an unknown batch, a resend refused
+(by the endpoint, or for the user: --user NAME, password from the terminal or $CONVERGE_PASSWORD).
 """
 
 OK, NOTHING, FAILED = 0, 1, 2
@@ -57,6 +58,9 @@ def add_sync_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             which = command.add_mutually_exclusive_group(required=True)
             which.add_argument("batch", nargs="?", help="the key of a quarantined batch (or a unique prefix)")
             which.add_argument("--all", action="store_true", help="every quarantined batch")
+            command.add_argument(
+                "--user", metavar="NAME", help="log on as NAME (password: terminal or $CONVERGE_PASSWORD)"
+            )
 
 
 def run_sync(args: argparse.Namespace) -> int:
@@ -109,22 +113,36 @@ def _resend(args: argparse.Namespace, outbox: Any, endpoints: dict[str, Any], hi
     if not chosen:
         print("nothing is quarantined", file=sys.stderr)
         return NOTHING
+    actor = _authorised(args, history, chosen)
+    if actor is None:
+        return FAILED  # refused for this user (audited), nothing was sent
     results = asyncio.run(resend(outbox, endpoints, chosen))
-    _audit_resend(history, chosen, results)
+    _audit_resend(history, chosen, results, actor)
     rows = [{"key": r.key, "delivered": r.delivered, "detail": r.detail} for r in results]
     _print(rows, args.format, ("key", "delivered", "detail"))
     return OK if all(r.delivered for r in results) else FAILED
 
 
-def _audit_resend(history: Path, batches: list[Any], results: list[Any]) -> None:
-    """One audit record per batch resent, in the project's trail (a resend is a decision about data)."""
+def _authorised(args: argparse.Namespace, history: Path, batches: list[Any]) -> str | None:
+    """The actor allowed to resend, or None (refused: said, and audited in the project's trail)."""
+    from hmi.app.cli_protect import authorise, trail_record
     from hmi.core.commands import os_user
+    from hmi.security.audit import SYNC_RESEND
+    from hmi.security.paths import audit_path
+
+    target = "all" if args.all else batches[0].key
+    record = trail_record(audit_path(history))
+    permit = authorise("hmi sync resend", args.user, os_user(), SYNC_RESEND, target, record)
+    return None if permit.refused else permit.actor
+
+
+def _audit_resend(history: Path, batches: list[Any], results: list[Any], actor: str) -> None:
+    """One audit record per batch resent, in the project's trail (a resend is a decision about data)."""
     from hmi.security.audit import SYNC_RESEND
     from hmi.security.config_audit import change_entry, record_now
     from hmi.security.paths import audit_path
 
     ranges = {b.key: f"{b.endpoint}/{b.stream} {b.seq_first}..{b.seq_last}" for b in batches}
-    actor = os_user()
     entries = [
         change_entry(
             actor, "cli", SYNC_RESEND, r.key, value=ranges.get(r.key), error="" if r.delivered else r.detail

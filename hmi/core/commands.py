@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from hmi.core.write_check import check_value
 from hmi.model import ConfirmMode, Sample, TagDef, WriteError
+from hmi.security.actions import write_refusal
 from hmi.security.audit import AuditEntry
 from hmi.security.permissions import Permission
 from hmi.security.policy import AccessPolicy
@@ -429,8 +430,9 @@ def secured(policy: AccessPolicy, project: Any = None) -> Policy:
         return str(getattr(found, "area", "") or "")
 
     def decide(request: Request) -> str | None:
-        if isinstance(request, WriteRequest):
-            return policy.refusal(request.actor, Permission.WRITE_TAG, request.tag, area(tags, request.tag))
+        if isinstance(request, WriteRequest):  # a command tag (start/stop) needs OPERATE too
+            tag = request.tag
+            return write_refusal(policy, request.actor, tag, tags.get(tag), area(tags, tag))
         if isinstance(request, AlarmActionRequest):
             needed = _PERMISSION_OF.get(request.action, Permission.SHELVE)
             return policy.refusal(request.actor, needed, request.alarm, area(alarms, request.alarm))

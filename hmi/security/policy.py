@@ -53,6 +53,20 @@ class AccessPolicy:
         with self._lock:
             self._sessions.pop(user, None)
 
+    def touch(self, user: str) -> None:
+        """``user`` is active at the workstation (keys, mouse): their idle time starts again."""
+        with self._lock:
+            if user in self._sessions:
+                self._sessions[user] = self._clock()
+
+    def idle_remaining(self, user: str) -> float | None:
+        """Seconds until ``user`` is logged off for inactivity (0 or less: due); None when not logged on."""
+        with self._lock:
+            directory, last = self._directory, self._sessions.get(user)
+        if directory is None or last is None or user not in directory.users:
+            return None
+        return directory.idle_limit(directory.users[user].role) - (self._clock() - last)
+
     def refusal(self, actor: str, permission: Permission, target: str = "", area: str = "") -> str | None:
         """Why ``actor`` may not use ``permission`` (on ``target``, in ``area``), or None when allowed."""
         with self._lock:

@@ -181,6 +181,15 @@ class UserStore:
         with self._connect(write=True) as conn:
             self._record(conn, action, target, value)
 
+    def record_entry(self, entry: AuditEntry) -> bool:
+        """Chain ``entry`` as it is (a refused decision, a log-on for it) into the store; True when done."""
+        if self._key is None:
+            self._key = load_key(create=True)
+        stamped = entry if entry.ts else replace(entry, ts=self.clock())
+        with self._connect(write=True) as conn:
+            chain_rows(conn, [stamped], self._key)
+        return True
+
     # -- settings -----------------------------------------------------------------
 
     def settings(self) -> SecuritySettings:

@@ -7,6 +7,7 @@ back through a FutureRelay, so a slow or network-mounted PKI folder never freeze
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ class CertificateDialog(QDialog):
         self.certificates: list[CertificateInfo] = []
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hmi-certs")
         self._relay = FutureRelay(self)
+        self.permit: Callable[[str, str], str | None] | None = None
+        """Asks the runtime side whether (action, target) is allowed for the acting user; None: no check."""
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -106,8 +109,17 @@ class CertificateDialog(QDialog):
             return
         self.trust_button.setEnabled(False)
         self.reject_button.setEnabled(False)
-        future = self._worker.submit(decision, self.pki_dir, cert.thumbprint)
         kind = "trust" if decision is certs.trust else "reject"
+        # The runtime side decides (and audits a refusal) before the PKI folder is touched.
+        refused = self.permit(f"{kind}_certificate", cert.thumbprint) if self.permit is not None else None
+        if refused:
+            self.message.setText(f"Not allowed: {refused}")
+            self._update_buttons()
+            return
+        self._carry_out(decision, kind, cert)
+
+    def _carry_out(self, decision: Any, kind: str, cert: CertificateInfo) -> None:
+        future = self._worker.submit(decision, self.pki_dir, cert.thumbprint)
         self._relay.watch(future, lambda done: self._on_decided(done, kind, cert))
 
     def _on_decided(

@@ -47,6 +47,7 @@ class ConnectionsMenu:
         show_message: Callable[[str], None],
         running: Callable[[], Project | None] = lambda: None,
         audit_decision: Callable[[str, str, str, str], None] | None = None,
+        permit: Callable[[str, str], str | None] | None = None,
     ) -> None:
         """``running`` gives the project the runtime actually runs (None until it started).
 
@@ -54,6 +55,7 @@ class ConnectionsMenu:
         """
         self._window = window
         self._audit_decision = audit_decision  # (trust | reject, thumbprint, subject, error)
+        self._permit = permit  # (action, target) -> why not, or None (the runtime side decides)
         self._running = running
         self._show_message = show_message
         self._secured = connections_offering(project, CERTIFICATES)
@@ -104,6 +106,7 @@ class ConnectionsMenu:
         dialog = CertificateDialog(_pki_of(config), self.untrusted.get(name or ""), self._window)
         if self._audit_decision is not None:
             dialog.sig_decided.connect(self._audit_decision)
+        dialog.permit = self._permit
         self._keep(dialog)
         return dialog
 

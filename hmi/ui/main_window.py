@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         )
         if self.trend_panel is not None:
             self.trend_panel.sig_trend_saved.connect(self._audit_trend_save)
+            self.trend_panel.permit = self.session.authorise
         self.blink_clock = BlinkClock(self)
         self.horn = Horn(parent=self)
         self.alarm_strip = AlarmStrip(clock=self.blink_clock, horn=self.horn)
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         self.connection_bar = ConnectionBar(list(project.connections))
         endpoints = project.sync or (demo_sync_endpoints() if session.is_demo else {})
         self.sync_panel = SyncPanel(endpoints) if endpoints else None
+        if self.sync_panel is not None:
+            self.sync_panel.resend = self.session.resend_quarantined
         self._lay_out()
         self._build_menus()
         for panel in (
@@ -309,6 +312,7 @@ class MainWindow(QMainWindow):
             self.message.setText,
             running=self._running_project,
             audit_decision=self._audit_certificate,
+            permit=self.session.authorise,
         )
         if self.session.is_demo:
             # the demo plant's servers get their ports when they start: until then there is nothing to browse
@@ -466,6 +470,7 @@ class MainWindow(QMainWindow):
             except Exception:  # one failing panel must not keep the others attached
                 log.exception("panel %s did not detach cleanly", type(panel).__name__)
         self.panels.clear()
+        self.user_panel.stop()
         self.context.close()
         self.relay.close()
 

@@ -182,7 +182,14 @@ class RulesView(QWidget):
             return
         name = item.data(Qt.ItemDataRole.UserRole)
         if name:
-            self._requests.set_enabled(str(name), item.checkState() == Qt.CheckState.Checked)
+            future = self._requests.set_enabled(str(name), item.checkState() == Qt.CheckState.Checked)
+            self._relay.watch(future, self._on_set)
+
+    def _on_set(self, future: concurrent.futures.Future[None]) -> None:
+        # A refused change (the role lacks edit_project) puts the box back and says why.
+        error = None if future.cancelled() else future.exception()
+        self.summary.setText(f"Not changed: {error}" if isinstance(error, PermissionError) else "")
+        self.refresh()
 
     def acknowledge_selected(self) -> None:
         """Acknowledge the maintenance events selected in the list."""

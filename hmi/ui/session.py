@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,12 @@ from hmi.core.station import Station
 from hmi.model import DriverDiagnostics
 from hmi.project.config import Project
 from hmi.rules.events import RuleState
-from hmi.security.audit import DISABLE_RULE, ENABLE_RULE
+from hmi.security.actions import HAND_OVER, refusal
+from hmi.security.audit import DISABLE_RULE, ENABLE_RULE, SYNC_RESEND
 from hmi.security.config_audit import change_entry
 from hmi.security.logon import add_first_administrator, log_off, log_on
 from hmi.security.paths import users_path
+from hmi.security.policy import AccessPolicy
 from hmi.security.users import LogOn, UserStore
 from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.write_confirm_form import SignedValue
@@ -59,7 +62,9 @@ class GuiSession:
         demo_data_dir: Path | None = None,
         *,
         audit: AuditHook = log_audit,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` (seconds) measures the users' inactivity; tests control it (default: monotonic)."""
         self.project = project
         self.bridge = bridge
         self.demo_data_dir = demo_data_dir
@@ -71,6 +76,7 @@ class GuiSession:
         self.commands: CommandPath | None = None
         self.actor = os_user()  # until the security layer adds logins
         self._audit = audit
+        self._clock = clock
         self.started: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
@@ -97,6 +103,8 @@ class GuiSession:
             await asyncio.wrap_future(self.plant_thread.submit(self.plant.start()))
             project = demo_project(self.plant, self.demo_data_dir)
         station = Station(project, project.history.path)
+        if self._clock is not None:
+            station.access = AccessPolicy(None, self._clock)  # before the start reads the users store into it
         self.bridge.follow_table(station.runtime.values)  # tags shown before the start get theirs now
         station.runtime.subscribe_batch(self.bridge.offer_batch)  # one lock per read, not per tag
         station.runtime.subscribe_status(self.bridge.offer_status)
@@ -172,6 +180,48 @@ class GuiSession:
         if self.station is not None:
             log_off(self.station.access, self.station.audit.record, self.actor, "screen")
         self.actor = os_user()
+
+    def hand_over(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """Shift hand-over: ``name`` logs on, then the previous user is logged off (both audited).
+
+        Nothing else changes: screens, trends and the alarm view stay as they are. A refused log-on
+        leaves the previous user logged on.
+        """
+        return self.runtime_thread.submit(self._hand_over(name, password))
+
+    async def _hand_over(self, name: str, password: str) -> LogOn:
+        station = self.station
+        if station is None:
+            return LogOn(False, name, reason="the runtime is still starting")
+        previous = self.actor
+        store = UserStore(users_path())
+        result = await asyncio.to_thread(
+            log_on, store, station.access, station.audit.record, name, password, "screen"
+        )
+        if result.ok:
+            self.actor = name
+            if previous != name:
+                log_off(station.access, station.audit.record, previous, "screen")
+            entry = change_entry(name, Origin.SCREEN.value, HAND_OVER, name, old=previous, value=name)
+            station.audit.record(entry)
+        return result
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock inactivity is measured with (the policy's)."""
+        return self._clock or time.monotonic
+
+    def note_activity(self) -> None:
+        """The operator pressed a key or moved the mouse in the window: the idle log-off starts again.
+
+        In memory (the policy is thread-safe), so the GUI thread may call it on input.
+        """
+        if self.station is not None:
+            self.station.access.touch(self.actor)
+
+    def idle_remaining(self) -> float | None:
+        """Seconds until the acting user is logged off for inactivity; None when nobody is logged on."""
+        return self.station.access.idle_remaining(self.actor) if self.station is not None else None
 
     @property
     def commissioning(self) -> bool:
@@ -274,6 +324,9 @@ class GuiSession:
 
         def change(rules: RulesSource) -> None:
             action = ENABLE_RULE if enabled else DISABLE_RULE
+            refused = self._refusal(action, rule, enabled)
+            if refused:
+                raise PermissionError(refused)
             found = rules.engine.rules.get(rule)
             if found is None:
                 self._audit_change(action, rule, value=enabled, error=f"no rule named {rule!r}")
@@ -285,6 +338,52 @@ class GuiSession:
         return self.runtime_thread.submit(self._on_rules(change))
 
     # -- configuration changes made from the window (audited) ---------------------------
+    def authorise(self, action: str, target: str, value: Any = None) -> str | None:
+        """Whether this session's actor may do ``action`` on ``target`` now: why not (audited), or None.
+
+        Decided by the same function the command path and the CLI use (hmi.security.actions), in memory
+        and without IO (the policy is thread-safe and the trail's queue never blocks), so the window
+        can ask before it touches a file.
+        """
+        return self._refusal(action, target, value)
+
+    def resend_quarantined(self) -> concurrent.futures.Future[str]:
+        """Resend every quarantined sync batch as this session's actor (``resend_sync``); what came of it."""
+        return self.runtime_thread.submit(self._resend_quarantined())
+
+    async def _resend_quarantined(self) -> str:
+        station = self.station
+        if station is None:
+            return "Not resent: the runtime is still starting"
+        refused = self._refusal(SYNC_RESEND, "all")
+        if refused:
+            return f"Not allowed to resend: {refused}"
+        history, endpoints = self.history_path, dict(station.project.sync)
+        batches, results = await asyncio.to_thread(_resend_all, history, endpoints)
+        ranges = {b.key: f"{b.endpoint}/{b.stream} {b.seq_first}..{b.seq_last}" for b in batches}
+        for result in results:
+            error = "" if result.delivered else result.detail
+            self._audit_change(SYNC_RESEND, result.key, value=ranges.get(result.key), error=error)
+        delivered = sum(result.delivered for result in results)
+        if not results:
+            return "Nothing is quarantined"
+        return f"Resent {delivered} of {len(results)} quarantined batches"
+
+    def _refusal(self, action: str, target: str, value: Any = None) -> str | None:
+        station = self.station
+        if station is None:
+            return "the runtime is still starting"
+        origin = Origin.SCREEN.value
+        return refusal(
+            station.access,
+            self.actor,
+            action,
+            target,
+            record=station.audit.record,
+            origin=origin,
+            value=value,
+        )
+
     def record_change(
         self, action: str, target: str, *, value: Any = None, old: Any = None, error: str = ""
     ) -> concurrent.futures.Future[None]:
@@ -357,3 +456,16 @@ class GuiSession:
         self.runtime_thread.stop()
         if self.plant_thread is not None:
             self.plant_thread.stop()
+
+
+def _resend_all(history: Path, endpoints: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Every quarantined batch and what its resend came to; blocking (SQLite, HTTP): a thread of its own."""
+    from hmi.sync.outbox import Outbox, outbox_path
+    from hmi.sync.resend import resend
+
+    outbox = Outbox(outbox_path(history))
+    try:
+        batches = outbox.quarantined()
+        return batches, asyncio.run(resend(outbox, endpoints, batches)) if batches else []
+    finally:
+        outbox.close()

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -71,9 +74,20 @@ class SyncPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.resend: Callable[[], concurrent.futures.Future[str]] | None = None
+        """Resends the quarantined batches as the acting user (the session checks resend_sync)."""
+        self.resend_button = QPushButton("Resend quarantined")
+        self.resend_button.setToolTip("Post each batch the endpoint refused again, under its own key")
+        self.resend_button.setEnabled(False)
+        self.resend_button.clicked.connect(self.resend_quarantined)
+        self.message = QLabel("")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        row = QHBoxLayout()
+        row.addWidget(self.message, 1)
+        row.addWidget(self.resend_button)
+        layout.addLayout(row)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -115,6 +129,20 @@ class SyncPanel(QWidget):
         self._reading = self._executor.submit(_read, self._history, self.endpoints)
         self._context.relay.watch(self._reading, self._shown)
 
+    def resend_quarantined(self) -> None:
+        """Ask the session to resend; it refuses (and audits) when the acting user lacks resend_sync."""
+        if self.resend is None or self._context is None:
+            return
+        self.resend_button.setEnabled(False)
+        self.message.setText("Resending…")
+        self._context.relay.watch(self.resend(), self._resent)
+
+    def _resent(self, future: concurrent.futures.Future[str]) -> None:
+        error = None if future.cancelled() else future.exception()
+        self.message.setText(f"Resend failed: {error}" if error is not None else future.result())
+        self.resend_button.setEnabled(any(s.quarantined for s in self.statuses))
+        self.refresh()
+
     def _shown(self, future: concurrent.futures.Future[list[StreamStatus]]) -> None:
         if future.cancelled():
             return
@@ -144,6 +172,8 @@ class SyncPanel(QWidget):
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.summary.setText(summary_text(statuses))
+        if self.message.text() != "Resending…":
+            self.resend_button.setEnabled(self.resend is not None and any(s.quarantined for s in statuses))
 
 
 def _read(history: Path, endpoints: dict[str, SyncEndpoint]) -> list[StreamStatus]:

@@ -23,6 +23,7 @@ from hmi.model.symbols import display_format
 from hmi.project.config import Project, TrendDef
 from hmi.project.document import trend_fields
 from hmi.project.trend_store import save_trend
+from hmi.security.audit import SAVE_TREND
 from hmi.ui.futures import FutureRelay
 from hmi.ui.panels import SignalLinks
 from hmi.ui.tag_picker import TagPicker, trendable
@@ -67,6 +68,8 @@ class TrendPanel(QWidget):
         self.project = project
         self.tag_defs = project.every_tag()  # system tags too: a trend may show a link's state
         self.relay = relay
+        self.permit: Callable[[str, str], str | None] | None = None
+        """Asks the runtime side whether (action, target) is allowed for the acting user; None: no check."""
         self.project_file = project_file or project.root / PROJECT_FILE
         self._clock = clock
         self.title = QLabel(trend.title)
@@ -338,6 +341,14 @@ class TrendPanel(QWidget):
         return trend
 
     def _save_from_toolbar(self) -> None:
+        # The runtime side decides (and audits a refusal) before project.yaml is touched.
+        refused = self.permit(SAVE_TREND, self.trend_def.name) if self.permit is not None else None
+        if refused:
+            self.status.setText(f"Not allowed to save the trend: {refused}")
+            return
+        self._save_now()
+
+    def _save_now(self) -> None:
         try:
             self.save_trend()
         except (OSError, ValueError) as exc:

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import concurrent.futures
+import math
 from collections.abc import Callable
 from typing import Protocol
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QToolButton,
     QWidget,
 )
 
 from hmi.security.users import LogOn
+from hmi.ui.activity import ActivityFilter
 from hmi.ui.futures import FutureRelay
+
+IDLE_TICK_MS = 1000
+IDLE_WARNING_S = 60.0
+"""The toolbar shows the time to the automatic log-off in its last minute."""
 
 COMMISSIONING_STYLE = (
     "QToolButton#toolbar-user { background: #a8322d; color: white; font-weight: bold; padding: 2px 8px; }"
@@ -41,6 +50,19 @@ class LogOnSession(Protocol):
 
     def add_first_administrator(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
         """Create the first user, an administrator, and log them on."""
+
+    def hand_over(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """The next user logs on; the previous one is logged off once they have."""
+
+    def note_activity(self) -> None:
+        """The operator used keys or mouse: the idle log-off starts again."""
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock inactivity is measured with."""
+
+    def idle_remaining(self) -> float | None:
+        """Seconds until the acting user is logged off for inactivity; None when nobody is logged on."""
 
 
 class LogOnDialog(QDialog):
@@ -105,11 +127,13 @@ class LogOnDialog(QDialog):
         password = self.password.text()
         self.password.clear()  # the password does not stay in the widget
         self.again.clear()
+        self.relay.watch(self._ask(name, password), self._answered)
+
+    def _ask(self, name: str, password: str) -> concurrent.futures.Future[LogOn]:
+        """The session's check of ``name``'s password (a hand-over asks differently)."""
         if self.first_run:
-            future = self.session.add_first_administrator(name, password)
-        else:
-            future = self.session.log_on(name, password)
-        self.relay.watch(future, self._answered)
+            return self.session.add_first_administrator(name, password)
+        return self.session.log_on(name, password)
 
     def _answered(self, future: concurrent.futures.Future[LogOn]) -> None:
         self.setEnabled(True)
@@ -145,13 +169,36 @@ class UserPanel(QToolButton):
         self.logged_on = False
         self.dialog: LogOnDialog | None = None
         self.clicked.connect(self.toggle)
+        self.idle_left: float | None = None  # seconds to the automatic log-off, shown in its last minute
+        self._menu = QMenu(self)
+        self.log_off_action = self._menu.addAction("Log off", self.toggle)
+        self.hand_over_action = self._menu.addAction("Hand over…", self.hand_over)
+        self.setMenu(self._menu)
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)  # a click still logs on or off
+        self.activity = ActivityFilter(session.note_activity, clock=session.clock, parent=self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.activity)  # removed with this panel (the filter is its child)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setInterval(IDLE_TICK_MS)
+        self.idle_timer.timeout.connect(self.tick)  # runs while a user is logged on
         self.refresh()
+
+    def stop(self) -> None:
+        """The window closes: no more ticks, no more activity noted."""
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.activity)
 
     def refresh(self) -> None:
         """Say who acts now; commissioning mode (no users: everything allowed) is shown loudly, in red."""
         commissioning = not self.logged_on and self.commissioning()
         if self.logged_on:
-            self.setText(f"{self.session.actor} ({self.role}) · Log off")
+            countdown = ""
+            if self.idle_left is not None and self.idle_left <= IDLE_WARNING_S:
+                countdown = f" · auto log-off in {max(0, math.ceil(self.idle_left))} s"
+            self.setText(f"{self.session.actor} ({self.role}) · Log off{countdown}")
         elif commissioning:
             self.setText(f"No users configured: acting as {self.session.actor} · Log on…")
         else:
@@ -159,6 +206,30 @@ class UserPanel(QToolButton):
         self.setProperty("commissioning", commissioning)
         self.setStyleSheet(COMMISSIONING_STYLE if commissioning else "")
         self.setToolTip(COMMISSIONING_TIP if commissioning else "")
+        self.log_off_action.setEnabled(self.logged_on)
+        self.hand_over_action.setEnabled(self.logged_on)
+
+    def tick(self) -> None:
+        """Once a second: the time to the automatic log-off in its last minute, and the log-off when due."""
+        if not self.logged_on:
+            return
+        left = self.session.idle_remaining()
+        if left is None or left <= 0:  # due (or the policy logged them off already): say so now
+            self.idle_left = None
+            self.toggle()
+            return
+        shown = self.idle_left is not None and self.idle_left <= IDLE_WARNING_S
+        self.idle_left = left
+        if shown or left <= IDLE_WARNING_S:
+            self.refresh()
+
+    def hand_over(self) -> None:
+        """Shift hand-over: the next user logs on in one dialog; the previous is logged off once they have."""
+        from hmi.ui.handover import HandOverDialog
+
+        self.dialog = HandOverDialog(self.session, self.relay, self.window())
+        self.dialog.accepted.connect(self._logged_on)
+        self.dialog.open()
 
     def ask_for_administrator(self) -> None:
         """First run of an installation without users: ask for its administrator (the window stays usable)."""
@@ -168,7 +239,8 @@ class UserPanel(QToolButton):
     def toggle(self) -> None:
         """Log off the current user, or open the log-on dialog."""
         if self.logged_on:
-            self.logged_on, self.role = False, ""
+            self.logged_on, self.role, self.idle_left = False, "", None
+            self.idle_timer.stop()
             self.relay.watch(self.session.log_off(), lambda _f: self.refresh())
             return
         self._open(first_run=False)
@@ -181,5 +253,6 @@ class UserPanel(QToolButton):
     def _logged_on(self) -> None:
         result = self.dialog.result_logon if self.dialog is not None else None
         if result is not None and result.ok:
-            self.logged_on, self.role = True, result.role
+            self.logged_on, self.role, self.idle_left = True, result.role, None
+            self.idle_timer.start()
         self.refresh()
