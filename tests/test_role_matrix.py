@@ -65,6 +65,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "unshelve": frozenset({"operator", "engineer", "administrator"}),
     "out of service": frozenset({"engineer", "administrator"}),
     "return to service": frozenset({"engineer", "administrator"}),
+    "reset": _ALL,
+    "edit limit": frozenset({"engineer", "administrator"}),
     "save_trend": frozenset({"engineer", "administrator", "tech"}),
     "enable_rule": frozenset({"engineer", "administrator", "tech"}),
     "disable_rule": frozenset({"engineer", "administrator", "tech"}),

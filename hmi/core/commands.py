@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from hmi.core.write_check import check_value
 from hmi.model import ConfirmMode, Sample, TagDef, WriteError
-from hmi.security.actions import write_refusal
+from hmi.security.actions import PROTECTED_ACTIONS, write_refusal
 from hmi.security.audit import AuditEntry
 from hmi.security.permissions import Permission
 from hmi.security.policy import AccessPolicy
@@ -107,13 +107,6 @@ class AlarmAction(enum.StrEnum):
 ENGINEER_ACTIONS = frozenset({AlarmAction.OUT_OF_SERVICE, AlarmAction.IN_SERVICE, AlarmAction.EDIT_LIMIT})
 """Actions ISA-18.2 gives to an engineer, not an operator: the policy is where a role check refuses them."""
 
-_PERMISSION_OF = {
-    AlarmAction.OUT_OF_SERVICE: Permission.OUT_OF_SERVICE,
-    AlarmAction.IN_SERVICE: Permission.OUT_OF_SERVICE,
-    AlarmAction.RESET: Permission.ACKNOWLEDGE,  # an operator resets a latched alarm as they acknowledge
-    AlarmAction.EDIT_LIMIT: Permission.EDIT_ALARM_LIMITS,
-}
-"""The permission each alarm action needs; shelving and unshelving need ``shelve``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +427,7 @@ def secured(policy: AccessPolicy, project: Any = None) -> Policy:
             tag = request.tag
             return write_refusal(policy, request.actor, tag, tags.get(tag), area(tags, tag))
         if isinstance(request, AlarmActionRequest):
-            needed = _PERMISSION_OF.get(request.action, Permission.SHELVE)
+            needed = PROTECTED_ACTIONS[request.action.value]  # the one table of hmi.security.actions
             return policy.refusal(request.actor, needed, request.alarm, area(alarms, request.alarm))
         where = area(alarms, request.alarm)
         return policy.refusal(request.actor, Permission.ACKNOWLEDGE, request.alarm or "*", where)

@@ -1,6 +1,7 @@
 """Every protected action and the permission it needs, decided in one function that everything calls.
 
-The command path (writes, operating equipment, acknowledge, shelve, out of service), the window's
+The command path (writes, operating equipment, acknowledge, shelve, out of service, reset, alarm limit
+edits), the window's
 configuration changes (trend save, rule enable/disable, certificate trust, sync resend) and the
 CLI commands that act all ask :func:`refusal` here, so a role means the same wherever it acts.
 """
@@ -28,6 +29,7 @@ OPERATE = "operate"
 ACKNOWLEDGE = "acknowledge"
 SHELVE, UNSHELVE = "shelve", "unshelve"
 OUT_OF_SERVICE, IN_SERVICE = "out of service", "return to service"
+RESET, EDIT_LIMIT = "reset", "edit limit"
 
 PROTECTED_ACTIONS: Mapping[str, Permission] = {
     WRITE: Permission.WRITE_TAG,
@@ -37,6 +39,8 @@ PROTECTED_ACTIONS: Mapping[str, Permission] = {
     UNSHELVE: Permission.SHELVE,
     OUT_OF_SERVICE: Permission.OUT_OF_SERVICE,
     IN_SERVICE: Permission.OUT_OF_SERVICE,
+    RESET: Permission.ACKNOWLEDGE,  # an operator resets a latched alarm as they acknowledge it
+    EDIT_LIMIT: Permission.EDIT_ALARM_LIMITS,
     SAVE_TREND: Permission.EDIT_PROJECT,
     ENABLE_RULE: Permission.EDIT_PROJECT,
     DISABLE_RULE: Permission.EDIT_PROJECT,

@@ -78,6 +78,8 @@ class RulesView(QWidget):
         self._relay = relay
         self._pending: concurrent.futures.Future[Any] | None = None
         self._applying = False
+        self._notice = ""
+        """Why the last change from this view was not made (shown beside the counts until the next one)."""
         self.refreshes = 0
         self.rules = _table(RULE_COLUMNS)
         self.rules.itemChanged.connect(self._on_item_changed)
@@ -175,7 +177,8 @@ class RulesView(QWidget):
             )
             for column, text in enumerate(texts):
                 _cell(self.events, row, column).setText(text)
-        self.summary.setText(f"{unacked} not acknowledged" if unacked else "")
+        counted = f"{unacked} not acknowledged" if unacked else ""
+        self.summary.setText(" · ".join(text for text in (self._notice, counted) if text))
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if self._applying or item.column() != ENABLED:
@@ -188,7 +191,9 @@ class RulesView(QWidget):
     def _on_set(self, future: concurrent.futures.Future[None]) -> None:
         # A refused change (the role lacks edit_project) puts the box back and says why.
         error = None if future.cancelled() else future.exception()
-        self.summary.setText(f"Not changed: {error}" if isinstance(error, PermissionError) else "")
+        # Kept until the next change, so that the refreshes that follow show it beside the counts.
+        self._notice = f"Not changed: {error}" if isinstance(error, PermissionError) else ""
+        self.summary.setText(self._notice)
         self.refresh()
 
     def acknowledge_selected(self) -> None:
