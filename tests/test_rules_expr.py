@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from project_files import write_project
 
@@ -156,6 +156,9 @@ ALPHABET = st.sampled_from([*"AB()+-*/<>=!., 0123456789emsh", *PIECES])
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=200), st.lists(ALPHABET, max_size=80).map("".join)))
+@example("0EE0")  # a number with a unit that starts like an exponent: once a ValueError
+@example("2e+")
+@example("1e3EE")
 def test_random_text_never_crashes_or_escapes(text):
     """Any text compiles or is refused with located problems; a compiled one evaluates to a value or a
     known error, touching nothing but the values it is given."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -190,6 +191,8 @@ def _syntax_message(error: UnexpectedInput) -> str:
     return "syntax error"
 
 
+_NUMERIC = re.compile(r"(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+"""The number at the start of a QUANTITY token (its unit, if any, follows)."""
 _TERMINALS = {
     "RPAR": "')'", "LPAR": "'('", "COMMA": "','", "NAME": "a name", "QUANTITY": "a number",
     "COMPARE": "a comparison", "PLUS": "'+'", "MINUS": "'-'", "TIMES": "'*'", "DIVIDE": "'/'",
@@ -283,10 +286,10 @@ class _Compiler:
         token = tree.children[0]
         assert isinstance(token, Token)
         text = str(token)
-        digits = len(text) - len(text.lstrip("0123456789.eE+-"))
-        number, suffix = text[:digits], text[digits:]
-        while number and number[-1] in "eE":  # '2e' followed by a unit starting with e: 'e' is the unit's
-            suffix, number = number[-1] + suffix, number[:-1]
+        # The grammar's own number part: an 'e' without exponent digits after it is the unit's ('2em').
+        numeric = _NUMERIC.match(text)
+        assert numeric is not None  # the QUANTITY token starts with one
+        number, suffix = numeric.group(0), text[numeric.end() :]
         value = float(number)
         if not math.isfinite(value):
             return self.error(token, f"the number {text!r} is too large")
