@@ -37,9 +37,21 @@ def _private_project_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(autouse=True)
-def _private_security_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets an empty users store (commissioning mode), never the machine's own users."""
+def _private_security_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets an empty users store (commissioning mode), never the machine's own users, and no
+    OS keyring: the audit key is the data folder's key file, as in the ``hmi`` processes a test starts
+    (a keyring left behind in this process would key a trail those processes cannot read). A test
+    that wants a keyring sets its own backend."""
+    import keyring
+    from keyring.backends import fail
+
     monkeypatch.setenv("CONVERGE_HMI_DATA_DIR", str(tmp_path / "machine-data"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)
