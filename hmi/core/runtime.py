@@ -27,7 +27,16 @@ from hmi.core.freshness import FreshnessTracker
 from hmi.core.heap import freeze_start_up_heap
 from hmi.core.tag_source import TagSource
 from hmi.core.write_check import coerce_for_write
-from hmi.model import ConnectionStatus, Quality, Reason, Sample, StalePolicy, TagDef, WriteError
+from hmi.model import (
+    ConnectionStatus,
+    Quality,
+    Reason,
+    Sample,
+    StalePolicy,
+    TagDef,
+    UnfrozenSample,
+    WriteError,
+)
 from hmi.project.config import ConnectionConfig, Project
 
 SampleListener = Callable[[str, Sample], None]
@@ -171,6 +180,8 @@ class TagRuntime:
             driver = self._driver_factory(config, tags, self._on_sample, self._on_status, stale=self.stale)
             driver.on_refresh = self._on_driver_refresh
             driver.on_samples = self._on_samples
+            if isinstance(driver, acquisition.ProcessDriver):
+                driver.on_good_values = self._on_good_values
             self._drivers[name] = driver
             self.statuses[name] = driver.status
             if driver.reports_every_scan:
@@ -280,6 +291,56 @@ class TagRuntime:
             raw = list(batch[:rest])
             self._general_samples(batch[rest:], raw, changes)
         if raw and self._raw_listeners:  # the hot path pays nothing for a feed nobody reads
+            self._notify(self._raw_listeners, raw)
+        if changes:
+            self._notify(self._sample_listeners, changes)
+
+    def _on_good_values(
+        self, names: Sequence[str], indices: Sequence[int], new_values: Sequence[Any], ts: float
+    ) -> None:
+        """A worker's read: good values of ``names[i]`` for each index, all stamped ``ts``.
+
+        What ``_on_samples`` does with the same samples, with each ``Sample`` built in the same pass as
+        its change test (``hmi.model.good_sample``, written out): the pairs are not first built as a
+        list and then walked again. A worker sends only a read's changed tags, so nearly every value
+        is a change and needs its ``Sample`` in the value table anyway.
+        """
+        values, deadbands, tags, stale = self.values, self._deadbands, self.tags, self._stale
+        if stale:  # whatever a sample says, it is the driver's word, not stale
+            stale.difference_update(map(names.__getitem__, indices))
+        raw: list[tuple[str, Sample]] = []
+        add = raw.append
+        changes: list[tuple[str, Sample]] = []
+        change = changes.append
+        good, no_reason, draft, final = Quality.GOOD, Reason.NONE, UnfrozenSample, Sample
+        for index, value in zip(indices, new_values, strict=True):
+            tag_name = names[index]
+            previous = values.get(tag_name)
+            if previous is None:  # not a tag the runtime carries: dropped, as the general path does
+                continue
+            sample: Any = draft()
+            sample.value = value
+            sample.quality = good
+            sample.ts = ts
+            sample.reason = no_reason
+            sample.__class__ = final
+            pair = (tag_name, sample)
+            add(pair)
+            if previous.quality is good and previous.reason is no_reason:
+                old = previous.value
+                if old == value:
+                    continue
+                if tag_name in deadbands:
+                    if type(value) is float and type(old) is float:  # a NaN's difference is a change
+                        if abs(value - old) <= deadbands[tag_name]:
+                            continue
+                    elif not _changed(tags[tag_name], previous, sample):
+                        continue
+            elif not _changed(tags[tag_name], previous, sample):
+                continue
+            values[tag_name] = sample
+            change(pair)
+        if raw and self._raw_listeners:
             self._notify(self._raw_listeners, raw)
         if changes:
             self._notify(self._sample_listeners, changes)

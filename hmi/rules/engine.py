@@ -13,7 +13,6 @@ Runs on the runtime loop; a listener call does no IO (writes are tasks on the lo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hmi.model import DataType, Quality, Reason, Sample, TagDef
+from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
@@ -57,44 +56,10 @@ _GOOD = Quality.GOOD
 _ARMED = RuleState.ARMED
 _ACTIVE = RuleState.ACTIVE
 
-# A good Sample for the hot path, filled in unfrozen and then made a Sample: the frozen dataclass's
-# __init__ (object.__setattr__ per field, through a Python frame) costs more than the whole evaluation
-# of a typical derived tag, and even the slots' own __set__ wrappers cost three times what four plain
-# attribute stores and one __class__ assignment do (Python allows that assignment between classes of
-# the same slot layout). The result is the object Sample(value, GOOD, ts) gives: of type Sample,
-# equal, the same hash, frozen from then on. The checks below make a change to Sample fail at import.
-_FIELDS = ("value", "quality", "ts", "reason")
-if tuple(f.name for f in dataclasses.fields(Sample)) != _FIELDS or Sample.__slots__ != _FIELDS:
-    raise TypeError("the rules engine builds Samples field by field, and Sample's fields have changed")
-
-
-class _Unfrozen:
-    """Sample's slot layout without its frozen ``__setattr__`` (see above)."""
-
-    __slots__ = _FIELDS
-
-
+# A derived tag's good Sample is built as hmi.model.good_sample builds one (its checks run at import):
+# written out inline on the hot path below, the call itself costing about what the four stores do.
+_Unfrozen = UnfrozenSample
 _NO_REASON = Reason.NONE
-
-
-def good_sample(value: Any, ts: float) -> Sample:
-    """``Sample(value, Quality.GOOD, ts)``, built as the engine's hot path builds it."""
-    sample: Any = _Unfrozen()
-    sample.value = value
-    sample.quality = _GOOD
-    sample.ts = ts
-    sample.reason = _NO_REASON
-    sample.__class__ = Sample
-    return sample
-
-
-_checked = good_sample(1.5, 2.0)
-if (
-    _checked.__class__ is not Sample
-    or _checked != Sample(1.5, _GOOD, 2.0)
-    or hash(_checked) != hash(Sample(1.5, _GOOD, 2.0))
-):
-    raise TypeError("the rules engine's good_sample no longer gives a Sample")
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,10 @@ from hmi.project.config import ConnectionConfig
 BatchSink = Callable[[Sequence[tuple[str, Sample]]], None]
 """Receives one batch of (tag name, sample) on the runtime loop, in the order the driver published them."""
 
+GoodValuesSink = Callable[[Sequence[str], Sequence[int], Sequence[Any], float], None]
+"""Receives a read's good values as they crossed the pipe: the connection's tag names, the indices into
+them, the values, and the read's one timestamp; builds the samples itself (the runtime, in one pass)."""
+
 WRITE_TIMEOUT_S = 30.0
 """A write the process has not answered by then fails (the driver's own timeouts answer long before)."""
 
@@ -58,6 +62,8 @@ class ProcessDriver(Driver):
         self.worker = worker
         self.on_samples: BatchSink | None = None
         """Set by a consumer that takes a batch at once; without it, samples go one by one to on_sample."""
+        self.on_good_values: GoodValuesSink | None = None
+        """Set by a consumer that takes a read's good values as columns (before ``on_samples``)."""
         self.reports_every_scan = _reports_every_scan(config)
         self._names = tuple(tag.name for tag in self.tags)
         self._index = {name: n for n, name in enumerate(self._names)}
@@ -134,7 +140,11 @@ class ProcessDriver(Driver):
         """Good samples of one batch; ``stamps`` one timestamp for all (a driver's read) or one each."""
         names = self._names
         if isinstance(stamps, float):
-            samples = Sample.many_good(values, stamps)  # the samples of a read, built at C speed
+            columns = self.on_good_values
+            if columns is not None:  # the runtime builds each Sample in its own pass over the read
+                columns(names, indices, values, stamps)
+                return
+            samples = Sample.many_good(values, stamps)
         else:
             samples = [Sample(v, _GOOD, t) for v, t in zip(values, stamps, strict=True)]
         tags = list(map(names.__getitem__, indices))
