@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,7 @@ class Station:
         self.access = AccessPolicy(None)
         self.signatures = SignatureBook(UserStore(users_path()), self.audit.record)
         self._store_open = False
+        self._detach_alarms: Callable[[], None] = lambda: None
         self._add_system_tags()
         if self.project.rules:  # rules write through a command path of their own (actor: the rule)
             journal = RuleJournal(self.store.writer)
@@ -209,7 +211,7 @@ class Station:
             self.runtime.subscribe_batch(self.history.extend)
         await asyncio.to_thread(open_security, self.audit, self.access)
         # The raw feed: trip points exact, whatever the deadband.
-        self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
+        self._detach_alarms = self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
         if self._store_open and self.sync is not None:
@@ -245,6 +247,8 @@ class Station:
             # start never got past the store (locked by another process): nothing runs
             self.alarms.close()
             return
+        # Before the drivers: links going down at a stop (and rules held by them) are no plant alarm.
+        self._detach_alarms()
         await self.runtime.stop()
         self.alarms.close()
         await asyncio.to_thread(self.audit.stop)
