@@ -22,6 +22,7 @@ from hmi.alarms.builtin import link_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
+from hmi.core.alarm_expressions import AlarmExpressions
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
 from hmi.core.rules_source import RulesSource, rule_fault_alarms
 from hmi.core.runtime import Feed, TagRuntime
@@ -153,6 +154,7 @@ class Station:
                 **link_alarms(self.project.connections, alarm_settings),
             },
             max_shelve=alarm_settings.max_shelve,
+            expression=AlarmExpressions(self.project.alarms, self.runtime.tags),
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store, trail_streams(audit_path(self.history_path)))

@@ -22,6 +22,7 @@ from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
 from hmi.project.alarm_checks import alarm_reference_issues, limit_order_issues, needs_a_number
+from hmi.project.alarm_expressions import alarm_expression_errors
 from hmi.project.alarm_messages import template_problem
 from hmi.project.alarm_settings import horn_files, horn_sound_issues
 from hmi.project.cached_load import cached_inputs, from_cache, to_cache
@@ -149,6 +150,7 @@ def _check_files(
     rules, rule_tags, rule_errors = check_rules(rules_part, document, {**system, **tags}, writable_by_rules)
     errors += rule_errors
     tags.update(rule_tags)
+    errors += alarm_expression_errors(spec.alarms, document, {**system, **tags})
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
