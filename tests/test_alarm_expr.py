@@ -1,4 +1,4 @@
-"""``type: expr`` alarms: ``when:`` in the rules language, judged on every input's change, checked by ``hmi check``."""
+"""``type: expr`` alarms: ``when:`` in the rules language, judged on each input's change; ``hmi check``."""
 
 from __future__ import annotations
 
@@ -128,5 +128,6 @@ async def test_a_station_raises_and_clears_an_expr_alarm_on_plc_values(
         finally:
             await station.stop()
     with sqlite3.connect(tmp_path / "history.db") as conn:
-        kinds = [row[0] for row in conn.execute("SELECT kind FROM alarm_events WHERE alarm = 'PUMP.DRY' ORDER BY seq")]
+        rows = conn.execute("SELECT kind FROM alarm_events WHERE alarm = 'PUMP.DRY' ORDER BY seq")
+        kinds = [row[0] for row in rows]
     assert kinds == ["raised", "cleared"]

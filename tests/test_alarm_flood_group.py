@@ -1,4 +1,8 @@
-"""The alarm summary during a flood: one "Flood HH:MM-now, N alarms" row, the first out shown, the rest folded."""
+"""The alarm summary during a flood: a "Flood HH:MM-now, N alarms" row, the first out shown, the rest folded.
+
+The raises reach the panel as the runtime hands them over (the bridge's frame); a flood counts raises,
+so an alarm raised again and again counts each time while it is one row of the summary.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget
 
-from hmi.alarms.engine import AlarmState, AlarmStatus
+from hmi.alarms.engine import AlarmEvent, AlarmState, AlarmStatus, EventKind
 from hmi.core.resources import demo_project_dir
 from hmi.project.config import AlarmDef
 from hmi.project.loader import load_project
@@ -31,6 +35,24 @@ def alarm(name: str, raised_at: float, priority: str = "medium") -> AlarmStatus:
 FIRST_OUT = alarm("SURGE.FIRST", NOW - 300, "high")
 FLOOD = [alarm(f"SURGE.{i:02d}", NOW - 290 + i * 10, "urgent" if i == 5 else "medium") for i in range(12)]
 STANDING = alarm("OLD.STANDING", NOW - 7200, "low")
+SHOWN = [STANDING, *FLOOD, FIRST_OUT]
+
+
+def raises(rows: list[AlarmStatus], again: int = 0) -> list[AlarmEvent]:
+    """A raise event per row (oldest first), and ``again`` more of the first row's alarm."""
+    events = [
+        AlarmEvent(r.raised_at or 0.0, r.name, EventKind.RAISED, AlarmState.UNACKED, "medium", 1.0, r.name)
+        for r in sorted(rows, key=lambda r: r.raised_at or 0.0)
+    ]
+    first = events[0] if events else None
+    return events + [first] * again if first is not None else events
+
+
+def frame(bridge: RuntimeBridge, rows: list[AlarmStatus], events: list[AlarmEvent]) -> None:
+    for event in events:
+        bridge.offer_alarm_event(event)
+    bridge.offer_alarm_snapshot(rows)
+    bridge.flush()
 
 
 @pytest.fixture
@@ -49,7 +71,7 @@ def panel(qtbot: Any) -> Any:
     panel.attach(context)
     panel.resize(1100, 600)
     panel.show()
-    yield panel
+    yield panel, context.bridge
     panel.detach()
     context.close()
 
@@ -67,8 +89,9 @@ def click(qtbot: Any, table: QTableWidget, row: int) -> None:
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(item).center())
 
 
-def test_a_flood_folds_under_one_row_with_the_first_out_shown(panel: AlarmPanel, qtbot: Any) -> None:
-    panel.set_alarms([STANDING, *FLOOD, FIRST_OUT])
+def test_a_flood_folds_under_one_row_with_the_first_out_shown(panel: Any, qtbot: Any) -> None:
+    panel, bridge = panel
+    frame(bridge, SHOWN, raises([FIRST_OUT, *FLOOD]))
     table = panel.table
     assert panel.flood is not None and panel.flood.count == 13
     group = table.item(0, 0)
@@ -87,8 +110,10 @@ def test_a_flood_folds_under_one_row_with_the_first_out_shown(panel: AlarmPanel,
     assert panel.selected_alarm() is None, "the group row is no alarm to acknowledge"
 
 
-def test_group_flood_off_shows_every_alarm_in_operator_order(panel: AlarmPanel, qtbot: Any) -> None:
-    panel.set_alarms([STANDING, *FLOOD, FIRST_OUT])
+def test_group_flood_off_shows_every_alarm_in_operator_order(panel: Any, qtbot: Any) -> None:
+    panel, bridge = panel
+    frame(bridge, SHOWN, raises([FIRST_OUT, *FLOOD]))
+    assert panel.flood is not None
     qtbot.mouseClick(panel.group_button, Qt.MouseButton.LeftButton)
     assert not panel.group_button.isChecked() and panel.flood is None
     names = shown_names(panel.table)
@@ -96,6 +121,18 @@ def test_group_flood_off_shows_every_alarm_in_operator_order(panel: AlarmPanel, 
     assert panel.table.columnSpan(0, 0) == 1
 
 
-def test_ten_alarms_in_ten_minutes_are_no_flood(panel: AlarmPanel) -> None:
-    panel.set_alarms([STANDING, *FLOOD[:9], FIRST_OUT])
+def test_ten_alarms_in_ten_minutes_are_no_flood(panel: Any) -> None:
+    panel, bridge = panel
+    rows = [STANDING, *FLOOD[:9], FIRST_OUT]
+    frame(bridge, rows, raises([FIRST_OUT, *FLOOD[:9]]))
     assert panel.flood is None and GROUP_ROLE_NAME not in shown_names(panel.table)
+
+
+def test_an_alarm_raised_again_and_again_makes_a_flood_of_few_rows(panel: Any) -> None:
+    """Four alarms, fourteen raises (the demo's surge): the flood is grouped, the first out on top."""
+    panel, bridge = panel
+    rows = [STANDING, FIRST_OUT, *FLOOD[:3]]
+    frame(bridge, rows, raises([FIRST_OUT, *FLOOD[:3]], again=10))
+    assert panel.flood is not None and panel.flood.count == 14 and panel.flood.first_out is FIRST_OUT
+    assert "14 alarms" in panel.table.item(0, 0).text()
+    assert shown_names(panel.table) == [GROUP_ROLE_NAME, "SURGE.FIRST", "OLD.STANDING"]

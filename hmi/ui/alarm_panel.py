@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hmi.alarms.engine import AlarmStatus
+from hmi.alarms.engine import AlarmEvent, AlarmStatus
 from hmi.alarms.history import HistoryQuery
 from hmi.alarms.ordering import operator_key, operator_order
 from hmi.model.symbols import display_format
 from hmi.project.config import AlarmDef
-from hmi.ui.alarm_flood_group import GROUP_ROLE_NAME, FloodGroup, flood_group
+from hmi.ui.alarm_flood_group import GROUP_ROLE_NAME, FloodGroup, RaiseWindow, flood_group
 from hmi.ui.alarm_history_load import AlarmHistoryLoader
 from hmi.ui.alarm_set_aside import SetAsideList
 from hmi.ui.alarm_summary_parts import SORT_ROLE, AlarmFilter, GuidancePane, SortableCell, priority_rank
@@ -127,6 +127,8 @@ class AlarmPanel(QWidget):
         """The flood group the table shows now (None: no flood, or grouping off)."""
         self.flood_folded = True
         self.clock = time.time
+        self.raises = RaiseWindow()
+        """The last 10 minutes' raises, as the banner's flood badge counts them."""
         self.table.itemClicked.connect(self._toggle_flood)
         self.guidance = GuidancePane(self)
         self.history_rows: list[dict[str, object]] = []
@@ -228,7 +230,8 @@ class AlarmPanel(QWidget):
             return False
         return self._history.load(HistoryQuery(start=time.time() - HISTORY_SPAN_S))
 
-    def _journal_grew(self, _events: list[object]) -> None:
+    def _journal_grew(self, events: list[AlarmEvent]) -> None:
+        self.raises.add(events)
         # new events while the history shows: read again once things calm down, not once per frame
         if self.showing_history and not self._history_refresh.isActive():
             self._history_refresh.start()
@@ -376,7 +379,8 @@ class AlarmPanel(QWidget):
     def _show(self) -> None:
         selected = self.selected_alarm()
         rows = [row for row in self.rows if self.filters.accepts(row)]
-        flood = flood_group(rows, self.clock()) if self.group_button.isChecked() else None
+        grouping = self.group_button.isChecked()
+        flood = flood_group(rows, self.raises.recent(self.clock())) if grouping else None
         self.flood = flood
         if flood is not None:  # the group row, the first out, the folded rest, then the others
             members = {id(r) for r in flood.others}
