@@ -148,3 +148,30 @@ def test_bad_requests_exit_2_with_a_reason(journalled: Path, tmp_path: Path) -> 
 def test_help_has_an_example() -> None:
     done = hmi("alarms", "history", "--help")
     assert done.returncode == 0 and "example: hmi alarms history" in done.stdout
+
+
+def test_journal_only_alarms_are_a_priority_of_their_own(tmp_path: Path) -> None:
+    """``--priority journal``: the raises and clears nobody is shown, read back for the review."""
+    text = textwrap.dedent(PROJECT).replace(
+        "history: {path: history.db}",
+        "  LEVEL.LOG: {tag: LEVEL, type: hi, limit: 50, priority: journal}\nhistory: {path: history.db}",
+    )
+    (tmp_path / "project.yaml").write_text(text, "utf-8")
+    project = load_project(tmp_path)
+    engine = AlarmEngine(project.alarms, clock=Clock())
+    store = Store(project.history.path, 0.05)
+    journal = AlarmJournal(store.writer)
+    store.open()
+    try:
+        engine.subscribe(journal.on_event)
+        engine.on_sample("LEVEL", Sample.good(60.0))
+        engine.on_sample("LEVEL", Sample.good(40.0))
+        wait_until(lambda: journal.stats().written == 2)
+    finally:
+        store.close()
+    done = hmi("alarms", "history", str(tmp_path), "--priority", "journal", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [(e["alarm"], e["kind"]) for e in json.loads(done.stdout)] == [
+        ("LEVEL.LOG", "raised"),
+        ("LEVEL.LOG", "cleared"),
+    ]

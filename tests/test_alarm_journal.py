@@ -192,6 +192,6 @@ def test_an_old_alarm_events_table_is_migrated_with_its_events_in_order(tmp_path
     with sqlite3.connect(path) as conn:
         assert conn.execute(
             "SELECT version FROM store_components WHERE component = 'alarm_journal'"
-        ).fetchone() == (3,)  # migrated through to the current version (3: from_state, comment)
+        ).fetchone() == (4,)  # migrated through to the current version (4: the per-alarm index)
         indexes = {r[1] for r in conn.execute("PRAGMA index_list(alarm_events)")}
         assert "alarm_events_ts" in indexes

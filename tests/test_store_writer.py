@@ -56,11 +56,11 @@ def test_every_component_has_its_version_recorded_in_one_place(tmp_path):
     path = tmp_path / "history.db"
     registry = MigrationRegistry([HISTORY_COMPONENT, JOURNAL_COMPONENT])
     assert registry.ensure(path) == {"store": 0, "history": 0, "alarm_journal": 0}
-    assert registry.ensure(path) == {"store": 1, "history": 4, "alarm_journal": 3}
+    assert registry.ensure(path) == {"store": 1, "history": 4, "alarm_journal": 4}
     with sqlite3.connect(path) as conn:
         assert dict(conn.execute("SELECT component, version FROM store_components")) == {
             "store": 1,
-            "alarm_journal": 3,
+            "alarm_journal": 4,
         }
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
 
@@ -70,7 +70,7 @@ def test_a_component_from_a_newer_version_is_refused_and_nothing_changes(tmp_pat
     MigrationRegistry([HISTORY_COMPONENT]).ensure(path)
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO store_components VALUES ('alarm_journal', 7)")
-    with pytest.raises(SchemaError, match="alarm_journal schema version 7; this version reads up to 3"):
+    with pytest.raises(SchemaError, match="alarm_journal schema version 7; this version reads up to 4"):
         MigrationRegistry([HISTORY_COMPONENT, JOURNAL_COMPONENT]).ensure(path)
     with sqlite3.connect(path) as conn:
         assert "alarm_events" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}

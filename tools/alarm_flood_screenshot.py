@@ -3,9 +3,11 @@
 HMI_WINDOW_SIZE=1280x800 python -m tools.alarm_flood_screenshot docs/screenshots  (offscreen by default)
 
 After the demo starts, its Demo menu's "Alarm flood" starts a surge on the tank's instruments.
-``alarm-flood.png`` is saved mid-flood with the alarm summary in front; once the surge is over
-View → Alarm report is opened and ``alarm-report.png`` saved. ``--data-dir`` keeps the demo's
-journal, so that ``hmi alarms report demo --data-dir DIR`` can be run on the same flood.
+``alarm-flood.png`` is saved mid-flood: the banner with its flood badge and the alarm summary
+with the flood grouped (first out shown, the rest folded), the alarm report page open in the
+tab beside it; once the surge is over ``alarm-report.png`` is saved with the report page in
+front. ``--data-dir`` keeps the demo's journal, so that ``hmi alarms report demo --data-dir DIR``
+can be run on the same flood.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 FLOOD_AT_MS = 3000
-SUMMARY_AT_MS = 28000
+BESIDE_AT_MS = 22000
+SUMMARY_AT_MS = 30000
 REPORT_AT_MS = 46000
 DONE_AT_MS = 50000
 
@@ -26,7 +29,7 @@ DONE_AT_MS = 50000
 def render(out: Path, data_dir: Path) -> int:
     """Run the demo window, start the flood, and save the two screenshots into ``out``."""
     import qasync
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from hmi.core.resources import demo_project_dir
@@ -53,12 +56,21 @@ def render(out: Path, data_dir: Path) -> int:
 
     def started(_future: object) -> None:
         window.on_runtime_started()
+        if window.sync_dock is not None:  # tabbed with the summary: out of the picture
+            window.sync_dock.hide()
         window.alarm_dock.show()
         window.alarm_dock.raise_()
         QTimer.singleShot(FLOOD_AT_MS, window.alarm_flood.trigger)
+        QTimer.singleShot(BESIDE_AT_MS, report_beside)
         QTimer.singleShot(SUMMARY_AT_MS, lambda: save("alarm-flood.png"))
         QTimer.singleShot(REPORT_AT_MS, lambda: show_alarm_report(window))
         QTimer.singleShot(DONE_AT_MS, finish)
+
+    def report_beside() -> None:
+        show_alarm_report(window)  # a tab beside the summary, as View > Alarm report opens it
+        window.alarm_dock.show()  # the window may have folded it away to keep the mimic readable
+        window.alarm_dock.raise_()
+        window.resizeDocks([window.alarm_dock], [330], Qt.Orientation.Vertical)
 
     def finish() -> None:
         save("alarm-report.png")

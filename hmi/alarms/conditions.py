@@ -4,15 +4,17 @@ Deadband is hysteresis: entering at the limit, leaving only past limit ∓ deadb
 says the condition held before). A condition that cannot be judged (a deviation whose setpoint
 has no good value yet, an ``expr`` alarm with no expression wired) is None: the state is kept.
 
-The ``expr`` seam: the rules language (:mod:`hmi.rules`) sits beside the alarms in the layers
-contract, so the alarms cannot import it; the station may pass the engine an
-:data:`ExpressionCondition` built from it. Without one, an ``expr`` alarm is never judged.
+The ``expr`` seam: the rules language (:mod:`hmi.rules`) is another runtime service, compiled
+and wired by the station (core); the station passes the engine an :class:`ExpressionCondition`
+built from it, which also names each expression's input tags. Without one, an ``expr`` alarm is
+never judged.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from hmi.model import Sample
 from hmi.project.config import AlarmDef
@@ -23,8 +25,17 @@ ROC_SAMPLES = 1000
 Lookup = Callable[[str], Sample | None]
 """The last sample the engine saw of another tag (a setpoint, a suppressing tag)."""
 
-ExpressionCondition = Callable[[AlarmDef, float, Lookup], bool | None]
-"""An ``expr`` alarm's condition from its text, its tag's value and the other tags' last samples."""
+
+class ExpressionCondition(Protocol):
+    """An ``expr`` alarm's condition from its text and its input tags' last (good) samples."""
+
+    def inputs(self, definition: AlarmDef) -> Collection[str]:
+        """The tags the alarm's expression reads: a change of any re-judges the alarm."""
+        ...
+
+    def __call__(self, definition: AlarmDef, value: float, lookup: Lookup) -> bool | None:
+        """True in alarm, False not; None when it cannot be judged yet (the state is kept)."""
+        ...
 
 
 def limit_condition(definition: AlarmDef, value: float, holding: bool) -> bool:

@@ -158,20 +158,29 @@ class AlarmEngine:
         self._by_setpoint: dict[str, list[AlarmStatus]] = {}
         self._by_suppressor: dict[str, list[AlarmStatus]] = {}
         self._children: dict[str, list[AlarmStatus]] = {}
+        self._by_input: dict[str, list[AlarmStatus]] = {}
+        """Expression alarms by each tag their expression reads (their own tag included)."""
+        self._inputs: dict[str, tuple[str, ...]] = {}
         for status in self.statuses.values():
             definition = status.definition
-            self._by_tag.setdefault(definition.tag, []).append(status)
+            if definition.type == "expr":  # judged on any input's change, not on its tag's alone
+                inputs = () if expression is None else (definition.tag, *expression.inputs(definition))
+                self._inputs[status.name] = tuple(dict.fromkeys(inputs))
+                for tag in self._inputs[status.name]:
+                    self._by_input.setdefault(tag, []).append(status)
+            else:
+                self._by_tag.setdefault(definition.tag, []).append(status)
             if definition.setpoint:
                 self._by_setpoint.setdefault(definition.setpoint, []).append(status)
             if definition.suppress_when:
                 self._by_suppressor.setdefault(definition.suppress_when, []).append(status)
             if definition.suppress_by:
                 self._children.setdefault(definition.suppress_by, []).append(status)
-        self._others = self._by_setpoint.keys() | self._by_suppressor.keys()
+        self._others = self._by_setpoint.keys() | self._by_suppressor.keys() | self._by_input.keys()
         """Setpoint and suppressing tags (empty in most projects: one truth test on the hot path)."""
         self._watched = self._by_tag.keys() | self._others
         self._last: dict[str, Sample] = {}
-        """The last sample of each setpoint and suppressing tag."""
+        """The last sample of each setpoint, suppressing and expression input tag."""
         self.expression = expression
         self._listeners: list[AlarmListener] = []
         self.clock = clock
@@ -232,6 +241,38 @@ class AlarmEngine:
                     self._judge(status, float(status.value), sample.ts)
                 except Exception:
                     self._failed(status, tag)
+        for status in self._by_input.get(tag, ()):
+            try:
+                self._judge_expression(status)
+            except Exception:
+                self._failed(status, tag)
+
+    def _judge_expression(self, status: AlarmStatus) -> None:
+        """An expression alarm on its inputs' last samples: held (and shown bad quality) on a bad one."""
+        hook = self.expression
+        inputs = self._inputs[status.name]
+        samples = [self._last.get(tag) for tag in inputs]
+        if hook is None or any(s is None or s.reason in _NOT_A_FAULT for s in samples):
+            return  # an input with no value yet, or stopped: nothing to judge (a start is no fault)
+        bad = next(
+            ((t, s) for t, s in zip(inputs, samples, strict=True) if s is not None and not s.is_good), None
+        )
+        if bad is not None:
+            if not status.bad_quality:
+                status.bad_quality = True
+                self._cancel_timer(status)
+                status.condition = status.alarmed  # as for a limit alarm: the next good value starts afresh
+                reason = bad[1].reason.value or bad[1].quality.name.lower()
+                self._emit(status, EventKind.QUALITY_BAD, note=f"{bad[0]}: {reason}, alarm not evaluated")
+            return
+        if status.bad_quality:
+            status.bad_quality = False
+            self._emit(status, EventKind.QUALITY_GOOD, note="inputs' quality good again")
+        own = self._last[status.definition.tag].value
+        status.value = own
+        condition = hook(status.definition, own if isinstance(own, _NUMBER) else 0.0, self._last.get)
+        if condition is not None:
+            self._set_condition(status, condition)
 
     def _failed(self, status: AlarmStatus, tag: str) -> None:
         self.errors += 1
@@ -513,8 +554,8 @@ class AlarmEngine:
         elif definition.type == "discrete":
             condition = conditions.discrete_condition(definition, value)
         elif definition.type == "expr":
-            hook = self.expression
-            condition = None if hook is None else hook(definition, value, self._last.get)
+            self._judge_expression(status)
+            return
         else:
             condition = conditions.limit_condition(definition, value, holding)
         if condition is not None:

@@ -23,15 +23,28 @@ _SET_ASIDE_KINDS = (EventKind.SHELVED, EventKind.UNSHELVED, EventKind.OUT_OF_SER
 _CONDITION_KINDS = (EventKind.RAISED, EventKind.CLEARED)
 
 
-def _last_of(kinds: tuple[EventKind, ...] | None, columns: str) -> str:
-    where = "" if kinds is None else f"WHERE kind IN ({', '.join(repr(k.value) for k in kinds)})"
-    last = f"SELECT max(seq) FROM alarm_events {where} GROUP BY alarm"
-    return f"SELECT {columns} FROM alarm_events WHERE seq IN ({last})"
-
-
-_LAST_STATE = _last_of(None, "alarm, state")
-_LAST_CONDITION = _last_of(_CONDITION_KINDS, "alarm, kind, ts, value, message")
-_LAST_SET_ASIDE = _last_of(_SET_ASIDE_KINDS, "alarm, kind, until, user, comment")
+# A restart reads a few rows per alarm, never the whole journal: the alarms' names, then each
+# alarm's kinds of event, are skip-scans of the (alarm, kind, seq) index of journal version 4 (one
+# seek each), and the last event of each kind is one more seek.
+_ALARMS = """
+WITH RECURSIVE names(alarm) AS (
+    SELECT min(alarm) FROM alarm_events
+    UNION ALL
+    SELECT (SELECT min(alarm) FROM alarm_events WHERE alarm > names.alarm) FROM names WHERE alarm IS NOT NULL
+)
+SELECT alarm FROM names WHERE alarm IS NOT NULL
+"""
+_LAST_PER_KIND = """
+WITH RECURSIVE kinds(kind) AS (
+    SELECT min(kind) FROM alarm_events WHERE alarm = :alarm
+    UNION ALL
+    SELECT (SELECT min(kind) FROM alarm_events WHERE alarm = :alarm AND kind > kinds.kind)
+    FROM kinds WHERE kind IS NOT NULL
+)
+SELECT kind, (SELECT max(seq) FROM alarm_events WHERE alarm = :alarm AND kind = kinds.kind)
+FROM kinds WHERE kind IS NOT NULL
+"""
+_EVENT = "SELECT state, kind, ts, value, message, until, user, comment FROM alarm_events WHERE seq = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,34 +79,58 @@ def last_states(path: Path) -> list[JournalledAlarm]:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(alarm_events)")}
             if "until" not in columns:
                 return []
-            states = dict(conn.execute(_LAST_STATE).fetchall())
-            conditions = {row[0]: row[1:] for row in conn.execute(_LAST_CONDITION)}
-            set_aside = {row[0]: row[1:] for row in conn.execute(_LAST_SET_ASIDE)}
+            names = [row[0] for row in conn.execute(_ALARMS)]
+            entries = [_journalled(conn, name) for name in names]
         finally:
             conn.close()
     except sqlite3.Error as error:  # a journal that cannot be read must not keep the station from starting
         log.error("alarm journal %s unreadable, alarm states not restored: %s", path, error)
         return []
-    entries = []
-    for alarm, state in states.items():
-        kind, ts, value, message = conditions.get(alarm, ("", None, None, ""))
-        aside_kind, until, by, reason = set_aside.get(alarm, ("", None, "", ""))
-        alarmed = kind == EventKind.RAISED.value
-        entries.append(
-            JournalledAlarm(
-                alarm,
-                state,
-                alarmed,
-                ts / 1e6 if alarmed and ts is not None else None,
-                value,
-                message if alarmed else "",
-                aside_kind,
-                None if until is None else until / 1e6,
-                by,
-                reason,
-            )
-        )
     return entries
+
+
+def _journalled(conn: sqlite3.Connection, alarm: str) -> JournalledAlarm:
+    """What the journal last said of ``alarm``: its last event, last raise or clear, last set-aside."""
+    last = dict(conn.execute(_LAST_PER_KIND, {"alarm": alarm}).fetchall())
+    state = _event(conn, max(last.values()))[0]
+    _, kind, ts, value, message, _, _, _ = _last_among(conn, last, _CONDITION_KINDS) or (
+        "",
+        "",
+        None,
+        None,
+        "",
+        None,
+        "",
+        "",
+    )
+    aside = _last_among(conn, last, _SET_ASIDE_KINDS)
+    aside_kind, until, by, reason = (
+        ("", None, "", "") if aside is None else (aside[1], aside[5], aside[6], aside[7])
+    )
+    alarmed = kind == EventKind.RAISED.value
+    return JournalledAlarm(
+        alarm,
+        state,
+        alarmed,
+        ts / 1e6 if alarmed and ts is not None else None,
+        value,
+        message if alarmed else "",
+        aside_kind,
+        None if until is None else until / 1e6,
+        by,
+        reason,
+    )
+
+
+def _last_among(
+    conn: sqlite3.Connection, last: dict[str, int], kinds: tuple[EventKind, ...]
+) -> tuple[Any, ...] | None:
+    seqs = [last[k.value] for k in kinds if k.value in last]
+    return _event(conn, max(seqs)) if seqs else None
+
+
+def _event(conn: sqlite3.Connection, seq: int) -> tuple[Any, ...]:
+    return tuple(conn.execute(_EVENT, (seq,)).fetchone())
 
 
 last_set_aside = last_states

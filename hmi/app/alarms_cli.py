@@ -12,7 +12,7 @@ from hmi.alarms.history import HistoryQuery, read_events, write_events
 from hmi.app.alarms_report_cli import add_report_parser, run_report
 from hmi.historian.export import format_timestamp, parse_time
 
-PRIORITIES = ("urgent", "high", "medium", "low")
+PRIORITIES = ("urgent", "high", "medium", "low", "journal")  # journal: the journal-only alarms
 
 NO_JOURNAL = 1
 """Exit code when there is no journal yet."""

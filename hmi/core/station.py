@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from hmi.alarms.builtin import link_alarms, sync_risk_alarms
 from hmi.alarms.engine import AlarmEngine
 from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
+from hmi.core.alarm_expressions import AlarmExpressions
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
 from hmi.core.rules_source import RulesSource, rule_fault_alarms, rule_state_path
 from hmi.core.runtime import Feed, TagRuntime
@@ -154,6 +156,7 @@ class Station:
                 **sync_risk_alarms(name for name, ep in self.project.sync.items() if ep.enabled),
             },
             max_shelve=alarm_settings.max_shelve,
+            expression=AlarmExpressions(self.project.alarms, self.runtime.tags),
         )
         self.journal = AlarmJournal(self.store.writer)
         self.sync = station_sync(self.project, self.store, trail_streams(audit_path(self.history_path)))
@@ -165,6 +168,7 @@ class Station:
         self.access = AccessPolicy(None)
         self.signatures = SignatureBook(UserStore(users_path()), self.audit.record)
         self._store_open = False
+        self._detach_alarms: Callable[[], None] = lambda: None
         self._add_system_tags()
         if self.project.rules:  # rules write through a command path of their own (actor: the rule)
             journal = RuleJournal(self.store.writer)
@@ -217,7 +221,7 @@ class Station:
             self.runtime.subscribe_batch(self.history.extend)
         await asyncio.to_thread(open_security, self.audit, self.access)
         # The raw feed: trip points exact, whatever the deadband.
-        self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
+        self._detach_alarms = self.runtime.subscribe_batch(self.alarms.on_samples, Feed.RAW)
         self.alarms.subscribe(self.journal.on_event)
         await self.runtime.start()
         if self._store_open and self.sync is not None:
@@ -253,6 +257,8 @@ class Station:
             # start never got past the store (locked by another process): nothing runs
             self.alarms.close()
             return
+        # Before the drivers: links going down at a stop (and rules held by them) are no plant alarm.
+        self._detach_alarms()
         await self.runtime.stop()
         self.alarms.close()
         await asyncio.to_thread(self.audit.stop)

@@ -40,9 +40,6 @@ def alarm_reference_issues(
             issues += _unknown((*at, "suppress_by"), subject, "alarm", alarm.suppress_by, alarms)
         if alarm.suppress_by == name:
             issues.append(Issue((*at, "suppress_by"), f"{subject}: an alarm cannot suppress itself"))
-    if alarm.type == "expr":  # the seam is there (hmi.alarms.conditions); nothing judges it yet
-        message = f"{subject}: expr alarms are not evaluated yet; the station has no expression wiring"
-        issues.append(Issue((*at, "type"), message))
     data_type = types.get(alarm.tag)
     if alarm.type == "discrete" and data_type is not None and data_type not in _DISCRETE:
         message = f"{subject}: tag {alarm.tag!r} is {data_type}; a discrete alarm needs a bool or an integer"

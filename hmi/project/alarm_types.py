@@ -8,6 +8,7 @@ alarms:
   REACTOR.ROC:     {tag: REACTOR.TEMP, type: roc, limit: 2, window: 5s}    # > 2 units/s over 5 s
   PUMP1.TRIP:      {tag: PUMP1.TRIPPED, type: discrete, normal: false, suppress_when: PLANT.SHUTDOWN}
   TANK1.LEVEL.BAD: {tag: TANK1.LEVEL, type: bad_quality, priority: journal}
+  PUMP1.DRY:       {tag: PUMP1.RUNNING, type: expr, when: "PUMP1.RUNNING and TANK1.LEVEL < 5"}
 ```
 """
 
@@ -34,7 +35,7 @@ def type_problem(alarm_type: str, given: set[str]) -> str | None:
     if alarm_type == "deviation" and "setpoint" not in given:
         return "a deviation alarm needs a setpoint tag"
     if alarm_type == "expr" and "expr" not in given:
-        return "an expr alarm needs its condition in expr"
+        return "an expr alarm needs its condition in when"
     if "setpoint" in given and alarm_type != "deviation":
         return "setpoint belongs to deviation alarms"
     if "normal" in given and alarm_type != "discrete":

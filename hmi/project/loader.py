@@ -22,7 +22,9 @@ from drivers import registry
 from drivers.registry import DriverKind, TagIssue, TagToCheck
 from hmi.model import DataType, TagDef
 from hmi.project.alarm_checks import alarm_reference_issues, limit_order_issues, needs_a_number
+from hmi.project.alarm_expressions import alarm_expression_errors
 from hmi.project.alarm_messages import template_problem
+from hmi.project.alarm_settings import horn_files, horn_sound_issues
 from hmi.project.cached_load import cached_inputs, from_cache, to_cache
 from hmi.project.config import Project, ScreenDef
 from hmi.project.connection_files import connection_file_issues, named_files
@@ -138,6 +140,7 @@ def _check_files(
     document, rules_part = split_rules(document)  # derived tags and rules: hmi.project.rules_config
     spec, declared, system, issues = _validate_project(document, screen_names, rules_part.tag_names())
     issues += connection_file_issues(spec.connections, folder)
+    issues += horn_sound_issues(spec.alarm_settings, folder)
     errors += [document.error(issue) for issue in issues] if document is not None else []
     if document is not None:
         warnings += [document.error(issue) for issue in _connection_warnings(spec)]
@@ -147,6 +150,7 @@ def _check_files(
     rules, rule_tags, rule_errors = check_rules(rules_part, document, {**system, **tags}, writable_by_rules)
     errors += rule_errors
     tags.update(rule_tags)
+    errors += alarm_expression_errors(spec.alarms, document, {**system, **tags})
     context = ScreenContext({**tags, **system}, declared["tags"], screen_names, declared["trends"])
     screens: dict[str, ScreenDef] = {}
     for file in screen_files:
@@ -159,7 +163,8 @@ def _check_files(
     if errors or document is None:
         return None, _reading_order(errors, [project_file, *screen_files]), []
     project = _project(spec, folder.resolve(), tags, system, screens)
-    return dataclasses.replace(project, rules=rules), [], named_files(spec.connections, folder)
+    named = named_files(spec.connections, folder) + horn_files(spec.alarm_settings, folder)
+    return dataclasses.replace(project, rules=rules), [], named
 
 
 def _connection_warnings(spec: ProjectSpec) -> list[Issue]:
@@ -435,5 +440,5 @@ def _project(
         system_tags=system,
         acquisition=spec.acquisition.to_settings(),
         sync=sync_settings(spec.sync, root),
-        alarm_settings=spec.alarm_settings.to_settings(),
+        alarm_settings=spec.alarm_settings.to_settings(root),
     )

@@ -260,7 +260,7 @@ class AlarmSpec(StrictModel):
     setpoint: str | None = None
     normal: StrictFloat | StrictBool = 0.0
     window: Annotated[PositiveDuration, within("100ms", "1h")] = 1.0
-    expr: str = ""
+    expr: str = Field("", alias="when")  # an expr alarm's condition, in the rules language
     cause: str = ""
     consequence: str = ""
     action: str = ""

@@ -85,11 +85,10 @@ class Horn(QObject):
 
     def attach(self, context: PanelContext) -> None:
         """Follow the alarm events (new alarms) and the summary (nothing left to acknowledge)."""
-        settings = getattr(context.project, "alarm_settings", None)
-        self.threshold = str(getattr(settings, "horn_priority", None) or self.threshold)
-        sound_file = getattr(settings, "horn_sound", None)  # a project setting, when the schema has it
-        if sound_file and not self._given_sound:
-            self._sound = effect_sound(Path(sound_file)) or self._sound
+        settings = context.project.alarm_settings
+        self.threshold = settings.horn_priority
+        if settings.horn_sound is not None and not self._given_sound:
+            self._sound = effect_sound(settings.horn_sound) or self._sound
         self._links.connect(context.bridge.sig_alarm_events, self.on_events)
         self._links.connect(context.bridge.sig_alarms_changed, self.on_alarms)
 

@@ -5,6 +5,8 @@ the active alarms and the history read from the journal (:mod:`hmi.ui.alarm_hist
 a worker thread). A filter by text, area, priority and state narrows either view; ISA-101 colour
 is on the priority cell only. The selected alarm's guidance (cause, consequence, corrective action)
 shows in the pane beside; double-click or Enter opens its screen with the alarm's item framed.
+While an alarm flood is on, "Group flood" folds its alarms under one row with the first-out
+alarm shown (:mod:`hmi.ui.alarm_flood_group`); a click on the row opens or folds it.
 The filter narrows the table ("acknowledge visible" then acknowledges only what is shown);
 acknowledgements take an optional comment; the selected alarm can be shelved for a chosen
 time with a reason, or taken out of service; shelved and out-of-service alarms are listed
@@ -28,15 +30,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from hmi.alarms.engine import AlarmStatus
+from hmi.alarms.engine import AlarmEvent, AlarmStatus
 from hmi.alarms.history import HistoryQuery
 from hmi.alarms.ordering import operator_key, operator_order
 from hmi.model.symbols import display_format
 from hmi.project.config import AlarmDef
+from hmi.ui.alarm_flood_group import GROUP_ROLE_NAME, FloodGroup, RaiseWindow, flood_group
 from hmi.ui.alarm_history_load import AlarmHistoryLoader
 from hmi.ui.alarm_set_aside import SetAsideList
 from hmi.ui.alarm_summary_parts import SORT_ROLE, AlarmFilter, GuidancePane, SortableCell, priority_rank
@@ -114,6 +118,18 @@ class AlarmPanel(QWidget):
         self.set_aside_button.setChecked(True)
         self.set_aside_button.setToolTip("Show or hide the shelved and out-of-service alarms")
         self.set_aside_button.toggled.connect(lambda _on: self._show_set_aside())
+        self.group_button = QPushButton("Group flood")
+        self.group_button.setCheckable(True)
+        self.group_button.setChecked(True)
+        self.group_button.setToolTip("During an alarm flood, fold its alarms under one row, first out shown")
+        self.group_button.toggled.connect(lambda _on: self._refilter())
+        self.flood: FloodGroup | None = None
+        """The flood group the table shows now (None: no flood, or grouping off)."""
+        self.flood_folded = True
+        self.clock = time.time
+        self.raises = RaiseWindow()
+        """The last 10 minutes' raises, as the banner's flood badge counts them."""
+        self.table.itemClicked.connect(self._toggle_flood)
         self.guidance = GuidancePane(self)
         self.history_rows: list[dict[str, object]] = []
         """The journal events the history view holds (newest first, before the filter)."""
@@ -150,6 +166,7 @@ class AlarmPanel(QWidget):
         actions.addWidget(self.shelve_button)
         actions.addWidget(self.out_of_service_button)
         actions.addWidget(self.set_aside_button)
+        actions.addWidget(self.group_button)
         tables = QVBoxLayout()
         tables.addWidget(self.table, 3)
         tables.addWidget(self.set_aside, 1)
@@ -213,7 +230,8 @@ class AlarmPanel(QWidget):
             return False
         return self._history.load(HistoryQuery(start=time.time() - HISTORY_SPAN_S))
 
-    def _journal_grew(self, _events: list[object]) -> None:
+    def _journal_grew(self, events: list[AlarmEvent]) -> None:
+        self.raises.add(events)
         # new events while the history shows: read again once things calm down, not once per frame
         if self.showing_history and not self._history_refresh.isActive():
             self._history_refresh.start()
@@ -288,7 +306,10 @@ class AlarmPanel(QWidget):
         # sorting stays off while cells go in, or each new cell would move its row mid-fill
         self.table.setSortingEnabled(False)
         self.table.clearContents()
+        self.table.clearSpans()  # a flood group's row spans the table
         self.table.setRowCount(count)
+        for row in range(count):
+            self.table.setRowHidden(row, False)
 
     def _end_fill(self) -> None:
         self.table.setSortingEnabled(True)
@@ -358,8 +379,18 @@ class AlarmPanel(QWidget):
     def _show(self) -> None:
         selected = self.selected_alarm()
         rows = [row for row in self.rows if self.filters.accepts(row)]
-        self.visible = rows
-        self._begin_fill(len(rows))
+        grouping = self.group_button.isChecked()
+        flood = flood_group(rows, self.raises.recent(self.clock())) if grouping else None
+        self.flood = flood
+        if flood is not None:  # the group row, the first out, the folded rest, then the others
+            members = {id(r) for r in flood.others}
+            rows = [flood.first_out, *flood.others] + [
+                r for r in rows if id(r) not in members and r is not flood.first_out
+            ]
+        offset = 1 if flood is not None else 0
+        self._begin_fill(len(rows) + offset)
+        if flood is not None:
+            self._put_group_row(flood)
         tags = self._context.project.every_tag() if self._context is not None else {}
         for index, status in enumerate(rows):
             raised = time.strftime("%H:%M:%S", time.localtime(status.raised_at)) if status.raised_at else ""
@@ -377,18 +408,44 @@ class AlarmPanel(QWidget):
                 (value, None),
                 (status.definition.area, None),
             )
-            self._put_row(index, status.name, status.definition.priority, cells, bold=status.unacked)
-        self._end_fill()
+            self._put_row(index + offset, status.name, status.definition.priority, cells, bold=status.unacked)
+        folded = flood is not None and self.flood_folded
+        for index in range(len(rows)):
+            self.table.setRowHidden(
+                index + offset, folded and 1 <= index <= len(flood.others if flood else ())
+            )
+        if flood is None:
+            self._end_fill()  # a flood group keeps its layout: no header sort while it is shown
+        self.visible = [r for i, r in enumerate(rows) if not self.table.isRowHidden(i + offset)]
         if selected is not None:
             self._reselect(selected)
         active = sum(1 for s in self.rows if s.active)
         unacked_count = sum(1 for s in self.rows if s.unacked)
         text = f"{active} active, {unacked_count} unacknowledged" if self.rows else "No alarms"
-        if len(rows) != len(self.rows):
-            text += f" ({len(rows)} shown)"
+        if len(self.visible) != len(self.rows):
+            text += f" ({len(self.visible)} shown)"
         if self.set_aside_rows:
             text += f", {len(self.set_aside_rows)} shelved or out of service"
         self.summary.setText(text)
+
+    def _put_group_row(self, flood: FloodGroup) -> None:
+        cell = SortableCell(flood.label(self.flood_folded))
+        cell.setData(Qt.ItemDataRole.UserRole, GROUP_ROLE_NAME)
+        font = cell.font()
+        font.setBold(True)
+        cell.setFont(font)
+        cell.setToolTip("Click to open or fold the flood's alarms")
+        self.table.setItem(0, 0, cell)
+        self.table.setSpan(0, 0, 1, len(COLUMNS))
+
+    def _toggle_flood(self, item: QTableWidgetItem) -> None:
+        if self.flood is not None and item.data(Qt.ItemDataRole.UserRole) == GROUP_ROLE_NAME:
+            self.toggle_flood()
+
+    def toggle_flood(self) -> None:
+        """Open the flood group, or fold it again."""
+        self.flood_folded = not self.flood_folded
+        self._show()
 
     def _reselect(self, alarm: str) -> None:
         # a new snapshot every frame must not take the operator's selection away
@@ -401,7 +458,8 @@ class AlarmPanel(QWidget):
     def selected_alarm(self) -> str | None:
         """The name of the selected alarm, or None."""
         selected = self.table.selectedItems()
-        return selected[0].data(Qt.ItemDataRole.UserRole) if selected else None
+        name = selected[0].data(Qt.ItemDataRole.UserRole) if selected else None
+        return None if name == GROUP_ROLE_NAME else name
 
     def _acknowledge_visible(self) -> None:
         names = tuple(row.name for row in self.visible if row.unacked)
