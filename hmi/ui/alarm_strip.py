@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from hmi.alarms.engine import AlarmStatus
@@ -23,6 +24,20 @@ from widgets.palette import ALARM_INACTIVE, NO_ALARM, PriorityLook, priority_loo
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
+
+
+class ElidedLabel(QLabel):
+    """A one-line label drawn with "…" where its text does not fit, so that a cut message never reads as
+    whole; ``text()`` stays the whole text."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        align = self.alignment() | Qt.AlignmentFlag.AlignVCenter
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter, rect, int(align.value), self.palette(), self.isEnabled(), shown, self.foregroundRole()
+        )
 
 
 class AlarmStrip(QWidget):
@@ -49,9 +64,9 @@ class AlarmStrip(QWidget):
             self.silence.clicked.connect(horn.silence)
         self.setObjectName("alarm-strip")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.text = QLabel("No active alarms")
+        self.text = ElidedLabel("No active alarms")
         self.text.setObjectName("alarm-strip-text")
-        # A long message is clipped (its whole text is the tooltip), never a reason for the window to widen.
+        # A long message ends in "…" (its whole text is the tooltip), never a reason for the window to widen.
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.others = QLabel("")
         self.ack = QPushButton("Acknowledge")
