@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,7 +33,9 @@ from hmi.ui.panels import PanelContext, SignalLinks
 
 REFRESH_MS = 1000
 COLUMNS = ("Endpoint", "Stream", "Backlog rows", "Backlog age", "Rows/s", "Delivered", "Last success",
-           "Quarantined", "Last error")  # fmt: skip
+           "Quarantined", "Lost", "Last error")  # fmt: skip
+AT_RISK = QColor("#B3261E")
+"""The backlog's text when retention is about to delete rows the endpoint has not taken."""
 
 
 def _when(epoch: float | None) -> str:
@@ -54,6 +57,12 @@ def summary_text(statuses: list[StreamStatus]) -> str:
     text = "Sync: up to date" if backlog == 0 else f"Sync: {backlog:,} rows pending"
     if quarantined:
         text += f", {quarantined} quarantined"
+    lost = sum(s.lost_rows for s in statuses)
+    if lost:
+        text += f", {lost:,} rows lost to retention"
+    at_risk = [s.endpoint for s in statuses if s.at_risk]
+    if at_risk:
+        text += f", AT RISK: {at_risk[0]} is near the history's limits"
     failing = [s for s in statuses if s.backlog_rows and s.last_error]
     if failing:
         text += f" ({failing[0].endpoint}: {failing[0].last_error[:80]})"
@@ -167,10 +176,15 @@ class SyncPanel(QWidget):
                 f"{s.delivered_rows:,}",
                 _when(s.last_success),
                 str(s.quarantined),
+                f"{s.lost_rows:,}",
                 s.last_error,
             )
             for column, text in enumerate(cells):
-                self.table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if s.at_risk and column in (2, 3):  # the backlog retention is about to reach
+                    item.setForeground(AT_RISK)
+                    item.setToolTip("Undelivered rows near the history's retention or size limit")
+                self.table.setItem(row, column, item)
         self.summary.setText(summary_text(statuses))
         if self.message.text() != "Resending…":
             self.resend_button.setEnabled(self.resend is not None and any(s.quarantined for s in statuses))
