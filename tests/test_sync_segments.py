@@ -15,6 +15,7 @@ from sync_store import FilledStore, endpoint, service
 from hmi.project.sync_settings import SyncBatch
 from hmi.store.migrations import Component, MigrationRegistry
 from hmi.sync import outbox as outbox_module
+from hmi.sync.forwarder import READ_AHEAD
 from hmi.sync.outbox import Outbox, outbox_path
 
 
@@ -129,3 +130,58 @@ async def test_a_batch_left_in_flight_by_the_previous_version_goes_again_under_i
     assert receiver.requests[0].key == "old-key"
     assert [int(row["seq"]) for row in receiver.accepted["old-key"]] == list(range(1, 121))
     assert sorted(int(row["seq"]) for row in receiver.rows("history")) == list(range(1, 301))
+
+
+async def test_a_long_backlog_drains_in_order_with_deliveries_sharing_commits(filled, receiver, free_port):
+    # More batches than the sender reads ahead at once, several times over: each read begins before the
+    # queue runs dry, and every delivery is on disk after the stop however many shared a commit.
+    batches = 5 * READ_AHEAD
+    await outage(filled, f"http://127.0.0.1:{free_port()}/b", commits=batches, rows=200)
+    ready = stored(filled)
+    assert len(ready) == batches
+    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    await sync.start()
+    try:
+        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 200 * batches)
+    finally:
+        await sync.stop()
+    assert [(r.key, r.body) for r in receiver.requests] == [(b.key, b.body) for b in ready]
+    assert receiver.repeats == 0 and stored(filled) == []
+    outbox = Outbox(outbox_path(filled.store.path))
+    try:
+        cursor = outbox.cursor("ent", "history")
+    finally:
+        outbox.close()
+    assert (cursor.seq, cursor.delivered_rows, cursor.delivered_batches) == (
+        200 * batches,
+        200 * batches,
+        batches,
+    )
+
+
+def test_one_commit_records_many_deliveries_per_stream_and_a_resent_batch_keeps_the_cursor(tmp_path):
+    def batch(key: str, stream: str, first: int, rows: int) -> outbox_module.Batch:
+        return outbox_module.Batch(
+            key=key, endpoint="ent", stream=stream, seq_first=first, seq_last=first + rows - 1, rows=rows,
+            size=3, state="ready", created=0.0, content_type="application/json", content_encoding="",
+            body=b"{}\n", recipe="r", ts_first=None, ts_last=None,
+        )  # fmt: skip
+
+    outbox = Outbox(tmp_path / "state.db")
+    try:
+        sent = [batch(f"h{n}", "history", 1 + 10 * n, 10) for n in range(700)]  # more keys than one statement
+        sent += [batch("a0", "alarms", 1, 4), batch("a1", "alarms", 5, 4)]
+        for item in sent:
+            outbox.add_segment(item)
+        outbox.delivered_all(sent, 12.5)
+        history, alarms = outbox.cursor("ent", "history"), outbox.cursor("ent", "alarms")
+        assert (history.seq, history.delivered_rows, history.delivered_batches) == (7000, 7000, 700)
+        assert (alarms.seq, alarms.delivered_rows, alarms.delivered_batches) == (8, 8, 2)
+        assert history.rows_per_s == 12.5 and history.last_success is not None
+        assert outbox.pending("ent", "history", 1000) == [] and outbox.pending("ent", "alarms", 10) == []
+        # A quarantined batch resent later is behind the cursor: counted as delivered, the cursor stays.
+        outbox.delivered_all([replace(batch("h0", "history", 1, 10), state="quarantined")])
+        again = outbox.cursor("ent", "history")
+        assert (again.seq, again.delivered_rows, again.delivered_batches) == (7000, 7010, 701)
+    finally:
+        outbox.close()

@@ -39,8 +39,9 @@ from hmi.sync.transport import Verdict, post
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between looks at the store while nothing is due
-READ_AHEAD = 4  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
+READ_AHEAD = 8  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
 LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
+RECORD_EVERY = 0.05  # seconds a delivery may wait to share a commit (a crash meanwhile resends it, same key)
 RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
 
@@ -72,6 +73,7 @@ class StreamForwarder:
         self.stopping = False
         self._wake = asyncio.Event()
         self._sealed = asyncio.Event()
+        self._flush = asyncio.Event()  # commit the deliveries now, not after RECORD_EVERY
         self._cursor = 0
         self._encoded = 0  # the last seq in a stored batch (or delivered)
         self._queued = 0  # stored batches not delivered yet
@@ -101,6 +103,7 @@ class StreamForwarder:
     def stop(self) -> None:
         """Send what is pending now, without waiting for a batch to fill, then end."""
         self.stopping = True
+        self._flush.set()
         self._wake.set()
         self._sealed.set()
 
@@ -318,8 +321,8 @@ class StreamForwarder:
         try:
             while True:
                 self._sealed.clear()
-                if not queue and ahead is not None:
-                    queue = await ahead
+                if ahead is not None and (not queue or ahead.done()):
+                    queue += await ahead  # read after the last one queued: the order holds
                     ahead = None
                 if not queue:
                     await self._recorded()  # else the batch just delivered would still look pending
@@ -337,11 +340,13 @@ class StreamForwarder:
                         await asyncio.wait_for(self._sealed.wait(), POLL)
                     continue
                 batch = queue.pop(0)
-                if not queue and ahead is None:
-                    # Read the next stored bodies while this one is on the wire.
+                if len(queue) <= READ_AHEAD // 2 and ahead is None:
+                    # Read the next stored bodies while the ones read are on the wire: begun before the
+                    # queue runs dry, so that the sender does not wait for a read.
+                    after = queue[-1].seq_last if queue else batch.seq_last
                     ahead = asyncio.create_task(
                         asyncio.to_thread(
-                            self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, batch.seq_last
+                            self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, after
                         )
                     )
                 content = batch.body
@@ -358,6 +363,7 @@ class StreamForwarder:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
             if self._recording is not None:
+                self._flush.set()
                 await asyncio.gather(self._recording, return_exceptions=True)
                 self._recording = None
 
@@ -485,20 +491,34 @@ class StreamForwarder:
         if previous is None or previous.done():
             if previous is not None and not previous.cancelled() and previous.exception() is not None:
                 return  # raised by the next _recorded(); until then the deliveries wait in memory
-            self._recording = asyncio.create_task(self._record_all())
+            self._recording = asyncio.create_task(self._record_soon())
+
+    async def _record_soon(self) -> None:
+        """Commit the deliveries, each round after RECORD_EVERY (or at once when asked) so that a drain's
+        deliveries share a commit: one per batch took a worker thread and the file's lock while the next
+        post was on the wire, and slowed it down."""
+        while self._unrecorded:
+            if not self._flush.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._flush.wait(), RECORD_EVERY)
+            await self._record_all()
 
     async def _record_all(self) -> None:
-        while self._unrecorded:
-            batches, self._unrecorded = self._unrecorded, []
+        batches, self._unrecorded = self._unrecorded, []
+        if batches:
             await asyncio.to_thread(self.outbox.delivered_all, batches, self.status().rows_per_s)
 
     async def _recorded(self) -> None:
-        """Wait for the last delivery's commit (its error, if any, is a fault: raised here)."""
-        recording, self._recording = self._recording, None
-        if recording is not None:
-            await recording
-        if self._unrecorded:
+        """Wait for every delivery's commit, at once (its error, if any, is a fault: raised here)."""
+        self._flush.set()
+        try:
+            recording, self._recording = self._recording, None
+            if recording is not None:
+                await recording
             await self._record_all()
+        finally:
+            if not self.stopping:  # a stop wants every later delivery committed at once too
+                self._flush.clear()
 
     def _advanced(self, batch: Batch) -> None:
         self._cursor = max(self._cursor, batch.seq_last)
