@@ -16,14 +16,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
-from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
+from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression, forget_parsed
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
 from hmi.rules.windows import PERSISTENT, Ewma, Integral, Window
@@ -129,6 +129,9 @@ class RulesEngine:
             )  # fmt: skip
         self._bools = frozenset(name for name, tag in tags.items() if tag.type is DataType.BOOL)
         self._plan()
+        # Compiled for good: the parse trees kept for the loader's check and this start go, so that the
+        # garbage collector's full passes do not walk them for the rest of the run.
+        forget_parsed(_texts(config))
 
     def _compile(self, text: str, types: Mapping[str, TagType], subject: str) -> Expression:
         expression, problems = compile_expression(text, types, self.pool)
@@ -477,6 +480,19 @@ class RulesEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _texts(config: RulesConfig) -> Iterator[str]:
+    """Every expression text of ``config``: derived tags', rules' conditions, clears and written values."""
+    for derived in config.derived.values():
+        yield derived.expr
+    for rule in config.rules.values():
+        yield rule.when
+        if rule.clear:
+            yield rule.clear
+        for action in rule.actions:
+            if isinstance(action, WriteAction):
+                yield action.value
 
 
 def _persistent(window: Any) -> bool:

@@ -9,11 +9,10 @@ and compilation goes on after one, so a single check lists them all.
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -138,14 +137,33 @@ def parse(text: str, limits: Limits = LIMITS) -> tuple[Tree[Token] | None, list[
     Each distinct text is parsed once per process (the loader's cycle check, ``hmi check`` and the
     engine at start all ask for the same texts); the tree is shared, and nothing modifies it.
     """
-    tree, errors = _parse_once(text, limits)
-    return tree, list(errors)
+    key = (text, limits)
+    parsed = _PARSED.pop(key, None)
+    if parsed is None:
+        tree, problems = _parse(text, limits)
+        parsed = tree, tuple(problems)
+        if len(_PARSED) >= PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]  # the least recently asked for
+    _PARSED[key] = parsed  # last in the order: recently asked for
+    return parsed[0], list(parsed[1])
 
 
-@functools.lru_cache(maxsize=16384)
-def _parse_once(text: str, limits: Limits) -> tuple[Tree[Token] | None, tuple[ExprError, ...]]:
-    tree, errors = _parse(text, limits)
-    return tree, tuple(errors)
+PARSED_MAX = 16384
+"""How many distinct texts' trees are kept for the next caller asking for the same text."""
+
+_PARSED: dict[tuple[str, Limits], tuple[Tree[Token] | None, tuple[ExprError, ...]]] = {}
+
+
+def forget_parsed(texts: Iterable[str], limits: Limits = LIMITS) -> None:
+    """Drop the kept trees of ``texts`` (compiled for good: nobody in this process needs them again).
+
+    A tree of a few nodes is some thirty objects the cyclic garbage collector walks on each of its
+    full passes for as long as it is kept: for a project of thousands of expressions, tens of
+    thousands of objects, a full pass several times as long. The next load of the same texts parses
+    them again.
+    """
+    for text in texts:
+        _PARSED.pop((text, limits), None)
 
 
 def _parse(text: str, limits: Limits) -> tuple[Tree[Token] | None, list[ExprError]]:
