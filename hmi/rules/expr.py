@@ -348,7 +348,11 @@ class _Compiler:
         if not self._expect(operand, Kind.BOOL, tree, "'not'"):
             return _bad()
         fn = operand.fn
-        return _Node(lambda env: not fn(env), Kind.BOOL)
+
+        def negation(env: Env, fn: Evaluate = fn) -> Any:  # a default, not a cell (see closures)
+            return not fn(env)
+
+        return _Node(negation, Kind.BOOL)
 
     def _and_(self, tree: Tree[Token]) -> _Node:
         left, right = (self.node(child) for child in _trees(tree))
@@ -410,7 +414,11 @@ class _Compiler:
         if then.kind is not otherwise.kind:
             return self.error(tree, f"type error: 'then' gives a {then.kind} but 'else' a {otherwise.kind}")
         cf, tf, ef = condition.fn, then.fn, otherwise.fn
-        return _Node(lambda env: tf(env) if cf(env) else ef(env), then.kind, then.units or otherwise.units)
+
+        def choice(env: Env, cf: Evaluate = cf, tf: Evaluate = tf, ef: Evaluate = ef) -> Any:
+            return tf(env) if cf(env) else ef(env)
+
+        return _Node(choice, then.kind, then.units or otherwise.units)
 
     # -- calls ---------------------------------------------------------------------
 
@@ -523,7 +531,10 @@ _RESULT_UNITS["time_in_state"] = "s"
 
 
 def _constant(value: Any) -> Evaluate:
-    return lambda _env: value
+    def constant(_env: Env, value: Any = value) -> Any:  # a default, not a cell (see closures)
+        return value
+
+    return constant
 
 
 def _operand(node: _Node) -> Operand:
