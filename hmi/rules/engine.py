@@ -143,8 +143,8 @@ class RulesEngine:
         """For every tag, the derived tags to recompute (in order) and the rules to re-evaluate."""
         order = _dependency_order(self.derived)
         position = {name: index for index, name in enumerate(order)}  # sorting each fan-out, not scanning
-        self._derived_after: dict[str, list[_Derived]] = {}
-        self._rules_after: dict[str, list[Rule]] = {}
+        derived_after: dict[str, list[_Derived]] = {}  # for the plans only: not kept
+        rules_after: dict[str, list[Rule]] = {}
         readers: dict[str, list[Rule]] = {}
         for rule in self.rules.values():
             for name in rule.reads:
@@ -161,17 +161,17 @@ class RulesEngine:
                 if current not in reached:
                     reached.add(current)
                     pending.extend(consumers.get(current, ()))
-            self._derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
+            derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
             rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
-            self._rules_after[name] = list(rules.values())
-        self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}
+            rules_after[name] = list(rules.values())
+        self._watched = {*derived_after, *rules_after, *self.pool.by_tag}
         by_tag = self.pool.by_tag
         # One lookup per sample: a derived tag's own samples are taken when it is recomputed.
         self._plans = {
             name: _Plan(
                 tuple(by_tag.get(name, ())),
-                tuple(self._derived_after.get(name, ())),
-                tuple(self._rules_after.get(name, ())),
+                tuple(derived_after.get(name, ())),
+                tuple(rules_after.get(name, ())),
                 name in self._bools,
             )
             for name in self._watched

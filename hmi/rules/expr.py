@@ -13,7 +13,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -101,7 +101,8 @@ class Expression:
     inputs: frozenset[str]
     fast: Evaluate
     """The closure tree itself: raises KeyError (not NotReady) for a tag without a value (see NOT_READY)."""
-    windows: list[tuple[str, Any]] = field(default_factory=list)
+    windows: tuple[tuple[str, Any], ...] = ()
+    """The windows it reads, as (tag, window): a tuple, and the empty one shared (no list per expression)."""
 
     def evaluate(self, env: Env) -> Any:
         """The value for ``env``; NotReady while a window or a tag has no value yet."""
@@ -274,7 +275,8 @@ def compile_expression(
     errors = compiler.errors
     if errors or node.kind is None:
         return None, sorted(errors, key=lambda e: e.offset)
-    return Expression(text, node.kind, node.units, frozenset(compiler.inputs), node.fn, compiler.windows), []
+    windows = tuple(compiler.windows)
+    return Expression(text, node.kind, node.units, frozenset(compiler.inputs), node.fn, windows), []
 
 
 class _Compiler:
