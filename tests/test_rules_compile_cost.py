@@ -78,3 +78,40 @@ def test_a_long_chain_of_derived_tags_is_planned_in_order():
     engine.on_sample("IN", Sample(1.0, Quality.GOOD, 1.0))
     assert published == [f"D.{i}" for i in range(count)]
     assert engine.inputs.values[f"D.{count - 1}"] == 1.0 + count
+
+
+def _closures_of(fn: object) -> list[object]:
+    """``fn`` and every function it reaches through its bound defaults (bounded: trees are small)."""
+    found, pending = [], [fn]
+    while pending and len(found) < 100:
+        current = pending.pop()
+        if callable(current) and hasattr(current, "__defaults__"):
+            found.append(current)
+            pending.extend(d for d in (current.__defaults__ or ()) if callable(d))
+    return found
+
+
+def test_a_started_engine_keeps_no_parse_tree_and_its_closures_no_cells():
+    """What the engine keeps for the run is few objects: each is walked by the collector's full passes."""
+    texts = {
+        "D": "clamp(A * 2 - B / 3, 0, 1000) + abs(B - 50)",
+        "E": "min(A, B) - max(A * 2, 3) / (A + 1)",
+        "r": "A > 95 or (D > 990 and A < 3)",
+        "s": "avg(A, 30s) > 60 and D < 900",
+    }
+    tags = {name: TagDef(name, "plc", f"hr:{i}") for i, name in enumerate("AB")}
+    tags |= {name: TagDef(name, None, texts[name], DataType.FLOAT64, source="rules") for name in "DE"}
+    derived = {name: DerivedDef(name, texts[name]) for name in "DE"}
+    rules = {name: RuleDef(name, texts[name], (RaiseAction("x"),)) for name in "rs"}
+    checked = {text: parse(text)[0] for text in texts.values()}  # as the loader's check parses them
+
+    async def never(*_args: object) -> object:
+        raise AssertionError("no writes here")
+
+    config = RulesConfig(derived, rules)
+    engine = RulesEngine(config, tags, publish=lambda n, s: None, write=never, record=print)
+    for text, tree in checked.items():
+        assert tree is not None and parse(text)[0] is not tree  # dropped once compiled: parsed afresh
+    fns = [d.fast for d in engine.derived.values()] + [r.condition for r in engine.rules.values()]
+    closures = [fn for top in fns for fn in _closures_of(top)]
+    assert closures and all(getattr(fn, "__closure__", None) is None for fn in closures)

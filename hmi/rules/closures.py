@@ -7,6 +7,12 @@ of ``env`` inside the parent (or a C-level ``itemgetter`` where it stands alone)
 is its bound ``value`` method taking ``env``. Every builder gives exactly what the generic form
 would: the same arithmetic in the same order, the same exceptions (KeyError for a tag without a
 value, ZeroDivisionError, NotReady from a window).
+
+What a closure reads is bound as a default argument (``lambda env, t=t: env[t] > c``), never as a
+free variable: a free variable is a cell object each, which the cyclic garbage collector walks on
+every full pass for the whole run (tens of thousands of them for a project of a thousand rules, a
+third of the engine's objects), where the defaults are one tuple per closure (and read as a local,
+a little faster than a cell). A closure is only ever called with ``env``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-Fn = Callable[[Any], Any]
-"""A closure over the tag values: ``fn(env)``."""
+Fn = Callable[..., Any]
+"""A closure over the tag values: ``fn(env)`` (its other parameters are its bound defaults)."""
 
 # Shapes of a binary operator's operands: two closures, closure-constant, constant-closure, and
 # tag-constant (the commonest leaf of all: ``TANK.LEVEL > 90``, ``IN.A * 2``).
@@ -29,81 +35,81 @@ _TT = Callable[[str, str], Fn]
 
 _SHAPES: dict[str, tuple[_FF, _FC, _CF, _TC, _TT]] = {
     "+": (
-        lambda f, r: lambda env: f(env) + r(env),
-        lambda f, c: lambda env: f(env) + c,
-        lambda c, r: lambda env: c + r(env),
-        lambda t, c: lambda env: env[t] + c,
-        lambda a, b: lambda env: env[a] + env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) + r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) + c,
+        lambda c, r: lambda env, c=c, r=r: c + r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] + c,
+        lambda a, b: lambda env, a=a, b=b: env[a] + env[b],
     ),
     "-": (
-        lambda f, r: lambda env: f(env) - r(env),
-        lambda f, c: lambda env: f(env) - c,
-        lambda c, r: lambda env: c - r(env),
-        lambda t, c: lambda env: env[t] - c,
-        lambda a, b: lambda env: env[a] - env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) - r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) - c,
+        lambda c, r: lambda env, c=c, r=r: c - r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] - c,
+        lambda a, b: lambda env, a=a, b=b: env[a] - env[b],
     ),
     "*": (
-        lambda f, r: lambda env: f(env) * r(env),
-        lambda f, c: lambda env: f(env) * c,
-        lambda c, r: lambda env: c * r(env),
-        lambda t, c: lambda env: env[t] * c,
-        lambda a, b: lambda env: env[a] * env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) * r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) * c,
+        lambda c, r: lambda env, c=c, r=r: c * r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] * c,
+        lambda a, b: lambda env, a=a, b=b: env[a] * env[b],
     ),
     "/": (
-        lambda f, r: lambda env: f(env) / r(env),
-        lambda f, c: lambda env: f(env) / c,
-        lambda c, r: lambda env: c / r(env),
-        lambda t, c: lambda env: env[t] / c,
-        lambda a, b: lambda env: env[a] / env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) / r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) / c,
+        lambda c, r: lambda env, c=c, r=r: c / r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] / c,
+        lambda a, b: lambda env, a=a, b=b: env[a] / env[b],
     ),
     "**": (  # math.pow: a domain error raises instead of giving a complex number
-        lambda f, r: lambda env: math.pow(f(env), r(env)),
-        lambda f, c: lambda env: math.pow(f(env), c),
-        lambda c, r: lambda env: math.pow(c, r(env)),
-        lambda t, c: lambda env: math.pow(env[t], c),
-        lambda a, b: lambda env: math.pow(env[a], env[b]),
+        lambda f, r: lambda env, f=f, r=r: math.pow(f(env), r(env)),
+        lambda f, c: lambda env, c=c, f=f: math.pow(f(env), c),
+        lambda c, r: lambda env, c=c, r=r: math.pow(c, r(env)),
+        lambda t, c: lambda env, c=c, t=t: math.pow(env[t], c),
+        lambda a, b: lambda env, a=a, b=b: math.pow(env[a], env[b]),
     ),
     "==": (
-        lambda f, r: lambda env: f(env) == r(env),
-        lambda f, c: lambda env: f(env) == c,
-        lambda c, r: lambda env: c == r(env),
-        lambda t, c: lambda env: env[t] == c,
-        lambda a, b: lambda env: env[a] == env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) == r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) == c,
+        lambda c, r: lambda env, c=c, r=r: c == r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] == c,
+        lambda a, b: lambda env, a=a, b=b: env[a] == env[b],
     ),
     "!=": (
-        lambda f, r: lambda env: f(env) != r(env),
-        lambda f, c: lambda env: f(env) != c,
-        lambda c, r: lambda env: c != r(env),
-        lambda t, c: lambda env: env[t] != c,
-        lambda a, b: lambda env: env[a] != env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) != r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) != c,
+        lambda c, r: lambda env, c=c, r=r: c != r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] != c,
+        lambda a, b: lambda env, a=a, b=b: env[a] != env[b],
     ),
     "<": (
-        lambda f, r: lambda env: f(env) < r(env),
-        lambda f, c: lambda env: f(env) < c,
-        lambda c, r: lambda env: c < r(env),
-        lambda t, c: lambda env: env[t] < c,
-        lambda a, b: lambda env: env[a] < env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) < r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) < c,
+        lambda c, r: lambda env, c=c, r=r: c < r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] < c,
+        lambda a, b: lambda env, a=a, b=b: env[a] < env[b],
     ),
     "<=": (
-        lambda f, r: lambda env: f(env) <= r(env),
-        lambda f, c: lambda env: f(env) <= c,
-        lambda c, r: lambda env: c <= r(env),
-        lambda t, c: lambda env: env[t] <= c,
-        lambda a, b: lambda env: env[a] <= env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) <= r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) <= c,
+        lambda c, r: lambda env, c=c, r=r: c <= r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] <= c,
+        lambda a, b: lambda env, a=a, b=b: env[a] <= env[b],
     ),
     ">": (
-        lambda f, r: lambda env: f(env) > r(env),
-        lambda f, c: lambda env: f(env) > c,
-        lambda c, r: lambda env: c > r(env),
-        lambda t, c: lambda env: env[t] > c,
-        lambda a, b: lambda env: env[a] > env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) > r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) > c,
+        lambda c, r: lambda env, c=c, r=r: c > r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] > c,
+        lambda a, b: lambda env, a=a, b=b: env[a] > env[b],
     ),
     ">=": (
-        lambda f, r: lambda env: f(env) >= r(env),
-        lambda f, c: lambda env: f(env) >= c,
-        lambda c, r: lambda env: c >= r(env),
-        lambda t, c: lambda env: env[t] >= c,
-        lambda a, b: lambda env: env[a] >= env[b],
+        lambda f, r: lambda env, f=f, r=r: f(env) >= r(env),
+        lambda f, c: lambda env, c=c, f=f: f(env) >= c,
+        lambda c, r: lambda env, c=c, r=r: c >= r(env),
+        lambda t, c: lambda env, c=c, t=t: env[t] >= c,
+        lambda a, b: lambda env, a=a, b=b: env[a] >= env[b],
     ),
 }
 
@@ -205,23 +211,29 @@ def _with_leaves(op: Callable[[Any, Any], Any], left: Operand, right: Operand) -
         lf, (ufn, (uop, ut, uc)) = left.fn, rform
         if left.leaf is not None:
             lop, lt, lc = left.leaf
-            return lambda env: op(lop(env[lt], lc), ufn(uop(env[ut], uc)))
-        return lambda env: op(lf(env), ufn(uop(env[ut], uc)))
+            return lambda env, op=op, lop=lop, lc=lc, ufn=ufn, lt=lt, uop=uop, uc=uc, ut=ut: op(
+                lop(env[lt], lc), ufn(uop(env[ut], uc))
+            )
+        return lambda env, op=op, lf=lf, ufn=ufn, uop=uop, uc=uc, ut=ut: op(lf(env), ufn(uop(env[ut], uc)))
     if lform is not None and not right.constant:
         rf, (ufn, (uop, ut, uc)) = right.fn, lform
         if right.leaf is not None:
             rop, rt, rc = right.leaf
-            return lambda env: op(ufn(uop(env[ut], uc)), rop(env[rt], rc))
-        return lambda env: op(ufn(uop(env[ut], uc)), rf(env))
+            return lambda env, op=op, ufn=ufn, rop=rop, rc=rc, uop=uop, uc=uc, rt=rt, ut=ut: op(
+                ufn(uop(env[ut], uc)), rop(env[rt], rc)
+            )
+        return lambda env, op=op, ufn=ufn, rf=rf, uop=uop, uc=uc, ut=ut: op(ufn(uop(env[ut], uc)), rf(env))
     if left.leaf is not None and right.leaf is not None:
         (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
-        return lambda env: op(lop(env[lt], lc), rop(env[rt], rc))
+        return lambda env, op=op, lop=lop, lc=lc, rop=rop, rc=rc, lt=lt, rt=rt: op(
+            lop(env[lt], lc), rop(env[rt], rc)
+        )
     if left.leaf is not None and not right.constant:
         (lop, lt, lc), rf = left.leaf, right.fn
-        return lambda env: op(lop(env[lt], lc), rf(env))
+        return lambda env, op=op, lop=lop, lc=lc, rf=rf, lt=lt: op(lop(env[lt], lc), rf(env))
     if right.leaf is not None and not left.constant:
         lf, (rop, rt, rc) = left.fn, right.leaf
-        return lambda env: op(lf(env), rop(env[rt], rc))
+        return lambda env, op=op, lf=lf, rop=rop, rc=rc, rt=rt: op(lf(env), rop(env[rt], rc))
     return None
 
 
@@ -235,8 +247,8 @@ def negate(operand: Operand) -> Fn:
     """``-operand``."""
     tag, fn = operand.tag, operand.fn
     if tag is not None:
-        return lambda env: -env[tag]
-    return lambda env: -fn(env)
+        return lambda env, tag=tag: -env[tag]
+    return lambda env, fn=fn: -fn(env)
 
 
 def conj(left: Operand, right: Operand) -> Form | None:
@@ -252,23 +264,29 @@ def both(left: Operand, right: Operand) -> Fn:
     if left.tag is None and right.tag is None:  # both give bools already: no bool() calls
         if left.leaf is not None and right.leaf is not None:  # comparisons: inline
             (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
-            return lambda env: lop(env[lt], lc) and rop(env[rt], rc)
+            return lambda env, lop=lop, lc=lc, rop=rop, rc=rc, lt=lt, rt=rt: (
+                lop(env[lt], lc) and rop(env[rt], rc)
+            )
         probe = _probe(left)
         if probe is not None and right.leaf is not None:  # avg(A, 30s) > 60 and B < 900
             (pop, pm, pc), (rop, rt, rc) = probe, right.leaf
-            return lambda env: pop(pm(env), pc) and rop(env[rt], rc)
+            return lambda env, pop=pop, pc=pc, rop=rop, rc=rc, pm=pm, rt=rt: (
+                pop(pm(env), pc) and rop(env[rt], rc)
+            )
         probe = _probe(right)
         if probe is not None and left.leaf is not None:
             (lop, lt, lc), (pop, pm, pc) = left.leaf, probe
-            return lambda env: lop(env[lt], lc) and pop(pm(env), pc)
+            return lambda env, lop=lop, lc=lc, pop=pop, pc=pc, lt=lt, pm=pm: (
+                lop(env[lt], lc) and pop(pm(env), pc)
+            )
         if left.leaf is not None:
             lop, lt, lc = left.leaf
-            return lambda env: lop(env[lt], lc) and rf(env)
+            return lambda env, lop=lop, lc=lc, rf=rf, lt=lt: lop(env[lt], lc) and rf(env)
         if right.leaf is not None:
             rop, rt, rc = right.leaf
-            return lambda env: lf(env) and rop(env[rt], rc)
-        return lambda env: lf(env) and rf(env)
-    return lambda env: bool(lf(env)) and bool(rf(env))
+            return lambda env, lf=lf, rop=rop, rc=rc, rt=rt: lf(env) and rop(env[rt], rc)
+        return lambda env, lf=lf, rf=rf: lf(env) and rf(env)
+    return lambda env, lf=lf, rf=rf: bool(lf(env)) and bool(rf(env))
 
 
 def either(left: Operand, right: Operand) -> Fn:
@@ -277,23 +295,29 @@ def either(left: Operand, right: Operand) -> Fn:
     if left.tag is None and right.tag is None:
         if left.leaf is not None and right.leaf is not None:
             (lop, lt, lc), (rop, rt, rc) = left.leaf, right.leaf
-            return lambda env: lop(env[lt], lc) or rop(env[rt], rc)
+            return lambda env, lop=lop, lc=lc, rop=rop, rc=rc, lt=lt, rt=rt: (
+                lop(env[lt], lc) or rop(env[rt], rc)
+            )
         both_leaves = _conj(right)
         if left.leaf is not None and both_leaves is not None:  # A > 95 or (B > 990 and A < 3)
             (lop, lt, lc), ((aop, at, ac), (bop, bt, bc)) = left.leaf, both_leaves
-            return lambda env: lop(env[lt], lc) or (aop(env[at], ac) and bop(env[bt], bc))
+            return lambda env, lop=lop, lc=lc, lt=lt, aop=aop, ac=ac, bop=bop, bc=bc, at=at, bt=bt: (
+                lop(env[lt], lc) or (aop(env[at], ac) and bop(env[bt], bc))
+            )
         both_leaves = _conj(left)
         if right.leaf is not None and both_leaves is not None:
             ((aop, at, ac), (bop, bt, bc)), (rop, rt, rc) = both_leaves, right.leaf
-            return lambda env: (aop(env[at], ac) and bop(env[bt], bc)) or rop(env[rt], rc)
+            return lambda env, rop=rop, rc=rc, aop=aop, ac=ac, bop=bop, bc=bc, rt=rt, at=at, bt=bt: (
+                (aop(env[at], ac) and bop(env[bt], bc)) or rop(env[rt], rc)
+            )
         if left.leaf is not None:
             lop, lt, lc = left.leaf
-            return lambda env: lop(env[lt], lc) or rf(env)
+            return lambda env, lop=lop, lc=lc, rf=rf, lt=lt: lop(env[lt], lc) or rf(env)
         if right.leaf is not None:
             rop, rt, rc = right.leaf
-            return lambda env: lf(env) or rop(env[rt], rc)
-        return lambda env: lf(env) or rf(env)
-    return lambda env: bool(lf(env)) or bool(rf(env))
+            return lambda env, lf=lf, rop=rop, rc=rc, rt=rt: lf(env) or rop(env[rt], rc)
+        return lambda env, lf=lf, rf=rf: lf(env) or rf(env)
+    return lambda env, lf=lf, rf=rf: bool(lf(env)) or bool(rf(env))
 
 
 def _probe(operand: Operand) -> tuple[Any, Any, Any] | None:
@@ -322,26 +346,26 @@ def call(name: str, function: Callable[..., Any], args: list[Operand]) -> Fn:
         if args[1].constant:
             c = args[1].value
             if name == "min":
-                return lambda env: c if (x := a(env)) > c else x
-            return lambda env: c if (x := a(env)) < c else x
+                return lambda env, c=c, a=a: c if (x := a(env)) > c else x
+            return lambda env, c=c, a=a: c if (x := a(env)) < c else x
         if name == "min":
-            return lambda env: y if (x := a(env)) > (y := b(env)) else x
-        return lambda env: y if (x := a(env)) < (y := b(env)) else x
+            return lambda env, a=a, b=b: y if (x := a(env)) > (y := b(env)) else x
+        return lambda env, a=a, b=b: y if (x := a(env)) < (y := b(env)) else x
     if count == 1:
         (only,) = fns
         if name == "abs" and args[0].leaf is not None:
             op, tag, c = args[0].leaf
-            return lambda env: abs(op(env[tag], c))
+            return lambda env, op=op, c=c, tag=tag: abs(op(env[tag], c))
         if name == "abs":
-            return lambda env: abs(only(env))
-        return lambda env: function(only(env))
+            return lambda env, only=only: abs(only(env))
+        return lambda env, function=function, only=only: function(only(env))
     if count == 2:
         a, b = fns
-        return lambda env: function(a(env), b(env))
+        return lambda env, function=function, a=a, b=b: function(a(env), b(env))
     if count == 3:
         a, b, c = fns
-        return lambda env: function(a(env), b(env), c(env))
-    return lambda env: function(*[fn(env) for fn in fns])
+        return lambda env, function=function, a=a, b=b, c=c: function(a(env), b(env), c(env))
+    return lambda env, function=function, fns=fns: function(*[fn(env) for fn in fns])
 
 
 def call_form(name: str, args: list[Operand]) -> Form | None:
@@ -355,7 +379,10 @@ def _clamp_pair(pair: Form, low: Any, high: Any) -> Fn:
     """``clamp(A OP c OP B OP c, low, high)`` with literal bounds, its pair of leaves inline."""
     _kind, op, (lop, lt, lc), (rop, rt, rc) = pair
 
-    def clamp(env: Any) -> Any:
+    def clamp(
+        env: Any, op: Any = op, lop: Any = lop, lt: str = lt, lc: Any = lc,
+        rop: Any = rop, rt: str = rt, rc: Any = rc, low: Any = low, high: Any = high,
+    ) -> Any:  # fmt: skip
         x = op(lop(env[lt], lc), rop(env[rt], rc))
         if low > x:  # max(x, low)
             x = low
@@ -367,7 +394,7 @@ def _clamp_pair(pair: Form, low: Any, high: Any) -> Fn:
 def _clamp(fn: Fn, low: Any, high: Any) -> Fn:
     """``clamp(fn, low, high)`` with literal bounds: exactly ``min(max(x, low), high)`` (functions.clamp)."""
 
-    def clamp(env: Any) -> Any:
+    def clamp(env: Any, fn: Fn = fn, low: Any = low, high: Any = high) -> Any:
         x = fn(env)
         if low > x:  # max(x, low)
             x = low

@@ -16,14 +16,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
-from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
+from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression, forget_parsed
 from hmi.rules.functions import Kind
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
 from hmi.rules.windows import PERSISTENT, Ewma, Integral, Window
@@ -129,6 +129,9 @@ class RulesEngine:
             )  # fmt: skip
         self._bools = frozenset(name for name, tag in tags.items() if tag.type is DataType.BOOL)
         self._plan()
+        # Compiled for good: the parse trees kept for the loader's check and this start go, so that the
+        # garbage collector's full passes do not walk them for the rest of the run.
+        forget_parsed(_texts(config))
 
     def _compile(self, text: str, types: Mapping[str, TagType], subject: str) -> Expression:
         expression, problems = compile_expression(text, types, self.pool)
@@ -140,8 +143,8 @@ class RulesEngine:
         """For every tag, the derived tags to recompute (in order) and the rules to re-evaluate."""
         order = _dependency_order(self.derived)
         position = {name: index for index, name in enumerate(order)}  # sorting each fan-out, not scanning
-        self._derived_after: dict[str, list[_Derived]] = {}
-        self._rules_after: dict[str, list[Rule]] = {}
+        derived_after: dict[str, list[_Derived]] = {}  # for the plans only: not kept
+        rules_after: dict[str, list[Rule]] = {}
         readers: dict[str, list[Rule]] = {}
         for rule in self.rules.values():
             for name in rule.reads:
@@ -158,17 +161,17 @@ class RulesEngine:
                 if current not in reached:
                     reached.add(current)
                     pending.extend(consumers.get(current, ()))
-            self._derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
+            derived_after[name] = [self.derived[d] for d in sorted(reached, key=position.__getitem__)]
             rules = {id(rule): rule for tag in (name, *reached) for rule in readers.get(tag, ())}
-            self._rules_after[name] = list(rules.values())
-        self._watched = {*self._derived_after, *self._rules_after, *self.pool.by_tag}
+            rules_after[name] = list(rules.values())
+        self._watched = {*derived_after, *rules_after, *self.pool.by_tag}
         by_tag = self.pool.by_tag
         # One lookup per sample: a derived tag's own samples are taken when it is recomputed.
         self._plans = {
             name: _Plan(
                 tuple(by_tag.get(name, ())),
-                tuple(self._derived_after.get(name, ())),
-                tuple(self._rules_after.get(name, ())),
+                tuple(derived_after.get(name, ())),
+                tuple(rules_after.get(name, ())),
                 name in self._bools,
             )
             for name in self._watched
@@ -477,6 +480,19 @@ class RulesEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _texts(config: RulesConfig) -> Iterator[str]:
+    """Every expression text of ``config``: derived tags', rules' conditions, clears and written values."""
+    for derived in config.derived.values():
+        yield derived.expr
+    for rule in config.rules.values():
+        yield rule.when
+        if rule.clear:
+            yield rule.clear
+        for action in rule.actions:
+            if isinstance(action, WriteAction):
+                yield action.value
 
 
 def _persistent(window: Any) -> bool:

@@ -9,12 +9,11 @@ and compilation goes on after one, so a single check lists them all.
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -102,7 +101,8 @@ class Expression:
     inputs: frozenset[str]
     fast: Evaluate
     """The closure tree itself: raises KeyError (not NotReady) for a tag without a value (see NOT_READY)."""
-    windows: list[tuple[str, Any]] = field(default_factory=list)
+    windows: tuple[tuple[str, Any], ...] = ()
+    """The windows it reads, as (tag, window): a tuple, and the empty one shared (no list per expression)."""
 
     def evaluate(self, env: Env) -> Any:
         """The value for ``env``; NotReady while a window or a tag has no value yet."""
@@ -138,14 +138,33 @@ def parse(text: str, limits: Limits = LIMITS) -> tuple[Tree[Token] | None, list[
     Each distinct text is parsed once per process (the loader's cycle check, ``hmi check`` and the
     engine at start all ask for the same texts); the tree is shared, and nothing modifies it.
     """
-    tree, errors = _parse_once(text, limits)
-    return tree, list(errors)
+    key = (text, limits)
+    parsed = _PARSED.pop(key, None)
+    if parsed is None:
+        tree, problems = _parse(text, limits)
+        parsed = tree, tuple(problems)
+        if len(_PARSED) >= PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]  # the least recently asked for
+    _PARSED[key] = parsed  # last in the order: recently asked for
+    return parsed[0], list(parsed[1])
 
 
-@functools.lru_cache(maxsize=16384)
-def _parse_once(text: str, limits: Limits) -> tuple[Tree[Token] | None, tuple[ExprError, ...]]:
-    tree, errors = _parse(text, limits)
-    return tree, tuple(errors)
+PARSED_MAX = 16384
+"""How many distinct texts' trees are kept for the next caller asking for the same text."""
+
+_PARSED: dict[tuple[str, Limits], tuple[Tree[Token] | None, tuple[ExprError, ...]]] = {}
+
+
+def forget_parsed(texts: Iterable[str], limits: Limits = LIMITS) -> None:
+    """Drop the kept trees of ``texts`` (compiled for good: nobody in this process needs them again).
+
+    A tree of a few nodes is some thirty objects the cyclic garbage collector walks on each of its
+    full passes for as long as it is kept: for a project of thousands of expressions, tens of
+    thousands of objects, a full pass several times as long. The next load of the same texts parses
+    them again.
+    """
+    for text in texts:
+        _PARSED.pop((text, limits), None)
 
 
 def _parse(text: str, limits: Limits) -> tuple[Tree[Token] | None, list[ExprError]]:
@@ -256,7 +275,8 @@ def compile_expression(
     errors = compiler.errors
     if errors or node.kind is None:
         return None, sorted(errors, key=lambda e: e.offset)
-    return Expression(text, node.kind, node.units, frozenset(compiler.inputs), node.fn, compiler.windows), []
+    windows = tuple(compiler.windows)
+    return Expression(text, node.kind, node.units, frozenset(compiler.inputs), node.fn, windows), []
 
 
 class _Compiler:
@@ -330,7 +350,11 @@ class _Compiler:
         if not self._expect(operand, Kind.BOOL, tree, "'not'"):
             return _bad()
         fn = operand.fn
-        return _Node(lambda env: not fn(env), Kind.BOOL)
+
+        def negation(env: Env, fn: Evaluate = fn) -> Any:  # a default, not a cell (see closures)
+            return not fn(env)
+
+        return _Node(negation, Kind.BOOL)
 
     def _and_(self, tree: Tree[Token]) -> _Node:
         left, right = (self.node(child) for child in _trees(tree))
@@ -392,7 +416,11 @@ class _Compiler:
         if then.kind is not otherwise.kind:
             return self.error(tree, f"type error: 'then' gives a {then.kind} but 'else' a {otherwise.kind}")
         cf, tf, ef = condition.fn, then.fn, otherwise.fn
-        return _Node(lambda env: tf(env) if cf(env) else ef(env), then.kind, then.units or otherwise.units)
+
+        def choice(env: Env, cf: Evaluate = cf, tf: Evaluate = tf, ef: Evaluate = ef) -> Any:
+            return tf(env) if cf(env) else ef(env)
+
+        return _Node(choice, then.kind, then.units or otherwise.units)
 
     # -- calls ---------------------------------------------------------------------
 
@@ -505,7 +533,10 @@ _RESULT_UNITS["time_in_state"] = "s"
 
 
 def _constant(value: Any) -> Evaluate:
-    return lambda _env: value
+    def constant(_env: Env, value: Any = value) -> Any:  # a default, not a cell (see closures)
+        return value
+
+    return constant
 
 
 def _operand(node: _Node) -> Operand:
