@@ -22,8 +22,9 @@ from typing import Any
 from hmi.model import DataType, Quality, Sample, TagDef
 from hmi.project.rules_defs import DerivedDef, RaiseAction, RuleDef, RulesConfig
 from hmi.rules.engine import RulesEngine
-from hmi.rules.expr import WindowPool, parse
+from hmi.rules.expr import WindowPool
 from hmi.rules.functions import WINDOWS
+from hmi.rules.parsing import parse
 from hmi.rules.windows import NotReady, Span
 
 INPUTS = 1000

@@ -11,7 +11,8 @@ from pathlib import Path
 from hmi.model import DataType, TagDef
 from hmi.project.rules_defs import DerivedDef, RaiseAction, RuleDef, RulesConfig
 from hmi.rules.engine import RulesEngine
-from hmi.rules.expr import compile_expression, parse
+from hmi.rules.expr import compile_expression
+from hmi.rules.parsing import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +38,7 @@ def test_a_shared_tree_compiles_the_same_for_different_tag_types():
 
 def test_the_parser_is_kept_in_the_cache_folder_and_loaded_from_it(tmp_path):
     env = {**os.environ, "CONVERGE_HMI_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    script = "from hmi.rules.expr import parse; print(parse('max(A, 2) > 1')[0].data)"
+    script = "from hmi.rules.parsing import parse; print(parse('max(A, 2) > 1')[0].data)"
     for _ in range(2):  # built and saved, then loaded
         result = subprocess.run(
             [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60

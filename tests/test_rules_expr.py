@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from project_files import write_project
 
-from hmi.rules.expr import LIMITS, TagType, compile_expression, parse
+from hmi.rules.expr import TagType, compile_expression
 from hmi.rules.functions import Kind
+from hmi.rules.parsing import LIMITS, parse
 from hmi.rules.windows import NotReady
 
 TAGS = {

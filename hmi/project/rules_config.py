@@ -35,8 +35,9 @@ from hmi.project.rules_defs import (
 )
 from hmi.project.schema_base import Duration, StrictModel, Text
 from hmi.project.yaml_source import YamlDocument
-from hmi.rules.expr import ExprError, TagType, compile_expression, parse, tag_references
+from hmi.rules.expr import TagType, compile_expression
 from hmi.rules.functions import Kind
+from hmi.rules.parsing import ExprError, parse, tag_references
 
 MAX_RULES = 5000
 """Derived tags and rules a project may hold each: every one is compiled at load."""

@@ -23,8 +23,9 @@ from typing import Any
 from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
-from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression, forget_parsed
+from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
 from hmi.rules.functions import Kind
+from hmi.rules.parsing import forget_parsed
 from hmi.rules.rule import EVAL_ERRORS, Inputs, Rule, Schedule
 from hmi.rules.windows import PERSISTENT, Ewma, Integral, Window
 
