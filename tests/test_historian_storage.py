@@ -239,15 +239,18 @@ def test_a_full_disk_is_reported_the_batch_kept_and_the_file_stays_sound(tmp_pat
     path = tmp_path / "h.db"
     writer = HistoryWriter(path, commit_interval=0.05, max_file_bytes=400_000)
     writer.start()
-    writer.extend(("T", Sample.good(float(i), T0 + i)) for i in range(200))
-    wait_until(lambda: writer.stats()["written"] == 200)
-    writer.extend(("T", Sample(f"long text {i}" * 20, Quality.GOOD, T0 + 1000 + i)) for i in range(20_000))
-    wait_until(lambda: writer.stats()["disk_full"])
-    stats = writer.stats()
-    assert stats["running"] and stats["failing"] and stats["pending"] == 20_000
-    assert "disk full" in stats["last_error"] and str(path) in stats["last_error"]
-    assert any("disk full" in r.getMessage() for r in caplog.records)
-    writer.stop()
+    try:
+        writer.extend(("T", Sample.good(float(i), T0 + i)) for i in range(200))
+        wait_until(lambda: writer.stats()["written"] == 200)
+        writer.extend(("T", Sample(f"long text {i}" * 20, Quality.GOOD, T0 + 1000 + i)) for i in range(20_000))
+        wait_until(lambda: writer.stats()["disk_full"])
+        stats = writer.stats()
+        assert stats["running"] and stats["failing"] and stats["pending"] == 20_000
+        assert "disk full" in stats["last_error"] and str(path) in stats["last_error"]
+        # the flag is published after its log line, so whoever sees one finds the other
+        assert any("disk full" in r.getMessage() for r in caplog.records)
+    finally:
+        writer.stop()
     assert writer.stats()["dropped"] == 20_000  # counted, never silent
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -346,17 +346,21 @@ class StoreWriter:
                 f"history disk full: {self.path} cannot grow ({error}); pending rows are kept in memory"
                 " and retried; free disk space or lower history retention/max_size"
             )
+        # Only this writer's thread records failures, so reading the last error first and
+        # publishing the new state after the log line is safe; the order means anyone who sees
+        # the failure flag in stats() also finds its log record.
         with self._lock:
-            self._failed_attempts += 1
-            self._consecutive_failures += 1
             repeated = self._failing and message == self._last_error
-            self._last_error = message
-            self._failing = True
-            self._disk_full = disk_full
         if repeated:
             log.debug("store write still failing: %s", message)
         else:
             log.error("store write failed, %d rows kept for retry: %s", kept, message)
+        with self._lock:
+            self._failed_attempts += 1
+            self._consecutive_failures += 1
+            self._last_error = message
+            self._failing = True
+            self._disk_full = disk_full
         self._disconnect()  # a fresh connection next time: the old one may be unusable after an IO error
 
     def _record_fault(self, error: Exception) -> None:
