@@ -242,7 +242,8 @@ def test_a_full_disk_is_reported_the_batch_kept_and_the_file_stays_sound(tmp_pat
     try:
         writer.extend(("T", Sample.good(float(i), T0 + i)) for i in range(200))
         wait_until(lambda: writer.stats()["written"] == 200)
-        writer.extend(("T", Sample(f"long text {i}" * 20, Quality.GOOD, T0 + 1000 + i)) for i in range(20_000))
+        texts = (("T", Sample(f"long text {i}" * 20, Quality.GOOD, T0 + 1000 + i)) for i in range(20_000))
+        writer.extend(texts)
         wait_until(lambda: writer.stats()["disk_full"])
         stats = writer.stats()
         assert stats["running"] and stats["failing"] and stats["pending"] == 20_000
