@@ -288,16 +288,22 @@ class RulesEngine:
                         and (not not_good or not_good.isdisjoint(rule.condition_inputs))
                     ):
                         try:
-                            if rule.condition(values):
-                                if state is _ACTIVE:
-                                    continue  # active, still true, nothing to write: nothing to do
-                            elif state is _ARMED:
-                                continue  # armed, and nothing to do
+                            condition = rule.condition(values)
                         except NOT_READY:
                             if state is _ARMED:
                                 continue  # a window still filling judges nothing yet
                         except Exception:  # evaluate() below records the error
                             pass
+                        else:
+                            if condition:
+                                if state is _ACTIVE:
+                                    continue  # active, still true, nothing to write: nothing to do
+                                rule.advance(state, True)  # armed, now true: fires (judged once, here)
+                            elif state is _ARMED:
+                                continue  # armed, and nothing to do
+                            else:
+                                rule.advance(state, False)  # active, now false: clears
+                            continue
                     rule.evaluate()
             except Exception:
                 self.listener_errors += 1

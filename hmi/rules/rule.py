@@ -16,7 +16,7 @@ from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import LogAction, RaiseAction, RuleDef, SetAction, WriteAction, fault_tag
-from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn
+from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn, rule_event
 from hmi.rules.expr import NOT_READY, Expression
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,18 @@ class Rule:
             return
         if state is RuleState.ARMED and not condition:
             return
-        self._guarded(lambda: self._step(state, condition))
+        self.advance(state, condition)
+
+    def advance(self, state: RuleState, condition: bool) -> None:
+        """What ``evaluate`` does once it has judged the condition (``state`` the rule's, its inputs good,
+        not held): the engine's hot path, having judged it itself, calls this directly on a transition
+        (fired, cleared) instead of having ``evaluate`` judge it a second time. Never raises."""
+        try:
+            self._step(state, condition)
+        except _EvalFailure as error:
+            self.fail(str(error))
+        except Exception as error:  # any failure stops this rule only
+            self.fail(f"{type(error).__name__}: {error}")
 
     def _guarded(self, action: Callable[[], None]) -> None:
         try:
@@ -221,7 +232,7 @@ class Rule:
             # An input still waiting for its first value (the plant starting) holds the rule but is no
             # fault: alarming then would greet every start with one alarm per rule.
             self._set_fault(sample is not None and sample.reason is not Reason.WAITING)
-            self._record(RuleEvent(self._clock(), self.name, EventKind.HELD, cause, message=held_by))
+            self._record(rule_event(self._clock(), self.name, EventKind.HELD, tag=cause, message=held_by))
 
     def _pending_over(self) -> None:
         self._timer = None
@@ -250,13 +261,14 @@ class Rule:
         self.state = RuleState.ACTIVE
         self.fire_count += 1
         self.last_fired = now
+        # The records of a transition are built by rule_event (a fifth of the dataclass's constructor).
         self._record(
-            RuleEvent(now, self.name, EventKind.FIRED, message=self.definition.when, dry_run=self.dry_run)
+            rule_event(now, self.name, EventKind.FIRED, message=self.definition.when, dry_run=self.dry_run)
         )
         for action in self.definition.actions:
             if isinstance(action, RaiseAction):
                 self._record(
-                    RuleEvent(
+                    rule_event(
                         now,
                         self.name,
                         EventKind.MAINTENANCE,
@@ -271,7 +283,7 @@ class Rule:
             elif isinstance(action, LogAction):
                 log.warning("rule %s: %s", self.name, action.message)
                 self._record(
-                    RuleEvent(now, self.name, EventKind.LOG, message=action.message, dry_run=self.dry_run)
+                    rule_event(now, self.name, EventKind.LOG, message=action.message, dry_run=self.dry_run)
                 )
         self._write_steps()
 
@@ -280,7 +292,7 @@ class Rule:
         for action in self.definition.actions:
             if isinstance(action, SetAction):
                 self._flag(action.tag, False, now)
-        self._record(RuleEvent(now, self.name, EventKind.CLEARED, dry_run=self.dry_run))
+        self._record(rule_event(now, self.name, EventKind.CLEARED, dry_run=self.dry_run))
         if self.definition.cooldown > 0:
             self.state = RuleState.COOLDOWN
             self.cooldown_until = now + self.definition.cooldown
@@ -291,7 +303,7 @@ class Rule:
     def _flag(self, tag: str, value: bool, now: float) -> None:
         if self.dry_run:
             self._record(
-                RuleEvent(now, self.name, EventKind.WOULD, tag, new=value, message="set", dry_run=True)
+                rule_event(now, self.name, EventKind.WOULD, tag=tag, new=value, message="set", dry_run=True)
             )
             return
         self._publish(tag, Sample(value, Quality.GOOD, now))
