@@ -100,18 +100,23 @@ class Rule:
         self._record = record
         self._schedule = schedule
         self._clock = clock
-        self.steps = [
+        # A tuple and shared sets where nothing is added: the engine's objects are walked by every full
+        # pass of the garbage collector, and most rules have no write step and no clear condition.
+        self.steps = tuple(
             _WriteStep(action, writes[index])
             for index, action in enumerate(definition.actions)
             if isinstance(action, WriteAction)
-        ]
-        self.condition_inputs = when.inputs | (clear.inputs if clear is not None else frozenset())
+        )
+        self.condition_inputs = when.inputs | clear.inputs if clear is not None else when.inputs
         self._when = when.fast
         self.condition = when.fast
         """The condition's closure (the engine's hot path calls it directly; see ``evaluate``)."""
-        self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
-            step.action.tag for step in self.steps
-        }
+        self.reads = (
+            self.condition_inputs.union(*(step.value.inputs for step in self.steps))
+            | {step.action.tag for step in self.steps}
+            if self.steps
+            else self.condition_inputs
+        )
         self.steady = clear is None and not self.steps
         """Active with its condition still true, the rule has nothing to do (no clear condition to
         judge, no write to repeat): the engine's hot path then skips ``evaluate``."""
