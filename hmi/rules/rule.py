@@ -126,6 +126,8 @@ class Rule:
         self.last_fired: float | None = None
         self.last_error = ""
         self.held_by = ""
+        self._waiting_on = ""
+        """The input holding the rule for want of its first value, if that is what holds it (``evaluate``)."""
         self._timer: asyncio.TimerHandle | None = None
         self.cooldown_until: float | None = None
         """When the cooldown in progress ends (wall-clock time, so a restart can resume it)."""
@@ -159,6 +161,11 @@ class Rule:
         # one set test and one call of the closure tree.
         not_good = self.inputs.not_good
         if not_good and not not_good.isdisjoint(self.condition_inputs):
+            waiting = self._waiting_on
+            if waiting and self.held_by and waiting not in self.inputs.samples:
+                # Still held by the same input, which has no value yet (the plant starting): the worst input
+                # is still that one (inputs only ever gain a first value), so nothing would change.
+                return
             self._guarded(self._hold_worst)
             return
         if self.held_by:
@@ -229,6 +236,7 @@ class Rule:
     def _hold(self, cause: str, sample: Sample | None) -> None:
         reason = sample.reason.value if sample is not None and sample.reason else "no value"
         held_by = f"{cause}: {reason}"
+        self._waiting_on = cause if sample is None else ""
         if self.state is RuleState.PENDING:  # the condition was not seen true for the whole delay
             self._cancel_timer()
             self.state = RuleState.ARMED
