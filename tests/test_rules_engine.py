@@ -295,3 +295,21 @@ async def test_an_active_rule_with_nothing_to_repeat_stays_active_until_its_cond
     assert [e.kind for e in h.events[seen:]] == [EventKind.CLEARED]
     h.feed("A", float("nan"))  # not a usable value: held, as before
     assert h.engine.rules["steady"].status().state is RuleState.HELD
+
+
+async def test_a_rule_waiting_on_a_first_value_is_held_once_and_runs_once_it_has_it(tmp_path):
+    # While the plant starts a rule is judged again on each of its inputs' samples; held by the same
+    # input with no value yet, nothing changes (the engine returns at once), and the record is written once.
+    h = Harness(tmp_path, STEADY)
+    h.feed("B", 1.0)
+    h.feed("B", 2.0)
+    h.feed("B", 3.0)
+    assert h.engine.rules["steady"].status().held_by == "A: no value"
+    assert h.kinds("steady") == [EventKind.HELD]
+    h.feed("A", 11.0)
+    assert h.engine.rules["steady"].status().held_by == ""
+    assert h.state("steady") is RuleState.ACTIVE
+    assert h.kinds("steady") == [EventKind.HELD, EventKind.FIRED]
+    h.feed("A", 5.0)
+    assert h.state("steady") is RuleState.ARMED
+    assert h.kinds("steady") == [EventKind.HELD, EventKind.FIRED, EventKind.CLEARED]

@@ -16,7 +16,7 @@ from typing import Any
 
 from hmi.model import DataType, Quality, Reason, Sample, TagDef
 from hmi.project.rules_defs import LogAction, RaiseAction, RuleDef, SetAction, WriteAction, fault_tag
-from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn
+from hmi.rules.events import EventKind, Publish, Record, RuleEvent, RuleState, RuleStatus, WriteFn, rule_event
 from hmi.rules.expr import NOT_READY, Expression
 
 log = logging.getLogger(__name__)
@@ -100,18 +100,23 @@ class Rule:
         self._record = record
         self._schedule = schedule
         self._clock = clock
-        self.steps = [
+        # A tuple and shared sets where nothing is added: the engine's objects are walked by every full
+        # pass of the garbage collector, and most rules have no write step and no clear condition.
+        self.steps = tuple(
             _WriteStep(action, writes[index])
             for index, action in enumerate(definition.actions)
             if isinstance(action, WriteAction)
-        ]
-        self.condition_inputs = when.inputs | (clear.inputs if clear is not None else frozenset())
+        )
+        self.condition_inputs = when.inputs | clear.inputs if clear is not None else when.inputs
         self._when = when.fast
         self.condition = when.fast
         """The condition's closure (the engine's hot path calls it directly; see ``evaluate``)."""
-        self.reads = self.condition_inputs.union(*(step.value.inputs for step in self.steps)) | {
-            step.action.tag for step in self.steps
-        }
+        self.reads = (
+            self.condition_inputs.union(*(step.value.inputs for step in self.steps))
+            | {step.action.tag for step in self.steps}
+            if self.steps
+            else self.condition_inputs
+        )
         self.steady = clear is None and not self.steps
         """Active with its condition still true, the rule has nothing to do (no clear condition to
         judge, no write to repeat): the engine's hot path then skips ``evaluate``."""
@@ -121,6 +126,8 @@ class Rule:
         self.last_fired: float | None = None
         self.last_error = ""
         self.held_by = ""
+        self._waiting_on = ""
+        """The input holding the rule for want of its first value, if that is what holds it (``evaluate``)."""
         self._timer: asyncio.TimerHandle | None = None
         self.cooldown_until: float | None = None
         """When the cooldown in progress ends (wall-clock time, so a restart can resume it)."""
@@ -154,6 +161,11 @@ class Rule:
         # one set test and one call of the closure tree.
         not_good = self.inputs.not_good
         if not_good and not not_good.isdisjoint(self.condition_inputs):
+            waiting = self._waiting_on
+            if waiting and self.held_by and waiting not in self.inputs.samples:
+                # Still held by the same input, which has no value yet (the plant starting): the worst input
+                # is still that one (inputs only ever gain a first value), so nothing would change.
+                return
             self._guarded(self._hold_worst)
             return
         if self.held_by:
@@ -167,7 +179,18 @@ class Rule:
             return
         if state is RuleState.ARMED and not condition:
             return
-        self._guarded(lambda: self._step(state, condition))
+        self.advance(state, condition)
+
+    def advance(self, state: RuleState, condition: bool) -> None:
+        """What ``evaluate`` does once it has judged the condition (``state`` the rule's, its inputs good,
+        not held): the engine's hot path, having judged it itself, calls this directly on a transition
+        (fired, cleared) instead of having ``evaluate`` judge it a second time. Never raises."""
+        try:
+            self._step(state, condition)
+        except _EvalFailure as error:
+            self.fail(str(error))
+        except Exception as error:  # any failure stops this rule only
+            self.fail(f"{type(error).__name__}: {error}")
 
     def _guarded(self, action: Callable[[], None]) -> None:
         try:
@@ -213,6 +236,7 @@ class Rule:
     def _hold(self, cause: str, sample: Sample | None) -> None:
         reason = sample.reason.value if sample is not None and sample.reason else "no value"
         held_by = f"{cause}: {reason}"
+        self._waiting_on = cause if sample is None else ""
         if self.state is RuleState.PENDING:  # the condition was not seen true for the whole delay
             self._cancel_timer()
             self.state = RuleState.ARMED
@@ -221,7 +245,7 @@ class Rule:
             # An input still waiting for its first value (the plant starting) holds the rule but is no
             # fault: alarming then would greet every start with one alarm per rule.
             self._set_fault(sample is not None and sample.reason is not Reason.WAITING)
-            self._record(RuleEvent(self._clock(), self.name, EventKind.HELD, cause, message=held_by))
+            self._record(rule_event(self._clock(), self.name, EventKind.HELD, tag=cause, message=held_by))
 
     def _pending_over(self) -> None:
         self._timer = None
@@ -250,13 +274,14 @@ class Rule:
         self.state = RuleState.ACTIVE
         self.fire_count += 1
         self.last_fired = now
+        # The records of a transition are built by rule_event (a fifth of the dataclass's constructor).
         self._record(
-            RuleEvent(now, self.name, EventKind.FIRED, message=self.definition.when, dry_run=self.dry_run)
+            rule_event(now, self.name, EventKind.FIRED, message=self.definition.when, dry_run=self.dry_run)
         )
         for action in self.definition.actions:
             if isinstance(action, RaiseAction):
                 self._record(
-                    RuleEvent(
+                    rule_event(
                         now,
                         self.name,
                         EventKind.MAINTENANCE,
@@ -271,7 +296,7 @@ class Rule:
             elif isinstance(action, LogAction):
                 log.warning("rule %s: %s", self.name, action.message)
                 self._record(
-                    RuleEvent(now, self.name, EventKind.LOG, message=action.message, dry_run=self.dry_run)
+                    rule_event(now, self.name, EventKind.LOG, message=action.message, dry_run=self.dry_run)
                 )
         self._write_steps()
 
@@ -280,7 +305,7 @@ class Rule:
         for action in self.definition.actions:
             if isinstance(action, SetAction):
                 self._flag(action.tag, False, now)
-        self._record(RuleEvent(now, self.name, EventKind.CLEARED, dry_run=self.dry_run))
+        self._record(rule_event(now, self.name, EventKind.CLEARED, dry_run=self.dry_run))
         if self.definition.cooldown > 0:
             self.state = RuleState.COOLDOWN
             self.cooldown_until = now + self.definition.cooldown
@@ -291,7 +316,7 @@ class Rule:
     def _flag(self, tag: str, value: bool, now: float) -> None:
         if self.dry_run:
             self._record(
-                RuleEvent(now, self.name, EventKind.WOULD, tag, new=value, message="set", dry_run=True)
+                rule_event(now, self.name, EventKind.WOULD, tag=tag, new=value, message="set", dry_run=True)
             )
             return
         self._publish(tag, Sample(value, Quality.GOOD, now))
