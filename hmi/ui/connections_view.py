@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTableWidgetItem, QVBoxLayout, QWidget
 
 from hmi.model import ConnectionState, DriverDiagnostics
 from hmi.ui.futures import FutureRelay
+from hmi.ui.refreshing_dock import RefreshingDock
+from hmi.ui.tables import read_only_table
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
@@ -75,14 +77,7 @@ class ConnectionsView(QWidget):
         self._relay = relay
         self._pending: concurrent.futures.Future[dict[str, DriverDiagnostics]] | None = None
         self.refreshes = 0
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([header for header, _, _ in COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = read_only_table([header for header, _, _ in COLUMNS])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -153,32 +148,12 @@ class ConnectionsView(QWidget):
         raise KeyError(connection)
 
 
-class ConnectionsDock(QDockWidget):
+class ConnectionsDock(RefreshingDock[ConnectionsView]):
     """The connections view in a dock; it refreshes only while visible and attached."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Connections", parent)
-        self.setObjectName("connections-dock")
-        self.view: ConnectionsView | None = None
-        self.visibilityChanged.connect(self._follow_visibility)
+        super().__init__("Connections", "connections-dock", parent)
 
-    def attach(self, context: PanelContext) -> None:
+    def make_view(self, context: PanelContext) -> ConnectionsView:
         """Ask the session for diagnostics, answered through the context's relay."""
-        self.view = ConnectionsView(context.diagnostics, context.relay, self)
-        self.setWidget(self.view)
-        if self.isVisible():
-            self.view.start()
-
-    def detach(self) -> None:
-        """Stop refreshing for good."""
-        if self.view is not None:
-            self.view.stop()
-        self.view = None
-
-    def _follow_visibility(self, visible: bool) -> None:
-        if self.view is None:
-            return
-        if visible:
-            self.view.start()
-        else:
-            self.view.stop()
+        return ConnectionsView(context.diagnostics, context.relay, self)
