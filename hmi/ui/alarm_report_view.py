@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from hmi.alarms.kpi import FLOOD_ABOVE, AlarmReport
 from hmi.alarms.kpi_file import load_report
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
 from hmi.ui.refreshing_dock import RefreshingDock
 from hmi.ui.tables import fill_rows, read_only_table
 
@@ -95,9 +96,8 @@ class AlarmReportView(QWidget):
     ) -> None:
         super().__init__(parent)
         self._request = request
-        self._relay = relay
         self._clock = clock
-        self._pending: concurrent.futures.Future[AlarmReport] | None = None
+        self._latest: LatestRequest[AlarmReport] = LatestRequest(relay, "alarm report")
         self.report: AlarmReport | None = None
         self.refreshes = 0
         self.period = QComboBox()
@@ -158,20 +158,16 @@ class AlarmReportView(QWidget):
 
     def refresh(self, force: bool = False) -> None:
         """Ask for the report of the chosen period, unless an answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            if not force:
-                return
-            self._pending.cancel()  # the operator changed the period: that answer is no longer wanted
-        try:
-            self._pending = self._request(*self.span())
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("alarm report: %s", exc)
-            return
-        self.status.setText("Reading the journal…")
-        self._relay.watch(self._pending, self._on_answer)
+        # forced: the operator changed the period, so an answer on its way is no longer wanted
+        self._latest.ask(self._ask_report, self._on_answer, replace=force)
+
+    def _ask_report(self) -> concurrent.futures.Future[AlarmReport]:
+        future = self._request(*self.span())
+        self.status.setText("Reading the journal…")  # before the answer can say otherwise
+        return future
 
     def _on_answer(self, future: concurrent.futures.Future[AlarmReport]) -> None:
-        if future is not self._pending or future.cancelled():
+        if future is not self._latest.pending or future.cancelled():
             return
         error = future.exception()
         if error is not None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QTableWidgetItem, QVBoxLayout, QWidget
 
 from hmi.model import ConnectionState, DriverDiagnostics
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
 from hmi.ui.refreshing_dock import RefreshingDock
 from hmi.ui.tables import read_only_table
 
@@ -74,8 +75,7 @@ class ConnectionsView(QWidget):
     ) -> None:
         super().__init__(parent)
         self._request = request
-        self._relay = relay
-        self._pending: concurrent.futures.Future[dict[str, DriverDiagnostics]] | None = None
+        self._latest: LatestRequest[dict[str, DriverDiagnostics]] = LatestRequest(relay, "connections view")
         self.refreshes = 0
         self.table = read_only_table([header for header, _, _ in COLUMNS])
         layout = QVBoxLayout(self)
@@ -96,14 +96,7 @@ class ConnectionsView(QWidget):
 
     def refresh(self) -> None:
         """Ask the runtime for fresh figures, unless the previous answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            return
-        try:
-            self._pending = self._request()
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("connections view: %s", exc)
-            return
-        self._relay.watch(self._pending, self._on_answer)
+        self._latest.ask(self._request, self._on_answer)
 
     def _on_answer(self, future: concurrent.futures.Future[dict[str, DriverDiagnostics]]) -> None:
         if future.cancelled() or future.exception() is not None:

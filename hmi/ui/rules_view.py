@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
 from hmi.ui.refreshing_dock import RefreshingDock
 from hmi.ui.tables import cell, read_only_table
 
@@ -68,7 +69,7 @@ class RulesView(QWidget):
         super().__init__(parent)
         self._requests = requests
         self._relay = relay
-        self._pending: concurrent.futures.Future[Any] | None = None
+        self._latest: LatestRequest[Any] = LatestRequest(relay, "rules view")
         self._applying = False
         self._notice = ""
         """Why the last change from this view was not made (shown beside the counts until the next one)."""
@@ -104,14 +105,7 @@ class RulesView(QWidget):
 
     def refresh(self) -> None:
         """Ask for a fresh snapshot, unless the previous answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            return
-        try:
-            self._pending = self._requests.snapshot()
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("rules view: %s", exc)
-            return
-        self._relay.watch(self._pending, self._on_answer)
+        self._latest.ask(self._requests.snapshot, self._on_answer)
 
     def _on_answer(self, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
