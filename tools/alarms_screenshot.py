@@ -10,11 +10,9 @@ later with the alarm summary in front.
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
-from tools.demo_window import demo_window, save_png
+from tools.demo_window import demo_window, save_png, screenshot_arguments
 
 
 def render(out: Path, seconds: float, screen: str | None = None, select: bool = False) -> int:
@@ -48,10 +46,7 @@ def render(out: Path, seconds: float, screen: str | None = None, select: bool = 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the screenshot."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--seconds", type=float, default=12.0)
+    parser = screenshot_arguments(__doc__.splitlines()[0], seconds=12.0)
     parser.add_argument("--screen", help="the screen in front when the window is saved")
     parser.add_argument("--select", action="store_true", help="select the top alarm (its guidance shows)")
     args = parser.parse_args(argv)

@@ -5,7 +5,9 @@ Qt is imported inside the functions so that a tool's ``main`` can choose the pla
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -42,6 +44,20 @@ def process_events_until(app: QApplication, done: Callable[[], bool], seconds: f
         if done():
             return
         time.sleep(step)
+
+
+def screenshot_arguments(
+    description: str, seconds: float, out_help: str | None = None
+) -> argparse.ArgumentParser:
+    """A tool's command line: where to write (``out``) and how long the demo runs first (``--seconds``).
+
+    The offscreen platform is chosen here, unless one is set, so that the tools run without a display.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("out", type=Path, help=out_help)
+    parser.add_argument("--seconds", type=float, default=seconds)
+    return parser
 
 
 def save_png(widget: Any, out: Path) -> None:
