@@ -86,6 +86,44 @@ def free_port() -> Callable[[], int]:
     return get_free_port
 
 
+@pytest.fixture
+def memory_keyring() -> Iterator[Any]:
+    """An in-memory keyring (a ``MemoryKeyring``) in place of the failing one, for this test only."""
+    import keyring
+    from memory_keyring import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def plc(free_port: Callable[[], int]) -> Iterator[tuple[Any, ...]]:
+    """(port, server, loop thread): a pymodbus server with 60 zeroed holding registers on its own loop
+    thread, as a PLC runs beside the GUI. A test module needing other registers defines its own."""
+    from modbus_peer import plc_on_thread
+
+    with plc_on_thread(free_port(), [0] * 60) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver(free_port: Callable[[], int]) -> Iterator[Any]:
+    """A sync endpoint (a ``sync_receiver.Receiver``) on a free loopback port; it accepts everything
+    until a test gives it a plan."""
+    from sync_receiver import Receiver
+
+    found = Receiver(free_port()).start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
 def require_program(name: str) -> str:
     """Path of a system program a test peer needs; skip without it locally, fail on CI."""
     path = shutil.which(name)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from sync_receiver import Receiver
 
 from hmi.alarms.engine import AlarmEvent, AlarmState, EventKind
 from hmi.alarms.journal import AlarmJournal
 from hmi.historian.writer import HistoryWriter
 from hmi.model import Quality, Reason, Sample
+from hmi.project.config import Project
+from hmi.project.loader import load_project
 from hmi.project.sync_settings import SyncBatch, SyncEndpoint
 from hmi.store import Store
 from hmi.sync.service import SyncService
@@ -94,3 +102,46 @@ def endpoint(url: str, **overrides: Any) -> SyncEndpoint:
 def service(filled: FilledStore, *endpoints: SyncEndpoint) -> SyncService:
     """A sync service over ``filled``'s store."""
     return SyncService(endpoints, filled.source(), "Test Plant", frozenset())
+
+
+@contextmanager
+def filled_store(path: Path, samples: int = 0, events: int = 0) -> Iterator[FilledStore]:
+    """A store on ``path`` with ``samples`` samples and ``events`` alarm events committed; closed after."""
+    store = FilledStore(path)
+    try:
+        if samples:
+            store.add_samples(samples)
+        if events:
+            store.add_events(events)
+        if samples or events:
+            store.commit()
+        yield store
+    finally:
+        store.close()
+
+
+def sync_project(root: Path, url: str) -> Project:
+    """A project in the new folder ``root``: one endpoint, ``ent``, taking 100-row batches at ``url``."""
+    root.mkdir()
+    (root / "project.yaml").write_text(
+        f'name: Plant\nsync:\n  ent:\n    url: "{url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
+        encoding="utf-8",
+    )
+    return load_project(root)
+
+
+def sync_once(project: Project, filled: FilledStore, receiver: Receiver, wanted: dict[str, int]) -> None:
+    """Run the project's sync service over ``filled`` until ``receiver`` holds ``wanted[stream]`` rows of
+    each stream (waited for in that order), then stop it."""
+
+    def holds(stream: str, rows: int) -> bool:
+        return len(receiver.rows(stream)) >= rows
+
+    async def run() -> None:
+        service = SyncService(project.sync.values(), filled.source(), project.name)
+        await service.start()
+        for stream, rows in wanted.items():
+            await asyncio.to_thread(receiver.wait_for, functools.partial(holds, stream, rows))
+        await service.stop()
+
+    asyncio.run(run())

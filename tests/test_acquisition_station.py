@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
-import textwrap
 from collections.abc import Callable
-from itertools import groupby
 from pathlib import Path
 
 from modbus_peer import SERVER_HOLDING, server_process, wait_for
+from station_history import all_quality, quality_runs, station_on
 
 from hmi.core.acquisition import ProcessDriver
-from hmi.core.station import Station
-from hmi.historian.reader import HistoryReader
 from hmi.model import Quality, Reason
-from hmi.project.loader import load_project
 
 PROJECT = """\
 name: Worker process
@@ -35,50 +31,35 @@ tags:
 START_WITHIN = 30.0
 
 
-def transitions(rows: list) -> list[tuple[Quality, str]]:
-    """(quality, reason) of each run of equal rows, in time order."""
-    return [key for key, _ in groupby((row.quality, row.reason) for row in rows)]
-
-
 async def test_history_shows_good_bad_good_when_the_worker_process_dies(
     tmp_path: Path, free_port: Callable[[], int]
 ) -> None:
     port = free_port()
-    (tmp_path / "project.yaml").write_text(textwrap.dedent(PROJECT.format(port=port)), encoding="utf-8")
-    project = load_project(tmp_path)
-    station = Station(project, tmp_path / "history.db")
+    station = station_on(tmp_path, PROJECT.format(port=port))
     runtime = station.runtime
-    names = list(project.tags)
-
-    def all_quality(quality: Quality) -> bool:
-        return all(runtime.values[name].quality is quality for name in names)
+    names = list(station.project.tags)
 
     async with server_process(port):
         await station.start()
         try:
             driver = runtime.drivers["plc1"]
             assert isinstance(driver, ProcessDriver)
-            await wait_for(lambda: all_quality(Quality.GOOD), within=START_WITHIN)
+            await wait_for(lambda: all_quality(station, Quality.GOOD), within=START_WITHIN)
             assert runtime.values["LEVEL"].value == SERVER_HOLDING[3]
             pid = driver.pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
-            await wait_for(lambda: all_quality(Quality.BAD), within=10)
+            await wait_for(lambda: all_quality(station, Quality.BAD), within=10)
             assert {runtime.values[name].reason for name in names} == {Reason.COMM_FAILURE}
-            await wait_for(lambda: all_quality(Quality.GOOD), within=START_WITHIN)
+            await wait_for(lambda: all_quality(station, Quality.GOOD), within=START_WITHIN)
         finally:
             await station.stop()
 
-    reader = HistoryReader(station.history_path)
-    try:
-        for name in names:
-            seen = transitions(list(reader.iter_rows(name)))
-            first_good = seen.index((Quality.GOOD, ""))
-            assert seen[first_good:] == [
-                (Quality.GOOD, ""),
-                (Quality.BAD, Reason.COMM_FAILURE.value),
-                (Quality.GOOD, ""),
-                (Quality.BAD, Reason.NOT_CONNECTED.value),
-            ], name
-    finally:
-        reader.close()
+    for name, seen in quality_runs(station).items():
+        first_good = seen.index((Quality.GOOD, ""))
+        assert seen[first_good:] == [
+            (Quality.GOOD, ""),
+            (Quality.BAD, Reason.COMM_FAILURE.value),
+            (Quality.GOOD, ""),
+            (Quality.BAD, Reason.NOT_CONNECTED.value),
+        ], name

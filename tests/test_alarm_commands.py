@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modbus_peer import wait_for
+from no_runtime import NoRuntime
 
 from hmi.alarms.engine import AlarmEngine, AlarmState
 from hmi.core.commands import (
@@ -19,20 +20,6 @@ from hmi.core.commands import (
 )
 from hmi.model import Sample
 from hmi.project.config import AlarmDef
-
-
-class NoRuntime:
-    """Alarm actions never touch the runtime: the command path only needs one to exist."""
-
-    def __init__(self) -> None:
-        self.project: Any = None
-        self.values: dict[str, Sample] = {}
-
-    async def write(self, tag_name: str, value: Any) -> Any:
-        raise AssertionError("no write expected")
-
-    def subscribe(self, listener: Any) -> Any:
-        raise AssertionError("no subscription expected")
 
 
 def engine_with_active_alarms() -> AlarmEngine:

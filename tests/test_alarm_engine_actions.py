@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from no_runtime import NoRuntime
 
 from hmi.alarms.engine import AlarmEngine, AlarmState, EventKind
 from hmi.core.commands import AlarmAction, AlarmActionRequest, AuditStage, CommandPath, Origin, secured
@@ -13,20 +14,6 @@ from hmi.security.policy import AccessPolicy
 from hmi.security.users import UserStore
 
 PASSWORD = "correct horse 42"
-
-
-class NoRuntime:
-    """Alarm actions never touch the runtime: the command path only needs one to exist."""
-
-    def __init__(self) -> None:
-        self.project: Any = None
-        self.values: dict[str, Sample] = {}
-
-    async def write(self, tag_name: str, value: Any) -> Any:
-        raise AssertionError("no write expected")
-
-    def subscribe(self, listener: Any) -> Any:
-        raise AssertionError("no subscription expected")
 
 
 def policy_of(tmp_path: Path) -> AccessPolicy:

@@ -12,30 +12,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from alarm_journal_files import JOURNAL_PROJECT, journalling
 from waiting import wait_until
 
-from hmi.alarms.engine import AlarmEngine
-from hmi.alarms.journal import AlarmJournal
 from hmi.model import Sample
-from hmi.project.loader import load_project
-from hmi.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_000.0
-
-PROJECT = """\
-name: Journal
-connections:
-  plc1: {driver: modbus, host: 127.0.0.1, port: 5020}
-tags:
-  LEVEL: {connection: plc1, address: "hr:0", type: float32}
-  TEMP: {connection: plc1, address: "hr:2", type: float32}
-alarms:
-  LEVEL.HI: {tag: LEVEL, type: hi, limit: 80, priority: high, area: tanks, message: "Level high"}
-  TEMP.HIHI: {tag: TEMP, type: hihi, limit: 90, priority: urgent, area: boiler, message: "Temp very high"}
-history: {path: history.db}
-"""
-
 
 class Clock:
     def __init__(self) -> None:
@@ -49,15 +32,8 @@ class Clock:
 def journalled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A journal: both raised, TEMP acknowledged with a comment, LEVEL shelved an hour later."""
     root = tmp_path_factory.mktemp("journal")
-    (root / "project.yaml").write_text(textwrap.dedent(PROJECT), "utf-8")
-    project = load_project(root)
     clock = Clock()
-    engine = AlarmEngine(project.alarms, clock=clock)
-    store = Store(project.history.path, 0.05)
-    journal = AlarmJournal(store.writer)
-    store.open()
-    try:
-        engine.subscribe(journal.on_event)
+    with journalling(root, clock=clock) as (_project, engine, journal):
         engine.on_sample("LEVEL", Sample.good(85.0))
         clock.now += 10
         engine.on_sample("TEMP", Sample.good(95.0))
@@ -66,8 +42,6 @@ def journalled(tmp_path_factory: pytest.TempPathFactory) -> Path:
         clock.now += 3600
         assert engine.shelve("LEVEL.HI", 1800, "transmitter repair", "bob") is None
         wait_until(lambda: journal.stats().written == 4)
-    finally:
-        store.close()
     return root
 
 
@@ -152,23 +126,14 @@ def test_help_has_an_example() -> None:
 
 def test_journal_only_alarms_are_a_priority_of_their_own(tmp_path: Path) -> None:
     """``--priority journal``: the raises and clears nobody is shown, read back for the review."""
-    text = textwrap.dedent(PROJECT).replace(
+    text = textwrap.dedent(JOURNAL_PROJECT).replace(
         "history: {path: history.db}",
         "  LEVEL.LOG: {tag: LEVEL, type: hi, limit: 50, priority: journal}\nhistory: {path: history.db}",
     )
-    (tmp_path / "project.yaml").write_text(text, "utf-8")
-    project = load_project(tmp_path)
-    engine = AlarmEngine(project.alarms, clock=Clock())
-    store = Store(project.history.path, 0.05)
-    journal = AlarmJournal(store.writer)
-    store.open()
-    try:
-        engine.subscribe(journal.on_event)
+    with journalling(tmp_path, text, Clock()) as (_project, engine, journal):
         engine.on_sample("LEVEL", Sample.good(60.0))
         engine.on_sample("LEVEL", Sample.good(40.0))
         wait_until(lambda: journal.stats().written == 2)
-    finally:
-        store.close()
     done = hmi("alarms", "history", str(tmp_path), "--priority", "journal", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert [(e["alarm"], e["kind"]) for e in json.loads(done.stdout)] == [

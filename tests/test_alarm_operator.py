@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modbus_peer import plc_on_thread
+from alarm_window import alarm_window
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from hmi.alarms.engine import AlarmState
 from hmi.core.commands import os_user
-from hmi.project.loader import load_project
-from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
 
@@ -44,23 +42,8 @@ items:
 
 @pytest.fixture
 def operator_window(qtbot: Any, tmp_path: Path, free_port: Any) -> Iterator[tuple[MainWindow, GuiSession]]:
-    with plc_on_thread(free_port(), [95, 99] + [0] * 48) as (port, _server, _thread):
-        (tmp_path / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-        (tmp_path / "screens").mkdir()
-        (tmp_path / "screens" / "main.yaml").write_text(SCREEN, "utf-8")
-        project = load_project(tmp_path)
-        session = GuiSession(project, RuntimeBridge())
-        window = MainWindow(project, session)
-        qtbot.addWidget(window)
-        window.show()
-        window.activateWindow()
-        window.relay.watch(session.start(), lambda _future: None)
-        try:
-            qtbot.waitUntil(lambda: len(window.alarm_panel.rows) == 2, timeout=20000)
-            yield window, session
-        finally:
-            window.close()
-            session.stop()
+    with alarm_window(qtbot, tmp_path, free_port, PROJECT, {"main": SCREEN}) as running:
+        yield running
 
 
 def state_of(session: GuiSession, name: str) -> AlarmState:

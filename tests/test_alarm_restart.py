@@ -12,13 +12,12 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from killed_child import ROOT, first_line_then_kill
 from modbus_peer import device, modbus_server, wait_for
 
 from hmi.alarms.engine import AlarmState
 from hmi.core.station import Station
 from hmi.project.loader import load_project
-
-ROOT = Path(__file__).resolve().parents[1]
 
 PROJECT = """\
 name: Restart
@@ -68,20 +67,8 @@ async def test_a_killed_runtime_comes_back_with_its_shelved_and_out_of_service_a
     port = free_port()
     (tmp_path / "project.yaml").write_text(textwrap.dedent(PROJECT.format(port=port)), "utf-8")
     async with modbus_server(port, device(hr=[99, 99, 99] + [0] * 47)):
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            CHILD,
-            str(tmp_path),
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        try:
-            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
-            assert line.strip() == b"ready"
-        finally:
-            child.send_signal(signal.SIGKILL)
-            await child.wait()
+        line = await first_line_then_kill(CHILD, tmp_path, 60)
+        assert line.strip() == b"ready"
 
         project = load_project(tmp_path)
         station = Station(project, project.history.path)

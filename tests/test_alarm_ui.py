@@ -3,23 +3,21 @@ click-through to the alarm's screen."""
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alarm_journal_files import journalling
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QTableWidget
 from waiting import wait_until
 
-from hmi.alarms.engine import AlarmEngine, AlarmEvent, AlarmState, AlarmStatus, EventKind
-from hmi.alarms.journal import AlarmJournal
+from hmi.alarms.engine import AlarmEvent, AlarmState, AlarmStatus, EventKind
 from hmi.core.resources import demo_project_dir
 from hmi.model import Sample
 from hmi.project.config import AlarmDef, Project
 from hmi.project.loader import load_project
-from hmi.store import Store
 from hmi.ui.alarm_blink import BlinkClock
 from hmi.ui.alarm_flood_badge import FloodBadge
 from hmi.ui.alarm_marks import AlarmMarks
@@ -252,35 +250,12 @@ def test_the_flood_badge_shows_more_than_ten_alarms_in_ten_minutes_and_ends_by_i
     badge.detach()
 
 
-JOURNAL_PROJECT = """\
-name: Journal
-connections:
-  plc1: {driver: modbus, host: 127.0.0.1, port: 5020}
-tags:
-  LEVEL: {connection: plc1, address: "hr:0", type: float32}
-  TEMP: {connection: plc1, address: "hr:2", type: float32}
-alarms:
-  LEVEL.HI: {tag: LEVEL, type: hi, limit: 80, priority: high, area: tanks, message: "Level high"}
-  TEMP.HIHI: {tag: TEMP, type: hihi, limit: 90, priority: urgent, area: boiler, message: "Temp very high"}
-history: {path: history.db}
-"""
-
-
 def write_journal(root: Path) -> Project:
-    (root / "project.yaml").write_text(textwrap.dedent(JOURNAL_PROJECT), "utf-8")
-    project = load_project(root)
-    engine = AlarmEngine(project.alarms)
-    store = Store(project.history.path, 0.05)
-    journal = AlarmJournal(store.writer)
-    store.open()
-    try:
-        engine.subscribe(journal.on_event)
+    with journalling(root) as (project, engine, journal):
         engine.on_sample("LEVEL", Sample.good(85.0))
         engine.on_sample("TEMP", Sample.good(95.0))
         engine.acknowledge("TEMP.HIHI", "alice", "called the boiler house")
         wait_until(lambda: journal.stats().written == 3)
-    finally:
-        store.close()
     return project
 
 

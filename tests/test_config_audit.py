@@ -3,7 +3,6 @@ certificate trust decisions (window and CLI), sync resends. Real PLC, real files
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sqlite3
@@ -15,14 +14,13 @@ from modbus_peer import plc_on_thread
 from opcua_server import make_server_identity
 from security_peer import modbus_project, runtime_ready, started_window
 from sync_receiver import Receiver
-from sync_store import FilledStore
+from sync_store import filled_store, sync_once, sync_project
 
 from drivers.opcua_security import SecuritySetupError, require_trusted_server, thumbprint
 from hmi.app.cli import main
 from hmi.core import certs
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
-from hmi.sync.service import SyncService
 from hmi.ui.main_window import MainWindow
 from hmi.ui.session import GuiSession
 
@@ -171,28 +169,10 @@ def test_hmi_sync_resend_is_audited(tmp_path, free_port, capsys):
     receiver = Receiver(free_port()).start()
     try:
         root = tmp_path / "plant"
-        root.mkdir()
-        (root / "project.yaml").write_text(
-            f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n'
-            "    batch: {rows: 100, max_age: 50ms}\n",
-            encoding="utf-8",
-        )
-        project = load_project(root)
-        filled = FilledStore(project.history.path)
-        filled.add_samples(150)
-        filled.commit()
+        project = sync_project(root, receiver.url)
         receiver.plan = lambda n, request: 400 if n == 0 else "ok"
-
-        async def sync_once() -> None:
-            service = SyncService(project.sync.values(), filled.source(), project.name)
-            await service.start()
-            await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 50)
-            await service.stop()
-
-        try:
-            asyncio.run(sync_once())
-        finally:
-            filled.close()
+        with filled_store(project.history.path, samples=150) as filled:
+            sync_once(project, filled, receiver, {"history": 50})
         assert main(["sync", "resend", str(root), "--all"]) == 0
     finally:
         receiver.stop()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from modbus_peer import plc_on_thread
-from pymodbus.server import ModbusTcpServer
+from project_files import write_project
 
 from hmi.alarms.engine import AlarmState
 from hmi.core.commands import AcknowledgeRequest, AuditRecord, AuditStage, Origin, WriteRequest, os_user
-from hmi.core.loop_thread import LoopThread
 from hmi.project.loader import load_project
 from hmi.ui.bridge import RuntimeBridge
 from hmi.ui.main_window import MainWindow
@@ -44,18 +41,8 @@ items:
 """
 
 
-@pytest.fixture
-def plc(free_port) -> Iterator[tuple[int, ModbusTcpServer, LoopThread]]:
-    """A pymodbus server on its own loop thread, as a PLC runs beside the GUI."""
-    with plc_on_thread(free_port(), [0] * 60) as running:
-        yield running
-
-
 def make_project(root: Path, port: int):
-    (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    (root / "screens").mkdir()
-    (root / "screens" / "main.yaml").write_text(SCREEN, "utf-8")
-    return load_project(root)
+    return load_project(write_project(root, PROJECT.format(port=port), {"main": SCREEN}))
 
 
 def test_gui_writes_and_acknowledgements_carry_actor_and_origin(qtbot, tmp_path, plc):

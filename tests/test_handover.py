@@ -3,19 +3,10 @@ is, and both are audited (a real PLC; keys and clicks)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from modbus_peer import plc_on_thread
 from security_window import GOOD, audit_steps, log_on, make_project, type_log_on, window_on, with_users
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("Keyboard event not accepted by receiving widget")]
-
-
-@pytest.fixture
-def plc(free_port) -> Iterator:
-    with plc_on_thread(free_port(), [0] * 60) as running:
-        yield running
 
 
 def test_hand_over_switches_the_user_and_keeps_the_window(qtbot, tmp_path, plc):

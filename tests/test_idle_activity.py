@@ -4,21 +4,13 @@ minute, and the log-off is audited (a controllable clock; a real PLC)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from security_window import FC_READ_HOLDING, Clock, audit_steps, log_on, make_project, window_on, with_users
 
 # Enter in a line edit goes on to the dialog's default button; QTest warns that the line edit ignored it.
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("Keyboard event not accepted by receiving widget")]
-
-
-@pytest.fixture
-def plc(free_port) -> Iterator:
-    with plc_on_thread(free_port(), [0] * 60) as running:
-        yield running
 
 
 def test_keys_and_mouse_keep_the_session_and_idleness_logs_off(qtbot, tmp_path, plc):

@@ -23,6 +23,7 @@ from opcua_server import SERVER_URI, ServerIdentity, opcua_test_server
 from project_files import BASE, write_project
 from test_opcua_driver import TEMP, Recorder, make_driver, tag, wait_for
 
+from drivers.opcua import OpcUaDriver
 from drivers.opcua_security import thumbprint, trust_certificate, validity_warning
 from hmi.app.cli import main
 from hmi.core import certs
@@ -130,29 +131,40 @@ async def recording_proxy(target_port: int, sent: bytearray) -> AsyncIterator[in
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@asynccontextmanager
+async def password_driver(
+    port: int, sent: bytearray, **settings: object
+) -> AsyncIterator[tuple[OpcUaDriver, Recorder]]:
+    """A driver (not started) logging on as ``operator`` to a test server through a proxy that records
+    what is ``sent``, with the password from the environment."""
+    async with opcua_test_server(port, users={"operator": PASSWORD}) as server:
+        temp = await server.add_variable(TEMP, 19.5, ua.VariantType.Double)
+        async with recording_proxy(server.port, sent) as proxy_port:
+            recorder = Recorder()
+            driver = make_driver(
+                f"opc.tcp://127.0.0.1:{proxy_port}/",
+                [tag("TANK1.TEMP", temp)],
+                recorder,
+                username="operator",
+                password_env="CONVERGE_TEST_UA_PASSWORD",
+                **settings,
+            )
+            yield driver, recorder
+
+
 async def test_the_driver_refuses_to_send_a_password_in_clear(
     free_port, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONVERGE_TEST_UA_PASSWORD", PASSWORD)
     sent = bytearray()
-    async with opcua_test_server(free_port(), users={"operator": PASSWORD}) as server:
-        temp = await server.add_variable(TEMP, 19.5, ua.VariantType.Double)
-        async with recording_proxy(server.port, sent) as port:
-            recorder = Recorder()
-            driver = make_driver(
-                f"opc.tcp://127.0.0.1:{port}/",
-                [tag("TANK1.TEMP", temp)],
-                recorder,
-                username="operator",
-                password_env="CONVERGE_TEST_UA_PASSWORD",
-            )
-            await driver.start()
-            try:
-                await wait_for(lambda: "in clear text" in driver.status.last_error, within=8.0)
-                assert "allow_insecure_password" in driver.status.last_error
-                assert not recorder.is_good("TANK1.TEMP")
-            finally:
-                await driver.stop()
+    async with password_driver(free_port(), sent) as (driver, recorder):
+        await driver.start()
+        try:
+            await wait_for(lambda: "in clear text" in driver.status.last_error, within=8.0)
+            assert "allow_insecure_password" in driver.status.last_error
+            assert not recorder.is_good("TANK1.TEMP")
+        finally:
+            await driver.stop()
     assert PASSWORD.encode() not in sent and PASSWORD.encode("utf-16-le") not in sent
 
 
@@ -161,24 +173,13 @@ async def test_allowed_explicitly_the_driver_logs_in_and_warns(
 ) -> None:
     monkeypatch.setenv("CONVERGE_TEST_UA_PASSWORD", PASSWORD)
     sent = bytearray()
-    async with opcua_test_server(free_port(), users={"operator": PASSWORD}) as server:
-        temp = await server.add_variable(TEMP, 19.5, ua.VariantType.Double)
-        async with recording_proxy(server.port, sent) as port:
-            recorder = Recorder()
-            driver = make_driver(
-                f"opc.tcp://127.0.0.1:{port}/",
-                [tag("TANK1.TEMP", temp)],
-                recorder,
-                username="operator",
-                password_env="CONVERGE_TEST_UA_PASSWORD",
-                allow_insecure_password=True,
-            )
-            with caplog.at_level(logging.WARNING, logger="drivers.opcua_credentials"):
-                await driver.start()
-                try:
-                    await wait_for(lambda: recorder.is_good("TANK1.TEMP", 19.5), within=8.0)
-                finally:
-                    await driver.stop()
+    async with password_driver(free_port(), sent, allow_insecure_password=True) as (driver, recorder):
+        with caplog.at_level(logging.WARNING, logger="drivers.opcua_credentials"):
+            await driver.start()
+            try:
+                await wait_for(lambda: recorder.is_good("TANK1.TEMP", 19.5), within=8.0)
+            finally:
+                await driver.stop()
     assert any("in clear text" in record.getMessage() for record in caplog.records)
     # What the flag accepts is real: the password was on the wire as it is.
     assert PASSWORD.encode() in sent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from asyncua import ua
-from keyring.backend import KeyringBackend
 from opcua_server import ServerIdentity, make_server_identity, opcua_test_server
 from test_opcua_driver import TEMP, Recorder, make_driver, tag, wait_for
 
@@ -16,38 +15,6 @@ from drivers.settings import OpcUaSettings
 from hmi.core.runtime import create_driver
 from hmi.model import ConnectionState, TagDef
 from hmi.project.config import ConnectionConfig
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring held in memory: headless Linux has no OS keyring to use in tests."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring():
-    import keyring
-
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def driver_with(endpoint: str, tags: list[TagDef], recorder: Recorder, **settings: object) -> OpcUaDriver:

@@ -5,7 +5,6 @@ Commissioning mode (no users) is covered by test_config_audit (allowed as the OS
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Iterator
@@ -14,15 +13,13 @@ from pathlib import Path
 import pytest
 from opcua_server import make_server_identity
 from sync_receiver import Receiver
-from sync_store import FilledStore
+from sync_store import filled_store, sync_once, sync_project
 
 from drivers.opcua_security import SecuritySetupError, require_trusted_server, thumbprint
 from hmi.app.cli import main
 from hmi.core import certs
-from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.security.users import UserStore
-from hmi.sync.service import SyncService
 
 GOOD = "correct horse 42"
 
@@ -86,27 +83,10 @@ def quarantined(tmp_path: Path, free_port) -> Iterator[tuple[Path, Receiver]]:
     """A project whose first history batch the endpoint refused (quarantined)."""
     receiver = Receiver(free_port()).start()
     root = tmp_path / "plant"
-    root.mkdir()
-    (root / "project.yaml").write_text(
-        f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
-        encoding="utf-8",
-    )
-    project = load_project(root)
-    filled = FilledStore(project.history.path)
-    filled.add_samples(150)
-    filled.commit()
+    project = sync_project(root, receiver.url)
     receiver.plan = lambda n, request: 400 if n == 0 else "ok"
-
-    async def sync_once() -> None:
-        service = SyncService(project.sync.values(), filled.source(), project.name)
-        await service.start()
-        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 50)
-        await service.stop()
-
-    try:
-        asyncio.run(sync_once())
-    finally:
-        filled.close()
+    with filled_store(project.history.path, samples=150) as filled:
+        sync_once(project, filled, receiver, {"history": 50})
     try:
         yield root, receiver
     finally:

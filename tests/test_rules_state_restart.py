@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from killed_child import ROOT, first_line_then_kill
 from modbus_peer import device, modbus_server, wait_for
 from pymodbus.server import ModbusTcpServer
 
@@ -21,7 +22,6 @@ from hmi.project.loader import load_project
 from hmi.rules.events import RuleState
 from hmi.rules.state_file import rule_state_path
 
-ROOT = Path(__file__).resolve().parents[1]
 FC_WRITE_REGISTER, FC_WRITE_COIL = 6, 5
 
 PROJECT = """\
@@ -105,20 +105,7 @@ async def _wobble(server: ModbusTcpServer) -> None:
 
 async def _kill_and_restart(tmp_path: Path) -> None:
     """Run the child until its state file holds a total, SIGKILL it, start again in this process."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        CHILD,
-        str(tmp_path),
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        line = await asyncio.wait_for(child.stdout.readline(), 90)  # type: ignore[union-attr]
-        kept = json.loads(line)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
+    kept = json.loads(await first_line_then_kill(CHILD, tmp_path, 90))
 
     project = load_project(tmp_path)
     station = Station(project, project.history.path)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from modbus_peer import plc_on_thread
-from pymodbus.server import ModbusTcpServer
+from project_files import write_project
 from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
 
-from hmi.core.loop_thread import LoopThread
 from hmi.project.loader import load_project
 from hmi.security.paths import users_path
 from hmi.security.users import UserStore
@@ -38,17 +35,8 @@ items:
 """
 
 
-@pytest.fixture
-def plc(free_port) -> Iterator[tuple[int, ModbusTcpServer, LoopThread]]:
-    with plc_on_thread(free_port(), [0] * 60) as running:
-        yield running
-
-
 def make_project(root: Path, port: int):
-    (root / "project.yaml").write_text(PROJECT.format(port=port), "utf-8")
-    (root / "screens").mkdir()
-    (root / "screens" / "main.yaml").write_text(SCREEN, "utf-8")
-    return load_project(root)
+    return load_project(write_project(root, PROJECT.format(port=port), {"main": SCREEN}))
 
 
 def with_users() -> None:

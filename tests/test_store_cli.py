@@ -24,6 +24,27 @@ def demo(data_dir: Path, seconds: float, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def run_while_held(store: Path, args: list[str], log: Path) -> tuple[subprocess.CompletedProcess[bytes], str]:
+    """Run ``hmi ARGS`` (its output into ``log``) while this test process holds the store ``store``, as
+    a running instance would; the finished process and its output."""
+    from hmi.store import StoreLock
+
+    held = StoreLock(store)
+    held.acquire()
+    try:
+        with log.open("wb") as output:
+            result = subprocess.run(
+                [sys.executable, "-m", "hmi.app.cli", *args],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=90,
+                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            )
+    finally:
+        held.release()
+    return result, log.read_text()
+
+
 def counts(path: Path) -> tuple[int, int, int, int]:
     """Samples, their highest seq, alarm events, theirs: what a second writer would change."""
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
@@ -78,24 +99,10 @@ def test_a_second_demo_on_the_same_data_folder_refuses_naming_the_first_and_writ
 def test_hmi_run_headless_refuses_a_project_whose_store_is_held(tmp_path):
     from project_files import BASE, write_project
 
-    from hmi.store import StoreLock
-
     project = write_project(tmp_path, BASE)
-    held = StoreLock(project / "history.db")  # this test process plays the running instance
-    held.acquire()
-    try:
-        log = tmp_path / "run.log"
-        with log.open("wb") as output:
-            result = subprocess.run(
-                [sys.executable, "-m", "hmi.app.cli", "run", str(project), "--headless", "--for", "5"],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=90,
-                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-            )
-    finally:
-        held.release()
-    err = log.read_text()
+    result, err = run_while_held(
+        project / "history.db", ["run", str(project), "--headless", "--for", "5"], tmp_path / "run.log"
+    )
     assert result.returncode == EXIT_STORE_LOCKED, err[-3000:]
     assert f"pid {os.getpid()}" in err and "already being written" in err
     assert not (project / "history.db").exists()
@@ -103,24 +110,10 @@ def test_hmi_run_headless_refuses_a_project_whose_store_is_held(tmp_path):
 
 @pytest.mark.gui
 def test_the_window_refuses_a_held_store_and_exits_3(tmp_path):
-    from hmi.store import StoreLock
-
-    held = StoreLock(tmp_path / "history.db")
-    held.acquire()
-    try:
-        log = tmp_path / "gui.log"
-        with log.open("wb") as output:
-            # --for: no person to read a dialog, so the message goes to stderr only.
-            result = subprocess.run(
-                [sys.executable, "-m", "hmi.app.cli", "demo", "--for", "30", "--data-dir", str(tmp_path)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=90,
-                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-            )
-    finally:
-        held.release()
-    err = log.read_text()
+    # --for: no person to read a dialog, so the message goes to stderr only.
+    result, err = run_while_held(
+        tmp_path / "history.db", ["demo", "--for", "30", "--data-dir", str(tmp_path)], tmp_path / "gui.log"
+    )
     assert result.returncode == EXIT_STORE_LOCKED, err[-3000:]
     assert f"pid {os.getpid()}" in err and "already being written" in err
     assert not (tmp_path / "history.db").exists()

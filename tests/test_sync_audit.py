@@ -7,10 +7,8 @@ import contextlib
 import sqlite3
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sync_receiver import Receiver
 
 from hmi.core.station import Station
@@ -18,15 +16,6 @@ from hmi.project.loader import load_project
 from hmi.security.audit import AuditEntry
 from hmi.sync.outbox import Outbox, outbox_path
 from hmi.sync.status import read_status
-
-
-@pytest.fixture
-def receiver(free_port) -> Iterator[Receiver]:
-    found = Receiver(free_port()).start()
-    try:
-        yield found
-    finally:
-        found.stop()
 
 
 def project(root: Path, url: str, form: str = "json") -> Path:

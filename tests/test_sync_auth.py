@@ -5,63 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from sync_receiver import Receiver
-from sync_store import FilledStore, endpoint, service
+from sync_store import FilledStore, endpoint, filled_store, service
 
 from hmi.project.sync_settings import SyncAuth
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring in memory: a headless Linux box has no OS keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def receiver(free_port) -> Iterator[Receiver]:
-    found = Receiver(free_port()).start()
-    try:
-        yield found
-    finally:
-        found.stop()
-
-
 @pytest.fixture
 def filled(tmp_path) -> Iterator[FilledStore]:
-    store = FilledStore(tmp_path / "history.db")
-    store.add_samples(50)
-    store.commit()
-    try:
+    with filled_store(tmp_path / "history.db", samples=50) as store:
         yield store
-    finally:
-        store.close()
 
 
 async def first_request_headers(filled: FilledStore, receiver: Receiver, auth: SyncAuth) -> dict[str, str]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from sync_receiver import Receiver
-from sync_store import FilledStore
+from sync_store import filled_store, sync_once, sync_project
 
 from hmi.app.cli import main
-from hmi.project.loader import load_project
-from hmi.sync.service import SyncService
 
 
 @pytest.fixture
@@ -20,29 +17,10 @@ def refused_once(tmp_path: Path, free_port) -> tuple[Path, Receiver]:
     """A project whose first history batch was refused with 400 (quarantined); the rest delivered."""
     receiver = Receiver(free_port()).start()
     root = tmp_path / "plant"
-    root.mkdir()
-    (root / "project.yaml").write_text(
-        f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
-        encoding="utf-8",
-    )
-    project = load_project(root)
-    filled = FilledStore(project.history.path)
-    filled.add_samples(300)
-    filled.add_events(10)
-    filled.commit()
+    project = sync_project(root, receiver.url)
     receiver.plan = lambda n, request: 400 if n == 0 and request.stream == "history" else "ok"
-
-    async def sync_once() -> None:
-        service = SyncService(project.sync.values(), filled.source(), project.name)
-        await service.start()
-        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 200)
-        await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("alarms")) >= 10)
-        await service.stop()
-
-    try:
-        asyncio.run(sync_once())
-    finally:
-        filled.close()
+    with filled_store(project.history.path, samples=300, events=10) as filled:
+        sync_once(project, filled, receiver, {"history": 200, "alarms": 10})
     yield root, receiver
     receiver.stop()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from sync_receiver import Receiver
-from sync_store import FilledStore, endpoint, service
+from sync_store import FilledStore, endpoint, filled_store, service
 
 from hmi.project.sync_settings import SyncBatch
 from hmi.sync.outbox import Outbox, outbox_path
@@ -19,26 +19,10 @@ from hmi.sync.resend import resend
 
 
 @pytest.fixture
-def receiver(free_port) -> Iterator[Receiver]:
-    """A receiver that accepts everything until a test gives it a plan."""
-    found = Receiver(free_port()).start()
-    try:
-        yield found
-    finally:
-        found.stop()
-
-
-@pytest.fixture
 def filled(tmp_path) -> Iterator[FilledStore]:
     """An open store with 1,000 samples and 40 alarm events committed."""
-    store = FilledStore(tmp_path / "history.db")
-    store.add_samples(1000)
-    store.add_events(40)
-    store.commit()
-    try:
+    with filled_store(tmp_path / "history.db", samples=1000, events=40) as store:
         yield store
-    finally:
-        store.close()
 
 
 def seqs(receiver: Receiver, stream: str) -> Counter[int]:

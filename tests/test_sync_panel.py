@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from sync_receiver import Receiver
-from sync_store import FilledStore
+from sync_store import filled_store, sync_once, sync_project
 
-from hmi.project.loader import load_project
-from hmi.sync.service import SyncService
 from hmi.ui.futures import FutureRelay
 from hmi.ui.sync_panel import SyncPanel
 
@@ -27,31 +24,14 @@ class Context(QObject):
 
 def test_the_panel_shows_backlog_delivery_and_quarantine(qtbot, tmp_path: Path, free_port) -> None:
     receiver = Receiver(free_port()).start()
-    root = tmp_path / "plant"
-    root.mkdir()
-    (root / "project.yaml").write_text(
-        f'name: Plant\nsync:\n  ent:\n    url: "{receiver.url}"\n    batch: {{rows: 100, max_age: 50ms}}\n',
-        encoding="utf-8",
-    )
-    project = load_project(root)
-    filled = FilledStore(project.history.path)
     try:
-        filled.add_samples(300)
-        filled.add_events(5)
-        filled.commit()
+        project = sync_project(tmp_path / "plant", receiver.url)
         receiver.plan = lambda n, request: 400 if n == 0 and request.stream == "history" else "ok"
-
-        async def sync_once() -> None:
-            service = SyncService(project.sync.values(), filled.source(), project.name)
-            await service.start()
-            await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 200)
-            await service.stop()
-
-        asyncio.run(sync_once())
-        filled.add_samples(40)  # recorded after the endpoint went quiet: pending
-        filled.commit()
+        with filled_store(project.history.path, samples=300, events=5) as filled:
+            sync_once(project, filled, receiver, {"history": 200})
+            filled.add_samples(40)  # recorded after the endpoint went quiet: pending
+            filled.commit()
     finally:
-        filled.close()
         receiver.stop()
 
     panel = SyncPanel(project.sync)

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sync_receiver import Receiver
-from sync_store import FilledStore, endpoint, service
+from sync_store import FilledStore, endpoint, filled_store, service
 
 from hmi.project.sync_settings import SyncBatch
 from hmi.store.migrations import Component, MigrationRegistry
@@ -20,21 +19,9 @@ from hmi.sync.outbox import Outbox, outbox_path
 
 
 @pytest.fixture
-def receiver(free_port) -> Iterator[Receiver]:
-    found = Receiver(free_port()).start()
-    try:
-        yield found
-    finally:
-        found.stop()
-
-
-@pytest.fixture
 def filled(tmp_path) -> Iterator[FilledStore]:
-    store = FilledStore(tmp_path / "history.db")
-    try:
+    with filled_store(tmp_path / "history.db") as store:
         yield store
-    finally:
-        store.close()
 
 
 def stored(filled: FilledStore) -> list[outbox_module.Batch]:

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 from sync_receiver import Receiver
-from sync_store import FilledStore, endpoint, service
+from sync_store import FilledStore, endpoint, filled_store, service
 from tls_certs import ThrowawayPki, make_pki
 
 from hmi.project.sync_settings import SyncTls
@@ -33,13 +33,8 @@ def server_context(pki: ThrowawayPki, require_client: bool) -> ssl.SSLContext:
 
 @pytest.fixture
 def filled(tmp_path) -> Iterator[FilledStore]:
-    store = FilledStore(tmp_path / "history.db")
-    store.add_samples(300)
-    store.commit()
-    try:
+    with filled_store(tmp_path / "history.db", samples=300) as store:
         yield store
-    finally:
-        store.close()
 
 
 async def attempt(filled: FilledStore, receiver: Receiver, tls: SyncTls, rows: int = 300) -> str:

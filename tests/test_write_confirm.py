@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from modbus_peer import plc_on_thread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 from security_peer import FC_READ_HOLDING, GOOD, cheap_users, modbus_project, started_window, tag_good
@@ -49,12 +48,6 @@ items:
   - {type: button, id: kiln, x: 170, y: 80, w: 140, h: 40,
      props: {label: "Kiln 900", write: {tag: KILN_SP, value: 900}}}
 """
-
-
-@pytest.fixture
-def plc(free_port):
-    with plc_on_thread(free_port(), [0] * 60) as running:
-        yield running
 
 
 def with_users() -> None:

@@ -13,11 +13,10 @@ can be run on the same flood.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import sys
-import tempfile
 from pathlib import Path
+
+from tools.demo_window import demo_window, save_png
 
 FLOOD_AT_MS = 3000
 BESIDE_AT_MS = 22000
@@ -26,62 +25,42 @@ REPORT_AT_MS = 46000
 DONE_AT_MS = 50000
 
 
-def render(out: Path, data_dir: Path) -> int:
+def render(out: Path, data_dir: Path | None) -> int:
     """Run the demo window, start the flood, and save the two screenshots into ``out``."""
-    import qasync
     from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from hmi.core.resources import demo_project_dir
-    from hmi.project.loader import load_project
     from hmi.ui.alarm_report_view import show_alarm_report
-    from hmi.ui.bridge import RuntimeBridge
-    from hmi.ui.main_window import MainWindow
-    from hmi.ui.session import GuiSession
-    from hmi.ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     out.mkdir(parents=True, exist_ok=True)
-    project = load_project(demo_project_dir())
-    session = GuiSession(project, RuntimeBridge(), data_dir)
-    window = MainWindow(project, session)
-    window.show()
+    with demo_window(data_dir=data_dir) as demo:
+        window = demo.window
 
-    def save(name: str) -> None:
-        window.grab().save(str(out / name), "PNG")
-        print(f"wrote {out / name}")
+        def save(name: str) -> None:
+            save_png(window, out / name)
+            print(f"wrote {out / name}")
 
-    def started(_future: object) -> None:
-        window.on_runtime_started()
-        if window.sync_dock is not None:  # tabbed with the summary: out of the picture
-            window.sync_dock.hide()
-        window.alarm_dock.show()
-        window.alarm_dock.raise_()
-        QTimer.singleShot(FLOOD_AT_MS, window.alarm_flood.trigger)
-        QTimer.singleShot(BESIDE_AT_MS, report_beside)
-        QTimer.singleShot(SUMMARY_AT_MS, lambda: save("alarm-flood.png"))
-        QTimer.singleShot(REPORT_AT_MS, lambda: show_alarm_report(window))
-        QTimer.singleShot(DONE_AT_MS, finish)
+        def started() -> None:
+            if window.sync_dock is not None:  # tabbed with the summary: out of the picture
+                window.sync_dock.hide()
+            window.alarm_dock.show()
+            window.alarm_dock.raise_()
+            QTimer.singleShot(FLOOD_AT_MS, window.alarm_flood.trigger)
+            QTimer.singleShot(BESIDE_AT_MS, report_beside)
+            QTimer.singleShot(SUMMARY_AT_MS, lambda: save("alarm-flood.png"))
+            QTimer.singleShot(REPORT_AT_MS, lambda: show_alarm_report(window))
+            QTimer.singleShot(DONE_AT_MS, finish)
 
-    def report_beside() -> None:
-        show_alarm_report(window)  # a tab beside the summary, as View > Alarm report opens it
-        window.alarm_dock.show()  # the window may have folded it away to keep the mimic readable
-        window.alarm_dock.raise_()
-        window.resizeDocks([window.alarm_dock], [330], Qt.Orientation.Vertical)
+        def report_beside() -> None:
+            show_alarm_report(window)  # a tab beside the summary, as View > Alarm report opens it
+            window.alarm_dock.show()  # the window may have folded it away to keep the mimic readable
+            window.alarm_dock.raise_()
+            window.resizeDocks([window.alarm_dock], [330], Qt.Orientation.Vertical)
 
-    def finish() -> None:
-        save("alarm-report.png")
-        window.close()
+        def finish() -> None:
+            save("alarm-report.png")
+            window.close()
 
-    window.relay.watch(session.start(), started)
-    closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
-    with loop:
-        loop.run_until_complete(closed.wait())
-    session.stop()
+        demo.run(0, started, None)  # every step is timed from the start, in ``started``
     return 0
 
 
@@ -92,10 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--data-dir", type=Path, help="keep the demo's history and journal here")
     args = parser.parse_args(argv)
-    if args.data_dir is not None:
-        return render(args.out, args.data_dir)
-    with tempfile.TemporaryDirectory() as folder:
-        return render(args.out, Path(folder))
+    return render(args.out, args.data_dir)
 
 
 if __name__ == "__main__":

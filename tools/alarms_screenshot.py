@@ -10,44 +10,22 @@ later with the alarm summary in front.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import sys
-import tempfile
 from pathlib import Path
+
+from tools.demo_window import demo_window, save_png, screenshot_arguments
 
 
 def render(out: Path, seconds: float, screen: str | None = None, select: bool = False) -> int:
     """Run the demo window, cut the PLC link, bring the alarm summary forward and save the window."""
-    import qasync
     from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from hmi.core.resources import demo_project_dir
-    from hmi.project.loader import load_project
-    from hmi.ui.bridge import RuntimeBridge
-    from hmi.ui.main_window import MainWindow
-    from hmi.ui.session import GuiSession
-    from hmi.ui.theme import apply_theme
+    with demo_window() as demo:
+        window = demo.window
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as folder:
-        project = load_project(demo_project_dir())
-        session = GuiSession(project, RuntimeBridge(), Path(folder))
-        window = MainWindow(project, session)
-        window.show()
-
-        def started(_future: object) -> None:
-            window.on_runtime_started()
+        def started() -> None:
             QTimer.singleShot(3000, lambda: window.cut_modbus.setChecked(True))
             window.alarm_dock.show()
             window.alarm_dock.raise_()
-
-        window.relay.watch(session.start(), started)
 
         def finish() -> None:
             if screen is not None:
@@ -59,25 +37,16 @@ def render(out: Path, seconds: float, screen: str | None = None, select: bool = 
             QTimer.singleShot(600, save)  # the docks settle their new sizes first
 
         def save() -> None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(str(out), "PNG")
+            save_png(window, out)
             window.close()
 
-        QTimer.singleShot(round(seconds * 1000), finish)
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
-        with loop:
-            loop.run_until_complete(closed.wait())
-        session.stop()
+        demo.run(seconds, started, finish)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the screenshot."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--seconds", type=float, default=12.0)
+    parser = screenshot_arguments(__doc__.splitlines()[0], seconds=12.0)
     parser.add_argument("--screen", help="the screen in front when the window is saved")
     parser.add_argument("--select", action="store_true", help="select the top alarm (its guidance shows)")
     args = parser.parse_args(argv)

@@ -5,7 +5,9 @@ Qt is imported inside the functions so that a tool's ``main`` can choose the pla
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +46,20 @@ def process_events_until(app: QApplication, done: Callable[[], bool], seconds: f
         time.sleep(step)
 
 
+def screenshot_arguments(
+    description: str, seconds: float, out_help: str | None = None
+) -> argparse.ArgumentParser:
+    """A tool's command line: where to write (``out``) and how long the demo runs first (``--seconds``).
+
+    The offscreen platform is chosen here, unless one is set, so that the tools run without a display.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("out", type=Path, help=out_help)
+    parser.add_argument("--seconds", type=float, default=seconds)
+    return parser
+
+
 def save_png(widget: Any, out: Path) -> None:
     """Grab ``widget`` into the PNG ``out``, making its folder first."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -61,10 +77,13 @@ class DemoWindow:
     window: MainWindow
     folder: Path
 
-    def run(self, seconds: float, when_started: Callable[[], None], when_due: Callable[[], None]) -> None:
+    def run(
+        self, seconds: float, when_started: Callable[[], None], when_due: Callable[[], None] | None
+    ) -> None:
         """Start the runtime, call ``when_started`` once it runs and ``when_due`` after ``seconds``.
 
         Returns when the last window closes (``when_due``, or a later step it schedules, closes it).
+        With ``when_due`` None, ``when_started`` schedules the steps itself, timed from the start.
         """
         from PySide6.QtCore import QTimer
 
@@ -73,7 +92,8 @@ class DemoWindow:
             when_started()
 
         self.window.relay.watch(self.session.start(), started)
-        QTimer.singleShot(round(seconds * 1000), when_due)
+        if when_due is not None:
+            QTimer.singleShot(round(seconds * 1000), when_due)
         closed = asyncio.Event()
         self.app.lastWindowClosed.connect(closed.set)
         with self.loop:
@@ -81,9 +101,12 @@ class DemoWindow:
 
 
 @contextmanager
-def demo_window(prepare: Callable[[Path], None] | None = None) -> Iterator[DemoWindow]:
+def demo_window(
+    prepare: Callable[[Path], None] | None = None, data_dir: Path | None = None
+) -> Iterator[DemoWindow]:
     """The demo window shown on a fresh scratch folder; ``prepare(folder)`` runs before the project loads.
 
+    The session keeps its history in ``data_dir`` (kept afterwards), else in the scratch folder.
     The session is stopped (history flushed) on the way out.
     """
     import qasync
@@ -102,7 +125,7 @@ def demo_window(prepare: Callable[[Path], None] | None = None) -> Iterator[DemoW
         if prepare is not None:
             prepare(folder)
         project = load_project(demo_project_dir())
-        session = GuiSession(project, RuntimeBridge(), folder / "demo")
+        session = GuiSession(project, RuntimeBridge(), folder / "demo" if data_dir is None else data_dir)
         window = MainWindow(project, session)
         window.show()
         try:

@@ -8,11 +8,9 @@ after ``--seconds`` the window is saved with the rules view open beside the alar
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
-from tools.demo_window import demo_window, save_png
+from tools.demo_window import demo_window, save_png, screenshot_arguments
 
 
 async def _wear_fast(plant: object) -> None:
@@ -45,10 +43,7 @@ def render(out: Path, seconds: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the screenshot."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--seconds", type=float, default=45.0)
+    parser = screenshot_arguments(__doc__.splitlines()[0], seconds=45.0)
     args = parser.parse_args(argv)
     code = render(args.out, args.seconds)
     print(f"wrote {args.out}")

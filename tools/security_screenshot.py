@@ -9,13 +9,12 @@ window with an operator logged on: the toolbar user at the right of the status b
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-from tools.demo_window import demo_window, save_png
+from tools.demo_window import demo_window, save_png, screenshot_arguments
 
 FILES = ("security-logon.png", "security-toolbar.png", "security-audit.png")
 
@@ -77,10 +76,9 @@ def render(out: Path, seconds: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the screenshots."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="folder for the PNG files (docs/)")
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser = screenshot_arguments(
+        __doc__.splitlines()[0], seconds=15.0, out_help="folder for the PNG files (docs/)"
+    )
     args = parser.parse_args(argv)
     code = render(args.out, args.seconds)
     print("wrote " + ", ".join(str(args.out / name) for name in FILES))

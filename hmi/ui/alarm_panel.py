@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -45,6 +44,7 @@ from hmi.ui.alarm_history_load import AlarmHistoryLoader
 from hmi.ui.alarm_set_aside import SetAsideList
 from hmi.ui.alarm_summary_parts import SORT_ROLE, AlarmFilter, GuidancePane, SortableCell, priority_rank
 from hmi.ui.panels import SignalLinks
+from hmi.ui.tables import read_only_table
 from widgets.palette import format_value, priority_look
 
 if TYPE_CHECKING:
@@ -80,19 +80,12 @@ class AlarmPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table = read_only_table(COLUMNS, self, stretch_column=4)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # operator order
         self.table.installEventFilter(self)  # Enter on a row: its screen
         self.table.itemSelectionChanged.connect(self._show_guidance)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.summary = QLabel("No alarms")
         self.ack_button = QPushButton("Acknowledge")
         self.ack_all_button = QPushButton("Acknowledge all")

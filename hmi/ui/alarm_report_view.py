@@ -13,20 +13,16 @@ import concurrent.futures
 import datetime
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,6 +31,9 @@ from PySide6.QtWidgets import (
 from hmi.alarms.kpi import FLOOD_ABOVE, AlarmReport
 from hmi.alarms.kpi_file import load_report
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
+from hmi.ui.refreshing_dock import RefreshingDock
+from hmi.ui.tables import fill_rows, read_only_table
 
 if TYPE_CHECKING:
     from hmi.ui.main_window import MainWindow
@@ -97,9 +96,8 @@ class AlarmReportView(QWidget):
     ) -> None:
         super().__init__(parent)
         self._request = request
-        self._relay = relay
         self._clock = clock
-        self._pending: concurrent.futures.Future[AlarmReport] | None = None
+        self._latest: LatestRequest[AlarmReport] = LatestRequest(relay, "alarm report")
         self.report: AlarmReport | None = None
         self.refreshes = 0
         self.period = QComboBox()
@@ -111,11 +109,11 @@ class AlarmReportView(QWidget):
         self.refresh_button.clicked.connect(lambda: self.refresh(force=True))
         self.status = QLabel("")
         self.figures = {name: QLabel("–") for name in ("alarms", "average", "peak", "priority", "flood")}
-        self.floods = _table(FLOOD_COLUMNS)
-        self.top = _table(TOP_COLUMNS)
-        self.chattering = _table(CHATTER_COLUMNS)
-        self.standing = _table(STANDING_COLUMNS)
-        self.set_aside = _table(SET_ASIDE_COLUMNS)
+        self.floods = read_only_table(FLOOD_COLUMNS)
+        self.top = read_only_table(TOP_COLUMNS)
+        self.chattering = read_only_table(CHATTER_COLUMNS)
+        self.standing = read_only_table(STANDING_COLUMNS)
+        self.set_aside = read_only_table(SET_ASIDE_COLUMNS)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.floods, "Floods")
         self.tabs.addTab(self.top, "Top 10")
@@ -160,20 +158,16 @@ class AlarmReportView(QWidget):
 
     def refresh(self, force: bool = False) -> None:
         """Ask for the report of the chosen period, unless an answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            if not force:
-                return
-            self._pending.cancel()  # the operator changed the period: that answer is no longer wanted
-        try:
-            self._pending = self._request(*self.span())
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("alarm report: %s", exc)
-            return
-        self.status.setText("Reading the journal…")
-        self._relay.watch(self._pending, self._on_answer)
+        # forced: the operator changed the period, so an answer on its way is no longer wanted
+        self._latest.ask(self._ask_report, self._on_answer, replace=force)
+
+    def _ask_report(self) -> concurrent.futures.Future[AlarmReport]:
+        future = self._request(*self.span())
+        self.status.setText("Reading the journal…")  # before the answer can say otherwise
+        return future
 
     def _on_answer(self, future: concurrent.futures.Future[AlarmReport]) -> None:
-        if future is not self._pending or future.cancelled():
+        if future is not self._latest.pending or future.cancelled():
             return
         error = future.exception()
         if error is not None:
@@ -197,15 +191,15 @@ class AlarmReportView(QWidget):
             f"{_duration(report.time_in_flood_s)} ({report.time_in_flood_share:.1%}),"
             f" {len(report.floods)} flood(s) of more than {FLOOD_ABOVE} alarms in 10 min"
         )
-        _fill(
+        fill_rows(
             self.floods,
             [
                 (_time(f.start), _time(f.end), str(f.count), ", ".join(f"{n} ×{c}" for n, c in f.top))
                 for f in report.floods
             ],
         )
-        _fill(self.top, [(t.alarm, t.priority, str(t.count), f"{t.share:.1%}") for t in report.top])
-        _fill(
+        fill_rows(self.top, [(t.alarm, t.priority, str(t.count), f"{t.share:.1%}") for t in report.top])
+        fill_rows(
             self.chattering,
             [
                 (c.alarm, c.priority, str(c.count), str(c.most_per_minute), _time(c.first))
@@ -214,14 +208,14 @@ class AlarmReportView(QWidget):
         )
         stale = {(s.alarm, s.start) for s in report.stale}
         spans = report.standing + [s for s in report.stale if s.end is not None]
-        _fill(
+        fill_rows(
             self.standing,
             [
                 (s.alarm, s.priority, _time(s.start), s.state, "stale" if (s.alarm, s.start) in stale else "")
                 for s in spans
             ],
         )
-        _fill(
+        fill_rows(
             self.set_aside,
             [(s.alarm, _duration(s.shelved_s), _duration(s.out_of_service_s)) for s in report.set_aside],
         )
@@ -230,60 +224,16 @@ class AlarmReportView(QWidget):
         self.tabs.setTabText(3, f"Standing and stale ({len(spans)})")
 
 
-def _table(columns: Sequence[str]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    table.setSortingEnabled(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
-
-
-def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
-    table.setRowCount(len(rows))
-    for row, texts in enumerate(rows):
-        for column, text in enumerate(texts):
-            item = table.item(row, column)
-            if item is None:
-                item = QTableWidgetItem()
-                table.setItem(row, column, item)
-            item.setText(text)
-
-
-class AlarmReportDock(QDockWidget):
+class AlarmReportDock(RefreshingDock[AlarmReportView]):
     """The report page in a dock; it refreshes only while visible and attached."""
 
     def __init__(self, request: ReportRequest, parent: QWidget | None = None) -> None:
-        super().__init__("Alarm report", parent)
-        self.setObjectName("alarm-report-dock")
+        super().__init__("Alarm report", "alarm-report-dock", parent)
         self._request = request
-        self.view: AlarmReportView | None = None
-        self.visibilityChanged.connect(self._follow_visibility)
 
-    def attach(self, context: PanelContext) -> None:
+    def make_view(self, context: PanelContext) -> AlarmReportView:
         """Answers come back through the context's relay."""
-        self.view = AlarmReportView(self._request, context.relay, self)
-        self.setWidget(self.view)
-        if self.isVisible():
-            self.view.start()
-
-    def detach(self) -> None:
-        """Stop refreshing for good."""
-        if self.view is not None:
-            self.view.stop()
-        self.view = None
-
-    def _follow_visibility(self, visible: bool) -> None:
-        if self.view is None:
-            return
-        if visible:
-            self.view.start()
-        else:
-            self.view.stop()
+        return AlarmReportView(self._request, context.relay, self)
 
 
 def show_alarm_report(window: MainWindow) -> AlarmReportDock:

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTableWidgetItem, QVBoxLayout, QWidget
 
 from hmi.model import ConnectionState, DriverDiagnostics
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
+from hmi.ui.refreshing_dock import RefreshingDock
+from hmi.ui.tables import read_only_table
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
@@ -72,17 +75,9 @@ class ConnectionsView(QWidget):
     ) -> None:
         super().__init__(parent)
         self._request = request
-        self._relay = relay
-        self._pending: concurrent.futures.Future[dict[str, DriverDiagnostics]] | None = None
+        self._latest: LatestRequest[dict[str, DriverDiagnostics]] = LatestRequest(relay, "connections view")
         self.refreshes = 0
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([header for header, _, _ in COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = read_only_table([header for header, _, _ in COLUMNS])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -101,14 +96,7 @@ class ConnectionsView(QWidget):
 
     def refresh(self) -> None:
         """Ask the runtime for fresh figures, unless the previous answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            return
-        try:
-            self._pending = self._request()
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("connections view: %s", exc)
-            return
-        self._relay.watch(self._pending, self._on_answer)
+        self._latest.ask(self._request, self._on_answer)
 
     def _on_answer(self, future: concurrent.futures.Future[dict[str, DriverDiagnostics]]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -153,32 +141,12 @@ class ConnectionsView(QWidget):
         raise KeyError(connection)
 
 
-class ConnectionsDock(QDockWidget):
+class ConnectionsDock(RefreshingDock[ConnectionsView]):
     """The connections view in a dock; it refreshes only while visible and attached."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Connections", parent)
-        self.setObjectName("connections-dock")
-        self.view: ConnectionsView | None = None
-        self.visibilityChanged.connect(self._follow_visibility)
+        super().__init__("Connections", "connections-dock", parent)
 
-    def attach(self, context: PanelContext) -> None:
+    def make_view(self, context: PanelContext) -> ConnectionsView:
         """Ask the session for diagnostics, answered through the context's relay."""
-        self.view = ConnectionsView(context.diagnostics, context.relay, self)
-        self.setWidget(self.view)
-        if self.isVisible():
-            self.view.start()
-
-    def detach(self) -> None:
-        """Stop refreshing for good."""
-        if self.view is not None:
-            self.view.stop()
-        self.view = None
-
-    def _follow_visibility(self, visible: bool) -> None:
-        if self.view is None:
-            return
-        if visible:
-            self.view.start()
-        else:
-            self.view.stop()
+        return ConnectionsView(context.diagnostics, context.relay, self)

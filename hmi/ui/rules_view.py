@@ -17,19 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
 from hmi.ui.futures import FutureRelay
+from hmi.ui.latest_request import LatestRequest
+from hmi.ui.refreshing_dock import RefreshingDock
+from hmi.ui.tables import cell, read_only_table
 
 if TYPE_CHECKING:
     from hmi.ui.panels import PanelContext
@@ -76,14 +69,14 @@ class RulesView(QWidget):
         super().__init__(parent)
         self._requests = requests
         self._relay = relay
-        self._pending: concurrent.futures.Future[Any] | None = None
+        self._latest: LatestRequest[Any] = LatestRequest(relay, "rules view")
         self._applying = False
         self._notice = ""
         """Why the last change from this view was not made (shown beside the counts until the next one)."""
         self.refreshes = 0
-        self.rules = _table(RULE_COLUMNS)
+        self.rules = read_only_table(RULE_COLUMNS)
         self.rules.itemChanged.connect(self._on_item_changed)
-        self.events = _table(EVENT_COLUMNS)
+        self.events = read_only_table(EVENT_COLUMNS)
         self.acknowledge_button = QPushButton("Acknowledge")
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
         self.summary = QLabel("")
@@ -112,14 +105,7 @@ class RulesView(QWidget):
 
     def refresh(self) -> None:
         """Ask for a fresh snapshot, unless the previous answer is still on its way."""
-        if self._pending is not None and not self._pending.done():
-            return
-        try:
-            self._pending = self._requests.snapshot()
-        except RuntimeError as exc:  # the runtime thread is gone (shutting down)
-            log.debug("rules view: %s", exc)
-            return
-        self._relay.watch(self._pending, self._on_answer)
+        self._latest.ask(self._requests.snapshot, self._on_answer)
 
     def _on_answer(self, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -146,12 +132,12 @@ class RulesView(QWidget):
                     detail,
                 )
                 for column, text in enumerate(texts):
-                    _cell(self.rules, row, column).setText(text)
+                    cell(self.rules, row, column).setText(text)
                 state = self.rules.item(row, 1)
                 state.setBackground(QBrush(QColor(_STATE_COLOURS.get(status.state.value, "#6b6b6b"))))
                 state.setForeground(QBrush(QColor("white")))
                 self.rules.item(row, len(RULE_COLUMNS) - 1).setToolTip(detail)
-                enabled = _cell(self.rules, row, ENABLED)
+                enabled = cell(self.rules, row, ENABLED)
                 enabled.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 enabled.setCheckState(Qt.CheckState.Checked if status.enabled else Qt.CheckState.Unchecked)
                 enabled.setData(Qt.ItemDataRole.UserRole, status.name)
@@ -176,7 +162,7 @@ class RulesView(QWidget):
                 str(event["message"]),
             )
             for column, text in enumerate(texts):
-                _cell(self.events, row, column).setText(text)
+                cell(self.events, row, column).setText(text)
         counted = f"{unacked} not acknowledged" if unacked else ""
         self.summary.setText(" · ".join(text for text in (self._notice, counted) if text))
 
@@ -213,53 +199,13 @@ class RulesView(QWidget):
         raise KeyError(rule)
 
 
-def _table(columns: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
-
-
-def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
-    item = table.item(row, column)
-    if item is None:
-        item = QTableWidgetItem()
-        table.setItem(row, column, item)
-    return item
-
-
-class RulesDock(QDockWidget):
+class RulesDock(RefreshingDock[RulesView]):
     """The rules view in a dock; it refreshes only while visible and attached."""
 
     def __init__(self, requests: RulesRequests, parent: QWidget | None = None) -> None:
-        super().__init__("Rules", parent)
-        self.setObjectName("rules-dock")
+        super().__init__("Rules", "rules-dock", parent)
         self._requests = requests
-        self.view: RulesView | None = None
-        self.visibilityChanged.connect(self._follow_visibility)
 
-    def attach(self, context: PanelContext) -> None:
-        """Answers come back through the context's relay."""
-        self.view = RulesView(self._requests, context.relay, self)
-        self.setWidget(self.view)
-        if self.isVisible():
-            self.view.start()
-
-    def detach(self) -> None:
-        """Stop refreshing for good."""
-        if self.view is not None:
-            self.view.stop()
-        self.view = None
-
-    def _follow_visibility(self, visible: bool) -> None:
-        if self.view is None:
-            return
-        if visible:
-            self.view.start()
-        else:
-            self.view.stop()
+    def make_view(self, context: PanelContext) -> RulesView:
+        """The view asks through the session's requests; answers come back through the context's relay."""
+        return RulesView(self._requests, context.relay, self)
