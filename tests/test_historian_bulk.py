@@ -56,7 +56,7 @@ def _rows(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
     return [(*row[:3], repr(row[3]), *row[4:]) for row in found]
 
 
-def _write_both(tmp: Path, batch: list[tuple[str, Sample]], largest: int) -> tuple[list, list]:
+def _write_both(tmp: Path, batch: list[tuple[str, Sample]], largest: int | None) -> tuple[list, list]:
     columns, _ = ingest.to_columns_refusing(batch, IDS)
     seq = np.arange(1, len(columns.stored) + 1, dtype=np.int64)
     old, new = _file(tmp / "old.db"), _file(tmp / "new.db")
@@ -74,15 +74,17 @@ def _write_both(tmp: Path, batch: list[tuple[str, Sample]], largest: int) -> tup
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batch=batches, largest=st.sampled_from([1, 3, 4, 16, 16384]))
-def test_same_rows_as_executemany(tmp_path_factory, batch: list[tuple[str, Sample]], largest: int) -> None:
+@given(batch=batches, largest=st.sampled_from([None, 1, 3, 4, 16, 16384]))
+def test_same_rows_as_executemany(
+    tmp_path_factory, batch: list[tuple[str, Sample]], largest: int | None
+) -> None:
     tmp = tmp_path_factory.mktemp("bulk")
     old, new = _write_both(tmp, batch, largest)
     assert new == old
 
 
 def test_a_plant_commit_spans_several_statements(tmp_path: Path) -> None:
-    """40,001 rows: two full statements and a remainder of every smaller size, in batch order."""
+    """40,001 rows at the default size: nine full statements and a remainder in smaller ones, in order."""
     tags = [f"P{i}" for i in range(40_001)]
     ids = {name: i for i, name in enumerate(tags, 1)}
     batch = [(name, Sample.good(i * 0.5 if i % 3 else i, ts=T0 + i * 1e-3)) for i, name in enumerate(tags)]

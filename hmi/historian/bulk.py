@@ -18,12 +18,14 @@ from collections.abc import Iterable
 from functools import cache
 from itertools import chain
 
-# Statements of power-of-two sizes up to this many rows: any count is a few full ones and a sum of
-# smaller ones, and each size's text stays one entry of the connection's statement cache (compiling
-# 16,384 rows of samples takes ~40 ms, once per connection). Each statement is one wait for the GIL
-# beside a busy thread, so fewer and larger is better, within the connection's variable limit: 16,384
-# sample rows bind 98,304 parameters (Debian's SQLite allows 250,000; SQLite's default 32,766 gives 4,096).
-LARGEST = 16384
+# Statements of power-of-two row counts, the largest binding at most this many parameters: any count
+# is a few full statements and a sum of smaller ones, and each size's text stays one entry of the
+# connection's statement cache, compiled once. Each statement is one wait for the GIL beside a busy
+# thread, so larger is better; but a cached statement keeps its compiled program (about 1.2 VDBE ops
+# per parameter): 32,768 parameters (SQLite's default limit, 4,096 sample rows, 2,048 rollup rows)
+# keep all sizes of one insert to ~10 MB, where 16,384 sample rows took ~33 MB and 8,192 rollup rows
+# ~25 MB for each of the three levels.
+MAX_PARAMS = 32_768
 
 
 @cache
@@ -33,22 +35,25 @@ def _statement(insert: str, rows: int) -> str:
     return head + " VALUES " + ",".join([row] * rows)
 
 
-def _largest(conn: sqlite3.Connection, width: int, largest: int) -> int:
-    """The largest power-of-two row count within the connection's variable limit and ``largest``."""
+def _largest(conn: sqlite3.Connection, width: int, largest: int | None) -> int:
+    """The largest power-of-two row count within the connection's variable limit and ``largest`` rows
+    (by default as many as MAX_PARAMS parameters)."""
     limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
-    size = 1 << (max(1, largest).bit_length() - 1)
+    wanted = MAX_PARAMS // width if largest is None else largest
+    size = 1 << (max(1, wanted).bit_length() - 1)
     while size > 1 and size > limit:
         size //= 2
     return size
 
 
 def insert_flat(
-    conn: sqlite3.Connection, insert: str, width: int, params: list[object], largest: int = LARGEST
+    conn: sqlite3.Connection, insert: str, width: int, params: list[object], largest: int | None = None
 ) -> None:
     """Run ``insert`` (a one-row ``INSERT ... VALUES (?, ...)`` of ``width`` parameters) for every row of
     ``params`` (row after row), in order, inside the caller's transaction.
 
-    ``largest``: the most rows per statement (rounded down to a power of two; tests make it small).
+    ``largest``: the most rows per statement (rounded down to a power of two; tests make it small),
+    by default as many as MAX_PARAMS parameters.
     """
     count = len(params) // width
     size = _largest(conn, width, largest)
@@ -61,7 +66,7 @@ def insert_flat(
 
 
 def insert_rows(
-    conn: sqlite3.Connection, insert: str, rows: Iterable[tuple[object, ...]], largest: int = LARGEST
+    conn: sqlite3.Connection, insert: str, rows: Iterable[tuple[object, ...]], largest: int | None = None
 ) -> None:
     """Like ``conn.executemany(insert, rows)``, a few statements of many rows each."""
     insert_flat(conn, insert, insert.count("?"), list(chain.from_iterable(rows)), largest)

@@ -82,7 +82,7 @@ def sample_params(columns: Columns, seq: np.ndarray) -> list[object]:
 
 
 def insert_samples(
-    conn: sqlite3.Connection, columns: Columns, seq: np.ndarray, largest: int = bulk.LARGEST
+    conn: sqlite3.Connection, columns: Columns, seq: np.ndarray, largest: int | None = None
 ) -> None:
     """Insert (or replace) the raw rows, in batch order, inside the caller's transaction.
 
