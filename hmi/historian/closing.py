@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from hmi.historian import bulk, rebuild
 from hmi.historian import marks as level_marks
-from hmi.historian import rebuild
 from hmi.historian.rollup import (
     FINEST,
     LEVELS,
@@ -192,7 +192,7 @@ def _close(conn: sqlite3.Connection, state: OpenBuckets, width: int, upto: int) 
         parts.append(_from_file_keys(conn, width, recheck))
     closed = rebucket(concat(parts), width)
     table = LEVELS[width]
-    conn.executemany(_INSERT.format(table=table), closed.rows())
+    bulk.insert_rows(conn, _INSERT.format(table=table), closed.rows())  # thousands of rows per GIL release
     coarse = dict(state.coarse)
     if width == FINEST:
         for wider in COARSE:

@@ -15,13 +15,14 @@ from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from hmi.historian import closing, flags, rollup, sequence
+from hmi.historian import bulk, closing, flags, rollup, sequence
 from hmi.historian.schema import MICROS_PER_SECOND, storable_value
 from hmi.model import Quality, Sample
 
 INSERT_SAMPLE = (
     "INSERT OR REPLACE INTO samples (tag_id, ts, value, quality, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"
 )
+_SAMPLE_WIDTH = 6  # INSERT_SAMPLE's parameters
 
 _TS, _VALUE, _QUALITY, _REASON = (attrgetter(name) for name in ("ts", "value", "quality", "reason"))
 _TAG, _SAMPLE = itemgetter(0), itemgetter(1)
@@ -66,6 +67,30 @@ class Columns:
             seq.tolist(),
             strict=True,
         )
+
+
+def sample_params(columns: Columns, seq: np.ndarray) -> list[object]:
+    """The raw rows' parameters in one list, row after row, filled column by column (C-level slices)."""
+    params: list[object] = [None] * (len(columns.stored) * _SAMPLE_WIDTH)
+    params[0::_SAMPLE_WIDTH] = columns.tag_id.tolist()
+    params[1::_SAMPLE_WIDTH] = columns.ts.tolist()
+    params[2::_SAMPLE_WIDTH] = columns.stored
+    params[3::_SAMPLE_WIDTH] = columns.quality.tolist()
+    params[4::_SAMPLE_WIDTH] = columns.reason
+    params[5::_SAMPLE_WIDTH] = seq.tolist()
+    return params
+
+
+def insert_samples(
+    conn: sqlite3.Connection, columns: Columns, seq: np.ndarray, largest: int | None = None
+) -> None:
+    """Insert (or replace) the raw rows, in batch order, inside the caller's transaction.
+
+    Multi-row statements (:mod:`hmi.historian.bulk`), not ``executemany``: the GIL is let go once
+    per statement of thousands of rows rather than around every row, which beside a busy loop in the
+    same process made every row wait for the GIL. The values bind as ``executemany`` binds them.
+    """
+    bulk.insert_flat(conn, INSERT_SAMPLE, _SAMPLE_WIDTH, sample_params(columns, seq), largest)
 
 
 def to_columns(batch: list[tuple[str, Sample]], tag_ids: dict[str, int]) -> Columns:
@@ -170,7 +195,7 @@ def insert(
     first_ids = ids[starts].tolist()
     load_newest(conn, [tag_id for tag_id in first_ids if tag_id not in newest], newest)
     seq = sequence.numbering(order, first_seq)  # in (tag_id, ts) order: see hmi.historian.sequence
-    conn.executemany(INSERT_SAMPLE, columns.rows(seq))
+    insert_samples(conn, columns, seq)
     sequence.record(
         conn,
         sequence.boxes(

@@ -15,6 +15,7 @@ import sqlite3
 
 import numpy as np
 
+from hmi.historian import bulk
 from hmi.historian.rollup import (
     LEVELS,
     ROLLUP_COLUMNS,
@@ -84,6 +85,6 @@ def rebuild_touched(
                 ).fetchall()
             )
         conn.execute(f"DELETE FROM {table} WHERE (tag_id, bucket) IN (SELECT tag_id, lo FROM {_KEYS})")
-        conn.executemany(_INSERT.format(table=table), rebucket(stats, width).rows())
+        bulk.insert_rows(conn, _INSERT.format(table=table), rebucket(stats, width).rows())
         finer = table
     conn.execute(f"DELETE FROM {_KEYS}")
