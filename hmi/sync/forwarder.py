@@ -18,7 +18,6 @@ A drain after an outage is then "read a stored body, post it, forget it".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import Verdict, post
+from hmi.sync.waits import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -336,8 +336,7 @@ class StreamForwarder:
                     if self.stopping and self._encoding_done:
                         return
                     self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._sealed.wait(), POLL)
+                    await wait_set(self._sealed, POLL)
                     continue
                 batch = queue.pop(0)
                 if len(queue) <= READ_AHEAD // 2 and ahead is None:
@@ -499,8 +498,7 @@ class StreamForwarder:
         post was on the wire, and slowed it down."""
         while self._unrecorded:
             if not self._flush.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._flush.wait(), RECORD_EVERY)
+                await wait_set(self._flush, RECORD_EVERY)
             await self._record_all()
 
     async def _record_all(self) -> None:
@@ -529,8 +527,7 @@ class StreamForwarder:
         self._wake.clear()
         if self.stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        await wait_set(self._wake, seconds)
 
 
 def _row_ts(row: object) -> int | None:
