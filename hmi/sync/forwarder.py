@@ -34,7 +34,7 @@ from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import Verdict, post
-from hmi.sync.waits import wait_set
+from hmi.sync.waits import to_thread_to_the_end, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class StreamForwarder:
                     await self._pause(POLL)
                     self._room_wanted = False
                     continue
-                sealed = await asyncio.to_thread(self._seal, self._encoded)
+                sealed = await to_thread_to_the_end(self._seal, self._encoded)
                 if sealed is None:
                     more = False
                     if self._queued == 0:
@@ -447,7 +447,7 @@ class StreamForwarder:
                         batch.rows,
                         outcome.detail,
                     )
-                    await asyncio.to_thread(
+                    await to_thread_to_the_end(
                         self.outbox.quarantine,
                         batch,
                         outcome.status or 0,
@@ -504,7 +504,7 @@ class StreamForwarder:
     async def _record_all(self) -> None:
         batches, self._unrecorded = self._unrecorded, []
         if batches:
-            await asyncio.to_thread(self.outbox.delivered_all, batches, self.status().rows_per_s)
+            await to_thread_to_the_end(self.outbox.delivered_all, batches, self.status().rows_per_s)
 
     async def _recorded(self) -> None:
         """Wait for every delivery's commit, at once (its error, if any, is a fault: raised here)."""

@@ -1,4 +1,4 @@
-"""Waiting for an event with a timeout without swallowing a cancellation.
+"""Waits that keep a cancellation exact: neither lost, nor leaving a write running behind it.
 
 On Python 3.11 ``asyncio.wait_for`` returns the result when the awaited future is already done
 as its task is cancelled: the cancel request is lost. A forwarder waits for "a batch was
@@ -11,6 +11,10 @@ does not lose one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 async def wait_set(event: asyncio.Event, seconds: float) -> bool:
@@ -21,3 +25,18 @@ async def wait_set(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def to_thread_to_the_end(func: Callable[..., T], *args: object) -> T:
+    """``func(*args)`` in a worker thread; cancelled, it waits for the thread before raising.
+
+    A cancelled ``asyncio.to_thread`` leaves its thread running: a state-file write (a sealed
+    batch, a delivery) then landed after the stream had started over and read its state, which
+    could see a batch's rows as not encoded yet, and encode them again under a new key.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})  # the write ends (or fails) before whoever cancelled goes on
+        raise
