@@ -213,6 +213,9 @@ def _snapshot(source: Path, target: Path) -> None:
     """Copy a SQLite file whole (its WAL folded in) with the backup API: the backlog as the outage left it."""
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+        # The copy lands in the target's WAL (the state file is in WAL mode): folded into the file now, or
+        # the drain that comes next would pay a checkpoint of the whole backlog at its first commit.
+        dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _round(
