@@ -13,3 +13,11 @@ def test_the_sync_benchmark_drains_the_whole_backlog_on_both_sides() -> None:
     assert result["encoded_rows"] == 20_000 and result["batches"] == 20_000 // sync.BATCH_ROWS
     assert result["encode_us_per_row"] > 0 and result["outbox_bytes_per_row"] > 0
     assert result["cold_rows_per_s"] > 0 and set(result["cold_loop_lateness_ms"]) == {"p50", "p99", "max"}
+
+
+def test_the_sync_benchmark_pairs_rounds_that_each_drain_the_same_backlog() -> None:
+    result = sync.run(rows=10_000, rounds=2)
+    assert [r["first"] for r in result["rounds"]] == ["ours", "bare"]
+    assert all(r["ours_rows_per_s"] > 0 and r["bare_rows_per_s"] > 0 for r in result["rounds"])
+    assert result["in_flight"] == {"ours": 1, "bare": 1}
+    assert result["ratio_min"] <= result["ratio"] <= result["ratio_max"]

@@ -247,3 +247,29 @@ async def test_an_unexpected_error_is_a_fault_the_stream_recovers_from(receiver,
         await sync.stop()
     assert_exactly_once(receiver, "history", 1000)
     assert sync.status()[0].last_error == "RuntimeError: encoder bug"
+
+
+async def test_a_fault_while_the_sender_waits_for_a_batch_starts_the_stream_over(receiver, filled):
+    # The encoder faults after the first batch is delivered, so the sender is waiting for the next one:
+    # the fault's "sealed" signal and the task group's cancel reach it in one turn of the loop. A wait
+    # that lost the cancel kept the sender polling and the stream never started over (the flaky case).
+    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    await sync.start()
+    [forwarder] = sync.forwarders
+    real = forwarder.encoder.body
+    calls = []
+
+    def failing_after_the_first_delivery(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            receiver.wait_for(lambda: len(seqs(receiver, "history")) >= 200, 30)
+            raise RuntimeError("encoder bug")
+        return real(*args, **kwargs)
+
+    forwarder.encoder.body = failing_after_the_first_delivery
+    try:
+        await delivered(receiver, alarms=0, within=30)
+    finally:
+        await sync.stop()
+    assert_exactly_once(receiver, "history", 1000)
+    assert sync.status()[0].last_error == "RuntimeError: encoder bug"

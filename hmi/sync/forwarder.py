@@ -18,7 +18,6 @@ A drain after an outage is then "read a stored body, post it, forget it".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
 from hmi.sync.transport import Verdict, post
+from hmi.sync.waits import to_thread_to_the_end, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class StreamForwarder:
                     await self._pause(POLL)
                     self._room_wanted = False
                     continue
-                sealed = await asyncio.to_thread(self._seal, self._encoded)
+                sealed = await to_thread_to_the_end(self._seal, self._encoded)
                 if sealed is None:
                     more = False
                     if self._queued == 0:
@@ -336,8 +336,7 @@ class StreamForwarder:
                     if self.stopping and self._encoding_done:
                         return
                     self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._sealed.wait(), POLL)
+                    await wait_set(self._sealed, POLL)
                     continue
                 batch = queue.pop(0)
                 if len(queue) <= READ_AHEAD // 2 and ahead is None:
@@ -448,7 +447,7 @@ class StreamForwarder:
                         batch.rows,
                         outcome.detail,
                     )
-                    await asyncio.to_thread(
+                    await to_thread_to_the_end(
                         self.outbox.quarantine,
                         batch,
                         outcome.status or 0,
@@ -499,14 +498,13 @@ class StreamForwarder:
         post was on the wire, and slowed it down."""
         while self._unrecorded:
             if not self._flush.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._flush.wait(), RECORD_EVERY)
+                await wait_set(self._flush, RECORD_EVERY)
             await self._record_all()
 
     async def _record_all(self) -> None:
         batches, self._unrecorded = self._unrecorded, []
         if batches:
-            await asyncio.to_thread(self.outbox.delivered_all, batches, self.status().rows_per_s)
+            await to_thread_to_the_end(self.outbox.delivered_all, batches, self.status().rows_per_s)
 
     async def _recorded(self) -> None:
         """Wait for every delivery's commit, at once (its error, if any, is a fault: raised here)."""
@@ -529,8 +527,7 @@ class StreamForwarder:
         self._wake.clear()
         if self.stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        await wait_set(self._wake, seconds)
 
 
 def _row_ts(row: object) -> int | None:
