@@ -8,6 +8,8 @@ the endpoint comes back: the sync service drains the backlog (read a stored body
 it, forget it and move the cursor) to a receiver in its own process (TCP_NODELAY; it reads
 each body and answers 204). The bare side posts the same stored bodies, byte for byte,
 with the same httpx client settings, one after the other, as a user's own client would.
+Ours keeps the endpoint's ``in_flight`` batches posted at once (the product default, or
+``HMI_BENCH_SYNC_IN_FLIGHT``); the bare side stays a plain sequential client.
 
 The two sides run in ``HMI_BENCH_SYNC_ROUNDS`` paired rounds (default 5), which side goes
 first alternating; before each round the state file is restored to the backlog the outage
@@ -260,6 +262,8 @@ def run(rows: int | None = None, rounds: int | None = None) -> dict[str, Any]:
         batch = SyncBatch(rows=BATCH_ROWS, max_age=0.1)
         down = SyncEndpoint(name="bench", url=f"http://127.0.0.1:{_closed_port()}/batches", batch=batch)
         settings = SyncEndpoint(name="bench", url=url, batch=batch)
+        if os.environ.get("HMI_BENCH_SYNC_IN_FLIGHT"):
+            settings = replace(settings, in_flight=int(os.environ["HMI_BENCH_SYNC_IN_FLIGHT"]))
         with tempfile.TemporaryDirectory() as folder:
             store, outage = asyncio.run(_outage(Path(folder) / "history.db", down, rows))
             try:
@@ -291,8 +295,9 @@ def run(rows: int | None = None, rounds: int | None = None) -> dict[str, Any]:
         "batch_rows": BATCH_ROWS,
         "batches": len(bodies),
         "format": "json+gzip",
-        # Both sides post one batch at a time and wait for its answer, on one keep-alive connection.
-        "in_flight": {"ours": 1, "bare": 1},
+        # Bare posts one batch at a time and waits for its answer, on one keep-alive connection; ours keeps
+        # the endpoint's window of batches posted at once, on as many keep-alive connections.
+        "in_flight": {"ours": settings.in_flight, "bare": 1},
         "client": "httpx.AsyncClient, trust_env off, HTTP/1.1 keep-alive, the same on both sides",
         "rounds": paired,
         "ratio": round(statistics.median(r["ratio"] for r in paired), 3),
