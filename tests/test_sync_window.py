@@ -7,9 +7,11 @@ state file is read beside the running service to see what is durable at each poi
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sync_receiver import Receiver
@@ -181,6 +183,48 @@ async def test_a_restart_resends_only_the_batch_not_answered_not_the_later_ones_
     assert receiver.keys_sent()[sent:] == first, "only the unanswered batch goes again, under its key"
     assert receiver.repeats == 1 and len(receiver.accepted) == 5
     assert sorted(arrived(receiver)) == list(range(1, ROWS + 1))
+
+
+def _copy(source: Path, target: Path) -> None:
+    """The whole state file, through SQLite's backup (its WAL included)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+async def test_a_restart_after_answers_that_were_never_recorded_resends_them_under_their_keys(
+    receiver, filled, state, tmp_path
+):
+    # The worst a crash can leave: every batch answered, not one delivery committed. The state file
+    # as it was before the drain is put back, as a kill before the commits would have left it.
+    receiver.plan = lambda n, r: 503
+    down = service(filled, endpoint(receiver.url, streams=("history",), in_flight=2, retry_max=0.05))
+    await down.start()
+    try:
+        await until(receiver, lambda: len(state.pending("ent", "history", 10)) == 5)
+    finally:
+        await down.stop(budget=0.2)
+    before = tmp_path / "before.sync.db"
+    path = outbox_path(filled.store.path)
+    state.close()
+    _copy(path, before)
+    receiver.plan = lambda n, r: "ok"
+    for _ in range(2):  # the drain, then the same drain again from the state put back
+        sync = service(filled, endpoint(receiver.url, streams=("history",), in_flight=2))
+        await sync.start()
+        try:
+            await until(receiver, lambda: cursor(state).seq == ROWS)
+        finally:
+            await sync.stop()
+        state.close()
+        if not receiver.repeats:
+            keys = set(receiver.accepted)
+            _copy(before, path)
+    assert set(receiver.accepted) == keys and len(keys) == 5, "the same five keys, no batch encoded again"
+    assert receiver.repeats == 5, "each answered batch went again under its key; the receiver dropped it"
+    assert sorted(arrived(receiver)) == list(range(1, ROWS + 1))
+    assert state.pending("ent", "history", 10) == []
 
 
 def _batch(key: str, first: int, last: int) -> Batch:
