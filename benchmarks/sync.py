@@ -8,6 +8,10 @@ the endpoint comes back: the sync service drains the backlog (read a stored body
 it, forget it and move the cursor) to a receiver in its own process (TCP_NODELAY; it reads
 each body and answers 204). The bare side posts the same stored bodies, byte for byte,
 with the same httpx client settings, one after the other, as a user's own client would.
+Ours keeps the endpoint's ``in_flight`` batches posted at once (the product default, or
+``HMI_BENCH_SYNC_IN_FLIGHT``); the bare side stays a plain sequential client.
+``HMI_BENCH_SYNC_LATENCY_MS`` (default 0) makes the receiver wait that long before each
+answer, as one across a network would: both sides wait alike.
 
 The two sides run in ``HMI_BENCH_SYNC_ROUNDS`` paired rounds (default 5), which side goes
 first alternating; before each round the state file is restored to the backlog the outage
@@ -55,6 +59,8 @@ TAGS = 1000
 RECEIVER = r"""
 import asyncio, socket, sys
 
+LATENCY = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0  # a far or busy receiver's answer time
+
 async def serve(reader, writer):
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
@@ -67,6 +73,8 @@ async def serve(reader, writer):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             await reader.readexactly(length)
+            if LATENCY:
+                await asyncio.sleep(LATENCY)
             writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):
@@ -231,16 +239,23 @@ def _round(
     _snapshot(backlog, outbox_path(store.path))  # every round of ours drains the same stored backlog
     timings: dict[str, Any] = {}
     for side in (first, "bare" if first == "ours" else "ours"):
+        cpu = time.process_time()  # this process, every thread: what a side costs beside its wall time
         if side == "ours":
             timings["ours_s"], timings["start_s"], timings["late"] = asyncio.run(_ours(store, settings, rows))
         else:
             timings["bare_s"] = asyncio.run(_bare(bodies, url))
+        timings[f"{side}_cpu_s"] = time.process_time() - cpu
     ours_rate, bare_rate = rows / timings["ours_s"], rows / timings["bare_s"]
     return {
         "first": first,
         "ours_rows_per_s": round(ours_rate),
         "bare_rows_per_s": round(bare_rate),
         "ratio": round(ours_rate / bare_rate, 3),
+        # CPU per batch of this process (ours includes its start and stop), against the wall time per batch.
+        "ours_cpu_ms_per_batch": round(timings["ours_cpu_s"] * 1000 / len(bodies), 3),
+        "bare_cpu_ms_per_batch": round(timings["bare_cpu_s"] * 1000 / len(bodies), 3),
+        "ours_wall_ms_per_batch": round(timings["ours_s"] * 1000 / len(bodies), 3),
+        "bare_wall_ms_per_batch": round(timings["bare_s"] * 1000 / len(bodies), 3),
         "start_s": round(timings["start_s"], 3),
         "late_ms": timings["late"],
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -251,8 +266,14 @@ def run(rows: int | None = None, rounds: int | None = None) -> dict[str, Any]:
     """Outage and fill, then paired rounds of both sides against one receiver process; JSON-ready result."""
     rows = rows or int(os.environ.get("HMI_BENCH_SYNC_ROWS", DEFAULT_ROWS))
     rounds = rounds or int(os.environ.get("HMI_BENCH_SYNC_ROUNDS", DEFAULT_ROUNDS))
+    # 0 (the default): loopback as it is. More: the receiver waits that long before each answer, as a
+    # receiver across a network or writing to its own database would; both sides wait alike.
+    latency_ms = float(os.environ.get("HMI_BENCH_SYNC_LATENCY_MS", "0"))
     receiver = subprocess.Popen(
-        [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", RECEIVER, str(latency_ms)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert receiver.stdout is not None
@@ -260,6 +281,8 @@ def run(rows: int | None = None, rounds: int | None = None) -> dict[str, Any]:
         batch = SyncBatch(rows=BATCH_ROWS, max_age=0.1)
         down = SyncEndpoint(name="bench", url=f"http://127.0.0.1:{_closed_port()}/batches", batch=batch)
         settings = SyncEndpoint(name="bench", url=url, batch=batch)
+        if os.environ.get("HMI_BENCH_SYNC_IN_FLIGHT"):
+            settings = replace(settings, in_flight=int(os.environ["HMI_BENCH_SYNC_IN_FLIGHT"]))
         with tempfile.TemporaryDirectory() as folder:
             store, outage = asyncio.run(_outage(Path(folder) / "history.db", down, rows))
             try:
@@ -291,8 +314,10 @@ def run(rows: int | None = None, rounds: int | None = None) -> dict[str, Any]:
         "batch_rows": BATCH_ROWS,
         "batches": len(bodies),
         "format": "json+gzip",
-        # Both sides post one batch at a time and wait for its answer, on one keep-alive connection.
-        "in_flight": {"ours": 1, "bare": 1},
+        # Bare posts one batch at a time and waits for its answer, on one keep-alive connection; ours keeps
+        # the endpoint's window of batches posted at once, on as many keep-alive connections.
+        "in_flight": {"ours": settings.in_flight, "bare": 1},
+        "receiver_latency_ms": latency_ms,
         "client": "httpx.AsyncClient, trust_env off, HTTP/1.1 keep-alive, the same on both sides",
         "rounds": paired,
         "ratio": round(statistics.median(r["ratio"] for r in paired), 3),

@@ -7,7 +7,8 @@ server stalls ~40 ms per answer (Nagle and delayed ACK).
 A *plan* decides each request's fate before its body is read: ``"ok"``, an HTTP status
 (``500``, ``(429, {"Retry-After": "1"})``), ``"reset"`` (read half the body, then reset
 the connection), ``"hang"`` (take the batch, never answer: the answer is lost, as when
-a read times out).
+a read times out), ``"hold"`` (take the batch, answer 200 only once :meth:`Receiver.release`
+is called: a slow answer that later batches overtake).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Receiver:
         self._ready = threading.Event()
         self._hung: list[asyncio.StreamWriter] = []
         self._open: set[asyncio.StreamWriter] = set()
+        self._released: asyncio.Event | None = None  # on the server's loop
 
     # -- test side ----------------------------------------------------------------
 
@@ -79,6 +81,12 @@ class Receiver:
         assert self._thread is not None
         self._thread.join(10)
         self._loop = None
+
+    def release(self) -> None:
+        """Answer the held requests (and any held later) with 200."""
+        loop, released = self._loop, self._released
+        if loop is not None and released is not None:
+            loop.call_soon_threadsafe(released.set)
 
     def rows(self, stream: str) -> list[dict[str, Any]]:
         """Every row accepted for ``stream``, after dedup by key."""
@@ -103,6 +111,7 @@ class Receiver:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
+        self._released = asyncio.Event()
         try:
             self._server = loop.run_until_complete(
                 asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True, ssl=self.tls)
@@ -116,6 +125,8 @@ class Receiver:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
+        if self._released is not None:
+            self._released.set()  # a held answer goes to a closed connection: its handler ends
         for writer in [*self._hung, *self._open]:
             writer.transport.abort()
         self._hung.clear()
@@ -166,8 +177,12 @@ class Receiver:
             self._take(request, headers)
             self._hung.append(writer)
             return False  # never answered: the client's read times out
-        status, extra = (200, {}) if request.action == "ok" else _status(request.action)
-        if status == 200:
+        if request.action == "hold":
+            self._take(request, headers)
+            assert self._released is not None
+            await self._released.wait()
+        status, extra = (200, {}) if request.action in ("ok", "hold") else _status(request.action)
+        if status == 200 and request.action != "hold":
             self._take(request, headers)
         payload = b"" if status == 200 else f"refused ({status})".encode()
         head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(payload)}\r\n"

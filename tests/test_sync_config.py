@@ -28,6 +28,7 @@ sync:
     timeout: {connect: 3s, read: 20s}
     retry: {initial: 1s, max: 5m}
     flush_timeout: 4s
+    in_flight: 4
   influx:
     url: "http://127.0.0.1:8086/write?db=plant&precision=ns"
     format: influx-line
@@ -50,6 +51,7 @@ sync:
     assert influx.auth.token_keyring == ("converge", "influx") and influx.auth.scheme == "Token"
     assert influx.measurement("history") == "plant_history" and influx.measurement("alarms") == "alarms"
     assert influx.gzip and influx.quality == "field"
+    assert (enterprise.in_flight, influx.in_flight) == (4, 2), "two batches at once unless told"
 
 
 def test_the_design_sketch_stays_valid(tmp_path: Path) -> None:
@@ -123,6 +125,22 @@ sync:
     assert "15: sync endpoint 'e': tls: key: needs cert:" in text
     assert "16: sync endpoint 'e': retry: initial (10 s) must not exceed max (1 s)" in text
     assert "17: sync endpoint 'e': timeout.read" in text
+
+
+def test_in_flight_is_a_whole_number_from_1_to_8_on_its_line(tmp_path: Path) -> None:
+    found = messages(
+        tmp_path,
+        """\
+sync:
+  a: {url: "http://a.example/", in_flight: 0}
+  b: {url: "http://b.example/", in_flight: 9}
+  c: {url: "http://c.example/", in_flight: "2"}
+  d: {url: "http://d.example/", in_flight: 1.5}
+""",
+    )
+    text = "\n".join(found)
+    for line, name in ((9, "a"), (10, "b"), (11, "c"), (12, "d")):
+        assert f"{line}: sync endpoint '{name}': in_flight" in text, text
 
 
 def test_duplicate_streams_and_auth_without_a_source(tmp_path: Path) -> None:

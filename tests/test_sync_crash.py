@@ -18,7 +18,7 @@ from sync_store import FilledStore
 HISTORY, EVENTS = 6000, 300
 
 
-def project(root: Path, url: str) -> Path:
+def project(root: Path, url: str, in_flight: int = 2) -> Path:
     root.mkdir()
     (root / "project.yaml").write_text(
         textwrap.dedent(
@@ -32,6 +32,7 @@ def project(root: Path, url: str) -> Path:
                 batch: {{rows: 500, max_age: 100ms}}
                 retry: {{initial: 50ms, max: 500ms}}
                 timeout: {{connect: 1s, read: 30s}}
+                in_flight: {in_flight}
             """
         ),
         encoding="utf-8",
@@ -110,6 +111,61 @@ def test_sigkill_mid_batch_then_restart_loses_nothing_and_the_receiver_dedups_th
     assert receiver.repeats >= 1
     stored = committed(root / "history.db")
     assert len(stored["history"]) >= HISTORY and len(stored["alarms"]) >= EVENTS
+    for stream in ("history", "alarms"):
+        arrived = Counter(int(row["seq"]) for row in receiver.rows(stream))
+        assert sorted(arrived) == stored[stream], f"{stream}: every committed row arrived"
+        assert max(arrived.values()) == 1, f"{stream}: none twice after dedup by key"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_sigkill_with_several_batches_on_the_wire_and_later_ones_answered_loses_and_doubles_nothing(
+    tmp_path, free_port
+):
+    receiver = Receiver(free_port()).start()
+    root = project(tmp_path / "plant", receiver.url, in_flight=4)
+    backlog = FilledStore(root / "history.db")
+    backlog.add_samples(HISTORY)
+    backlog.add_events(EVENTS)
+    backlog.commit()
+    backlog.close()
+    history_requests: list[int] = []
+
+    def plan(number: int, request: object) -> str:
+        if getattr(request, "stream", "") == "history":
+            history_requests.append(number)
+            if len(history_requests) in (4, 6):
+                return "hang"  # two batches out, never answered; the ones around them are
+        return "ok"
+
+    receiver.plan = plan
+    child = hmi(root)
+    children = [child]
+    try:
+        try:
+            # Later batches answered while the two hang: the cursor waits on the first of them.
+            receiver.wait_for(lambda: len(history_requests) >= 9, timeout=60)
+            receiver.wait_for(
+                lambda: sum(r.action == "hang" for r in list(receiver.requests)) == 2, timeout=60
+            )
+        except AssertionError:
+            raise AssertionError((root / "run.log").read_text()) from None
+        hung = [r.key for r in list(receiver.requests) if r.action == "hang"]
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        assert child.returncode == -signal.SIGKILL
+        receiver.plan = lambda number, request: "ok"
+        again = hmi(root, "--for", "3")
+        children.append(again)
+        assert again.wait(timeout=120) == 0, (root / "run.log").read_text()
+    finally:
+        for process in children:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        receiver.stop()
+    for key in hung:
+        assert receiver.keys_sent().count(key) == 2, "each batch out at the kill went again, under its key"
+    stored = committed(root / "history.db")
     for stream in ("history", "alarms"):
         arrived = Counter(int(row["seq"]) for row in receiver.rows(stream))
         assert sorted(arrived) == stored[stream], f"{stream}: every committed row arrived"

@@ -66,7 +66,8 @@ async def test_every_row_arrives_once_including_a_late_sample_with_an_old_timest
 
 async def test_500s_are_retried_with_the_same_key_until_delivered(receiver, filled):
     receiver.plan = lambda n, r: 500 if n < 4 else "ok"
-    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    # One at a time: the order of attempts is the point here (test_sync_window.py has the window).
+    sync = service(filled, endpoint(receiver.url, streams=("history",), in_flight=1))
     await sync.start()
     try:
         await delivered(receiver, alarms=0)
@@ -93,7 +94,9 @@ async def test_429_waits_as_long_as_retry_after_says(receiver, filled):
 
 async def test_a_read_timeout_resends_and_the_receiver_dedups_the_lost_answer(receiver, filled):
     receiver.plan = lambda n, r: "hang" if n == 1 else "ok"
-    sync = service(filled, endpoint(receiver.url, streams=("history",), read_timeout=0.3))
+    # One at a time: the order of attempts is the point here (test_sync_window.py has the window).
+    settings = endpoint(receiver.url, streams=("history",), read_timeout=0.3, in_flight=1)
+    sync = service(filled, settings)
     await sync.start()
     try:
         await delivered(receiver, alarms=0)
@@ -108,7 +111,8 @@ async def test_a_read_timeout_resends_and_the_receiver_dedups_the_lost_answer(re
 
 async def test_a_connection_reset_mid_body_is_retried(receiver, filled):
     receiver.plan = lambda n, r: "reset" if n in (0, 2) else "ok"
-    sync = service(filled, endpoint(receiver.url, streams=("history",), gzip=False))
+    # One at a time: the order of attempts is the point here (test_sync_window.py has the window).
+    sync = service(filled, endpoint(receiver.url, streams=("history",), gzip=False, in_flight=1))
     await sync.start()
     try:
         await delivered(receiver, alarms=0)

@@ -60,7 +60,8 @@ async def test_an_outage_leaves_full_batches_ready_and_the_drain_posts_them_byte
     assert sum(sizes) == 700 and [b.seq_first for b in ready] == sorted(b.seq_first for b in ready)
     # While older batches wait, only full ones are cut (the first went before anything waited).
     assert all(size == 200 for size in sizes[1:-1]) and len(sizes) <= 5
-    sync = service(filled, endpoint(receiver.url, streams=("history",)))
+    # One at a time: the drain's order is the point here (test_sync_window.py has the window).
+    sync = service(filled, endpoint(receiver.url, streams=("history",), in_flight=1))
     await sync.start()
     try:
         await asyncio.to_thread(receiver.wait_for, lambda: len(receiver.rows("history")) >= 700)
@@ -77,7 +78,9 @@ async def test_a_changed_format_encodes_the_unsent_batches_again_but_the_first_g
     await outage(filled, f"http://127.0.0.1:{free_port()}/b", commits=3, rows=200)
     ready = stored(filled)
     assert len(ready) == 3
-    settings = endpoint(receiver.url, streams=("history",), format="influx-line")
+    # One at a time: only the oldest batch may be on the receiver's side (a window keeps its oldest
+    # in_flight batches as they were: test_sync_window.py).
+    settings = endpoint(receiver.url, streams=("history",), format="influx-line", in_flight=1)
     sync = service(filled, settings)
     await sync.start()
     try:

@@ -44,6 +44,7 @@ BatchAge = Annotated[PositiveDuration, within("10ms", "1h")]
 Timeout = Annotated[PositiveDuration, within("100ms", "10m")]
 RetryDelay = Annotated[PositiveDuration, within("10ms", "1h")]
 FlushTimeout = Annotated[PositiveDuration, within("100ms", "10m")]
+InFlight = Annotated[StrictInt, Field(ge=1, le=8)]  # batches posted at once; 1 is strictly in order
 
 
 def _no_plaintext(value: Any) -> Any:
@@ -174,6 +175,7 @@ class SyncEndpointSpec(StrictModel):
     timeout: Annotated[SyncTimeoutSpec, BeforeValidator(_none_as_empty)] = SyncTimeoutSpec()
     retry: Annotated[SyncRetrySpec, BeforeValidator(_none_as_empty)] = SyncRetrySpec()
     flush_timeout: FlushTimeout = 5.0
+    in_flight: InFlight = 2
     quality: Literal["tag", "field"] = "tag"
     measurements: dict[StreamName, Text] = Field(default_factory=dict)
     enabled: StrictBool = True
@@ -222,6 +224,7 @@ class SyncEndpointSpec(StrictModel):
             retry_initial=self.retry.initial,
             retry_max=self.retry.max,
             flush_timeout=self.flush_timeout,
+            in_flight=self.in_flight,
             quality=self.quality,
             measurements={str(stream): name for stream, name in self.measurements.items()},
             enabled=self.enabled,

@@ -53,6 +53,7 @@ class SyncEndpoint:
     retry_initial: float = 0.5
     retry_max: float = 60.0
     flush_timeout: float = 5.0
+    in_flight: int = 2  # batches posted at once (1: one at a time, strictly in seq order)
     quality: str = "tag"  # influx-line: quality (and reason) as tags, or as string fields
     measurements: dict[str, str] = field(default_factory=dict)  # influx-line: stream -> measurement
     enabled: bool = True

@@ -6,11 +6,19 @@ Two tasks on the runtime's event loop (every file access through ``asyncio.to_th
    reads and encodes it and records it, key and body, as a ready batch in the state file.
    It runs as rows are committed, through an outage too, so a backlog is stored ready to
    post;
-2. the sender posts the ready batches oldest first (the first one at a start is the one
-   left in flight by the last run: same key, same bytes), retrying a network error, 5xx,
-   408 or 429 with capped exponential backoff and jitter (or the receiver's Retry-After)
-   until it is delivered, however long the outage; any other answer quarantines the batch
-   and the stream goes on.
+2. the sender posts the ready batches oldest first (the first ones at a start are those
+   left in flight by the last run: same keys, same bytes), up to the endpoint's ``in_flight``
+   at once so that our bookkeeping overlaps the receiver's work, retrying a network error,
+   5xx, 408 or 429 with capped exponential backoff and jitter (or the receiver's
+   Retry-After) until it is delivered, however long the outage; any other answer
+   quarantines the batch and the stream goes on.
+
+With several batches in flight a later one may be answered first: it is recorded as
+delivered, but the cursor only moves over the contiguous prefix of batches taken
+(``Outbox`` keeps that rule in the state file too). A batch that fails keeps its place and
+holds the window: no new batch goes out while one is retrying, and the retries of the
+stream go one at a time, under the stream's backoff, so that an outage costs no more
+requests than with one batch in flight.
 
 A drain after an outage is then "read a stored body, post it, forget it".
 """
@@ -23,6 +31,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -97,6 +106,12 @@ class StreamForwarder:
         self._lost_rows = 0
         self._at_risk = False
         self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
+        self._open: list[Batch] = []  # posted, not taken yet, in seq order
+        self._done_upto = 0  # how far the taken batches reach (some may be ahead of an open one)
+        self._retrying = 0  # open batches waiting for another attempt
+        self._failures = 0  # failed attempts of the stream since its last answer taken
+        self._delay = 0.0  # the stream's wait before its next retry
+        self._retry_turn = asyncio.Lock()  # one retrying attempt at a time: the backoff is the stream's
 
     # -- control (loop thread) ----------------------------------------------------
 
@@ -167,6 +182,7 @@ class StreamForwarder:
         """Load the durable state, then encode and deliver side by side until stopped."""
         cursor = await asyncio.to_thread(self.outbox.cursor, self.endpoint.name, self.stream)
         self._cursor, self._delivered_rows = cursor.seq, cursor.delivered_rows
+        self._done_upto = max(cursor.seq, cursor.done_upto)
         self._lost_rows = cursor.lost_rows
         self._last_success = cursor.last_success
         if not self._last_error:  # a fault's message outranks the one recorded before it
@@ -179,6 +195,7 @@ class StreamForwarder:
         summary = await asyncio.to_thread(self.outbox.pending_summary, self.endpoint.name, self.stream)
         self._queued = summary[0]
         self._encoding_done = False
+        self._open, self._retrying, self._failures = [], 0, 0
         try:
             async with asyncio.TaskGroup() as group:  # a fault in either ends both; run() starts them over
                 group.create_task(self._encode_loop())
@@ -188,9 +205,9 @@ class StreamForwarder:
 
     def _drop_stale(self) -> None:
         """Pending batches encoded under another recipe (the format changed) are encoded again, except the
-        first: it may be on the receiver's side already, so it goes as it was sent."""
+        oldest ``in_flight``: they may be on the receiver's side already, so they go as they were sent."""
         recipe = self.encoder.recipe(self.stream)
-        dropped = self.outbox.drop_stale(self.endpoint.name, self.stream, recipe)
+        dropped = self.outbox.drop_stale(self.endpoint.name, self.stream, recipe, self.endpoint.in_flight)
         if dropped:
             log.info(
                 "sync %s/%s: %d batches not sent yet were encoded under another format; encoding them again",
@@ -208,6 +225,7 @@ class StreamForwarder:
         """
         unencoded_since: float | None = None
         more = False
+        ahead = LOOKAHEAD + self.endpoint.in_flight - 1  # a window's worth on the wire, and the next ones
         try:
             while True:
                 last = await asyncio.to_thread(self.source.last, self.stream)
@@ -230,7 +248,7 @@ class StreamForwarder:
                 if not (self.stopping or more or pending >= self.endpoint.batch.rows or aged):
                     await self._pause(POLL)
                     continue
-                if self._queued >= LOOKAHEAD and self._state != "retrying" and not self.stopping:
+                if self._queued >= ahead and self._state != "retrying" and not self.stopping:
                     # A backlog the endpoint is taking: keep a little ahead of it, not the whole backlog
                     # ahead (the encoding takes turns with the loop). Through an outage it goes on.
                     self._room_wanted = True
@@ -315,21 +333,31 @@ class StreamForwarder:
     # -- delivery: read a stored body, post it ------------------------------------
 
     async def _deliver_loop(self) -> None:
-        """Send the pending batches oldest first, each until delivered or quarantined."""
+        """Send the pending batches oldest first, each until delivered or quarantined, up to ``in_flight``
+        of them at once."""
         ahead: asyncio.Task[list[Batch]] | None = None
         queue: list[Batch] = []
+        sending: set[asyncio.Task[None]] = set()
+        taken = 0  # the last seq of the newest batch taken off the queue (sent, or out on the wire)
         try:
             while True:
                 self._sealed.clear()
+                _reap(sending)  # a fault in a delivery is the stream's
                 if ahead is not None and (not queue or ahead.done()):
                     queue += await ahead  # read after the last one queued: the order holds
                     ahead = None
-                if not queue:
+                if not queue and not self._open:
                     await self._recorded()  # else the batch just delivered would still look pending
                     queue = await asyncio.to_thread(
                         self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD
                     )
-                if not queue:
+                elif not queue and ahead is None:
+                    # The batches sent stay pending until their deliveries are committed, those on the wire
+                    # too: read after the newest one sent.
+                    queue = await asyncio.to_thread(
+                        self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, taken
+                    )
+                if not queue and not sending:
                     self._queued = 0
                     if self._last_seq <= self._cursor:
                         self._pending_since = None
@@ -338,7 +366,21 @@ class StreamForwarder:
                     self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
                     await wait_set(self._sealed, POLL)
                     continue
+                if not queue or len(sending) >= self.endpoint.in_flight or self._retrying:
+                    # The window is full, or a batch is retrying and holds it: wait for one to be taken
+                    # (or, with room and nothing read, for a new batch to be sealed).
+                    waits: set[asyncio.Future[Any]] = set(sending)
+                    sealed = asyncio.ensure_future(self._sealed.wait()) if not queue else None
+                    if sealed is not None:
+                        waits.add(sealed)
+                    try:
+                        await asyncio.wait(waits, timeout=POLL, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        if sealed is not None:
+                            sealed.cancel()
+                    continue
                 batch = queue.pop(0)
+                taken = batch.seq_last
                 if len(queue) <= READ_AHEAD // 2 and ahead is None:
                     # Read the next stored bodies while the ones read are on the wire: begun before the
                     # queue runs dry, so that the sender does not wait for a read.
@@ -355,9 +397,16 @@ class StreamForwarder:
                         await self._lost_inflight(batch)
                         continue
                     content = left.content
-                await self._deliver(_Prepared(batch, content))
-                self._queued = max(0, self._queued - 1)
+                self._open.append(batch)
+                self._show()
+                if self.endpoint.in_flight == 1:
+                    await self._deliver(_Prepared(batch, content))  # one at a time, as it always was
+                    continue
+                sending.add(asyncio.create_task(self._deliver(_Prepared(batch, content))))
         finally:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
             if ahead is not None:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
@@ -373,7 +422,7 @@ class StreamForwarder:
         )  # fmt: skip
         await asyncio.to_thread(self.outbox.quarantine, left, 0, "rows no longer in the history", b"")
         self._quarantined += 1
-        self._cursor = max(self._cursor, left.seq_last)
+        self._advanced(left)
 
     def _reencode(self, batch: Batch) -> Body | None:
         tuples = self._tuples()
@@ -416,22 +465,33 @@ class StreamForwarder:
     async def _deliver(self, prepared: _Prepared) -> None:
         """Attempt ``prepared`` until it is delivered or quarantined (the caller may cancel a stop)."""
         batch, content = prepared.batch, prepared.content
-        self._inflight = batch.key
         headers = batch_headers(batch)
         attempt = 0
+        waiting = False  # counted in self._retrying
         try:
             while True:
-                self._state = "sending" if attempt == 0 else "retrying"
-                outcome = await post(self.client, self.endpoint.url, content, headers)
+                if attempt == 0:
+                    outcome = await post(self.client, self.endpoint.url, content, headers)
+                else:
+                    async with self._retry_turn:
+                        if self._failures:  # no answer taken since this one failed: the stream waits
+                            await asyncio.sleep(self._delay)
+                        outcome = await post(self.client, self.endpoint.url, content, headers)
+                if outcome.verdict is not Verdict.RETRY:
+                    self._failures = 0
+                    if waiting:
+                        waiting = False
+                        self._retrying -= 1
                 if outcome.verdict is Verdict.DELIVERED:
                     # Recorded while the next batch goes out: a crash before the commit resends this batch
-                    # under its key, which the receiver drops. One commit at a time, in order, taking every
-                    # delivery since the last one.
+                    # under its key, which the receiver drops. One commit at a time, taking every delivery
+                    # since the last one.
                     self._record(batch)
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
                     self._deliveries.append((time.monotonic(), batch.rows))
+                    self._queued = max(0, self._queued - 1)
                     if self._room_wanted:
                         self._wake.set()  # the encoder waits for room ahead
                     return
@@ -457,11 +517,20 @@ class StreamForwarder:
                     )
                     self._advanced(batch)
                     self._quarantined += 1
+                    self._queued = max(0, self._queued - 1)
                     self._last_error, self._last_error_at = outcome.detail, time.time()
                     return
                 delay = outcome.retry_after
                 if delay is None:
-                    delay = backoff_delay(attempt, self.endpoint.retry_initial, self.endpoint.retry_max)
+                    delay = backoff_delay(
+                        self._failures, self.endpoint.retry_initial, self.endpoint.retry_max
+                    )
+                self._failures += 1
+                self._delay = delay
+                if not waiting:
+                    waiting = True
+                    self._retrying += 1
+                    self._show()
                 if attempt == 0 or outcome.detail != self._last_error:
                     log.warning(
                         "sync %s/%s: batch %s not delivered (%s); retrying in %.1f s",
@@ -479,10 +548,12 @@ class StreamForwarder:
                 self._last_seq = await asyncio.to_thread(
                     self.source.last, self.stream
                 )  # backlog grows meanwhile
-                await asyncio.sleep(delay)
         finally:
-            self._inflight = None
-            self._state = "idle"
+            if batch in self._open:  # cancelled (a stop past its bound): it goes out at the next start
+                self._open.remove(batch)
+            if waiting:
+                self._retrying -= 1
+            self._show()
 
     def _record(self, batch: Batch) -> None:
         self._unrecorded.append(batch)
@@ -519,15 +590,32 @@ class StreamForwarder:
                 self._flush.clear()
 
     def _advanced(self, batch: Batch) -> None:
-        self._cursor = max(self._cursor, batch.seq_last)
+        """``batch`` is taken: the cursor moves over the taken prefix, up to the oldest batch still open."""
+        if batch in self._open:
+            self._open.remove(batch)
+        self._done_upto = max(self._done_upto, batch.seq_last)
+        upto = min(self._done_upto, self._open[0].seq_first - 1) if self._open else self._done_upto
+        self._cursor = max(self._cursor, upto)
         if self._last_seq <= self._cursor:
             self._pending_since = None
+
+    def _show(self) -> None:
+        """The state shown: retrying while a batch waits for another attempt, sending while one is out."""
+        self._state = "retrying" if self._retrying else "sending" if self._open else "idle"
+        self._inflight = self._open[0].key if self._open else None
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()
         if self.stopping:
             return
         await wait_set(self._wake, seconds)
+
+
+def _reap(tasks: set[asyncio.Task[None]]) -> None:
+    """Forget the finished deliveries of ``tasks``; a fault in one is raised here."""
+    for task in [task for task in tasks if task.done()]:
+        tasks.discard(task)
+        task.result()
 
 
 def _row_ts(row: object) -> int | None:

@@ -6,11 +6,13 @@ blocking file IO: the forwarder calls it through ``asyncio.to_thread``.
 
 The guarantee rests on two writes: a batch's key, seq range and body are committed as a
 ``ready`` segment (fsync) *before* it can be sent (the forwarder encodes each span of rows
-as it is committed), and the cursor moves past the range in the same transaction that
-forgets (delivered) or quarantines (rejected) the batch. A crash at any point leaves
-either the cursor before the range with the batch still pending (resent with the same key
-and bytes), or the cursor past it. Batches recorded ``inflight`` without a body come from
-an older version: their rows are re-read from the history.
+as it is committed), and the cursor moves in the same transaction that forgets (delivered)
+or quarantines (rejected) the batch. With several batches in flight a later one may be
+taken first: it is forgotten at once, ``done_upto`` remembers how far the taken batches
+reach, and the cursor moves only up to the oldest batch still pending (a contiguous prefix).
+A crash at any point leaves either the cursor before the range with the batch still pending
+(resent with the same key and bytes), or the cursor past it. Batches recorded ``inflight``
+without a body come from an older version: their rows are re-read from the history.
 """
 
 from __future__ import annotations
@@ -95,6 +97,12 @@ def _version_2(conn: sqlite3.Connection) -> None:
     conn.execute(f"CREATE INDEX sync_pending ON sync_batches (endpoint, stream, seq_first) WHERE {_PENDING}")
 
 
+def _version_3(conn: sqlite3.Connection) -> None:
+    """Batches taken out of order (several in flight): how far the taken ones reach, past the cursor."""
+    conn.execute("ALTER TABLE sync_cursors ADD COLUMN done_upto INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE sync_cursors SET done_upto = seq")
+
+
 _PENDING = "state IN ('inflight', 'ready')"
 _KEYS_PER_STATEMENT = 500  # well under SQLite's smallest limit on bound parameters (999)
 _V1_COLUMNS = (
@@ -102,7 +110,7 @@ _V1_COLUMNS = (
     " content_type, content_encoding, body"
 )
 
-SYNC_COMPONENT = Component("sync", (_version_1, _version_2))
+SYNC_COMPONENT = Component("sync", (_version_1, _version_2, _version_3))
 
 
 def outbox_path(history_path: Path) -> Path:
@@ -148,6 +156,7 @@ class Cursor:
     last_error_at: float | None = None
     rows_per_s: float = 0.0
     lost_rows: int = 0  # pending rows retention forgot before they could be delivered
+    done_upto: int = 0  # how far the batches taken reach, some maybe ahead of one still pending
 
 
 _BATCH_COLUMNS = (
@@ -221,7 +230,8 @@ class Outbox:
         with self._use() as conn:
             row = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s, lost_rows FROM sync_cursors WHERE endpoint = ? AND stream = ?",
+                " last_error_at, rows_per_s, lost_rows, done_upto FROM sync_cursors"
+                " WHERE endpoint = ? AND stream = ?",
                 (endpoint, stream),
             ).fetchone()
         return Cursor(*row) if row else Cursor(endpoint, stream)
@@ -231,7 +241,7 @@ class Outbox:
         with self._use() as conn:
             rows = conn.execute(
                 "SELECT endpoint, stream, seq, delivered_rows, delivered_batches, last_success, last_error,"
-                " last_error_at, rows_per_s, lost_rows FROM sync_cursors ORDER BY endpoint, stream"
+                " last_error_at, rows_per_s, lost_rows, done_upto FROM sync_cursors ORDER BY endpoint, stream"
             ).fetchall()
         return [Cursor(*row) for row in rows]
 
@@ -240,6 +250,10 @@ class Outbox:
         with self._write() as conn:
             self._advance(conn, endpoint, stream, seq, force=True)
             conn.execute(
+                "UPDATE sync_cursors SET done_upto = ? WHERE endpoint = ? AND stream = ?",
+                (seq, endpoint, stream),
+            )
+            conn.execute(
                 f"DELETE FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
                 (endpoint, stream),
             )
@@ -247,7 +261,7 @@ class Outbox:
     def skip_to(self, endpoint: str, stream: str, seq: int) -> None:
         """Move a cursor forward over numbers that hold no row (replaced or purged rows)."""
         with self._write() as conn:
-            self._advance(conn, endpoint, stream, seq)
+            self._settle(conn, endpoint, stream, seq)
 
     def record_error(self, endpoint: str, stream: str, error: str) -> None:
         """Remember the last failure of an attempt (for status), keeping the cursor where it is."""
@@ -299,24 +313,32 @@ class Outbox:
         return int(row[0]), int(row[1]), int(row[2]), row[3]
 
     def encoded_upto(self, endpoint: str, stream: str) -> int:
-        """The last seq already in a pending batch (0 when none): where encoding goes on."""
+        """The last seq already in a pending batch or a taken one (0 when none): where encoding goes on."""
         with self._use() as conn:
             row = conn.execute(
                 f"SELECT max(seq_last) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
                 (endpoint, stream),
             ).fetchone()
-        return int(row[0] or 0)
+            done = conn.execute(
+                "SELECT done_upto FROM sync_cursors WHERE endpoint = ? AND stream = ?", (endpoint, stream)
+            ).fetchone()
+        # A batch taken ahead of an older one still pending is forgotten, but its rows are not to be encoded
+        # again: the encoding goes on after it.
+        return max(int(row[0] or 0), int(done[0]) if done else 0)
 
-    def drop_stale(self, endpoint: str, stream: str, recipe: str) -> int:
-        """Forget the pending batches from the first one after the oldest that was encoded under another
-        ``recipe`` (never sent: encoded again from the history); the oldest may have been sent and stays."""
+    def drop_stale(self, endpoint: str, stream: str, recipe: str, keep: int = 1) -> int:
+        """Forget the pending batches from the first one after the oldest ``keep`` that was encoded under
+        another ``recipe`` (never sent: encoded again from the history); the oldest ``keep`` (a window's
+        worth) may have been sent and stay."""
         with self._write() as conn:
-            head = conn.execute(
-                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
-                (endpoint, stream),
-            ).fetchone()[0]
-            if head is None:
+            row = conn.execute(
+                f"SELECT seq_first FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
+                " ORDER BY seq_first LIMIT 1 OFFSET ?",
+                (endpoint, stream, max(1, keep) - 1),
+            ).fetchone()
+            if row is None:
                 return 0
+            head = row[0]
             stale = conn.execute(
                 f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}"
                 " AND seq_first > ? AND recipe != ?",
@@ -367,13 +389,8 @@ class Outbox:
             if not lost:
                 return lost
             conn.executemany("DELETE FROM sync_batches WHERE key = ?", [(batch.key,) for batch in lost])
-            left = conn.execute(
-                f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
-                (endpoint, stream),
-            ).fetchone()[0]
             # Past the lost rows, but never past a batch still waiting (a late sample's batch is older).
-            upto = max(batch.seq_last for batch in lost)
-            self._advance(conn, endpoint, stream, upto if left is None else min(upto, left - 1))
+            self._settle(conn, endpoint, stream, max(batch.seq_last for batch in lost))
             conn.execute(
                 "UPDATE sync_cursors SET lost_rows = lost_rows + ? WHERE endpoint = ? AND stream = ?",
                 (sum(batch.rows for batch in lost), endpoint, stream),
@@ -385,7 +402,7 @@ class Outbox:
         self.delivered_all([batch], rows_per_s)
 
     def delivered_all(self, batches: list[Batch], rows_per_s: float = 0.0) -> None:
-        """The receiver took ``batches`` (in order): one transaction for them all.
+        """The receiver took ``batches`` (in any order): one transaction for them all.
 
         A few statements per stream, whatever the number of batches: each statement is a hand-off of
         the interpreter's lock between this worker thread and the event loop posting the next batch.
@@ -404,7 +421,7 @@ class Outbox:
                 # A resent quarantined batch is already behind the cursor: it does not move it.
                 ahead = [batch.seq_last for batch in taken if batch.state != "quarantined"]
                 if ahead:
-                    self._advance(conn, endpoint, stream, max(ahead))
+                    self._settle(conn, endpoint, stream, max(ahead))
                 conn.execute(
                     "UPDATE sync_cursors SET delivered_rows = delivered_rows + ?,"
                     " delivered_batches = delivered_batches + ?, last_success = ?,"
@@ -414,14 +431,15 @@ class Outbox:
                 )
 
     def quarantine(self, batch: Batch, status: int, error: str, body: bytes, attempts: int = 1) -> None:
-        """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it."""
+        """The receiver refused ``batch`` for good: keep it (with its body) and move the cursor past it (once
+        every older batch is taken too)."""
         with self._write() as conn:
             conn.execute(
                 "UPDATE sync_batches SET state = 'quarantined', status = ?, error = ?, body = ?, attempts = ?"
                 " WHERE key = ?",
                 (status, error, body, attempts, batch.key),
             )
-            self._advance(conn, batch.endpoint, batch.stream, batch.seq_last)
+            self._settle(conn, batch.endpoint, batch.stream, batch.seq_last)
             conn.execute(
                 "UPDATE sync_cursors SET last_error = ?, last_error_at = ? WHERE endpoint = ? AND stream = ?",
                 (error, time.time(), batch.endpoint, batch.stream),
@@ -462,6 +480,24 @@ class Outbox:
         conn.execute(
             "INSERT OR IGNORE INTO sync_cursors (endpoint, stream, seq) VALUES (?, ?, 0)", (endpoint, stream)
         )
+
+    def _settle(self, conn: sqlite3.Connection, endpoint: str, stream: str, upto: int) -> None:
+        """Every row up to ``upto`` is taken (delivered, quarantined, lost or empty): the cursor moves over
+        the contiguous prefix of taken batches, up to the oldest batch still pending; ``done_upto`` keeps how
+        far the taken ones reach beyond it, so that the cursor catches up once that batch is taken."""
+        self._ensure_cursor(conn, endpoint, stream)
+        conn.execute(
+            "UPDATE sync_cursors SET done_upto = max(done_upto, seq, ?) WHERE endpoint = ? AND stream = ?",
+            (upto, endpoint, stream),
+        )
+        done = conn.execute(
+            "SELECT done_upto FROM sync_cursors WHERE endpoint = ? AND stream = ?", (endpoint, stream)
+        ).fetchone()[0]
+        left = conn.execute(
+            f"SELECT min(seq_first) FROM sync_batches WHERE endpoint = ? AND stream = ? AND {_PENDING}",
+            (endpoint, stream),
+        ).fetchone()[0]
+        self._advance(conn, endpoint, stream, done if left is None else min(done, left - 1))
 
     def _advance(
         self, conn: sqlite3.Connection, endpoint: str, stream: str, seq: int, force: bool = False

@@ -107,7 +107,15 @@ def build_client(settings: SyncEndpoint, secret: str | None) -> httpx.AsyncClien
             pool=settings.connect_timeout,
         ),
         follow_redirects=False,
+        limits=pool_limits(settings),
     )
+
+
+def pool_limits(settings: SyncEndpoint) -> httpx.Limits:
+    """A connection for every batch the endpoint's streams may have in flight at once, each kept alive
+    between batches (httpx keeps 20 by default, fewer than four streams of eight)."""
+    connections = settings.in_flight * max(1, len(settings.streams))
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
 def _network_detail(error: httpx.HTTPError) -> str:
