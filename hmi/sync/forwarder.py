@@ -39,6 +39,7 @@ from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.backoff import backoff_delay
 from hmi.sync.encoder import Body, Encoder
 from hmi.sync.outbox import Batch, Outbox
+from hmi.sync.recording import DeliveryRecorder
 from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 POLL = 0.25  # seconds between looks at the store while nothing is due
 READ_AHEAD = 8  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
 LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
-RECORD_EVERY = 0.05  # seconds a delivery may wait to share a commit (a crash meanwhile resends it, same key)
 RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
 
@@ -82,14 +82,12 @@ class StreamForwarder:
         self.stopping = False
         self._wake = asyncio.Event()
         self._sealed = asyncio.Event()
-        self._flush = asyncio.Event()  # commit the deliveries now, not after RECORD_EVERY
         self._cursor = 0
         self._encoded = 0  # the last seq in a stored batch (or delivered)
         self._queued = 0  # stored batches not delivered yet
         self._encoding_done = False
         self._room_wanted = False
-        self._recording: asyncio.Task[None] | None = None
-        self._unrecorded: list[Batch] = []
+        self._recorder = DeliveryRecorder(outbox, lambda: self.status().rows_per_s)
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
@@ -118,7 +116,7 @@ class StreamForwarder:
     def stop(self) -> None:
         """Send what is pending now, without waiting for a batch to fill, then end."""
         self.stopping = True
-        self._flush.set()
+        self._recorder.stop()
         self._wake.set()
         self._sealed.set()
 
@@ -347,7 +345,7 @@ class StreamForwarder:
                     queue += await ahead  # read after the last one queued: the order holds
                     ahead = None
                 if not queue and not self._open:
-                    await self._recorded()  # else the batch just delivered would still look pending
+                    await self._recorder.recorded()  # else the batch just delivered would still look pending
                     queue = await asyncio.to_thread(
                         self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD
                     )
@@ -410,10 +408,7 @@ class StreamForwarder:
             if ahead is not None:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
-            if self._recording is not None:
-                self._flush.set()
-                await asyncio.gather(self._recording, return_exceptions=True)
-                self._recording = None
+            await self._recorder.close()
 
     async def _lost_inflight(self, left: Batch) -> None:
         log.error(
@@ -486,7 +481,7 @@ class StreamForwarder:
                     # Recorded while the next batch goes out: a crash before the commit resends this batch
                     # under its key, which the receiver drops. One commit at a time, taking every delivery
                     # since the last one.
-                    self._record(batch)
+                    self._recorder.add(batch)
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
@@ -496,7 +491,7 @@ class StreamForwarder:
                         self._wake.set()  # the encoder waits for room ahead
                     return
                 if outcome.verdict is Verdict.REJECT:
-                    await self._recorded()
+                    await self._recorder.recorded()
                     log.error(
                         "sync %s/%s: batch %s (seq %d..%d, %d rows) refused, quarantined: %s",
                         self.endpoint.name,
@@ -554,40 +549,6 @@ class StreamForwarder:
             if waiting:
                 self._retrying -= 1
             self._show()
-
-    def _record(self, batch: Batch) -> None:
-        self._unrecorded.append(batch)
-        previous = self._recording
-        if previous is None or previous.done():
-            if previous is not None and not previous.cancelled() and previous.exception() is not None:
-                return  # raised by the next _recorded(); until then the deliveries wait in memory
-            self._recording = asyncio.create_task(self._record_soon())
-
-    async def _record_soon(self) -> None:
-        """Commit the deliveries, each round after RECORD_EVERY (or at once when asked) so that a drain's
-        deliveries share a commit: one per batch took a worker thread and the file's lock while the next
-        post was on the wire, and slowed it down."""
-        while self._unrecorded:
-            if not self._flush.is_set():
-                await wait_set(self._flush, RECORD_EVERY)
-            await self._record_all()
-
-    async def _record_all(self) -> None:
-        batches, self._unrecorded = self._unrecorded, []
-        if batches:
-            await to_thread_to_the_end(self.outbox.delivered_all, batches, self.status().rows_per_s)
-
-    async def _recorded(self) -> None:
-        """Wait for every delivery's commit, at once (its error, if any, is a fault: raised here)."""
-        self._flush.set()
-        try:
-            recording, self._recording = self._recording, None
-            if recording is not None:
-                await recording
-            await self._record_all()
-        finally:
-            if not self.stopping:  # a stop wants every later delivery committed at once too
-                self._flush.clear()
 
     def _advanced(self, batch: Batch) -> None:
         """``batch`` is taken: the cursor moves over the taken prefix, up to the oldest batch still open."""
