@@ -141,13 +141,28 @@ def good_sample(value: Any, ts: float) -> Sample:
     return sample
 
 
+def fast_sample(value: Any, quality: Quality, ts: float, reason: Reason = Reason.NONE) -> Sample:
+    """``Sample(value, quality, ts, reason)`` built as :func:`good_sample` builds one, for the paths that make
+    samples of any quality at rate (a derived tag whose inputs are not good yet)."""
+    sample: Any = UnfrozenSample()
+    sample.value = value
+    sample.quality = quality
+    sample.ts = ts
+    sample.reason = reason
+    sample.__class__ = Sample
+    return sample
+
+
 def _check_fast_constructors() -> None:
     # A change to Sample's fields or layout must fail here, at import, never as a wrong sample later.
     names = tuple(f.name for f in dataclasses.fields(Sample))
     if names != _SAMPLE_FIELDS or Sample.__slots__ != _SAMPLE_FIELDS:
         raise TypeError("good_sample builds Samples slot by slot, and Sample's fields have changed")
     expected = Sample(1.5, Quality.GOOD, 2.0)
-    for built in (good_sample(1.5, 2.0), *Sample.many_good([1.5], 2.0)):
+    uncertain = fast_sample(1.5, Quality.UNCERTAIN, 2.0, Reason.WAITING)
+    if uncertain != Sample(1.5, Quality.UNCERTAIN, 2.0, Reason.WAITING) or uncertain.__class__ is not Sample:
+        raise TypeError("fast_sample no longer gives a Sample equal to Sample(value, quality, ts, reason)")
+    for built in (good_sample(1.5, 2.0), fast_sample(1.5, Quality.GOOD, 2.0), *Sample.many_good([1.5], 2.0)):
         if built.__class__ is not Sample or built != expected or hash(built) != hash(expected):
             raise TypeError("good_sample no longer gives a Sample equal to Sample(value, GOOD, ts)")
         try:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample
+from hmi.model import DataType, Quality, Reason, Sample, TagDef, UnfrozenSample, fast_sample
 from hmi.project.rules_defs import RulesConfig, WriteAction
 from hmi.rules.events import Publish, PublishBatch, Record, RuleState, RuleStatus, WriteFn
 from hmi.rules.expr import NOT_READY, Expression, TagType, WindowPool, compile_expression
@@ -61,19 +61,6 @@ _ACTIVE = RuleState.ACTIVE
 # written out inline on the hot path below, the call itself costing about what the four stores do.
 _Unfrozen = UnfrozenSample
 _NO_REASON = Reason.NONE
-
-
-def _sample(value: Any, quality: Quality, ts: float, reason: Reason = _NO_REASON) -> Sample:
-    """``Sample(value, quality, ts, reason)`` built as ``hmi.model.good_sample`` builds one (its checks run at
-    import): the general path makes one per derived tag while the plant starts (inputs without a value,
-    windows still filling), where the frozen dataclass's ``__init__`` cost about 0.8 µs."""
-    out: Any = _Unfrozen()
-    out.value = value
-    out.quality = quality
-    out.ts = ts
-    out.reason = reason
-    out.__class__ = Sample
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +347,7 @@ class RulesEngine:
         derived.ts = ts
         if quality is Quality.BAD:
             reason = cause_sample.reason if cause_sample is not None else Reason.WAITING
-            sample = _sample(self.inputs.values.get(derived.name), Quality.BAD, ts, reason)
+            sample = fast_sample(self.inputs.values.get(derived.name), Quality.BAD, ts, reason)
             self._causes[derived.name] = f"{cause}: {reason.value or 'bad'}"
         else:
             sample = self._evaluate(derived, quality, ts, cause, cause_sample)
@@ -389,7 +376,7 @@ class RulesEngine:
             value = derived.fast(self.inputs.values)
         except NOT_READY:
             self._causes[derived.name] = "waiting for its inputs' windows"
-            return _sample(self.inputs.values.get(derived.name), Quality.UNCERTAIN, ts, Reason.WAITING)
+            return fast_sample(self.inputs.values.get(derived.name), Quality.UNCERTAIN, ts, Reason.WAITING)
         except EVAL_ERRORS as error:
             return self._failed(derived, ts, f"{type(error).__name__}: {error}")
         if not derived.is_bool:
@@ -399,16 +386,16 @@ class RulesEngine:
         if quality is Quality.UNCERTAIN:
             reason = cause_sample.reason if cause_sample is not None else Reason.LAST_USABLE
             self._causes[derived.name] = f"{cause}: {reason.value or 'uncertain'}"
-            return _sample(value, Quality.UNCERTAIN, ts, reason)
+            return fast_sample(value, Quality.UNCERTAIN, ts, reason)
         if self._causes:
             self._causes.pop(derived.name, None)
-        return _sample(value, _GOOD, ts)
+        return fast_sample(value, _GOOD, ts)
 
     def _failed(self, derived: _Derived, ts: float, why: str) -> Sample:
         self.errors += 1
         self._causes[derived.name] = why
         log.warning("derived tag %s: %s", derived.name, why)
-        return _sample(self.inputs.values.get(derived.name), Quality.BAD, ts, Reason.CONFIG_ERROR)
+        return fast_sample(self.inputs.values.get(derived.name), Quality.BAD, ts, Reason.CONFIG_ERROR)
 
     # -- across a restart ---------------------------------------------------------------
 
