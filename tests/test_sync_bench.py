@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from benchmarks import sync
 from hmi.project.sync_settings import SyncEndpoint
 
 
 def test_the_sync_benchmark_drains_the_whole_backlog_on_both_sides() -> None:
+    cpus = os.sched_getaffinity(0)
     result = sync.run(rows=20_000)
+    assert os.sched_getaffinity(0) == cpus  # the cores are given back
+    # The receiver stands in for a server elsewhere: a core of its own wherever there are two.
+    assert result["placement"]["pinned"] is (len(cpus) >= 2)
+    assert result["ratio_of_fastest"] > 0
     assert result["rows"] == 20_000 and result["batch_rows"] == sync.BATCH_ROWS
     assert result["ours_rows_per_s"] > 0 and result["bare_rows_per_s"] > 0 and result["ratio"] > 0
     assert set(result["loop_lateness_ms"]) == {"p50", "p99", "max"}

@@ -29,7 +29,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ from hmi.project.sync_settings import SyncEndpoint
 from hmi.sync.backoff import backoff_delay
 from hmi.sync.encoder import Body, Encoder
 from hmi.sync.outbox import Batch, Outbox
+from hmi.sync.rate import DeliveryRate
 from hmi.sync.recording import DeliveryRecorder
 from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 POLL = 0.25  # seconds between looks at the store while nothing is due
 READ_AHEAD = 8  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
 LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
-RATE_WINDOW = 10.0  # seconds of deliveries the shown rows/s is taken over
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,7 @@ class StreamForwarder:
         self._queued = 0  # stored batches not delivered yet
         self._encoding_done = False
         self._room_wanted = False
-        self._recorder = DeliveryRecorder(outbox, lambda: self.status().rows_per_s)
+        self._recorder = DeliveryRecorder(outbox, lambda: round(self._rate.rows_per_s(time.monotonic()), 1))
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
@@ -103,7 +102,7 @@ class StreamForwarder:
         self._skipped = 0
         self._lost_rows = 0
         self._at_risk = False
-        self._deliveries: deque[tuple[float, int]] = deque(maxlen=1000)
+        self._rate = DeliveryRate()
         self._open: list[Batch] = []  # posted, not taken yet, in seq order
         self._done_upto = 0  # how far the taken batches reach (some may be ahead of an open one)
         self._retrying = 0  # open batches waiting for another attempt
@@ -124,11 +123,6 @@ class StreamForwarder:
         """The live picture (loop thread)."""
         now = time.monotonic()
         backlog = max(0, self._last_seq - self._cursor)
-        recent = [(t, n) for t, n in self._deliveries if now - t <= RATE_WINDOW]
-        # Rows delivered after the first delivery of the window, over the time since it: exact from the
-        # second batch of a drain on, where a fixed window would understate its first seconds.
-        span = recent[-1][0] - recent[0][0] if len(recent) > 1 else 0.0
-        rate = sum(n for _, n in recent[1:]) / span if span > 0 else 0.0
         return StreamStatus(
             endpoint=self.endpoint.name,
             stream=self.stream,
@@ -136,7 +130,7 @@ class StreamForwarder:
             cursor=self._cursor,
             backlog_rows=backlog,
             backlog_age_s=round(now - self._pending_since, 3) if backlog and self._pending_since else 0.0,
-            rows_per_s=round(rate, 1),
+            rows_per_s=round(self._rate.rows_per_s(now), 1),
             delivered_rows=self._delivered_rows,
             last_success=self._last_success,
             last_error=self._last_error,
@@ -485,7 +479,7 @@ class StreamForwarder:
                     self._advanced(batch)
                     self._delivered_rows += batch.rows
                     self._last_success = time.time()
-                    self._deliveries.append((time.monotonic(), batch.rows))
+                    self._rate.add(time.monotonic(), batch.rows)
                     self._queued = max(0, self._queued - 1)
                     if self._room_wanted:
                         self._wake.set()  # the encoder waits for room ahead
