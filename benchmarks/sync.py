@@ -20,7 +20,7 @@ with its worker threads) the others; ``HMI_BENCH_SYNC_PIN=0`` leaves the schedul
 with no thread of its own never does). Before each timed side the garbage of the one before is
 collected and the restored state file is flushed to disk, so that neither side pays the other's.
 
-The two sides run in ``HMI_BENCH_SYNC_ROUNDS`` paired rounds (default 5), which side goes
+The two sides run in ``HMI_BENCH_SYNC_ROUNDS`` paired rounds (default 9), which side goes
 first alternating; before each round the state file is restored to the backlog the outage
 left, so every drain of ours posts the same batches. Each round's rows/s of both sides, its
 ratio and the load average are reported, and the figure is the median of the paired ratios:

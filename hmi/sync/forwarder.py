@@ -86,7 +86,7 @@ class StreamForwarder:
         self._queued = 0  # stored batches not delivered yet
         self._encoding_done = False
         self._room_wanted = False
-        self._recorder = DeliveryRecorder(outbox, lambda: round(self._rate.rows_per_s(time.monotonic()), 1))
+        self._recorder = DeliveryRecorder(outbox, lambda: self._shown_rate(time.monotonic()))
         self.encode_cpu_s = 0.0
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
@@ -130,7 +130,7 @@ class StreamForwarder:
             cursor=self._cursor,
             backlog_rows=backlog,
             backlog_age_s=round(now - self._pending_since, 3) if backlog and self._pending_since else 0.0,
-            rows_per_s=round(self._rate.rows_per_s(now), 1),
+            rows_per_s=self._shown_rate(now),
             delivered_rows=self._delivered_rows,
             last_success=self._last_success,
             last_error=self._last_error,
@@ -141,6 +141,10 @@ class StreamForwarder:
             lost_rows=self._lost_rows,
             at_risk=self._at_risk,
         )
+
+    def _shown_rate(self, now: float) -> float:
+        """The rows/s shown and stored with each delivery commit, to a tenth."""
+        return round(self._rate.rows_per_s(now), 1)
 
     async def run(self) -> None:
         """Deliver until stopped; when stopping, end once nothing is pending (the caller bounds the time).
