@@ -149,14 +149,16 @@ async def test_a_long_backlog_drains_in_order_with_deliveries_sharing_commits(fi
     )
 
 
-def test_one_commit_records_many_deliveries_per_stream_and_a_resent_batch_keeps_the_cursor(tmp_path):
-    def batch(key: str, stream: str, first: int, rows: int) -> outbox_module.Batch:
-        return outbox_module.Batch(
-            key=key, endpoint="ent", stream=stream, seq_first=first, seq_last=first + rows - 1, rows=rows,
-            size=3, state="ready", created=0.0, content_type="application/json", content_encoding="",
-            body=b"{}\n", recipe="r", ts_first=None, ts_last=None,
-        )  # fmt: skip
+def batch(key: str, stream: str, first: int, rows: int, body: bytes = b"{}\n") -> outbox_module.Batch:
+    """A ready batch of ``rows`` rows from seq ``first``, its size that of ``body``."""
+    return outbox_module.Batch(
+        key=key, endpoint="ent", stream=stream, seq_first=first, seq_last=first + rows - 1, rows=rows,
+        size=len(body), state="ready", created=0.0, content_type="application/json", content_encoding="",
+        body=body, recipe="r", ts_first=None, ts_last=None,
+    )  # fmt: skip
 
+
+def test_one_commit_records_many_deliveries_per_stream_and_a_resent_batch_keeps_the_cursor(tmp_path):
     outbox = Outbox(tmp_path / "state.db")
     try:
         sent = [batch(f"h{n}", "history", 1 + 10 * n, 10) for n in range(700)]  # more keys than one statement
@@ -173,5 +175,36 @@ def test_one_commit_records_many_deliveries_per_stream_and_a_resent_batch_keeps_
         outbox.delivered_all([replace(batch("h0", "history", 1, 10), state="quarantined")])
         again = outbox.cursor("ent", "history")
         assert (again.seq, again.delivered_rows, again.delivered_batches) == (7000, 7010, 701)
+    finally:
+        outbox.close()
+
+
+@pytest.mark.parametrize(
+    ("after", "limit", "max_bytes", "wanted"),
+    [
+        (0, 10, 700, ["b0", "b1"]),  # 400 + 300 fill the bound exactly
+        (0, 10, 699, ["b0"]),
+        (0, 10, 1, ["b0"]),  # a batch larger than the bound still goes, alone: the stream never stalls
+        (0, 3, 10**9, ["b0", "b1", "b2"]),  # the count bounds too
+        (0, 10, 10**9, ["b0", "b1", "b2", "b3", "b4"]),
+        (20, 10, 700, ["b2", "b3"]),  # after b1's last seq
+        (20, 10, 400, ["b2"]),
+        (50, 10, 1, []),
+    ],
+)
+def test_a_read_bounded_by_bytes_holds_no_more_bodies_than_fit_but_at_least_one(
+    tmp_path, after, limit, max_bytes, wanted
+):
+    outbox = Outbox(tmp_path / "state.db")
+    try:
+        sizes = (400, 300, 500, 200, 900)
+        for n, size in enumerate(sizes):
+            outbox.add_segment(batch(f"b{n}", "history", 1 + 10 * n, 10, bytes([48 + n]) * size))
+        found = outbox.pending("ent", "history", limit, after, max_bytes)
+        assert [b.key for b in found] == wanted
+        assert all(b.body is not None and len(b.body) == b.size for b in found)
+        # Under a bound nothing reaches, the read is the unbounded one, bodies and all.
+        unbounded = outbox.pending("ent", "history", limit, after)
+        assert outbox.pending("ent", "history", limit, after, 10**9) == unbounded
     finally:
         outbox.close()

@@ -49,7 +49,8 @@ from hmi.sync.waits import to_thread_to_the_end, wait_set
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between looks at the store while nothing is due
-READ_AHEAD = 8  # stored batches read at once by the sender (a thread hop per batch costs more than a post)
+READ_AHEAD = 32  # stored batches read at once by the sender: each read is a thread hop, which costs more
+READ_AHEAD_BYTES = 16 * 1024**2  # ... but no more bodies than this held from one read (4 MiB batches: 4)
 LOOKAHEAD = 2  # stored batches the encoder keeps ahead of a sender that is getting through
 
 
@@ -335,24 +336,24 @@ class StreamForwarder:
         queue: list[Batch] = []
         sending: set[asyncio.Task[None]] = set()
         taken = 0  # the last seq of the newest batch taken off the queue (sent, or out on the wire)
+        refill = READ_AHEAD // 2  # queued batches left when the next read begins: half of the last read
         try:
             while True:
                 self._sealed.clear()
                 _reap(sending)  # a fault in a delivery is the stream's
                 if ahead is not None and (not queue or ahead.done()):
-                    queue += await ahead  # read after the last one queued: the order holds
-                    ahead = None
+                    read = await ahead
+                    queue += read  # read after the last one queued: the order holds
+                    ahead, refill = None, len(read) // 2
                 if not queue and not self._open:
                     await self._recorder.recorded()  # else the batch just delivered would still look pending
-                    queue = await asyncio.to_thread(
-                        self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD
-                    )
+                    queue = await asyncio.to_thread(self._read_ahead, 0)
+                    refill = len(queue) // 2
                 elif not queue and ahead is None:
                     # The batches sent stay pending until their deliveries are committed, those on the wire
                     # too: read after the newest one sent.
-                    queue = await asyncio.to_thread(
-                        self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, taken
-                    )
+                    queue = await asyncio.to_thread(self._read_ahead, taken)
+                    refill = len(queue) // 2
                 if not queue and not sending:
                     self._queued = 0
                     if self._last_seq <= self._cursor:
@@ -377,15 +378,11 @@ class StreamForwarder:
                     continue
                 batch = queue.pop(0)
                 taken = batch.seq_last
-                if len(queue) <= READ_AHEAD // 2 and ahead is None:
+                if len(queue) <= refill and ahead is None:
                     # Read the next stored bodies while the ones read are on the wire: begun before the
                     # queue runs dry, so that the sender does not wait for a read.
                     after = queue[-1].seq_last if queue else batch.seq_last
-                    ahead = asyncio.create_task(
-                        asyncio.to_thread(
-                            self.outbox.pending, self.endpoint.name, self.stream, READ_AHEAD, after
-                        )
-                    )
+                    ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, after))
                 content = batch.body
                 if content is None:  # recorded in flight by an older version, without its body
                     left = await asyncio.to_thread(self._reencode, batch)
@@ -407,6 +404,10 @@ class StreamForwarder:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
             await self._recorder.close()
+
+    def _read_ahead(self, after: int) -> list[Batch]:
+        """The next stored batches to send, after seq ``after`` (worker thread)."""
+        return self.outbox.pending(self.endpoint.name, self.stream, READ_AHEAD, after, READ_AHEAD_BYTES)
 
     async def _lost_inflight(self, left: Batch) -> None:
         log.error(

@@ -284,15 +284,30 @@ class Outbox:
         found = self.pending(endpoint, stream, 1)
         return found[0] if found else None
 
-    def pending(self, endpoint: str, stream: str, limit: int = 1, after: int = 0) -> list[Batch]:
+    def pending(
+        self, endpoint: str, stream: str, limit: int = 1, after: int = 0, max_bytes: int | None = None
+    ) -> list[Batch]:
         """The oldest ``limit`` batches not delivered yet (in flight or ready) that start after seq
-        ``after``, with their bodies."""
-        return self._batches(
-            f"endpoint = ? AND stream = ? AND {_PENDING} AND seq_first > ?",
-            (endpoint, stream, after),
-            "seq_first",
-            limit,
-        )
+        ``after``, with their bodies; with ``max_bytes``, no more than fit in it (at least one)."""
+        where = f"endpoint = ? AND stream = ? AND {_PENDING} AND seq_first > ?"
+        if max_bytes is None:
+            return self._batches(where, (endpoint, stream, after), "seq_first", limit)
+        found: list[Batch] = []
+        held = 0
+        with self._use() as conn:
+            # Row by row: the bodies past the bound are not read (but the one that crosses it).
+            rows = conn.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM sync_batches WHERE {where}"
+                f" ORDER BY seq_first LIMIT {int(limit)}",
+                (endpoint, stream, after),
+            )
+            for row in rows:
+                batch = Batch(*row)
+                held += batch.size
+                if found and held > max_bytes:
+                    break
+                found.append(batch)
+        return found
 
     def add_segment(self, batch: Batch) -> None:
         """Record an encoded batch, body and key, ready to send (durable before it can be sent)."""
