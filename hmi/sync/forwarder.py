@@ -43,7 +43,7 @@ from hmi.sync.recording import DeliveryRecorder
 from hmi.sync.risk import AGED_STREAMS, Limits, Risk, assess
 from hmi.sync.source import StoreSource
 from hmi.sync.status import StreamStatus
-from hmi.sync.transport import Verdict, post
+from hmi.sync.transport import Outcome, Verdict, post
 from hmi.sync.waits import to_thread_to_the_end, wait_set
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class StreamForwarder:
         self.encoder = encoder
         self.client = client
         self.stopping = False
+        self._deadline: float | None = None  # monotonic: when a stop gives up on what is still out
         self._wake = asyncio.Event()
         self._sealed = asyncio.Event()
         self._cursor = 0
@@ -113,9 +114,11 @@ class StreamForwarder:
 
     # -- control (loop thread) ----------------------------------------------------
 
-    def stop(self) -> None:
-        """Send what is pending now, without waiting for a batch to fill, then end."""
+    def stop(self, deadline: float | None = None) -> None:
+        """Send what is pending now, without waiting for a batch to fill, then end; attempts begun from now
+        on end by ``deadline`` (monotonic), after which the caller cancels what is left."""
         self.stopping = True
+        self._deadline = deadline
         self._recorder.stop()
         self._wake.set()
         self._sealed.set()
@@ -465,12 +468,12 @@ class StreamForwarder:
         try:
             while True:
                 if attempt == 0:
-                    outcome = await post(self.client, self.endpoint.url, content, headers)
+                    outcome = await self._attempt(content, headers)
                 else:
                     async with self._retry_turn:
                         if self._failures:  # no answer taken since this one failed: the stream waits
                             await asyncio.sleep(self._delay)
-                        outcome = await post(self.client, self.endpoint.url, content, headers)
+                        outcome = await self._attempt(content, headers)
                 if outcome.verdict is not Verdict.RETRY:
                     self._failures = 0
                     if waiting:
@@ -548,6 +551,25 @@ class StreamForwarder:
             if waiting:
                 self._retrying -= 1
             self._show()
+
+    async def _attempt(self, content: bytes, headers: dict[str, str]) -> Outcome:
+        """One POST of a batch; while stopping, one that ends by the stop's deadline.
+
+        An attempt cut short by its own timeout closes its socket. One cancelled during its TLS
+        handshake leaves the socket open until it is collected (httpcore 1.0 closes it on errors, not
+        on a cancel), so past the deadline no attempt begins, and one that failed at it is not
+        retried: the batch waits here for the stop to cancel it, and goes out with its key at the
+        next start.
+        """
+        if self._deadline is None:
+            return await post(self.client, self.endpoint.url, content, headers)
+        left = self._deadline - time.monotonic()
+        if left > 0:
+            outcome = await post(self.client, self.endpoint.url, content, headers, within=left)
+            if outcome.verdict is not Verdict.RETRY or time.monotonic() < self._deadline:
+                return outcome
+        never: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        return await never  # the stop cancels it
 
     def _advanced(self, batch: Batch) -> None:
         """``batch`` is taken: the cursor moves over the taken prefix, up to the oldest batch still open."""

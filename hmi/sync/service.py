@@ -22,6 +22,7 @@ from hmi.sync.transport import SyncSetupError, build_client, read_secret
 log = logging.getLogger(__name__)
 
 GUARD_EVERY = 10.0  # seconds between looks at the retention limits
+STOP_GRACE = 0.1  # seconds past a stop's budget before what is still out is cancelled
 
 RiskListener = Callable[[str, bool, str], None]
 """``(endpoint, at_risk, reason)``: called on the loop at the first look and whenever it changes."""
@@ -133,7 +134,8 @@ class SyncService:
         return max((endpoint.flush_timeout for endpoint in self.endpoints), default=0.0)
 
     async def stop(self, budget: float | None = None) -> None:
-        """Send what is pending for at most ``budget`` seconds (default :meth:`flush_timeout`), then stop.
+        """Send what is pending for at most ``budget`` seconds (default :meth:`flush_timeout`, and
+        ``STOP_GRACE`` for the attempts out at the deadline to end), then stop.
 
         A batch still in flight at the deadline stays recorded and goes out, with the same key, at the next
         start; rows not yet batched stay in the history behind the cursor.
@@ -142,11 +144,13 @@ class SyncService:
             self._guard.cancel()
             await asyncio.gather(self._guard, return_exceptions=True)
             self._guard = None
-        for forwarder in self.forwarders:
-            forwarder.stop()
         budget = self.flush_timeout() if budget is None else budget
+        deadline = time.monotonic() + budget
+        for forwarder in self.forwarders:
+            forwarder.stop(deadline)
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=budget)
+            # The attempts out at the deadline end by their own timeouts first (see StreamForwarder._attempt).
+            done, pending = await asyncio.wait(self._tasks, timeout=budget + STOP_GRACE)
             for task in pending:
                 task.cancel()
             if pending:

@@ -127,10 +127,19 @@ def _network_detail(error: httpx.HTTPError) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """One attempt: POST ``body`` and sort the answer (never raises for network or HTTP failures)."""
+async def post(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], within: float | None = None
+) -> Outcome:
+    """One attempt: POST ``body`` and sort the answer (never raises for network or HTTP failures).
+
+    ``within`` caps each phase's timeout (connect, TLS handshake, write, read) at that many seconds,
+    for an attempt that must end by a deadline.
+    """
     try:
-        response = await client.post(url, content=body, headers=headers)
+        if within is None:
+            response = await client.post(url, content=body, headers=headers)
+        else:
+            response = await client.post(url, content=body, headers=headers, timeout=_capped(client, within))
     except httpx.HTTPError as error:
         return Outcome(Verdict.RETRY, None, _network_detail(error))
     status = response.status_code
@@ -141,3 +150,10 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[s
     if status >= 500 or status in RETRY_STATUSES:
         return Outcome(Verdict.RETRY, status, detail, retry_after(response.headers.get("Retry-After")))
     return Outcome(Verdict.REJECT, status, detail)
+
+
+def _capped(client: httpx.AsyncClient, within: float) -> httpx.Timeout:
+    """The client's timeouts, none longer than ``within`` seconds."""
+    own = client.timeout
+    phases = {"connect": own.connect, "read": own.read, "write": own.write, "pool": own.pool}
+    return httpx.Timeout(**{name: within if s is None else min(s, within) for name, s in phases.items()})
