@@ -6,6 +6,7 @@ Every test ends with the receiver's own count: each committed row arrived, once,
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from sync_store import FilledStore, endpoint, filled_store, service
 from hmi.project.sync_settings import SyncBatch
 from hmi.sync.outbox import Outbox, outbox_path
 from hmi.sync.resend import resend
+from hmi.sync.status import read_status
 
 
 @pytest.fixture
@@ -140,6 +142,52 @@ async def test_endpoint_down_for_a_while_then_back(receiver, filled):
         await sync.stop()
     assert_exactly_once(receiver, "history", 1500)
     assert_exactly_once(receiver, "alarms", 40)
+
+
+async def retrying(sync) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):  # bounded: 10 s
+        if all(s.state == "retrying" and s.inflight for s in sync.status()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never retrying: {sync.status()}")
+
+
+async def test_the_backlog_age_is_how_long_the_oldest_rows_waited_across_a_restart(receiver, filled):
+    receiver.stop()  # refused connections from the start
+    settings = endpoint(receiver.url, streams=("history",))
+    first = service(filled, settings)
+    await first.start()
+    try:
+        await retrying(first)
+    finally:
+        await first.stop(budget=0.2)
+    path = outbox_path(filled.store.path)
+    with sqlite3.connect(path) as conn:  # as if the outage began an hour ago
+        conn.execute("UPDATE sync_batches SET created = created - 3600")
+    conn.close()
+    outbox = Outbox(path)
+    try:
+        [recorded] = read_status(outbox, filled.store.path, {"ent": settings})
+    finally:
+        outbox.close()
+    assert recorded.backlog_rows == 1000 and recorded.backlog_age_s >= 3600
+    second = service(filled, settings)  # restarted, the endpoint still down
+    await second.start()
+    try:
+        await retrying(second)
+        [live] = second.status()
+        assert live.backlog_age_s >= 3600, "a restart does not make the backlog young"
+        receiver.start()
+        await delivered(receiver, alarms=0)
+        for _ in range(200):  # bounded: the delivery commit follows the answer
+            [live] = second.status()
+            if live.backlog_rows == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert live.backlog_rows == 0 and live.backlog_age_s == 0.0
+    finally:
+        await second.stop()
+    assert_exactly_once(receiver, "history", 1000)
 
 
 async def test_a_400_quarantines_one_batch_while_later_ones_go_through(receiver, filled):

@@ -93,7 +93,8 @@ class StreamForwarder:
         """CPU seconds spent reading, encoding and storing batches (the cost paid as rows are committed)."""
         self.encoded_rows = 0
         self._last_seq = 0
-        self._pending_since: float | None = None
+        self._pending_since: float | None = None  # monotonic: when this run first saw the backlog
+        self._oldest_cut: float | None = None  # epoch: when the oldest rows not delivered were batched
         self._state = "idle"
         self._inflight: str | None = None
         self._delivered_rows = 0
@@ -133,7 +134,7 @@ class StreamForwarder:
             state=self._state,
             cursor=self._cursor,
             backlog_rows=backlog,
-            backlog_age_s=round(now - self._pending_since, 3) if backlog and self._pending_since else 0.0,
+            backlog_age_s=self._backlog_age(backlog, now),
             rows_per_s=self._shown_rate(now),
             delivered_rows=self._delivered_rows,
             last_success=self._last_success,
@@ -145,6 +146,15 @@ class StreamForwarder:
             lost_rows=self._lost_rows,
             at_risk=self._at_risk,
         )
+
+    def _backlog_age(self, backlog: int, now: float) -> float:
+        """How long the oldest rows not delivered have waited: since they were cut into their batch (which
+        an outage, a restart or a drain does not reset), else since this run saw the backlog."""
+        if not backlog:
+            return 0.0
+        if self._oldest_cut is not None:
+            return round(max(0.0, time.time() - self._oldest_cut), 3)
+        return round(now - self._pending_since, 3) if self._pending_since else 0.0
 
     def _shown_rate(self, now: float) -> float:
         """The rows/s shown and stored with each delivery commit, to a tenth."""
@@ -291,7 +301,7 @@ class StreamForwarder:
         self._skipped += last - self._encoded
         await asyncio.to_thread(self.outbox.skip_to, self.endpoint.name, self.stream, last)
         self._cursor = self._encoded = max(self._encoded, last)
-        self._pending_since = None
+        self._pending_since = self._oldest_cut = None
 
     def _tuples(self) -> bool:
         return self.encoder.wants_tuples(self.stream) and self.source.has_tuples(self.stream)
@@ -360,7 +370,7 @@ class StreamForwarder:
                 if not queue and not sending:
                     self._queued = 0
                     if self._last_seq <= self._cursor:
-                        self._pending_since = None
+                        self._pending_since = self._oldest_cut = None
                     if self.stopping and self._encoding_done:
                         return
                     self._wake.set()  # the encoder may cut a batch that is not full now that nothing waits
@@ -394,6 +404,7 @@ class StreamForwarder:
                         continue
                     content = left.content
                 self._open.append(batch)
+                self._oldest_cut = self._open[0].created
                 self._show()
                 if self.endpoint.in_flight == 1:
                     await self._deliver(_Prepared(batch, content))  # one at a time, as it always was
@@ -578,8 +589,11 @@ class StreamForwarder:
         self._done_upto = max(self._done_upto, batch.seq_last)
         upto = min(self._done_upto, self._open[0].seq_first - 1) if self._open else self._done_upto
         self._cursor = max(self._cursor, upto)
+        if self._open:
+            self._oldest_cut = self._open[0].created
+        # else the next batch is younger than this one: its age stands until that one goes out
         if self._last_seq <= self._cursor:
-            self._pending_since = None
+            self._pending_since = self._oldest_cut = None
 
     def _show(self) -> None:
         """The state shown: retrying while a batch waits for another attempt, sending while one is out."""

@@ -58,7 +58,8 @@ def read_status(
             inflight = outbox.inflight(name, stream)
             source = (stream_files or {}).get(stream, history_path)
             backlog = max(0, last_seq(source, stream) - cursor.seq)
-            since = cursor.last_success or (inflight.created if inflight else None)
+            # The oldest rows not delivered waited since they were batched, else since the last delivery.
+            since = inflight.created if inflight else cursor.last_success
             found.append(
                 StreamStatus(
                     endpoint=name,
