@@ -23,6 +23,7 @@ RETRY_STATUSES = frozenset({408, 429})
 # httpx logs every request at INFO: a drain would write a line per batch. Our own log says what matters.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 _BODY_EXCERPT = 300
+_ANSWER_READ = 64 * 1024  # of an answer's (decoded) body read at most: an endless or bomb answer stops here
 
 
 class SyncSetupError(Exception):
@@ -135,21 +136,46 @@ async def post(
     ``within`` caps each phase's timeout (connect, TLS handshake, write, read) at that many seconds,
     for an attempt that must end by a deadline.
     """
+    timeout = httpx.USE_CLIENT_DEFAULT if within is None else _capped(client, within)
     try:
-        if within is None:
-            response = await client.post(url, content=body, headers=headers)
-        else:
-            response = await client.post(url, content=body, headers=headers, timeout=_capped(client, within))
+        request = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+        response = await client.send(request, stream=True)
+        try:
+            # The answer is read (a connection whose answer is left unread is not kept alive), but only
+            # so far: an endless answer, or a small one that inflates, must not hold the stream or the memory.
+            answer = await _read_some(response, _ANSWER_READ)
+        finally:
+            await response.aclose()
     except httpx.HTTPError as error:
         return Outcome(Verdict.RETRY, None, _network_detail(error))
     status = response.status_code
     if 200 <= status < 300:  # a drain takes thousands a minute: what the receiver said is not needed
         return Outcome(Verdict.DELIVERED, status, f"HTTP {status} {response.reason_phrase}")
-    excerpt = response.text[:_BODY_EXCERPT].strip()
+    excerpt = _text(answer[: _BODY_EXCERPT * 4], response.charset_encoding)[:_BODY_EXCERPT].strip()
     detail = f"HTTP {status} {response.reason_phrase}" + (f": {excerpt}" if excerpt else "")
     if status >= 500 or status in RETRY_STATUSES:
         return Outcome(Verdict.RETRY, status, detail, retry_after(response.headers.get("Retry-After")))
     return Outcome(Verdict.REJECT, status, detail)
+
+
+async def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """Up to about ``limit`` bytes of the decoded body; the rest is not read (the connection is dropped)."""
+    chunks: list[bytes] = []
+    held = 0
+    async for chunk in response.aiter_bytes():  # cut short, the loop's finalizer closes the iterators
+        chunks.append(chunk)
+        held += len(chunk)
+        if held >= limit:
+            break
+    return b"".join(chunks)
+
+
+def _text(data: bytes, charset: str | None) -> str:
+    """``data`` as text in the answer's charset, or UTF-8 when it names none or one Python lacks."""
+    try:
+        return data.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
 
 
 def _capped(client: httpx.AsyncClient, within: float) -> httpx.Timeout:
