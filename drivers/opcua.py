@@ -33,6 +33,7 @@ from drivers.opcua_namespaces import NamespaceBinding, TagAddress
 from drivers.opcua_quality import status_name
 from drivers.opcua_resume import (
     RESUBSCRIBED,
+    RESUMING,
     ResumeFailed,
     ResumePoint,
     SubscriptionMark,
@@ -349,6 +350,8 @@ class OpcUaDriver(Driver):
                 await delete_quietly(session, [mark.subscription_id for mark in point.marks])
             return False
         router.begin_resume(point.last_samples)
+        # Not the previous connection's path: republished values arrive before the resume has ended.
+        self._resume_path = RESUMING
         try:
             result = await resume(session, point, router, self._saw_life, reactivated=client.reactivated)
         except ResumeFailed as exc:

@@ -35,6 +35,8 @@ MAX_REPUBLISH = 1_000
 REACTIVATED = "reactivated"
 TRANSFERRED = "transferred"
 RESUBSCRIBED = "resubscribed"
+RESUMING = "resuming"
+"""The path shown while a resume is under way (its republished values may already be arriving)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from asyncua import ua
 from opcua_server import freezable_relay, opcua_test_server
 from test_opcua_driver import Recorder, make_driver, tag, wait_for
 
-from drivers.opcua_resume import REACTIVATED, RESUBSCRIBED
+from drivers.opcua_resume import REACTIVATED, RESUBSCRIBED, RESUMING
 from hmi.model import ConnectionState, Reason
 
 TEMP = "Plant.Tank1.Temperature"
@@ -106,6 +106,8 @@ async def test_a_message_lost_in_transit_is_republished_after_the_session_is_rea
             await wait_for(lambda: recorder.has_reason("TEMP", Reason.COMM_FAILURE), within=8.0)
             relay.thaw()  # too late for that message: the driver dropped its connection
             await wait_for(lambda: recorder.is_good("TEMP", 1.0), within=10.0)
+            # The republished value arrives while the driver still asks for the next message.
+            await wait_for(lambda: driver.diagnostics()["resume_path"] != RESUMING, within=5.0)
             assert driver.diagnostics()["resume_path"] == f"{REACTIVATED}+republished 1"
             assert [s.value for s in recorder.samples["TEMP"] if s.is_good] == [0.0, 1.0]
         finally:
