@@ -258,6 +258,11 @@ async def test_hmi_run_after_a_kill_keeps_every_state_raises_nothing_twice_and_l
             "E.HI": AlarmState.LATCHED,
         }
         assert station.alarms.statuses["B.HI"].set_aside_by == "olga"
+        first_raises = {r["alarm"]: r for r in rows if r["kind"] == "raised"}
+        for name in ("D.HI", "E.HI"):  # returned, still waiting: the operator sees when and what
+            status = station.alarms.statuses[name]
+            assert status.raised_at == first_raises[name]["ts"] / 1e6
+            assert status.message and status.message == first_raises[name]["message"]
         assert station.alarms.reset("E.HI", "olga") is None
     finally:
         await station.stop()

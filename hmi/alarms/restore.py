@@ -56,8 +56,10 @@ class JournalledAlarm:
     alarmed: bool = False
     """The last raise was not followed by a clear."""
     raised_at: float | None = None
+    """When the alarm was last raised, cleared since or not (None: never raised)."""
     value: Any = None
     message: str = ""
+    """What the last raise said."""
     set_aside_kind: str = ""
     """The last shelve/unshelve/out of service/return to service event, with its end, who and why."""
     until: float | None = None
@@ -93,28 +95,24 @@ def _journalled(conn: sqlite3.Connection, alarm: str) -> JournalledAlarm:
     """What the journal last said of ``alarm``: its last event, last raise or clear, last set-aside."""
     last = dict(conn.execute(_LAST_PER_KIND, {"alarm": alarm}).fetchall())
     state = _event(conn, max(last.values()))[0]
-    _, kind, ts, value, message, _, _, _ = _last_among(conn, last, _CONDITION_KINDS) or (
-        "",
-        "",
-        None,
-        None,
-        "",
-        None,
-        "",
-        "",
-    )
+    condition = _last_among(conn, last, _CONDITION_KINDS)
+    kind, value = ("", None) if condition is None else (condition[1], condition[3])
     aside = _last_among(conn, last, _SET_ASIDE_KINDS)
     aside_kind, until, by, reason = (
         ("", None, "", "") if aside is None else (aside[1], aside[5], aside[6], aside[7])
     )
     alarmed = kind == EventKind.RAISED.value
+    # The live engine keeps the raise's time and message after a clear: a returned alarm still
+    # waiting for its acknowledgement (or reset) shows when it came and what it said.
+    raised = _event(conn, last[EventKind.RAISED.value]) if EventKind.RAISED.value in last else None
+    raised_at = raised[2] / 1e6 if raised is not None and raised[2] is not None else None
     return JournalledAlarm(
         alarm,
         state,
         alarmed,
-        ts / 1e6 if alarmed and ts is not None else None,
+        raised_at,
         value,
-        message if alarmed else "",
+        raised[4] if raised is not None else "",
         aside_kind,
         None if until is None else until / 1e6,
         by,
