@@ -243,3 +243,20 @@ def test_home_returns_to_the_preset_chosen_last(qtbot, panel):
     trend = panel.trend
     assert not trend.paused
     assert trend.visible_range() == pytest.approx((NOW - 3600, NOW))
+
+
+def test_before_any_cursor_the_readout_shows_the_latest_values_then_follows_the_mouse(qtbot, panel):
+    trend, table = panel.trend, panel.pen_table
+    assert table.cursor_label.text().startswith("Latest at ")
+    assert table.reading_text("TEMP")[0].startswith("1360")  # the ramp's last sample
+    trend._clock.now = NOW + 5  # a new sample one period on: the readout follows it
+    trend.append("TEMP", Sample.good(1363.0, NOW + 5))
+    trend.refresh()
+    assert table.reading_text("TEMP")[0].startswith("1363")
+    start, end = trend.visible_range()
+    hover(qtbot, trend, at_time(trend, start + 0.5 * (end - start)))
+    assert table.cursor_label.text().startswith("Cursor: ")
+    assert not table.reading_text("TEMP")[0].startswith("1363")  # the value under the cursor, earlier
+    trend.append("TEMP", Sample.good(1366.0, NOW + 6))
+    trend.refresh()
+    assert table.cursor_label.text().startswith("Cursor: "), "once shown, the cursor keeps the readout"

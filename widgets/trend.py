@@ -76,6 +76,9 @@ class TrendWidget(QWidget):
     sig_cursor_moved = Signal(float)
     """(epoch s): the cursor moved, or the data under it changed."""
 
+    sig_latest_drawn = Signal(float)
+    """(epoch s, now): live with no cursor shown yet, new data was drawn up to this time."""
+
     sig_tag_dropped = Signal(str)
     """(tag name): a tag was dropped on the chart."""
 
@@ -287,6 +290,8 @@ class TrendWidget(QWidget):
             self._update_bands(now)  # a span still bad grows with the clock, without new samples
         if changed and self.cursor.time is not None:
             self.sig_cursor_moved.emit(self.cursor.time)
+        elif changed and now is not None:
+            self.sig_latest_drawn.emit(now)  # no cursor yet: the readout shows the latest values
         if now is not None:
             self._scroll_x(now)
 

@@ -33,11 +33,17 @@ def _swatch(colour: str) -> QIcon:
     return QIcon(pixmap)
 
 
-def cursor_time_text(ts: float | None) -> str:
-    """Local date and time of the cursor, to the second, or a hint when there is no cursor."""
+CURSOR_HINT = "move the mouse over the chart for a cursor (click to pin)"
+
+
+def cursor_time_text(ts: float | None, *, latest: bool = False) -> str:
+    """Local date and time of the readout, to the second: the cursor's, or the latest values' (live,
+    before any cursor, with the hint), or only the hint."""
     if ts is None:
-        return "Cursor: move the mouse over the chart (click to pin)"
+        return f"Cursor: {CURSOR_HINT}"
     when = dt.datetime.fromtimestamp(ts).astimezone()
+    if latest:
+        return f"Latest at {when:%H:%M:%S}; {CURSOR_HINT}"
     return f"Cursor: {when:%Y-%m-%d %H:%M:%S}"
 
 
@@ -103,9 +109,11 @@ class PenTable(QWidget):
         self._rows = {pen: (r - 1 if r > row else r) for pen, r in self._rows.items()}
         self._fit_height()
 
-    def set_readings(self, ts: float | None, readings: dict[str, Reading | None]) -> None:
-        """Show each pen's value and quality at the cursor time ``ts``."""
-        self.cursor_label.setText(cursor_time_text(ts))
+    def set_readings(
+        self, ts: float | None, readings: dict[str, Reading | None], *, latest: bool = False
+    ) -> None:
+        """Show each pen's value and quality at the cursor time ``ts`` (``latest``: at now, no cursor yet)."""
+        self.cursor_label.setText(cursor_time_text(ts, latest=latest))
         for name, row in self._rows.items():
             reading = readings.get(name)
             decimals = int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) or 0)

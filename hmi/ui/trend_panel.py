@@ -120,6 +120,7 @@ class TrendPanel(QWidget):
         self.trend.sig_paused_changed.connect(self._on_paused_changed)
         self.trend.sig_view_range_changed.connect(self._on_view_range_changed)
         self.trend.sig_cursor_moved.connect(self._show_readings)
+        self.trend.sig_latest_drawn.connect(self._show_latest)
         self.trend.sig_tag_dropped.connect(self.add_pen)
         self.pen_table.sig_remove_requested.connect(self.remove_pen)
         self.loader.sig_loaded.connect(self._on_loaded)
@@ -287,6 +288,9 @@ class TrendPanel(QWidget):
 
     def _show_readings(self, ts: float) -> None:
         self.pen_table.set_readings(ts, self.trend.readings_at(ts))
+
+    def _show_latest(self, now: float) -> None:
+        self.pen_table.set_readings(now, self.trend.readings_at(now), latest=True)
 
     # --- live ----------------------------------------------------------------------------------------
     def apply_values(self, values: dict[str, Sample]) -> None:
