@@ -9,7 +9,7 @@ from waiting import wait_until
 
 from hmi.alarms.engine import AlarmEvent, EventKind
 from hmi.alarms.history import HistoryQuery, read_events
-from hmi.alarms.kpi import FLOOD_ABOVE, Raise, band, build_report, chattering, floods
+from hmi.alarms.kpi import FLOOD_ABOVE, Raise, annunciations, band, build_report, chattering, floods
 from hmi.alarms.states import AlarmState
 from hmi.store import Store
 
@@ -134,6 +134,15 @@ def test_a_quiet_period_is_very_likely_acceptable(report_rows: list[dict]) -> No
 
 def raises(times: list[float]) -> list[Raise]:
     return [Raise(T0 + t, f"A{i % 3}", "high") for i, t in enumerate(times)]
+
+
+def test_a_raise_journalled_while_set_aside_is_no_annunciation() -> None:
+    def row(at: float, alarm: str, state: AlarmState) -> dict:
+        return {"ts": T0 + at, "alarm": alarm, "kind": "raised", "state": state.value, "priority": "high"}
+
+    rows = [row(1, "A", S.UNACKED), row(2, "B", S.SHELVED), row(3, "C", S.OUT_OF_SERVICE)]
+    rows.append(row(4, "D", S.SUPPRESSED))
+    assert [r.alarm for r in annunciations(rows, T0, T0 + 60)] == ["A"]
 
 
 def test_flood_threshold_is_more_than_ten_in_a_sliding_window() -> None:

@@ -2,7 +2,8 @@
 
 Pure functions over journal rows (dicts as :func:`hmi.alarms.history.read_events` yields them,
 ``ts`` in epoch seconds): no IO, no clock. An *alarm* here is an annunciation: a ``raised``
-event that reached the operator (not one journalled while shelved or out of service).
+event that reached the operator (not one journalled while shelved, out of service or suppressed
+by design).
 
 Rows before the period are read too, so that an alarm already active, shelved or out of
 service when the period starts is counted right; rates count only raises inside [start, end).
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hmi.alarms.kpi_states import ActiveSpan, active_spans, set_aside_seconds
+from hmi.alarms.states import SET_ASIDE
 
 WINDOW_S = 600.0
 """The EEMUA 191 / ISA-18.2 rate window: alarms per operator per 10 minutes."""
@@ -29,7 +31,7 @@ STALE_AFTER_S = 24 * 3600.0
 TOP = 10
 FLOOD_TOP = 5
 
-_NOT_ANNOUNCED = frozenset({"shelved", "out of service"})
+_NOT_ANNOUNCED = frozenset(state.value for state in SET_ASIDE)
 
 # EEMUA 191 (average alarm rate per operator per 10 minutes in steady operation): upper bounds, inclusive
 # but for the first, which is "less than one".
