@@ -43,6 +43,14 @@ CASES = {
         "  A: {tag: LEVEL, type: hi, limit: 90, suppress_by: PARENT}",
         "alarm 'A': unknown alarm 'PARENT'",
     ),
+    "a release without a parent": (
+        "  A: {tag: LEVEL, type: hi, limit: 90, suppress_release: 5s}",
+        "alarm 'A': suppress_release belongs to alarms with suppress_by",
+    ),
+    "a release past a day": (
+        "  A: {tag: LEVEL, type: hi, limit: 90, suppress_by: SYSTEM.LINK.plc1.LOST, suppress_release: 2d}",
+        "alarm 'A': suppress_release:",
+    ),
     "deviation with an unknown setpoint tag": (
         "  A: {tag: LEVEL, type: deviation, setpoint: SPP, limit: 5}",
         "alarm 'A': unknown setpoint tag 'SPP' (did you mean 'SP'?)",
@@ -92,7 +100,7 @@ def test_every_new_alarm_type_checks_clean(tmp_path: Path) -> None:
     text = TAGS + (
         "  DEV: {tag: LEVEL, type: deviation, setpoint: SP, limit: 5, cause: Valve stuck}\n"
         "  ROC: {tag: LEVEL, type: roc, limit: 2, window: 5s, latched: true}\n"
-        "  RUN.OFF: {tag: RUN, type: discrete, normal: true, suppress_by: DEV}\n"
+        "  RUN.OFF: {tag: RUN, type: discrete, normal: true, suppress_by: DEV, suppress_release: 30s}\n"
         "  COUNT.ODD: {tag: COUNT, type: discrete, normal: 0, suppress_when: RUN}\n"
         "  LEVEL.BAD: {tag: LEVEL, type: bad_quality, priority: journal,"
         " suppress_by: SYSTEM.LINK.plc1.LOST}\n"

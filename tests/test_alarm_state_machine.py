@@ -108,6 +108,7 @@ def loop() -> Iterator[ManualLoop]:
 LATCHED = {"latched": True}
 SUPPRESS_TAG = {"suppress_when": "S"}
 SUPPRESS_PARENT = {"suppress_by": "P"}
+RELEASED_LATER = {"suppress_by": "P", "suppress_release": 3.0}
 
 SCENARIOS: dict[str, tuple[dict[str, Any], list[str], AlarmState]] = {
     # raise, acknowledge, return
@@ -165,6 +166,32 @@ SCENARIOS: dict[str, tuple[dict[str, Any], list[str], AlarmState]] = {
         SUPPRESS_PARENT,
         ["parent 60", "value 60", "parent 40"],
         S.UNACKED,
+    ),
+    # ... released some time after the parent returns: a consequence still clearing is not announced
+    "parent returns, child held for its release": (
+        RELEASED_LATER,
+        ["parent 60", "value 60", "parent 40", "wait 2.9"],
+        S.SUPPRESSED,
+    ),
+    "child returns within the release: nothing announced": (
+        RELEASED_LATER,
+        ["parent 60", "value 60", "parent 40", "wait 1", "value 40", "wait 3"],
+        S.NORMAL,
+    ),
+    "child still active after the release: announced": (
+        RELEASED_LATER,
+        ["parent 60", "value 60", "parent 40", "wait 3"],
+        S.UNACKED,
+    ),
+    "parent back within the release: still suppressed after it": (
+        RELEASED_LATER,
+        ["parent 60", "value 60", "parent 40", "wait 2", "parent 60", "wait 3"],
+        S.SUPPRESSED,
+    ),
+    "parent back and gone again: a new release time": (
+        RELEASED_LATER,
+        ["parent 60", "value 60", "parent 40", "wait 2", "parent 60", "parent 40", "wait 2"],
+        S.SUPPRESSED,
     ),
     # out of service
     "out of service while active": ({}, ["value 60", "oos"], S.OUT_OF_SERVICE),

@@ -3,6 +3,7 @@ click-through to the alarm's screen."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,24 @@ def test_the_shelved_list_is_reached_from_the_summary(window: Any, qtbot: Any) -
     assert panel.set_aside.isVisible() and panel.set_aside.rows[0].name == "PUMP3.FLOW.LO"
     qtbot.keyClicks(panel.filter, "TANK")  # the filter narrows the shelved list too
     assert not panel.set_aside.isVisible() and "1 shelved or out of service" in panel.summary.text()
+
+
+def test_a_suppressed_alarm_is_counted_as_such_and_says_what_it_is_a_consequence_of(
+    window: Any, qtbot: Any
+) -> None:
+    _strip, panel, _stack, _clock, bridge = window
+    held = status("RULE.wear.FAULT", AlarmState.SUPPRESSED, "high", 60.0, suppressed=True)
+    held = dataclasses.replace(
+        held, definition=dataclasses.replace(held.definition, suppress_by="SYSTEM.LINK.plc1.LOST")
+    )
+    shelved = status("PUMP3.FLOW.LO", AlarmState.SHELVED, "high", 50.0, shelved_until=9e9, set_aside_by="al")
+    bridge.offer_alarm_snapshot([*ROWS, held, shelved])
+    bridge.flush()
+    assert "1 shelved or out of service, 1 suppressed" in panel.summary.text()
+    listed = panel.set_aside.table
+    reasons = {listed.item(row, 0).text(): listed.item(row, 4).text() for row in range(listed.rowCount())}
+    assert reasons["RULE.wear.FAULT"] == "a consequence of SYSTEM.LINK.plc1.LOST"
+    assert reasons["PUMP3.FLOW.LO"] == "", "an operator's shelving shows the reason typed, here none"
 
 
 def test_isa101_colour_only_on_the_priority_cell(window: Any) -> None:

@@ -186,6 +186,8 @@ class AlarmEngine:
         self.clock = clock
         self.max_shelve = dict(DEFAULT_MAX_SHELVE if max_shelve is None else max_shelve)
         self._shelve_timer: asyncio.TimerHandle | None = None
+        self._releases: dict[str, asyncio.TimerHandle] = {}
+        """Children whose parent has returned, by name: their suppression ends when the handle fires."""
         self.version = 0
         """Bumped on every alarm state change: readers compare it to skip rebuilding an unchanged summary."""
         self.errors = 0
@@ -462,6 +464,9 @@ class AlarmEngine:
         if self._shelve_timer is not None:
             self._shelve_timer.cancel()
             self._shelve_timer = None
+        for handle in self._releases.values():
+            handle.cancel()
+        self._releases.clear()
 
     def _restore(self, status: AlarmStatus, kind: EventKind, actor: str, comment: str) -> None:
         """Back to normal processing: re-alarmed (unacknowledged, new raise time) if still active."""
@@ -599,7 +604,25 @@ class AlarmEngine:
     def _suppress_children(self, parent: AlarmStatus) -> None:
         """Alarms ``suppress_by`` this one follow its condition (a parent trip explains its consequences)."""
         for child in self._children.get(parent.name, ()):
-            self._set_suppressed(child, parent.alarmed)
+            release = child.definition.suppress_release
+            if parent.alarmed or release <= 0 or not child.suppressed:
+                handle = self._releases.pop(child.name, None)
+                if handle is not None:  # the parent is back before the release: still suppressed
+                    handle.cancel()
+                self._set_suppressed(child, parent.alarmed)
+            elif child.name not in self._releases:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:  # evaluated outside a loop (a tool): released at once
+                    self._set_suppressed(child, False)
+                    continue
+                self._releases[child.name] = loop.call_later(release, self._release, child, parent)
+
+    def _release(self, child: AlarmStatus, parent: AlarmStatus) -> None:
+        """The parent returned ``suppress_release`` ago: the child is announced now if still active."""
+        self._releases.pop(child.name, None)
+        if not parent.alarmed:
+            self._set_suppressed(child, False)
 
     def _set_suppressed(self, status: AlarmStatus, suppressed: bool) -> None:
         """Suppression by design starts or ends; a shelving or out of service wins until it ends."""

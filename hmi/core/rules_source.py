@@ -21,14 +21,13 @@ from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.tag_source import TagSource
 from hmi.historian.reader import HistoryReader
 from hmi.model import Quality, Reason, Sample
-from hmi.project.config import AlarmDef, Project
-from hmi.project.rules_defs import RULES_SOURCE, fault_alarm, fault_tag
+from hmi.project.rules_defs import RULES_SOURCE
 from hmi.rules.engine import RulesEngine
 from hmi.rules.events import RuleEvent, RuleStatus, WriteOutcome
 from hmi.rules.journal import RuleJournal, acknowledgement, maintenance_events
 from hmi.rules.state_file import RuleStateFile, rule_state_path
 
-__all__ = ["RulesSnapshot", "RulesSource", "rule_fault_alarms", "rule_state_path"]
+__all__ = ["RulesSnapshot", "RulesSource", "rule_state_path"]
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +41,6 @@ class RulesSnapshot:
 
     rules: list[RuleStatus]
     maintenance: list[dict[str, Any]]
-
-
-def rule_fault_alarms(project: Project) -> dict[str, AlarmDef]:
-    """One alarm per rule, raised while the rule is in error or held by a bad input."""
-    return {
-        fault_alarm(name): AlarmDef(
-            name=fault_alarm(name),
-            tag=fault_tag(name),
-            type="hi",
-            limit=0.5,
-            priority="high",
-            message=f"Rule {name} is in error or held by a bad input (see the rules view)",
-        )
-        for name in project.rules.rules
-    }
 
 
 class RulesSource(TagSource):

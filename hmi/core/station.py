@@ -24,7 +24,8 @@ from hmi.alarms.journal import AlarmJournal
 from hmi.alarms.restore import SetAside, last_set_aside, restore_set_aside
 from hmi.core.alarm_expressions import AlarmExpressions
 from hmi.core.commands import AuditHook, CommandPath, audit_into, log_audit
-from hmi.core.rules_source import RulesSource, rule_fault_alarms, rule_state_path
+from hmi.core.rule_fault_alarms import rule_fault_alarms
+from hmi.core.rules_source import RulesSource, rule_state_path
 from hmi.core.runtime import Feed, TagRuntime
 from hmi.core.sync_tags import SyncRiskTags
 from hmi.core.system_tags import SystemTags

@@ -44,4 +44,6 @@ def type_problem(alarm_type: str, given: set[str]) -> str | None:
         return "window belongs to roc alarms"
     if "suppress_when" in given and "suppress_by" in given:
         return "give suppress_when or suppress_by, not both"
+    if "suppress_release" in given and "suppress_by" not in given:
+        return "suppress_release belongs to alarms with suppress_by"
     return None

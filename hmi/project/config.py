@@ -63,6 +63,9 @@ class AlarmDef:
     """A tag whose truthy value suppresses the alarm by design (evaluated and journalled, not announced)."""
     suppress_by: str | None = None
     """A parent alarm whose active condition suppresses this one by design."""
+    suppress_release: float = 0.0
+    """Seconds the suppression by ``suppress_by`` outlasts the parent's return, so that a consequence
+    still clearing (its input's first good read after a link comes back) is not announced."""
 
 
 @dataclass(frozen=True, slots=True)

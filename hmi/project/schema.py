@@ -268,6 +268,7 @@ class AlarmSpec(StrictModel):
     latched: StrictBool = False
     suppress_when: str | None = None
     suppress_by: str | None = None
+    suppress_release: AlarmDelay = 0.0
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> AlarmSpec:

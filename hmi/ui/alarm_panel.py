@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hmi.alarms.engine import AlarmEvent, AlarmStatus
+from hmi.alarms.engine import AlarmEvent, AlarmState, AlarmStatus
 from hmi.alarms.history import HistoryQuery
 from hmi.alarms.ordering import operator_key, operator_order
 from hmi.model.symbols import display_format
@@ -417,8 +417,11 @@ class AlarmPanel(QWidget):
         text = f"{active} active, {unacked_count} unacknowledged" if self.rows else "No alarms"
         if len(self.visible) != len(self.rows):
             text += f" ({len(self.visible)} shown)"
-        if self.set_aside_rows:
-            text += f", {len(self.set_aside_rows)} shelved or out of service"
+        suppressed = sum(1 for row in self.set_aside_rows if row.state is AlarmState.SUPPRESSED)
+        if len(self.set_aside_rows) > suppressed:
+            text += f", {len(self.set_aside_rows) - suppressed} shelved or out of service"
+        if suppressed:  # by design: consequences of an alarm the operator already sees
+            text += f", {suppressed} suppressed"
         self.summary.setText(text)
 
     def _put_group_row(self, flood: FloodGroup) -> None:

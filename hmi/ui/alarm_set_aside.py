@@ -58,7 +58,7 @@ class SetAsideList(QWidget):
                 status.state.value,
                 until,
                 status.set_aside_by,
-                status.set_aside_reason,
+                status.set_aside_reason or _design_reason(status),
                 status.definition.priority,
             )
             for column, text in enumerate(cells):
@@ -75,3 +75,13 @@ class SetAsideList(QWidget):
         if status is not None:
             action = "unshelve" if status.state is AlarmState.SHELVED else "return to service"
             self.sig_return_requested.emit(name, action)
+
+
+def _design_reason(status: AlarmStatus) -> str:
+    """Why an alarm is suppressed by design, from its definition (nobody typed a reason)."""
+    if status.state is not AlarmState.SUPPRESSED:
+        return ""
+    definition = status.definition
+    if definition.suppress_by:
+        return f"a consequence of {definition.suppress_by}"
+    return f"while {definition.suppress_when} is true" if definition.suppress_when else ""
