@@ -1,6 +1,6 @@
 """Screenshot of the demo with an active alarm: the PLC's Modbus link cut, the banner and the alarm summary.
 
-HMI_WINDOW_SIZE=1024x700 python -m tools.alarms_screenshot docs/screenshots/alarms.png  (offscreen by default)
+HMI_WINDOW_SIZE=1280x800 python -m tools.alarms_screenshot docs/screenshots/alarms.png  (offscreen by default)
 python -m tools.alarms_screenshot docs/alarm-views.png --screen pump1 --select   (the marks and the guidance)
 
 After the demo starts, its Demo menu's "Cut the PLC's Modbus link" is ticked: the connection's
