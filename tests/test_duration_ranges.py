@@ -89,6 +89,10 @@ SNIPPETS: dict[Field, Callable[[str, str], str]] = {
     ("ProjectSpec", "scan_classes"): _extra("scan_classes: {{normal: 1s, fast: {value}}}\n"),
     ("AlarmSpec", "on_delay"): _extra("alarms:\n  A: {{tag: LEVEL, type: hi, limit: 1, {key}: {value}}}\n"),
     ("AlarmSpec", "off_delay"): _extra("alarms:\n  A: {{tag: LEVEL, type: hi, limit: 1, {key}: {value}}}\n"),
+    ("AlarmSpec", "suppress_release"): _extra(
+        "alarms:\n  A: {{tag: LEVEL, type: hi, limit: 1, suppress_by: SYSTEM.LINK.plc1.LOST,"
+        " {key}: {value}}}\n"
+    ),
     ("AlarmSpec", "window"): _extra("alarms:\n  A: {{tag: LEVEL, type: roc, limit: 1, {key}: {value}}}\n"),
     ("TrendSpec", "span"): _extra("trends:\n  t: {{{key}: {value}, pens: [LEVEL]}}\n"),
     ("HistorySpec", "retention"): _extra("history: {{{key}: {value}}}\n"),
