@@ -236,6 +236,13 @@ def test_a_suppressed_alarm_is_counted_as_such_and_says_what_it_is_a_consequence
     reasons = {listed.item(row, 0).text(): listed.item(row, 4).text() for row in range(listed.rowCount())}
     assert reasons["RULE.wear.FAULT"] == "a consequence of SYSTEM.LINK.plc1.LOST"
     assert reasons["PUMP3.FLOW.LO"] == "", "an operator's shelving shows the reason typed, here none"
+    button = panel.set_aside.return_button
+    assert not button.isEnabled(), "nothing selected: nothing to return"
+    for name, enabled in (("RULE.wear.FAULT", False), ("PUMP3.FLOW.LO", True)):
+        row = next(r for r in range(listed.rowCount()) if listed.item(r, 0).text() == name)
+        at = listed.visualItemRect(listed.item(row, 0)).center()
+        qtbot.mouseClick(listed.viewport(), Qt.MouseButton.LeftButton, pos=at)
+        assert button.isEnabled() is enabled, name  # a design's suppression ends with its cause only
 
 
 def test_isa101_colour_only_on_the_priority_cell(window: Any) -> None:

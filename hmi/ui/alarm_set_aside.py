@@ -32,6 +32,8 @@ class SetAsideList(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.return_button = QPushButton("Unshelve / return to service")
         self.return_button.clicked.connect(self._return_selected)
+        self.return_button.setEnabled(False)  # until a shelved or out-of-service row is selected
+        self.table.itemSelectionChanged.connect(self._fit_button)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.return_button)
@@ -65,16 +67,30 @@ class SetAsideList(QWidget):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, status.name)
                 self.table.setItem(index, column, cell)
+        self._fit_button()
 
-    def _return_selected(self) -> None:
+    def _selected(self) -> AlarmStatus | None:
         selected = self.table.selectedItems()
         if not selected:
-            return
+            return None
         name = selected[0].data(Qt.ItemDataRole.UserRole)
-        status = next((row for row in self.rows if row.name == name), None)
-        if status is not None:
+        return next((row for row in self.rows if row.name == name), None)
+
+    def _fit_button(self) -> None:
+        """The way back is the operator's only for what an operator set aside, not for a design's
+        suppression (it ends with its cause): the button says so rather than send a refused request."""
+        status = self._selected()
+        suppressed = status is not None and status.state is AlarmState.SUPPRESSED
+        self.return_button.setEnabled(status is not None and not suppressed)
+        self.return_button.setToolTip(
+            "Suppressed by design: it comes back by itself when its cause ends" if suppressed else ""
+        )
+
+    def _return_selected(self) -> None:
+        status = self._selected()
+        if status is not None and status.state is not AlarmState.SUPPRESSED:
             action = "unshelve" if status.state is AlarmState.SHELVED else "return to service"
-            self.sig_return_requested.emit(name, action)
+            self.sig_return_requested.emit(status.name, action)
 
 
 def _design_reason(status: AlarmStatus) -> str:
