@@ -610,12 +610,8 @@ class AlarmEngine:
                 if handle is not None:  # the parent is back before the release: still suppressed
                     handle.cancel()
                 self._set_suppressed(child, parent.alarmed)
-            elif child.name not in self._releases:
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:  # evaluated outside a loop (a tool): released at once
-                    self._set_suppressed(child, False)
-                    continue
+            elif child.name not in self._releases:  # on the runtime loop, as the on- and off-delays
+                loop = asyncio.get_running_loop()
                 self._releases[child.name] = loop.call_later(release, self._release, child, parent)
 
     def _release(self, child: AlarmStatus, parent: AlarmStatus) -> None:

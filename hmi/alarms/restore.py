@@ -104,7 +104,9 @@ def _journalled(conn: sqlite3.Connection, alarm: str) -> JournalledAlarm:
     alarmed = kind == EventKind.RAISED.value
     # The live engine keeps the raise's time and message after a clear: a returned alarm still
     # waiting for its acknowledgement (or reset) shows when it came and what it said.
-    raised = _event(conn, last[EventKind.RAISED.value]) if EventKind.RAISED.value in last else None
+    raised = condition if alarmed else None  # the last condition event is the raise: no second seek
+    if raised is None and EventKind.RAISED.value in last:
+        raised = _event(conn, last[EventKind.RAISED.value])
     raised_at = raised[2] / 1e6 if raised is not None and raised[2] is not None else None
     return JournalledAlarm(
         alarm,

@@ -3,8 +3,8 @@
 A rule whose condition reads the values of one connection only is held the moment that connection's
 link is lost: its fault alarm then says nothing the link's own alarm has not said. Such a fault alarm
 is suppressed by design by that link alarm (ISA-18.2's consequential alarm): journalled, not
-announced, and announced after all if the rule is still faulty a little after the link is back. A rule reading
-two connections, or none, keeps its alarm unsuppressed (an alarm has one parent).
+announced, and announced after all if the rule is still faulty a little after the link is back.
+A rule reading two connections, or none, keeps its alarm unsuppressed (an alarm has one parent).
 """
 
 from __future__ import annotations
